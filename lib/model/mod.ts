@@ -1,0 +1,11 @@
+/**
+ * @module
+ * fsync's plain types and pure functions: FileInfo, version vectors, paths, device IDs and
+ * the error classes. It performs no IO and imports nothing outside this folder.
+ */
+export * from "./errors.ts";
+export * from "./version_vector.ts";
+export * from "./file_info.ts";
+export * from "./paths.ts";
+export * from "./device_id.ts";
+export * from "./conflict_name.ts";

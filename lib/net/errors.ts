@@ -1,0 +1,29 @@
+import { ExitCode, FsyncError, type FsyncErrorOptions } from "../model/mod.ts";
+
+/** A peer could not be reached, or went away. */
+export class PeerUnreachableError extends FsyncError {
+  constructor(message: string, options: FsyncErrorOptions = {}) {
+    super(message, ExitCode.unavailable, options);
+  }
+}
+
+/** The listen address is taken by another process. */
+export class PortInUseError extends FsyncError {
+  constructor(message: string, options: FsyncErrorOptions = {}) {
+    super(message, ExitCode.unavailable, options);
+  }
+}
+
+/** A peer broke the protocol: a malformed, out-of-range or unexpected message. */
+export class ProtocolError extends FsyncError {
+  constructor(message: string, options: FsyncErrorOptions = {}) {
+    super(message, ExitCode.protocol, options);
+  }
+}
+
+/** An address the user gave is not HOST:PORT. */
+export class InvalidAddressError extends FsyncError {
+  constructor(message: string, options: FsyncErrorOptions = {}) {
+    super(message, ExitCode.usage, options);
+  }
+}

@@ -1,0 +1,88 @@
+import "reflect-metadata"; // @peculiar/x509 needs it loaded first (DENO-FACTS §1).
+import * as x509 from "@peculiar/x509";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { ExitCode, formatDeviceId, FsyncError, shortDeviceId } from "../model/mod.ts";
+
+x509.cryptoProvider.set(crypto);
+
+/** A device's key pair, certificate and the ID derived from it. */
+export interface DeviceIdentity {
+  /** SHA-256 of the certificate (DER). */
+  readonly deviceId: Uint8Array;
+  /** The device ID for people (base32 groups). */
+  readonly displayId: string;
+  /** The short ID used in version vectors and conflict names. */
+  readonly shortId: string;
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+const CERT_FILE = "cert.pem";
+const KEY_FILE = "key.pem";
+
+/**
+ * Loads the device identity kept in `home`, creating an ECDSA P-256 key pair and a
+ * self-signed certificate on first use (the key file is readable by the owner only).
+ *
+ * @throws {FsyncError} (local IO) when the files cannot be read or written.
+ */
+export async function loadOrCreateIdentity(home: string, deviceName: string): Promise<DeviceIdentity> {
+  const certPath = join(home, CERT_FILE);
+  const keyPath = join(home, KEY_FILE);
+  try {
+    const [certPem, keyPem] = await Promise.all([Deno.readTextFile(certPath), Deno.readTextFile(keyPath)]);
+    return identityOf(certPem, keyPem);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) {
+      throw new FsyncError(`cannot read the device identity in ${home}: ${(e as Error).message}`, ExitCode.io, {
+        cause: e,
+      });
+    }
+  }
+  const { certPem, keyPem } = await createCertificate(deviceName);
+  try {
+    await Deno.writeTextFile(keyPath, keyPem, { mode: 0o600, createNew: true });
+    await Deno.writeTextFile(certPath, certPem, { mode: 0o644 });
+  } catch (e) {
+    throw new FsyncError(`cannot write the device identity to ${home}: ${(e as Error).message}`, ExitCode.io, {
+      cause: e,
+    });
+  }
+  return identityOf(certPem, keyPem);
+}
+
+/** The device ID of a certificate in PEM form. */
+export function deviceIdOfCertificate(certPem: string): Uint8Array {
+  const der = new x509.X509Certificate(certPem).rawData;
+  return new Uint8Array(createHash("sha256").update(new Uint8Array(der)).digest());
+}
+
+function identityOf(certPem: string, keyPem: string): DeviceIdentity {
+  const deviceId = deviceIdOfCertificate(certPem);
+  return { deviceId, displayId: formatDeviceId(deviceId), shortId: shortDeviceId(deviceId), certPem, keyPem };
+}
+
+async function createCertificate(deviceName: string): Promise<{ certPem: string; keyPem: string }> {
+  const algorithm = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
+  const keys = await crypto.subtle.generateKey(algorithm, true, ["sign", "verify"]);
+  const now = Date.now();
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0"))
+      .join(""),
+    name: `CN=fsync ${deviceName.replace(/[,=+<>#;"\\]/g, "_")}`,
+    notBefore: new Date(now - 86_400_000),
+    notAfter: new Date(now + 20 * 365 * 86_400_000),
+    keys,
+    signingAlgorithm: algorithm,
+    extensions: [
+      new x509.BasicConstraintsExtension(false),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+      new x509.SubjectAlternativeNameExtension([{ type: "dns", value: "fsync" }]),
+    ],
+  });
+  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.privateKey));
+  const b64 = btoa(String.fromCharCode(...pkcs8)).match(/.{1,64}/g)!.join("\n");
+  return { certPem: cert.toString("pem"), keyPem: `-----BEGIN PRIVATE KEY-----\n${b64}\n-----END PRIVATE KEY-----\n` };
+}

@@ -1,0 +1,60 @@
+import type { FileInfo } from "../model/mod.ts";
+
+/** Version of the Session protocol this build speaks. */
+export const PROTOCOL_VERSION = 1;
+/** Largest block payload in one response, and so the largest block size. */
+export const MAX_BLOCK_BYTES = 1 << 20;
+/** Most FileInfos accepted in one IndexUpdate. */
+export const MAX_INDEX_BATCH = 1000;
+/** Largest encoded message accepted from a peer. */
+export const MAX_MESSAGE_BYTES = 4 << 20;
+
+/** Where a device's index and its view of the receiver's index stand, for one folder. */
+export interface FolderState {
+  readonly folderId: string;
+  readonly label: string;
+  readonly indexId: string;
+  readonly maxSequence: number;
+  readonly seenIndexId: string;
+  readonly seenSequence: number;
+}
+
+/** Why a block could not be served. */
+export type BlockErrorCode = "none" | "no-such-file" | "invalid-request" | "read-failed" | "changed";
+
+/** A validated message of the Session protocol, as the rest of fsync sees it. */
+export type Message =
+  | {
+    readonly type: "hello";
+    readonly deviceId: Uint8Array;
+    readonly deviceName: string;
+    readonly protocolVersion: number;
+  }
+  | { readonly type: "clusterConfig"; readonly folders: readonly FolderState[] }
+  | {
+    readonly type: "shareOffer";
+    readonly folderId: string;
+    readonly label: string;
+    readonly fileCount: number;
+    readonly totalBytes: number;
+  }
+  | { readonly type: "shareAccept"; readonly folderId: string }
+  | { readonly type: "shareDecline"; readonly folderId: string; readonly reason: string }
+  | {
+    readonly type: "indexUpdate";
+    readonly folderId: string;
+    readonly files: readonly FileInfo[];
+    readonly maxSequence: number;
+  }
+  | {
+    readonly type: "blockRequest";
+    readonly id: number;
+    readonly folderId: string;
+    readonly path: string;
+    readonly offset: number;
+    readonly size: number;
+    readonly hash: Uint8Array;
+  }
+  | { readonly type: "blockResponse"; readonly id: number; readonly data: Uint8Array; readonly error: BlockErrorCode }
+  | { readonly type: "ping" }
+  | { readonly type: "goodbye"; readonly reason: string };

@@ -1,0 +1,14 @@
+/**
+ * @module
+ * Everything that crosses the network: the FileSync gRPC transport, the in-memory transport
+ * for tests, wire conversion with validation, addresses and the device identity. The only
+ * importer of `lib/gen/`; the rest of fsync sees validated {@linkcode Message}s.
+ */
+export * from "./errors.ts";
+export * from "./messages.ts";
+export * from "./address.ts";
+export type { Connection } from "./connection.ts";
+export { dial, listen, type Listener } from "./grpc_transport.ts";
+export { connectionPair } from "./memory_transport.ts";
+export { fileInfoFromWire, fileInfoToWire, fromWire, toWire } from "./convert.ts";
+export { type DeviceIdentity, deviceIdOfCertificate, loadOrCreateIdentity } from "./identity.ts";

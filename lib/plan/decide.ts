@@ -1,0 +1,80 @@
+import { compareVersions, type FileInfo, merge, sameContent, sameOnDisk } from "../model/mod.ts";
+import { pickWinner } from "./pick_winner.ts";
+
+/**
+ * What a device does about one path after a peer announced `remote`. In every action but
+ * `keep`, `file` is the entry the local index holds once the action is done.
+ */
+export type Decision =
+  | { readonly action: "keep" }
+  | { readonly action: "record"; readonly file: FileInfo }
+  | { readonly action: "update-metadata"; readonly file: FileInfo }
+  | { readonly action: "fetch"; readonly file: FileInfo; readonly keepLocalAsConflict: boolean }
+  | { readonly action: "delete"; readonly file: FileInfo };
+
+const KEEP: Decision = { action: "keep" };
+
+/**
+ * Decides how the local copy of a path follows a peer's version of it.
+ *
+ * - The peer's version is older or equal: keep.
+ * - It is newer: take it, as cheaply as the difference allows (record only, metadata only,
+ *   fetch, delete).
+ * - The two are concurrent: same content merges the vectors (the winner's metadata
+ *   stays); otherwise {@linkcode pickWinner} decides, and when the peer wins, the local
+ *   content is kept as a conflict copy before the peer's is fetched. The result carries the
+ *   merged vector so that it dominates both histories.
+ *
+ * @example
+ * ```ts
+ * import { decide } from "./decide.ts";
+ * import assert from "node:assert/strict";
+ * const file = { path: "a", type: "file", size: 0, mtimeNs: 1n, mode: 0o644, deleted: false,
+ *   version: { A: 1 }, sequence: 1, blockSize: 131072, blockHashes: new Uint8Array(),
+ *   contentHash: new Uint8Array(32), symlinkTarget: "", modifiedBy: "A", inode: 0 } as const;
+ * assert.equal(decide(undefined, file).action, "fetch");
+ * assert.equal(decide(file, file).action, "keep");
+ * ```
+ */
+export function decide(local: FileInfo | undefined, remote: FileInfo): Decision {
+  if (local === undefined) {
+    // A tombstone for a path we never had needs nothing on disk; record it so a later,
+    // older copy from a third device cannot bring the path back.
+    return remote.deleted ? { action: "record", file: remote } : fetch(remote, false);
+  }
+  switch (compareVersions(remote.version, local.version)) {
+    case "equal":
+    case "lesser":
+      return KEEP;
+    case "greater":
+      return follow(local, remote);
+    case "concurrent":
+      return resolveConflict(local, remote);
+  }
+}
+
+/** The peer's version supersedes ours: take it with the least work. */
+function follow(local: FileInfo, remote: FileInfo): Decision {
+  if (remote.deleted) {
+    return local.deleted ? { action: "record", file: remote } : { action: "delete", file: remote };
+  }
+  if (sameOnDisk(local, remote)) return { action: "record", file: remote };
+  if (sameContent(local, remote)) return { action: "update-metadata", file: remote };
+  return fetch(remote, false);
+}
+
+/** Neither version has seen the other. */
+function resolveConflict(local: FileInfo, remote: FileInfo): Decision {
+  const version = merge(local.version, remote.version);
+  const winner = pickWinner(local, remote);
+  if (winner === local) return KEEP;
+  const file = { ...remote, version };
+  if (sameOnDisk(local, remote)) return { action: "record", file };
+  if (sameContent(local, remote)) return { action: "update-metadata", file };
+  if (remote.deleted) return { action: "delete", file };
+  return fetch(file, !local.deleted);
+}
+
+function fetch(file: FileInfo, keepLocalAsConflict: boolean): Decision {
+  return { action: "fetch", file, keepLocalAsConflict };
+}

@@ -1,0 +1,7 @@
+/**
+ * @module
+ * Pure sync decisions over plain data: who wins a conflict and what a device does about a
+ * peer's version of a path. No IO, no clocks, no Deno APIs.
+ */
+export * from "./pick_winner.ts";
+export * from "./decide.ts";
