@@ -77,3 +77,33 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+/** Smallest block size; files grow it by powers of two (DESIGN "Transfer"). */
+export const MIN_BLOCK_SIZE = 128 * 1024;
+/** Largest block size: one block travels in one message. */
+export const MAX_BLOCK_SIZE = 1024 * 1024;
+/** Block count a file's block size aims to stay under. */
+export const TARGET_MAX_BLOCKS = 2048;
+
+/**
+ * The block size for a file of `size` bytes: 128 KiB, doubled until the file has at most
+ * 2048 blocks, capped at 1 MiB.
+ *
+ * @example
+ * ```ts
+ * import { blockSizeFor } from "./file_info.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(blockSizeFor(64 * 2 ** 20), 128 * 1024);
+ * assert.equal(blockSizeFor(2 ** 30), 512 * 1024);
+ * ```
+ */
+export function blockSizeFor(size: number): number {
+  let blockSize = MIN_BLOCK_SIZE;
+  while (blockSize < MAX_BLOCK_SIZE && size > blockSize * TARGET_MAX_BLOCKS) blockSize *= 2;
+  return blockSize;
+}
+
+/** Modification time in nanoseconds from a `Deno.FileInfo` (Deno reports milliseconds). */
+export function mtimeNsOf(mtime: Date | null): bigint {
+  return BigInt(mtime?.getTime() ?? 0) * 1_000_000n;
+}

@@ -9,3 +9,4 @@ export * from "./file_info.ts";
 export * from "./paths.ts";
 export * from "./device_id.ts";
 export * from "./conflict_name.ts";
+export * from "./hash.ts";

@@ -1,0 +1,41 @@
+import { contentHashOf, HASH_BYTES, sha256 } from "../model/mod.ts";
+
+/** A file changed size while it was being read. */
+export class FileChangedError extends Error {}
+
+/** Block hashes and content hash of a file. */
+export interface FileHashes {
+  readonly blockHashes: Uint8Array;
+  readonly contentHash: Uint8Array;
+}
+
+/**
+ * Reads a file once and hashes each block with SHA-256.
+ *
+ * @throws {FileChangedError} when the file does not have `size` bytes any more.
+ */
+export async function hashFile(path: string, size: number, blockSize: number): Promise<FileHashes> {
+  const count = Math.ceil(size / blockSize);
+  const blockHashes = new Uint8Array(count * HASH_BYTES);
+  const buffer = new Uint8Array(blockSize);
+  using file = await Deno.open(path, { read: true });
+  for (let i = 0; i < count; i++) {
+    const want = Math.min(blockSize, size - i * blockSize);
+    const got = await readFull(file, buffer.subarray(0, want));
+    if (got !== want) throw new FileChangedError(`${path} shrank while being hashed`);
+    blockHashes.set(sha256(buffer.subarray(0, want)), i * HASH_BYTES);
+  }
+  if ((await file.read(buffer.subarray(0, 1))) !== null) throw new FileChangedError(`${path} grew while being hashed`);
+  return { blockHashes, contentHash: contentHashOf(blockHashes) };
+}
+
+/** Reads until `into` is full or the file ends; returns the bytes read. */
+export async function readFull(file: Deno.FsFile, into: Uint8Array): Promise<number> {
+  let done = 0;
+  while (done < into.length) {
+    const n = await file.read(into.subarray(done));
+    if (n === null) break;
+    done += n;
+  }
+  return done;
+}

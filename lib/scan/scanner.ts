@@ -1,0 +1,196 @@
+import { join } from "node:path";
+import {
+  blockSizeFor,
+  ExitCode,
+  type FileInfo,
+  FsyncError,
+  increment,
+  mtimeNsOf,
+  PathEscapeError,
+  TEMP_PREFIX,
+  validateRelativePath,
+} from "../model/mod.ts";
+import { FileChangedError, hashFile } from "./hash_file.ts";
+
+/** What the scanner needs of the local index (the store satisfies it). */
+export interface LocalIndex {
+  /** Entries for these paths, in the same order (undefined where there is none). */
+  getMany(paths: readonly string[]): Promise<(FileInfo | undefined)[]>;
+  /** Every entry, in any order. */
+  list(): AsyncIterable<FileInfo>;
+}
+
+/** An entry of a kind fsync does not replicate (FIFO, socket, device). */
+class NotSyncedError extends Error {}
+
+/** A path that could not be scanned; it keeps its previous index entry. */
+export interface ScanProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Inputs of one scan. */
+export interface ScanOptions {
+  /** Absolute path of the folder. */
+  readonly root: string;
+  readonly index: LocalIndex;
+  /** Short ID of this device, for new versions. */
+  readonly shortId: string;
+  /** Reports a path that was skipped. */
+  readonly onProblem: (problem: ScanProblem) => void;
+  /** Current time in ms, for tombstones. */
+  readonly nowMs: () => number;
+}
+
+/**
+ * Walks the folder and yields a new local version for every path that changed since the
+ * index last saw it (created, modified, type or mode changed) and a tombstone for every
+ * indexed path that is gone. Parents come before their children. A file whose size,
+ * mtime, inode and mode are unchanged is not read. Symlinks are recorded, never followed;
+ * fsync's temporary files and entries other than files, directories and symlinks are
+ * skipped. Sequences are left for the store to assign.
+ *
+ * @throws {FsyncError} (local IO) when the folder itself cannot be read.
+ */
+export async function* scanFolder(options: ScanOptions): AsyncGenerator<FileInfo> {
+  const { root, index, shortId, onProblem } = options;
+  const seen = new Set<string>();
+  const unreadable: string[] = [];
+  const pending = [""];
+  try {
+    const info = await Deno.stat(root);
+    if (!info.isDirectory) throw new FsyncError(`${root} is not a directory`, ExitCode.io);
+  } catch (e) {
+    if (e instanceof FsyncError) throw e;
+    throw new FsyncError(`cannot read folder ${root}: ${(e as Error).message}`, ExitCode.io, { cause: e });
+  }
+  while (pending.length > 0) {
+    const dir = pending.pop()!;
+    let names: string[];
+    try {
+      names = await listNames(join(root, dir));
+    } catch (e) {
+      if (dir === "") throw new FsyncError(`cannot read folder ${root}: ${(e as Error).message}`, ExitCode.io);
+      unreadable.push(dir + "/");
+      onProblem({ path: dir, message: `cannot list directory: ${(e as Error).message}` });
+      continue;
+    }
+    const paths = names.filter((n) => !n.startsWith(TEMP_PREFIX)).map((n) => dir ? `${dir}/${n}` : n);
+    const previous = await index.getMany(paths);
+    const subdirs: string[] = [];
+    for (let i = 0; i < paths.length; i++) {
+      const path = paths[i];
+      try {
+        validateRelativePath(path);
+      } catch (e) {
+        if (!(e instanceof PathEscapeError)) throw e;
+        onProblem({ path, message: `not synced: ${e.message}` });
+        continue;
+      }
+      try {
+        const { file, isDirectory } = await observe(root, path, previous[i], shortId);
+        seen.add(path);
+        if (isDirectory) subdirs.push(path);
+        if (file) yield file;
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) continue; // gone since listed: the next scan sees it
+        if (
+          !(e instanceof FileChangedError || e instanceof Deno.errors.PermissionDenied || e instanceof NotSyncedError)
+        ) {
+          throw e;
+        }
+        // Keep the previous entry: an unreadable or changing path is not a deleted one.
+        seen.add(path);
+        onProblem({ path, message: e.message });
+      }
+    }
+    pending.push(...subdirs.reverse());
+  }
+  for await (const entry of index.list()) {
+    if (entry.deleted || seen.has(entry.path) || unreadable.some((d) => entry.path.startsWith(d))) continue;
+    yield tombstone(entry, shortId, options.nowMs());
+  }
+}
+
+async function listNames(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) names.push(e.name);
+  return names.sort();
+}
+
+/** Stats one path and returns its new entry when it differs from `previous`. */
+async function observe(
+  root: string,
+  path: string,
+  previous: FileInfo | undefined,
+  shortId: string,
+): Promise<{ file?: FileInfo; isDirectory: boolean }> {
+  const abs = join(root, path);
+  const st = await Deno.lstat(abs);
+  const mode = (st.mode ?? 0) & 0o7777;
+  const mtimeNs = mtimeNsOf(st.mtime);
+  const inode = st.ino ?? 0;
+  const live = previous && !previous.deleted ? previous : undefined;
+  const base = {
+    path,
+    mode,
+    mtimeNs,
+    inode,
+    deleted: false,
+    version: increment(previous?.version ?? {}, shortId),
+    sequence: 0,
+    modifiedBy: shortId,
+    size: 0,
+    blockSize: 0,
+    blockHashes: new Uint8Array(),
+    contentHash: new Uint8Array(),
+    symlinkTarget: "",
+  };
+  if (st.isDirectory) {
+    const same = live?.type === "directory" && live.mode === mode;
+    return { file: same ? undefined : { ...base, type: "directory" }, isDirectory: true };
+  }
+  if (st.isSymlink) {
+    const target = await Deno.readLink(abs);
+    const same = live?.type === "symlink" && live.symlinkTarget === target;
+    return {
+      file: same ? undefined : { ...base, type: "symlink", mode: 0o777, symlinkTarget: target },
+      isDirectory: false,
+    };
+  }
+  if (!st.isFile) throw new NotSyncedError("not synced: not a regular file, directory or symlink");
+  const size = st.size;
+  if (live?.type === "file" && live.size === size && live.mtimeNs === mtimeNs && live.inode === inode) {
+    if (live.mode === mode) return { isDirectory: false };
+    return {
+      file: {
+        ...live,
+        ...base,
+        type: "file",
+        size,
+        blockSize: live.blockSize,
+        blockHashes: live.blockHashes,
+        contentHash: live.contentHash,
+      },
+      isDirectory: false,
+    };
+  }
+  const blockSize = blockSizeFor(size);
+  const hashes = await hashFile(abs, size, blockSize);
+  return { file: { ...base, type: "file", size, blockSize, ...hashes }, isDirectory: false };
+}
+
+/** The entry that records `entry`'s path as deleted. */
+function tombstone(entry: FileInfo, shortId: string, nowMs: number): FileInfo {
+  return {
+    ...entry,
+    deleted: true,
+    version: increment(entry.version, shortId),
+    modifiedBy: shortId,
+    mtimeNs: BigInt(nowMs) * 1_000_000n,
+    size: 0,
+    blockHashes: new Uint8Array(),
+    contentHash: new Uint8Array(),
+    inode: 0,
+  };
+}

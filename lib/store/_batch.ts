@@ -1,0 +1,44 @@
+/** Flush thresholds below Deno KV's per-commit limits (1000 mutations, 800 KiB; DENO-FACTS §3). */
+const MAX_MUTATIONS = 900;
+const MAX_BYTES = 600_000;
+
+/** One key's new value, or null to delete it. */
+export interface Mutation {
+  readonly key: Deno.KvKey;
+  readonly value: unknown;
+  /** Rough encoded size of key and value, to stay under the commit size limit. */
+  readonly bytes: number;
+}
+
+/**
+ * Groups mutations into as few atomic commits as KV's limits allow. A group passed to
+ * {@linkcode KvBatch.add} always lands in a single commit, so one entry is never half written.
+ */
+export class KvBatch {
+  #kv: Deno.Kv;
+  #pending: Mutation[] = [];
+  #bytes = 0;
+
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv;
+  }
+
+  /** Adds a group of mutations that must commit together. */
+  async add(group: readonly Mutation[]): Promise<void> {
+    const bytes = group.reduce((n, m) => n + m.bytes, 0);
+    if (this.#pending.length + group.length > MAX_MUTATIONS || this.#bytes + bytes > MAX_BYTES) await this.flush();
+    this.#pending.push(...group);
+    this.#bytes += bytes;
+  }
+
+  /** Commits what is pending. */
+  async flush(): Promise<void> {
+    if (this.#pending.length === 0) return;
+    const op = this.#kv.atomic();
+    for (const m of this.#pending) m.value === null ? op.delete(m.key) : op.set(m.key, m.value);
+    this.#pending = [];
+    this.#bytes = 0;
+    const result = await op.commit();
+    if (!result.ok) throw new Error("KV commit failed without a check");
+  }
+}

@@ -1,0 +1,333 @@
+import type { FileInfo } from "../model/mod.ts";
+import { KvBatch, type Mutation } from "./_batch.ts";
+import { compareKeyParts, pathKey } from "./_path_key.ts";
+
+/** A folder this device replicates. */
+export interface FolderRecord {
+  readonly id: string;
+  readonly label: string;
+  /** Absolute path of the folder on this device. */
+  readonly path: string;
+  /** Random identity of this device's index of the folder; a new one restarts sequences. */
+  readonly indexId: string;
+}
+
+/** A device this device knows. */
+export interface PeerRecord {
+  /** Device ID in display form. */
+  readonly deviceId: string;
+  readonly name: string;
+  /** Last address it was reached at (`host:port`), or "" when it dialled us. */
+  readonly address: string;
+}
+
+/** How much of a peer's index of a folder this device holds. */
+export interface RemoteIndexState {
+  readonly indexId: string;
+  readonly sequence: number;
+}
+
+/** A local entry paired with a peer's entry for the same path (either may be missing). */
+export interface IndexPair {
+  readonly local?: FileInfo;
+  readonly remote?: FileInfo;
+}
+
+const LOCAL = "local";
+/** Block hash lists up to this size stay inside the entry's value (KV values max 64 KiB). */
+const INLINE_HASH_BYTES = 16 * 1024;
+const HASH_CHUNK_BYTES = 32 * 1024;
+const ENTRY_OVERHEAD_BYTES = 400;
+
+type StoredFile = Omit<FileInfo, "blockHashes"> & { blockHashes?: Uint8Array; hashChunks: number };
+
+/**
+ * The device's metadata in Deno KV: folders, peers, the local index with its sequence
+ * index, and the index each peer announced. Hands out model types only. Related writes
+ * go in one atomic commit; long block lists are split under KV's 64 KiB value limit.
+ *
+ * Keys: `folder/{id}`, `peer/{device}`, `share/{folder}/{device}`, `remote/{folder}/{device}`,
+ * `seq/{folder}`, `file/{folder}/{owner}/{path}`, `hashes/{folder}/{owner}/{path}/{n}`,
+ * `bySeq/{folder}/{sequence}`; owner is "local" or a peer's device ID.
+ */
+export class Store {
+  #kv: Deno.Kv;
+  #sequences = new Map<string, number>();
+
+  private constructor(kv: Deno.Kv) {
+    this.#kv = kv;
+  }
+
+  /** Opens (creating) the KV database at `path`, or an in-memory one for ":memory:". */
+  static async open(path: string): Promise<Store> {
+    return new Store(await Deno.openKv(path));
+  }
+
+  /** Closes the database. */
+  close(): void {
+    this.#kv.close();
+  }
+
+  // --- folders, peers, shares ---
+
+  /** Saves a folder record. */
+  async putFolder(folder: FolderRecord): Promise<void> {
+    await this.#kv.set(["folder", folder.id], folder);
+  }
+
+  /** The folder with this ID, if known. */
+  async getFolder(id: string): Promise<FolderRecord | undefined> {
+    return (await this.#kv.get<FolderRecord>(["folder", id])).value ?? undefined;
+  }
+
+  /** Every folder of this device. */
+  async listFolders(): Promise<FolderRecord[]> {
+    return await collect(this.#kv.list<FolderRecord>({ prefix: ["folder"] }));
+  }
+
+  /** Saves a peer record. */
+  async putPeer(peer: PeerRecord): Promise<void> {
+    await this.#kv.set(["peer", peer.deviceId], peer);
+  }
+
+  /** The peer with this device ID, if known. */
+  async getPeer(deviceId: string): Promise<PeerRecord | undefined> {
+    return (await this.#kv.get<PeerRecord>(["peer", deviceId])).value ?? undefined;
+  }
+
+  /** Records that `folderId` is shared with `deviceId`. */
+  async addShare(folderId: string, deviceId: string): Promise<void> {
+    await this.#kv.set(["share", folderId, deviceId], true);
+  }
+
+  /** Device IDs the folder is shared with. */
+  async sharesOf(folderId: string): Promise<string[]> {
+    const out: string[] = [];
+    for await (const e of this.#kv.list({ prefix: ["share", folderId] })) out.push(e.key[2] as string);
+    return out;
+  }
+
+  // --- local index ---
+
+  /** Highest sequence of the local index of a folder (0 when empty). */
+  async localSequence(folderId: string): Promise<number> {
+    let seq = this.#sequences.get(folderId);
+    if (seq === undefined) {
+      seq = (await this.#kv.get<number>(["seq", folderId])).value ?? 0;
+      this.#sequences.set(folderId, seq);
+    }
+    return seq;
+  }
+
+  /** The local entry of a path. */
+  async getLocal(folderId: string, path: string): Promise<FileInfo | undefined> {
+    return await this.#getFile(folderId, LOCAL, path);
+  }
+
+  /** Local entries of these paths, in the same order. */
+  async getLocalMany(folderId: string, paths: readonly string[]): Promise<(FileInfo | undefined)[]> {
+    const stored = await this.#getStoredMany(folderId, LOCAL, paths);
+    return await Promise.all(stored.map((s) => s && this.#load(folderId, LOCAL, s)));
+  }
+
+  /**
+   * Writes local changes, giving each the next local sequence (in the order given).
+   * Returns the entries as stored.
+   */
+  async commitLocal(folderId: string, files: readonly FileInfo[]): Promise<FileInfo[]> {
+    let seq = await this.localSequence(folderId);
+    const batch = new KvBatch(this.#kv);
+    const out: FileInfo[] = [];
+    for (const previous of await this.#getStoredMany(folderId, LOCAL, files.map((f) => f.path))) {
+      const file = { ...files[out.length], sequence: ++seq };
+      const key = pathKey(file.path);
+      const group = this.#fileMutations(folderId, LOCAL, file, previous);
+      if (previous) group.push(del(["bySeq", folderId, previous.sequence]));
+      group.push(put(["bySeq", folderId, seq], key, key.length), put(["seq", folderId], seq, 16));
+      await batch.add(group);
+      out.push(file);
+    }
+    await batch.flush();
+    this.#sequences.set(folderId, seq);
+    return out;
+  }
+
+  /** Local entries changed after sequence `after`, in sequence order. */
+  async *localSince(folderId: string, after: number): AsyncGenerator<FileInfo> {
+    const entries = this.#kv.list<string>(
+      { start: ["bySeq", folderId, after + 1], end: ["bySeq", folderId, Infinity] },
+      {
+        batchSize: 100,
+      },
+    );
+    let keys: string[] = [];
+    const drain = async function* (this: Store): AsyncGenerator<FileInfo> {
+      const stored = await this.#getStoredManyByKey(folderId, LOCAL, keys);
+      keys = [];
+      for (const s of stored) if (s) yield await this.#load(folderId, LOCAL, s);
+    }.bind(this);
+    for await (const e of entries) {
+      keys.push(e.value);
+      if (keys.length >= 100) yield* drain();
+    }
+    yield* drain();
+  }
+
+  /** Every local entry of a folder, in path-key order. */
+  async *listLocal(folderId: string): AsyncGenerator<FileInfo> {
+    yield* this.#listFiles(folderId, LOCAL);
+  }
+
+  // --- remote indexes ---
+
+  /** How much of a peer's index this device holds. */
+  async remoteState(folderId: string, deviceId: string): Promise<RemoteIndexState> {
+    return (await this.#kv.get<RemoteIndexState>(["remote", folderId, deviceId])).value ?? { indexId: "", sequence: 0 };
+  }
+
+  /** Forgets a peer's index of a folder (it restarted its index under a new ID). */
+  async resetRemote(folderId: string, deviceId: string, indexId: string): Promise<void> {
+    const batch = new KvBatch(this.#kv);
+    for (const prefix of [["file", folderId, deviceId], ["hashes", folderId, deviceId]]) {
+      for await (const e of this.#kv.list({ prefix })) await batch.add([del(e.key)]);
+    }
+    await batch.add([put(["remote", folderId, deviceId], { indexId, sequence: 0 }, 100)]);
+    await batch.flush();
+  }
+
+  /** Stores a batch of a peer's index and how far it now reaches. */
+  async applyRemote(
+    folderId: string,
+    deviceId: string,
+    files: readonly FileInfo[],
+    state: RemoteIndexState,
+  ): Promise<void> {
+    const batch = new KvBatch(this.#kv);
+    const previous = await this.#getStoredMany(folderId, deviceId, files.map((f) => f.path));
+    for (let i = 0; i < files.length; i++) {
+      await batch.add(this.#fileMutations(folderId, deviceId, files[i], previous[i]));
+    }
+    await batch.add([put(["remote", folderId, deviceId], state, 100)]);
+    await batch.flush();
+  }
+
+  /** A peer's entry of a path. */
+  async getRemote(folderId: string, deviceId: string, path: string): Promise<FileInfo | undefined> {
+    return await this.#getFile(folderId, deviceId, path);
+  }
+
+  /** Every entry of a peer's index of a folder, in path-key order. */
+  async *listRemote(folderId: string, deviceId: string): AsyncGenerator<FileInfo> {
+    yield* this.#listFiles(folderId, deviceId);
+  }
+
+  /**
+   * Walks the local index and a peer's index of a folder together, in path-key order
+   * (parents before children), pairing entries of the same path. Streams: memory does not
+   * grow with the folder.
+   */
+  async *pairWithRemote(folderId: string, deviceId: string): AsyncGenerator<IndexPair> {
+    const locals = this.#listFiles(folderId, LOCAL);
+    const remotes = this.#listFiles(folderId, deviceId);
+    let l = await locals.next();
+    let r = await remotes.next();
+    while (!l.done || !r.done) {
+      const order = l.done ? 1 : r.done ? -1 : compareKeyParts(pathKey(l.value.path), pathKey(r.value.path));
+      if (order < 0) {
+        yield { local: l.value as FileInfo };
+        l = await locals.next();
+      } else if (order > 0) {
+        yield { remote: r.value as FileInfo };
+        r = await remotes.next();
+      } else {
+        yield { local: l.value as FileInfo, remote: r.value as FileInfo };
+        l = await locals.next();
+        r = await remotes.next();
+      }
+    }
+  }
+
+  // --- entries ---
+
+  async #getFile(folderId: string, owner: string, path: string): Promise<FileInfo | undefined> {
+    const stored = (await this.#kv.get<StoredFile>(["file", folderId, owner, pathKey(path)])).value;
+    return stored ? await this.#load(folderId, owner, stored) : undefined;
+  }
+
+  async *#listFiles(folderId: string, owner: string): AsyncGenerator<FileInfo> {
+    for await (const e of this.#kv.list<StoredFile>({ prefix: ["file", folderId, owner] }, { batchSize: 500 })) {
+      yield await this.#load(folderId, owner, e.value);
+    }
+  }
+
+  async #getStoredMany(folderId: string, owner: string, paths: readonly string[]): Promise<(StoredFile | undefined)[]> {
+    return await this.#getStoredManyByKey(folderId, owner, paths.map(pathKey));
+  }
+
+  /** Reads entries ten keys a call (KV's getMany limit), several calls at once. */
+  async #getStoredManyByKey(
+    folderId: string,
+    owner: string,
+    keys: readonly string[],
+  ): Promise<(StoredFile | undefined)[]> {
+    const calls: Promise<Deno.KvEntryMaybe<StoredFile>[]>[] = [];
+    for (let i = 0; i < keys.length; i += 10) {
+      calls.push(this.#kv.getMany<StoredFile[]>(keys.slice(i, i + 10).map((k) => ["file", folderId, owner, k])));
+    }
+    return (await Promise.all(calls)).flat().map((e) => e.value ?? undefined);
+  }
+
+  async #load(folderId: string, owner: string, stored: StoredFile): Promise<FileInfo> {
+    const { hashChunks, blockHashes, ...rest } = stored;
+    if (blockHashes) return { ...rest, blockHashes };
+    const key = pathKey(stored.path);
+    const chunks = await this.#kv.getMany<Uint8Array[]>(
+      Array.from({ length: hashChunks }, (_, i) => ["hashes", folderId, owner, key, i]),
+    );
+    const all = new Uint8Array(chunks.reduce((n, c) => n + (c.value?.length ?? 0), 0));
+    let at = 0;
+    for (const c of chunks) {
+      if (!c.value) throw new Error(`index entry ${stored.path} lost a block hash chunk`);
+      all.set(c.value, at);
+      at += c.value.length;
+    }
+    return { ...rest, blockHashes: all };
+  }
+
+  #fileMutations(folderId: string, owner: string, file: FileInfo, previous: StoredFile | undefined): Mutation[] {
+    const key = pathKey(file.path);
+    const out: Mutation[] = [];
+    const hashes = file.blockHashes;
+    let chunks = 0;
+    let stored: StoredFile;
+    if (hashes.length <= INLINE_HASH_BYTES) {
+      stored = { ...file, hashChunks: 0 };
+    } else {
+      const { blockHashes: _, ...rest } = file;
+      stored = { ...rest, hashChunks: Math.ceil(hashes.length / HASH_CHUNK_BYTES) };
+      for (; chunks * HASH_CHUNK_BYTES < hashes.length; chunks++) {
+        const part = hashes.slice(chunks * HASH_CHUNK_BYTES, (chunks + 1) * HASH_CHUNK_BYTES);
+        out.push(put(["hashes", folderId, owner, key, chunks], part, part.length + key.length));
+      }
+    }
+    for (let i = chunks; i < (previous?.hashChunks ?? 0); i++) out.push(del(["hashes", folderId, owner, key, i]));
+    const bytes = ENTRY_OVERHEAD_BYTES + 2 * file.path.length + (stored.blockHashes?.length ?? 0) +
+      Object.keys(file.version).length * 24;
+    out.push(put(["file", folderId, owner, key], stored, bytes));
+    return out;
+  }
+}
+
+function put(key: Deno.KvKey, value: unknown, bytes: number): Mutation {
+  return { key, value, bytes: bytes + 64 };
+}
+
+function del(key: Deno.KvKey): Mutation {
+  return { key, value: null, bytes: 64 };
+}
+
+async function collect<T>(iter: Deno.KvListIterator<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const e of iter) out.push(e.value);
+  return out;
+}

@@ -1,0 +1,8 @@
+/**
+ * @module
+ * The puller: carries out the planner's decisions on disk. Reuses local blocks, fetches the
+ * rest through a {@linkcode BlockSource}, verifies every block, writes through fsynced
+ * temporary files and renames into place. Never decides what to pull.
+ */
+export * from "./puller.ts";
+export * from "./errors.ts";

@@ -1,0 +1,312 @@
+import { constants } from "node:fs";
+import { open as openHandle } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import {
+  blockCount,
+  blockHash,
+  blockLength,
+  conflictName,
+  contentHashOf,
+  equalBytes,
+  type FileInfo,
+  HASH_BYTES,
+  increment,
+  mtimeNsOf,
+  sha256,
+  TEMP_PREFIX,
+} from "../model/mod.ts";
+import type { Decision } from "../plan/mod.ts";
+import { BlockMismatchError, ChangedLocallyError, DiskFullError } from "./errors.ts";
+import { prepareParents } from "./safe_path.ts";
+
+/** One block to fetch from a peer. */
+export interface BlockWant {
+  readonly path: string;
+  readonly offset: number;
+  readonly size: number;
+  readonly hash: Uint8Array;
+}
+
+/** Where missing blocks come from (a peer session satisfies it). */
+export interface BlockSource {
+  /** The block's bytes, unverified. Rejects when the peer cannot serve it. */
+  fetchBlock(want: BlockWant): Promise<Uint8Array>;
+}
+
+/** What the puller needs to apply decisions to one folder. */
+export interface PullerOptions {
+  /** Absolute path of the folder. */
+  readonly root: string;
+  /** This device's short ID, for conflict copies. */
+  readonly shortId: string;
+  readonly source: BlockSource;
+  readonly nowMs: () => number;
+  /** Blocks fetched from the network at once for one file. */
+  readonly blocksInFlight?: number;
+  /** Called as bytes arrive (fetched from the peer, or reused from local data). */
+  readonly onProgress?: (fetched: number, reused: number) => void;
+}
+
+/**
+ * Carries out one decision on disk and returns the entries the local index must hold
+ * afterwards (the path itself, and a conflict copy when one was made). Writes go through a
+ * temporary file in the target's directory that is fsynced, verified and renamed into
+ * place; the target is re-checked just before, so a user's change made meanwhile is never
+ * overwritten (ChangedLocallyError, and the change is scanned instead).
+ */
+export async function applyDecision(
+  options: PullerOptions,
+  decision: Exclude<Decision, { action: "keep" }>,
+  local: FileInfo | undefined,
+): Promise<FileInfo[]> {
+  const { file } = decision;
+  switch (decision.action) {
+    case "record":
+      return [{ ...file, inode: local?.inode ?? 0 }];
+    case "update-metadata": {
+      const abs = await prepareParents(options.root, file.path);
+      await expectUnchanged(abs, local);
+      await setMetadata(abs, file);
+      return [{ ...file, inode: (await Deno.lstat(abs)).ino ?? 0 }];
+    }
+    case "delete": {
+      const abs = await prepareParents(options.root, file.path);
+      await expectUnchanged(abs, local);
+      await removeEntry(abs, local);
+      return [{ ...file, inode: 0 }];
+    }
+    case "fetch":
+      return await fetchEntry(options, file, local, decision.keepLocalAsConflict);
+  }
+}
+
+async function fetchEntry(
+  options: PullerOptions,
+  file: FileInfo,
+  local: FileInfo | undefined,
+  keepLocalAsConflict: boolean,
+): Promise<FileInfo[]> {
+  const abs = await prepareParents(options.root, file.path);
+  const staged = file.type === "file" ? await stageFile(options, abs, file, local) : undefined;
+  await expectUnchanged(abs, local);
+  const out: FileInfo[] = [];
+  const live = local && !local.deleted ? local : undefined;
+  if (live && keepLocalAsConflict) {
+    const copy = conflictName(file.path, new Date(options.nowMs()), live.modifiedBy || options.shortId);
+    await Deno.rename(abs, join(options.root, copy));
+    out.push({
+      ...live,
+      path: copy,
+      version: increment({}, options.shortId),
+      modifiedBy: options.shortId,
+      sequence: 0,
+    });
+  } else if (live && live.type !== file.type) {
+    await removeEntry(abs, live);
+  }
+  switch (file.type) {
+    case "directory":
+      await Deno.mkdir(abs, { recursive: true });
+      await Deno.chmod(abs, file.mode);
+      break;
+    case "symlink":
+      if (live?.type === "symlink" && !keepLocalAsConflict) await Deno.remove(abs);
+      await Deno.symlink(file.symlinkTarget, abs);
+      break;
+    case "file":
+      await Deno.rename(staged!, abs);
+      await syncDirectory(dirname(abs));
+      break;
+  }
+  const st = await Deno.lstat(abs);
+  out.unshift({ ...file, inode: st.ino ?? 0 });
+  return out;
+}
+
+/** The temporary name of a pull: fixed per path and content, so an interrupted pull resumes. */
+export function tempPathFor(abs: string, file: FileInfo): string {
+  const tag = Array.from(sha256(new TextEncoder().encode(`${file.path}\0`)).subarray(0, 6))
+    .concat(Array.from(file.contentHash.subarray(0, 6)))
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+  return join(dirname(abs), `${TEMP_PREFIX}${tag}`);
+}
+
+/**
+ * Builds the new content in the temporary file: blocks already there from an interrupted
+ * pull, then blocks of the old local version, then the rest from the peer, each verified.
+ * Returns the temporary path, fsynced and with the entry's mode and mtime.
+ */
+async function stageFile(options: PullerOptions, abs: string, file: FileInfo, local?: FileInfo): Promise<string> {
+  if (!equalBytes(contentHashOf(file.blockHashes), file.contentHash)) {
+    throw new BlockMismatchError(`${file.path}: block list does not match its content hash`);
+  }
+  const temp = tempPathFor(abs, file);
+  const handle = await openHandle(temp, constants.O_RDWR | constants.O_CREAT, 0o600);
+  try {
+    const count = blockCount(file);
+    const missing: number[] = [];
+    const presentBytes = (await handle.stat()).size;
+    for (let i = 0; i < count; i++) {
+      const end = i * file.blockSize + blockLength(file, i);
+      if (end <= presentBytes && await blockMatches(handle, file, i)) continue;
+      missing.push(i);
+    }
+    const reused = await reuseLocalBlocks(options, abs, file, local, handle, missing);
+    const toFetch = missing.filter((i) => !reused.has(i));
+    await fetchBlocks(options, file, handle, toFetch);
+    await handle.truncate(file.size);
+    await handle.datasync();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOSPC") {
+      throw new DiskFullError(`disk full while writing ${file.path}`, { cause: e });
+    }
+    throw e;
+  } finally {
+    await handle.close();
+  }
+  await setMetadata(temp, file);
+  return temp;
+}
+
+async function blockMatches(handle: FileHandle, file: FileInfo, i: number): Promise<boolean> {
+  const length = blockLength(file, i);
+  const buffer = new Uint8Array(length);
+  const { bytesRead } = await handle.read(buffer, 0, length, i * file.blockSize);
+  return bytesRead === length && equalBytes(sha256(buffer), blockHash(file, i));
+}
+
+/** Copies blocks the old local version of the file already has. Returns the indexes done. */
+async function reuseLocalBlocks(
+  options: PullerOptions,
+  abs: string,
+  file: FileInfo,
+  local: FileInfo | undefined,
+  handle: FileHandle,
+  missing: readonly number[],
+): Promise<Set<number>> {
+  const done = new Set<number>();
+  if (!local || local.deleted || local.type !== "file" || missing.length === 0) return done;
+  const offsets = new Map<string, number>();
+  for (let i = 0; i < blockCount(local); i++) {
+    offsets.set(hex(blockHash(local, i)), i * local.blockSize);
+  }
+  let old: FileHandle;
+  try {
+    old = await openHandle(abs, "r");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return done;
+    throw e;
+  }
+  try {
+    for (const i of missing) {
+      const at = offsets.get(hex(blockHash(file, i)));
+      if (at === undefined) continue;
+      const length = blockLength(file, i);
+      const buffer = new Uint8Array(length);
+      const { bytesRead } = await old.read(buffer, 0, length, at);
+      if (bytesRead !== length || !equalBytes(sha256(buffer), blockHash(file, i))) continue;
+      await writeAll(handle, buffer, i * file.blockSize);
+      done.add(i);
+      options.onProgress?.(0, length);
+    }
+  } finally {
+    await old.close();
+  }
+  return done;
+}
+
+/** Fetches blocks from the peer with several in flight, verifying each before writing. */
+async function fetchBlocks(
+  options: PullerOptions,
+  file: FileInfo,
+  handle: FileHandle,
+  indexes: number[],
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < indexes.length) {
+      const i = indexes[next++];
+      const want = {
+        path: file.path,
+        offset: i * file.blockSize,
+        size: blockLength(file, i),
+        hash: blockHash(file, i),
+      };
+      const data = await options.source.fetchBlock(want);
+      if (data.length !== want.size || !equalBytes(sha256(data), want.hash)) {
+        throw new BlockMismatchError(
+          `${file.path}: block at offset ${want.offset} from the peer does not match its hash (rejected)`,
+        );
+      }
+      await writeAll(handle, data, want.offset);
+      options.onProgress?.(data.length, 0);
+    }
+  };
+  const workers = Math.min(options.blocksInFlight ?? 16, indexes.length);
+  await Promise.all(Array.from({ length: workers }, worker));
+}
+
+async function writeAll(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+/**
+ * Fails with ChangedLocallyError unless the path still is what the local index says (or
+ * absent when the index has nothing live there).
+ */
+async function expectUnchanged(abs: string, local: FileInfo | undefined): Promise<void> {
+  let st: Deno.FileInfo | undefined;
+  try {
+    st = await Deno.lstat(abs);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const live = local && !local.deleted ? local : undefined;
+  if (!st && !live) return;
+  const what = `${abs} changed on this device while syncing; it will be rescanned`;
+  if (!st || !live) throw new ChangedLocallyError(what);
+  const type = st.isDirectory ? "directory" : st.isSymlink ? "symlink" : "file";
+  if (type !== live.type) throw new ChangedLocallyError(what);
+  if (type === "file" && (st.size !== live.size || mtimeNsOf(st.mtime) !== live.mtimeNs || st.ino !== live.inode)) {
+    throw new ChangedLocallyError(what);
+  }
+}
+
+async function removeEntry(abs: string, local: FileInfo | undefined): Promise<void> {
+  try {
+    // Never recursive: a directory with content fsync does not know of stays.
+    await Deno.remove(abs);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    if (local?.type === "directory") {
+      throw new ChangedLocallyError(`${abs} is not empty on this device; it is kept`, { cause: e });
+    }
+    throw e;
+  }
+}
+
+async function setMetadata(abs: string, file: FileInfo): Promise<void> {
+  if (file.type === "symlink") return;
+  await Deno.chmod(abs, file.mode);
+  if (file.type === "file") {
+    const ms = Number(file.mtimeNs / 1_000_000n);
+    await Deno.utime(abs, new Date(ms), new Date(ms));
+  }
+}
+
+/** Fsyncs a directory so a rename into it survives a crash. */
+export async function syncDirectory(dir: string): Promise<void> {
+  using handle = await Deno.open(dir, { read: true });
+  await handle.sync();
+}
+
+function hex(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < HASH_BYTES; i++) s += bytes[i].toString(16).padStart(2, "0");
+  return s;
+}

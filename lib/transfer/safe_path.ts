@@ -1,0 +1,26 @@
+import { join } from "node:path";
+import { PathEscapeError } from "../model/mod.ts";
+
+/**
+ * Makes sure every parent of `path` inside `root` is a real directory (creating missing
+ * ones), so a write to `path` cannot leave the folder through a symlinked parent.
+ * Returns the absolute path.
+ *
+ * @throws {PathEscapeError} when a parent is a symlink or not a directory.
+ */
+export async function prepareParents(root: string, path: string): Promise<string> {
+  const names = path.split("/");
+  let dir = root;
+  for (const name of names.slice(0, -1)) {
+    dir = join(dir, name);
+    try {
+      const st = await Deno.lstat(dir);
+      if (st.isSymlink) throw new PathEscapeError(`refusing to write ${path}: parent ${dir} is a symlink`);
+      if (!st.isDirectory) throw new PathEscapeError(`refusing to write ${path}: parent ${dir} is not a directory`);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      await Deno.mkdir(dir);
+    }
+  }
+  return join(root, path);
+}
