@@ -1,7 +1,7 @@
 /** Process exit codes, after sysexits(3). `cli.ts` maps every error to one of them. */
 export const ExitCode = {
   ok: 0,
-  usage: 64,
+  usage: 2,
   unavailable: 69,
   bug: 70,
   io: 74,

@@ -40,6 +40,8 @@ export interface ScanOptions {
   readonly onProblem: (problem: ScanProblem) => void;
   /** Current time in ms, for tombstones. */
   readonly nowMs: () => number;
+  /** Told of each of fsync's temporary files (relative path, mtime in ms) so stale ones can go. */
+  readonly onTempFile?: (path: string, mtimeMs: number) => Promise<void>;
 }
 
 /**
@@ -75,7 +77,12 @@ export async function* scanFolder(options: ScanOptions): AsyncGenerator<FileInfo
       onProblem({ path: dir, message: `cannot list directory: ${(e as Error).message}` });
       continue;
     }
-    const paths = names.filter((n) => !n.startsWith(TEMP_PREFIX)).map((n) => dir ? `${dir}/${n}` : n);
+    const paths: string[] = [];
+    for (const name of names) {
+      const path = dir ? `${dir}/${name}` : name;
+      if (!name.startsWith(TEMP_PREFIX)) paths.push(path);
+      else if (options.onTempFile) await reportTemp(root, path, options.onTempFile);
+    }
     const previous = await index.getMany(paths);
     const subdirs: string[] = [];
     for (let i = 0; i < paths.length; i++) {
@@ -109,6 +116,15 @@ export async function* scanFolder(options: ScanOptions): AsyncGenerator<FileInfo
   for await (const entry of index.list()) {
     if (entry.deleted || seen.has(entry.path) || unreadable.some((d) => entry.path.startsWith(d))) continue;
     yield tombstone(entry, shortId, options.nowMs());
+  }
+}
+
+async function reportTemp(root: string, path: string, onTempFile: (path: string, mtimeMs: number) => Promise<void>) {
+  try {
+    const st = await Deno.lstat(join(root, path));
+    if (st.isFile) await onTempFile(path, st.mtime?.getTime() ?? 0);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
 }
 

@@ -53,6 +53,7 @@ type StoredFile = Omit<FileInfo, "blockHashes"> & { blockHashes?: Uint8Array; ha
 export class Store {
   #kv: Deno.Kv;
   #sequences = new Map<string, number>();
+  #localWrites: Promise<unknown> = Promise.resolve();
 
   private constructor(kv: Deno.Kv) {
     this.#kv = kv;
@@ -134,7 +135,14 @@ export class Store {
    * Writes local changes, giving each the next local sequence (in the order given).
    * Returns the entries as stored.
    */
-  async commitLocal(folderId: string, files: readonly FileInfo[]): Promise<FileInfo[]> {
+  commitLocal(folderId: string, files: readonly FileInfo[]): Promise<FileInfo[]> {
+    // Sequences are handed out in commit order: one local commit at a time.
+    const result = this.#localWrites.then(() => this.#commitLocal(folderId, files));
+    this.#localWrites = result.catch(() => undefined);
+    return result;
+  }
+
+  async #commitLocal(folderId: string, files: readonly FileInfo[]): Promise<FileInfo[]> {
     let seq = await this.localSequence(folderId);
     const batch = new KvBatch(this.#kv);
     const out: FileInfo[] = [];

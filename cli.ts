@@ -1,0 +1,290 @@
+// deno-lint-ignore-file no-console -- cli.ts is the one place that writes human output.
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { basename, join as joinPath, resolve } from "node:path";
+import {
+  DEFAULT_PORT,
+  Device,
+  ExitCode,
+  formatHostPort,
+  FsyncError,
+  type HostPort,
+  type Logger,
+  parseHostPort,
+} from "./mod.ts";
+
+/** Printed under --help. */
+const EXIT_CODES = `
+Exit codes:
+  0   ok
+  2   usage: bad arguments or flags
+  69  unavailable: peer unreachable, port in use, home in use
+  70  internal error (a bug: please report it with the --verbose output)
+  74  local IO: folder missing or unreadable, disk full
+  76  protocol or integrity error from a peer
+  77  device not trusted`;
+
+interface GlobalOptions {
+  home: string;
+  verbose: boolean;
+}
+
+/** A usage error raised after parsing (e.g. a refused prompt). */
+class UsageError extends FsyncError {
+  constructor(message: string, hint?: string) {
+    super(message, ExitCode.usage, { hint });
+  }
+}
+
+function defaultHome(): string {
+  const state = Deno.env.get("XDG_STATE_HOME") ?? joinPath(Deno.env.get("HOME") ?? ".", ".local", "state");
+  return joinPath(state, "fsync");
+}
+
+function stderrLogger(verbose: boolean): Logger {
+  const write = (level: string) => (message: string) => {
+    const time = new Date().toISOString().slice(11, 19);
+    console.error(`${time} ${level}${message}`);
+  };
+  return {
+    debug: verbose ? write("debug: ") : () => {},
+    info: write(""),
+    warn: write("warning: "),
+    error: write("error: "),
+  };
+}
+
+function parseAddress(value: string): HostPort {
+  try {
+    return parseHostPort(value, DEFAULT_PORT);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+}
+
+function humanBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
+}
+
+/** Resolves at SIGINT or SIGTERM. */
+function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => resolve(sig));
+  });
+}
+
+/** Asks a yes/no question on the terminal without blocking the event loop. */
+async function askYesNo(question: string): Promise<boolean> {
+  await Deno.stderr.write(new TextEncoder().encode(`${question} [y/N] `));
+  const reader = Deno.stdin.readable.getReader();
+  try {
+    let line = "";
+    const decoder = new TextDecoder();
+    while (!line.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      line += decoder.decode(value);
+    }
+    return /^y(es)?$/i.test(line.trim());
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/** The address peers should dial: the listen host, or this machine's first LAN address. */
+function reachableAddress(listen: HostPort, port: number): string {
+  if (listen.host !== "0.0.0.0" && listen.host !== "::") return formatHostPort({ host: listen.host, port });
+  const lan = Deno.networkInterfaces().find((i) => i.family === "IPv4" && !i.address.startsWith("127."));
+  return formatHostPort({ host: lan?.address ?? "127.0.0.1", port });
+}
+
+async function share(dir: string, opts: { listen: HostPort; name?: string }, global: GlobalOptions): Promise<void> {
+  const logger = stderrLogger(global.verbose);
+  const device = await Device.start({ home: global.home, logger });
+  try {
+    const label = opts.name ?? basename(resolve(dir));
+    const folder = await device.addFolder(dir, label);
+    device.offerToNewDevices(folder.id);
+    let files = 0;
+    let bytes = 0;
+    for await (const f of device.store.listLocal(folder.id)) {
+      if (f.deleted || f.type !== "file") continue;
+      files++;
+      bytes += f.size;
+    }
+    const port = await device.listen(opts.listen);
+    device.on((e) => {
+      if (e.type === "in-sync") logger.info(`folder "${folder.label}" is in sync with ${e.peerId}`);
+      if (e.type === "peer-disconnected") logger.info(`peer ${e.peerId} disconnected: ${e.reason}`);
+    });
+    console.log(`Sharing "${folder.label}" (${files} files, ${humanBytes(bytes)}) from ${folder.path}`);
+    console.log(`This device: ${device.identity.displayId}`);
+    console.log(`listening on ${formatHostPort({ host: opts.listen.host, port })}`);
+    console.log(`On the other machine, run:\n  fsync join ${reachableAddress(opts.listen, port)} ${folder.label}`);
+    const signal = await untilSignal();
+    logger.info(`${signal}: stopping`);
+  } finally {
+    await device.close();
+  }
+}
+
+async function join(
+  address: HostPort,
+  dir: string | undefined,
+  opts: { yes: boolean; once: boolean },
+  global: GlobalOptions,
+): Promise<void> {
+  const logger = stderrLogger(global.verbose);
+  const device = await Device.start({ home: global.home, logger });
+  const target = formatHostPort(address);
+  const started = performance.now();
+  let refusal: FsyncError | undefined;
+  const existing = dir ? await device.folderAt(dir) : undefined;
+  let folderId = existing?.id;
+  const stop = new AbortController();
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => resolveDone = r);
+  device.onOffer(async (offer) => {
+    const path = resolve(dir ?? safeLabel(offer.label));
+    console.log(
+      `${offer.peerName} (${offer.peerId}) offers folder "${offer.label}": ` +
+        `${offer.fileCount} files, ${humanBytes(offer.totalBytes)}`,
+    );
+    if (!opts.yes) {
+      if (!Deno.stdin.isTerminal()) {
+        refusal = new UsageError(
+          `not joining "${offer.label}": no terminal to confirm the offer`,
+          "pass --yes to accept without asking",
+        );
+        resolveDone();
+        return { decline: "the user was not asked (no terminal)" };
+      }
+      if (!(await askYesNo(`Accept and sync it into ${path}?`))) {
+        refusal = new UsageError(`declined folder "${offer.label}"`);
+        resolveDone();
+        return { decline: "declined by the user" };
+      }
+    }
+    await Deno.mkdir(path, { recursive: true });
+    folderId = offer.folderId;
+    console.log(`Joining "${offer.label}" into ${path}`);
+    return { path };
+  });
+  device.on((e) => {
+    if (e.type !== "in-sync" || (folderId && e.folderId !== folderId)) return;
+    const seconds = (performance.now() - started) / 1000;
+    const { files, bytesFetched, bytesReused } = e.totals;
+    console.log(
+      `In sync: ${files} entries updated, ${humanBytes(bytesFetched)} received, ` +
+        `${humanBytes(bytesReused)} reused locally, in ${seconds.toFixed(1)} s ` +
+        `(${humanBytes(bytesFetched / Math.max(seconds, 0.001))}/s)`,
+    );
+    if (opts.once) resolveDone();
+  });
+  try {
+    let { done: sessionDone } = await device.connect(address);
+    const reconnect = async () => {
+      let waitMs = 500;
+      while (!stop.signal.aborted) {
+        await sessionDone;
+        if (stop.signal.aborted) return;
+        while (!stop.signal.aborted) {
+          logger.warn(`lost connection to ${target}; retrying in ${(waitMs / 1000).toFixed(1)} s`);
+          await new Promise((r) => setTimeout(r, waitMs));
+          waitMs = Math.min(waitMs * 2, 15_000);
+          try {
+            sessionDone = (await device.connect(address)).done;
+            logger.info(`reconnected to ${target}`);
+            waitMs = 500;
+            break;
+          } catch (e) {
+            if (!(e instanceof FsyncError)) throw e;
+            logger.debug(e.message);
+          }
+        }
+      }
+    };
+    const reconnecting = reconnect();
+    await Promise.race([done, opts.once ? new Promise(() => {}) : untilSignal()]);
+    stop.abort();
+    if (refusal) throw refusal;
+    void reconnecting;
+  } finally {
+    stop.abort();
+    await device.close();
+  }
+}
+
+/** A folder label as a directory name: its last component, or "shared" when unusable. */
+function safeLabel(label: string): string {
+  const name = basename(label.replaceAll("\\", "/"));
+  return name === "" || name === "." || name === ".." ? "shared" : name;
+}
+
+/** Builds the command line parser. */
+function program(): Command {
+  const cmd = new Command()
+    .name("fsync")
+    .description("Peer-to-peer folder synchronization.")
+    .version("0.1.0")
+    .option("--home <dir>", "state directory (index, device key)", defaultHome())
+    .option("-v, --verbose", "print debug logs and error causes", false)
+    .showHelpAfterError("(run with --help for usage)")
+    .addHelpText("after", EXIT_CODES)
+    .exitOverride();
+  cmd.command("share")
+    .description("share a folder and wait for peers to join")
+    .argument("<dir>", "the folder to share")
+    .addOption(
+      new Option("--listen <host:port>", "address to listen on").argParser(parseAddress)
+        .default(parseHostPort(`0.0.0.0:${DEFAULT_PORT}`), `0.0.0.0:${DEFAULT_PORT}`),
+    )
+    .option("--name <label>", "folder label shown to peers (default: the folder's name)")
+    .addHelpText("after", "\nExample:\n  fsync share ~/Documents --listen 0.0.0.0:50051")
+    .action((dir, opts, c) => share(dir, opts, c.optsWithGlobals()));
+  cmd.command("join")
+    .description("join a folder shared by a peer and keep it in sync")
+    .argument("<host:port>", "the sharing peer", parseAddress)
+    .argument("[dir]", "where to put the replica (default: the folder's label in the current directory)")
+    .option("-y, --yes", "accept the offer without asking", false)
+    .option("--once", "exit 0 as soon as the replica is complete (for scripts and cron)", false)
+    .addHelpText("after", "\nExample:\n  fsync join 192.168.1.20:50051 ~/Documents --yes")
+    .action((address, dir, opts, c) => join(address, dir, opts, c.optsWithGlobals()));
+  cmd.command("id")
+    .description("print this device's ID")
+    .action(async (_opts, c) => {
+      const { home, verbose } = c.optsWithGlobals() as GlobalOptions;
+      const device = await Device.start({ home, logger: stderrLogger(verbose) });
+      console.log(device.identity.displayId);
+      await device.close();
+    });
+  return cmd;
+}
+
+/** Runs the CLI with `args` and returns the process exit code. */
+export async function main(args: string[]): Promise<number> {
+  const verbose = args.includes("-v") || args.includes("--verbose");
+  try {
+    await program().parseAsync(args, { from: "user" });
+    return ExitCode.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // commander already printed the message; help and version are not errors.
+      return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    if (e instanceof FsyncError) {
+      console.error(`fsync: ${e.message}${e.hint ? ` (${e.hint})` : ""}`);
+      if (verbose) console.error(e.stack, e.cause ?? "");
+      return e.exitCode;
+    }
+    console.error(`fsync: internal error: ${(e as Error).stack ?? e}`);
+    return ExitCode.bug;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

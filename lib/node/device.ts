@@ -1,0 +1,554 @@
+import { join, resolve } from "node:path";
+import { ExitCode, type FileInfo, FsyncError } from "../model/mod.ts";
+import {
+  type BlockErrorCode,
+  type Connection,
+  type DeviceIdentity,
+  dial,
+  type FolderState,
+  formatHostPort,
+  type HostPort,
+  listen,
+  type Listener,
+  loadOrCreateIdentity,
+  MAX_INDEX_BATCH,
+  type Message,
+  PeerUnreachableError,
+  PROTOCOL_VERSION,
+  ProtocolError,
+} from "../net/mod.ts";
+import { type FolderRecord, lockHome, Store } from "../store/mod.ts";
+import type { BlockWant } from "../transfer/mod.ts";
+import type { DeviceEvent, TransferTotals } from "./events.ts";
+import { FolderRunner } from "./folder_runner.ts";
+import { type Logger, silentLogger } from "./logger.ts";
+import { PeerSession, type SessionEvent } from "./session.ts";
+
+/** Encoded size an index batch aims to stay under (messages are capped at 4 MiB). */
+const INDEX_BATCH_BYTES = 1 << 20;
+/** First and longest wait before a failed pull is retried. */
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 60_000;
+
+/** How a device is started. */
+export interface DeviceOptions {
+  /** State directory: KV database, device key and certificate, lock. */
+  readonly home: string;
+  /** Name shown to peers (default: the host name). */
+  readonly name?: string;
+  readonly logger?: Logger;
+  /** Clock in ms since the epoch (injected by tests). */
+  readonly nowMs?: () => number;
+}
+
+/** A folder a peer offers to share. */
+export interface ShareOffer {
+  readonly folderId: string;
+  readonly label: string;
+  readonly fileCount: number;
+  readonly totalBytes: number;
+  readonly peerId: string;
+  readonly peerName: string;
+}
+
+/** Decides about an offer: the absolute path to replicate into, or a reason to decline. */
+export type OfferHandler = (offer: ShareOffer) => Promise<{ path: string } | { decline: string }>;
+
+type Pair = { folderId: string; peerId: string };
+
+/**
+ * One running fsync device: its identity, store and folders, and a session with each
+ * connected peer. The only module that knows every other; all decisions are delegated to
+ * `plan`, all disk work to `scan` and `transfer`, all persistence to `store`.
+ */
+export class Device {
+  readonly identity: DeviceIdentity;
+  readonly store: Store;
+  readonly name: string;
+  #home: string;
+  #lock: Deno.FsFile;
+  #logger: Logger;
+  #nowMs: () => number;
+  #folders = new Map<string, FolderRunner>();
+  #sessions = new Map<string, PeerSession>();
+  #offered = new Set<string>();
+  #offerHandler?: OfferHandler;
+  #listeners = new Set<(event: DeviceEvent) => void>();
+  #listener?: Listener;
+  #background = new Set<Promise<unknown>>();
+  #pulls = new Map<
+    string,
+    { running: boolean; again: boolean; retryMs: number; timer?: ReturnType<typeof setTimeout> }
+  >();
+  #caughtUp = new Map<string, number>();
+  #totals = new Map<string, TransferTotals>();
+  #closed = false;
+
+  private constructor(
+    home: string,
+    lock: Deno.FsFile,
+    identity: DeviceIdentity,
+    store: Store,
+    name: string,
+    logger: Logger,
+    nowMs: () => number,
+  ) {
+    this.#home = home;
+    this.#lock = lock;
+    this.identity = identity;
+    this.store = store;
+    this.name = name;
+    this.#logger = logger;
+    this.#nowMs = nowMs;
+  }
+
+  /**
+   * Opens (creating) the home directory, takes its lock, loads the identity and store, and
+   * starts every folder already configured there (scanning each).
+   *
+   * @throws {HomeLockedError} when another fsync uses the home.
+   */
+  static async start(options: DeviceOptions): Promise<Device> {
+    const home = resolve(options.home);
+    try {
+      await Deno.mkdir(home, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw new FsyncError(`cannot create home ${home}: ${(e as Error).message}`, ExitCode.io, { cause: e });
+    }
+    const lock = await lockHome(home);
+    const name = options.name ?? Deno.hostname();
+    const identity = await loadOrCreateIdentity(home, name);
+    const store = await Store.open(join(home, "index.kv"));
+    const device = new Device(
+      home,
+      lock,
+      identity,
+      store,
+      name,
+      options.logger ?? silentLogger,
+      options.nowMs ?? Date.now,
+    );
+    for (const folder of await store.listFolders()) await device.#startFolder(folder);
+    return device;
+  }
+
+  /** The home directory. */
+  get home(): string {
+    return this.#home;
+  }
+
+  /** Subscribes to device events; returns the unsubscribe function. */
+  on(listener: (event: DeviceEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Sets who decides about folders peers offer (without one, offers are declined). */
+  onOffer(handler: OfferHandler): void {
+    this.#offerHandler = handler;
+  }
+
+  /** The folder replicated at `path`, if any. */
+  async folderAt(path: string): Promise<FolderRecord | undefined> {
+    const abs = resolve(path);
+    return (await this.store.listFolders()).find((f) => f.path === abs);
+  }
+
+  /**
+   * Adds the directory at `path` as a folder (or returns the folder already there) and
+   * scans it.
+   *
+   * @throws {FsyncError} (local IO) when it is missing, not a directory or unreadable.
+   */
+  async addFolder(path: string, label: string, folderId: string = randomId()): Promise<FolderRecord> {
+    const abs = resolve(path);
+    await checkReadableDirectory(abs);
+    const existing = await this.folderAt(abs);
+    if (existing) return existing;
+    const folder = { id: folderId, label, path: abs, indexId: randomId() };
+    await this.store.putFolder(folder);
+    await this.#startFolder(folder);
+    return folder;
+  }
+
+  /** Offers a folder to every device that connects and does not share it yet. */
+  offerToNewDevices(folderId: string): void {
+    this.#offered.add(folderId);
+  }
+
+  /** Sums of what was pulled for a folder from a peer. */
+  totals(folderId: string, peerId: string): TransferTotals {
+    return this.#totals.get(key({ folderId, peerId })) ?? { files: 0, bytesFetched: 0, bytesReused: 0 };
+  }
+
+  /**
+   * Accepts peers on `address`. Returns the bound port.
+   *
+   * @throws {PortInUseError} when the port is taken.
+   */
+  async listen(address: HostPort): Promise<number> {
+    this.#listener = await listen(address, (connection) => this.#track(this.#adopt(connection, "")));
+    return this.#listener.port;
+  }
+
+  /**
+   * Connects to a peer and runs the session in the background until it ends.
+   * Resolves with the session once the Hellos are exchanged.
+   *
+   * @throws {PeerUnreachableError} when the peer cannot be reached.
+   */
+  async connect(address: HostPort): Promise<{ session: PeerSession; done: Promise<void> }> {
+    const connection = await dial(address);
+    let ready!: (s: PeerSession) => void;
+    const sessionReady = new Promise<PeerSession>((r) => ready = r);
+    const done = this.#adopt(connection, formatHostPort(address), ready);
+    this.#track(done);
+    const session = await Promise.race([sessionReady, done.then(() => undefined)]);
+    if (!session) throw new PeerUnreachableError(`${formatHostPort(address)} closed the session during the handshake`);
+    return { session, done };
+  }
+
+  /** Runs a session over an already open connection (used by tests with in-memory pairs). */
+  runConnection(connection: Connection): Promise<void> {
+    return this.#track(this.#adopt(connection, ""));
+  }
+
+  /** Stops listening, ends every session, and closes the store and the home lock. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const p of this.#pulls.values()) clearTimeout(p.timer);
+    await this.#listener?.close();
+    await Promise.all([...this.#sessions.values()].map((s) => s.close("device shutting down")));
+    await Promise.allSettled([...this.#background]);
+    this.store.close();
+    this.#lock.close();
+  }
+
+  // --- sessions ---
+
+  async #adopt(connection: Connection, dialled: string, ready?: (s: PeerSession) => void): Promise<void> {
+    let session: PeerSession;
+    try {
+      session = await PeerSession.open(connection, {
+        type: "hello",
+        deviceId: this.identity.deviceId,
+        deviceName: this.name,
+        protocolVersion: PROTOCOL_VERSION,
+      });
+    } catch (e) {
+      this.#logger.warn(`handshake with ${connection.remoteAddress} failed: ${(e as Error).message}`);
+      return;
+    }
+    const { peer } = session;
+    if (peer.deviceId === this.identity.displayId) {
+      await session.close("connected to itself");
+      this.#logger.warn(`${connection.remoteAddress} is this device itself; disconnected`);
+      return;
+    }
+    this.#sessions.get(peer.deviceId)?.close("replaced by a newer connection");
+    this.#sessions.set(peer.deviceId, session);
+    const known = await this.store.getPeer(peer.deviceId);
+    await this.store.putPeer({
+      deviceId: peer.deviceId,
+      name: peer.deviceName,
+      address: dialled || known?.address || "",
+    });
+    this.#logger.info(`connected to ${peer.deviceName} (${peer.deviceId}) at ${peer.address}`);
+    this.#emit({ type: "peer-connected", peerId: peer.deviceId, name: peer.deviceName, address: peer.address });
+    ready?.(session);
+    let reason = "connection closed";
+    try {
+      await this.#sendClusterConfig(session);
+      await this.#sendOffers(session);
+      await session.run(
+        (folderId, want) => this.#serveBlock(session, folderId, want),
+        (e) => this.#onEvent(session, e),
+      );
+    } catch (e) {
+      reason = (e as Error).message;
+      if (e instanceof ProtocolError) {
+        this.#logger.error(`peer ${peer.deviceId} at ${peer.address} broke the protocol: ${reason}; disconnected`);
+        await session.close(`protocol error: ${reason}`);
+      } else if (!(e instanceof PeerUnreachableError)) {
+        await session.close("internal error");
+        throw e;
+      }
+    } finally {
+      if (this.#sessions.get(peer.deviceId) === session) this.#sessions.delete(peer.deviceId);
+      for (const k of [...this.#caughtUp.keys()]) if (k.startsWith(`${peer.deviceId}/`)) this.#caughtUp.delete(k);
+      this.#emit({ type: "peer-disconnected", peerId: peer.deviceId, reason });
+    }
+  }
+
+  async #onEvent(session: PeerSession, event: SessionEvent): Promise<void> {
+    const peerId = session.peer.deviceId;
+    switch (event.type) {
+      case "clusterConfig":
+        for (const state of event.folders) await this.#onFolderState(session, state);
+        return;
+      case "shareOffer":
+        return await this.#onShareOffer(session, event);
+      case "shareAccept": {
+        if (!this.#offered.has(event.folderId)) {
+          throw new ProtocolError(`accepted folder ${event.folderId} never offered`);
+        }
+        await this.store.addShare(event.folderId, peerId);
+        this.#logger.info(
+          `${session.peer.deviceName} accepted folder ${this.#folders.get(event.folderId)?.folder.label}`,
+        );
+        this.#emit({ type: "share-accepted", folderId: event.folderId, peerId });
+        return await this.#sendClusterConfig(session);
+      }
+      case "shareDecline":
+        this.#logger.info(`${session.peer.deviceName} declined folder ${event.folderId}: ${event.reason}`);
+        this.#emit({ type: "share-declined", folderId: event.folderId, peerId, reason: event.reason });
+        return;
+      case "indexUpdate":
+        return await this.#onIndexUpdate(session, event);
+      case "goodbye":
+        this.#logger.info(`${session.peer.deviceName} said goodbye: ${event.reason}`);
+        return;
+    }
+  }
+
+  async #sendClusterConfig(session: PeerSession): Promise<void> {
+    const folders: FolderState[] = [];
+    for (const runner of this.#folders.values()) {
+      const { folder } = runner;
+      if (!(await this.store.sharesOf(folder.id)).includes(session.peer.deviceId)) continue;
+      const seen = await this.store.remoteState(folder.id, session.peer.deviceId);
+      folders.push({
+        folderId: folder.id,
+        label: folder.label,
+        indexId: folder.indexId,
+        maxSequence: await this.store.localSequence(folder.id),
+        seenIndexId: seen.indexId,
+        seenSequence: seen.sequence,
+      });
+    }
+    await session.send({ type: "clusterConfig", folders });
+  }
+
+  async #sendOffers(session: PeerSession): Promise<void> {
+    for (const folderId of this.#offered) {
+      if ((await this.store.sharesOf(folderId)).includes(session.peer.deviceId)) continue;
+      const runner = this.#folders.get(folderId)!;
+      let fileCount = 0;
+      let totalBytes = 0;
+      for await (const f of this.store.listLocal(folderId)) {
+        if (f.deleted || f.type !== "file") continue;
+        fileCount++;
+        totalBytes += f.size;
+      }
+      await session.send({ type: "shareOffer", folderId, label: runner.folder.label, fileCount, totalBytes });
+    }
+  }
+
+  async #onShareOffer(session: PeerSession, offer: Extract<Message, { type: "shareOffer" }>): Promise<void> {
+    const { peer } = session;
+    if ((await this.store.sharesOf(offer.folderId)).includes(peer.deviceId)) return;
+    const answer = this.#offerHandler
+      ? await this.#offerHandler({ ...offer, peerId: peer.deviceId, peerName: peer.deviceName })
+      : { decline: "this device is not accepting new folders" };
+    if ("decline" in answer) {
+      await session.send({ type: "shareDecline", folderId: offer.folderId, reason: answer.decline });
+      return;
+    }
+    const existing = await this.store.getFolder(offer.folderId);
+    const folder = existing ?? await this.addFolder(answer.path, offer.label, offer.folderId);
+    await this.store.addShare(folder.id, peer.deviceId);
+    await session.send({ type: "shareAccept", folderId: folder.id });
+    await this.#sendClusterConfig(session);
+  }
+
+  async #onFolderState(session: PeerSession, state: FolderState): Promise<void> {
+    const peerId = session.peer.deviceId;
+    const runner = this.#folders.get(state.folderId);
+    if (!runner || !(await this.store.sharesOf(state.folderId)).includes(peerId)) return;
+    const held = await this.store.remoteState(state.folderId, peerId);
+    if (held.indexId !== state.indexId) await this.store.resetRemote(state.folderId, peerId, state.indexId);
+    const pair = { folderId: state.folderId, peerId };
+    this.#caughtUp.set(key(pair), state.maxSequence);
+    const from = state.seenIndexId === runner.folder.indexId ? state.seenSequence : 0;
+    this.#track(this.#sendIndex(session, runner, from));
+    this.#schedulePull(pair);
+  }
+
+  /** Sends the local index from sequence `after` on, then every change as it is committed. */
+  async #sendIndex(session: PeerSession, runner: FolderRunner, after: number): Promise<void> {
+    const folderId = runner.folder.id;
+    let sent = after;
+    let first = true;
+    try {
+      while (!session.closed && !this.#closed) {
+        const changed = runner.localChanged.wait();
+        let files: FileInfo[] = [];
+        let bytes = 0;
+        const flush = async () => {
+          const maxSequence = await this.store.localSequence(folderId);
+          await session.send({ type: "indexUpdate", folderId, files, maxSequence });
+          if (files.length > 0) sent = files[files.length - 1].sequence;
+          files = [];
+          bytes = 0;
+          first = false;
+        };
+        for await (const file of this.store.localSince(folderId, sent)) {
+          files.push(file);
+          bytes += 200 + file.path.length + file.blockHashes.length;
+          if (files.length >= MAX_INDEX_BATCH || bytes >= INDEX_BATCH_BYTES) await flush();
+        }
+        if (files.length > 0 || first) await flush();
+        await Promise.race([changed, session.ended]);
+      }
+    } catch (e) {
+      if (!(e instanceof PeerUnreachableError)) throw e;
+    }
+  }
+
+  async #onIndexUpdate(session: PeerSession, update: Extract<Message, { type: "indexUpdate" }>): Promise<void> {
+    const peerId = session.peer.deviceId;
+    const { folderId, files } = update;
+    if (!this.#folders.has(folderId) || !(await this.store.sharesOf(folderId)).includes(peerId)) {
+      throw new ProtocolError(`index update for folder ${folderId}, which is not shared with this peer`);
+    }
+    const held = await this.store.remoteState(folderId, peerId);
+    const sequence = files.length > 0 ? Math.max(held.sequence, files[files.length - 1].sequence) : held.sequence;
+    await this.store.applyRemote(folderId, peerId, files, { indexId: held.indexId, sequence });
+    const pair = { folderId, peerId };
+    this.#caughtUp.set(key(pair), update.maxSequence);
+    this.#schedulePull(pair);
+  }
+
+  async #serveBlock(session: PeerSession, folderId: string, want: BlockWant): Promise<Uint8Array | BlockErrorCode> {
+    const runner = this.#folders.get(folderId);
+    if (!runner || !(await this.store.sharesOf(folderId)).includes(session.peer.deviceId)) return "invalid-request";
+    const file = await this.store.getLocal(folderId, want.path);
+    if (!file || file.deleted || file.type !== "file") return "no-such-file";
+    if (want.offset + want.size > file.size) return "invalid-request";
+    try {
+      using handle = await Deno.open(join(runner.folder.path, want.path), { read: true });
+      await handle.seek(want.offset, Deno.SeekMode.Start);
+      const data = new Uint8Array(want.size);
+      let done = 0;
+      while (done < want.size) {
+        const n = await handle.read(data.subarray(done));
+        if (n === null) return "changed";
+        done += n;
+      }
+      return data;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return "no-such-file";
+      this.#logger.warn(`cannot read ${want.path} for ${session.peer.deviceName}: ${(e as Error).message}`);
+      return "read-failed";
+    }
+  }
+
+  // --- folders and pulls ---
+
+  async #startFolder(folder: FolderRecord): Promise<void> {
+    const runner = new FolderRunner(folder, this.store, this.identity.shortId, this.#logger, this.#nowMs);
+    this.#folders.set(folder.id, runner);
+    await checkReadableDirectory(folder.path);
+    const changed = await runner.scan();
+    this.#logger.info(`folder ${folder.label} (${folder.path}): scanned, ${changed} changes`);
+  }
+
+  #schedulePull(pair: Pair): void {
+    const k = key(pair);
+    let state = this.#pulls.get(k);
+    if (!state) this.#pulls.set(k, state = { running: false, again: false, retryMs: RETRY_MIN_MS });
+    if (state.running) {
+      state.again = true;
+      return;
+    }
+    clearTimeout(state.timer);
+    state.running = true;
+    this.#track(this.#pullLoop(pair, state));
+  }
+
+  async #pullLoop(
+    pair: Pair,
+    state: { running: boolean; again: boolean; retryMs: number; timer?: ReturnType<typeof setTimeout> },
+  ) {
+    const { folderId, peerId } = pair;
+    try {
+      while (!this.#closed) {
+        state.again = false;
+        const session = this.#sessions.get(peerId);
+        const runner = this.#folders.get(folderId);
+        if (!session || !runner) return;
+        const result = await runner.pullFrom(peerId, { fetchBlock: (want) => session.fetchBlock(folderId, want) });
+        const t = this.totals(folderId, peerId);
+        this.#totals.set(key(pair), {
+          files: t.files + result.actions - result.problems.length,
+          bytesFetched: t.bytesFetched + result.bytesFetched,
+          bytesReused: t.bytesReused + result.bytesReused,
+        });
+        if (result.needsScan) await runner.scan();
+        if (result.problems.length > 0) {
+          for (const p of result.problems.slice(0, 5)) this.#logger.warn(`cannot sync ${p.path}: ${p.message}`);
+          this.#emit({ type: "pull-problems", folderId, problems: result.problems });
+          if (session.closed) return;
+          state.timer = setTimeout(() => this.#schedulePull(pair), state.retryMs);
+          state.retryMs = Math.min(state.retryMs * 2, RETRY_MAX_MS);
+          return;
+        }
+        state.retryMs = RETRY_MIN_MS;
+        if (result.actions > 0 || state.again) continue;
+        const remote = await this.store.remoteState(folderId, peerId);
+        const announced = this.#caughtUp.get(key(pair));
+        if (announced !== undefined && remote.sequence >= announced) {
+          this.#emit({ type: "in-sync", folderId, peerId, totals: this.totals(folderId, peerId) });
+        }
+        return;
+      }
+    } finally {
+      state.running = false;
+    }
+  }
+
+  // --- plumbing ---
+
+  #emit(event: DeviceEvent): void {
+    for (const listener of this.#listeners) listener(event);
+  }
+
+  /** Keeps a background task owned: awaited at close, its failure logged. */
+  #track<T>(task: Promise<T>): Promise<T> {
+    const owned = task.catch((e) => {
+      this.#logger.error(`internal error: ${(e as Error).stack ?? e}`);
+      throw e;
+    });
+    this.#background.add(owned);
+    owned.catch(() => {}).finally(() => this.#background.delete(owned));
+    return owned;
+  }
+}
+
+function key({ folderId, peerId }: Pair): string {
+  return `${peerId}/${folderId}`;
+}
+
+function randomId(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * @throws {FsyncError} (local IO) when `path` is missing, not a directory or unreadable.
+ */
+async function checkReadableDirectory(path: string): Promise<void> {
+  let st: Deno.FileInfo;
+  try {
+    st = await Deno.stat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new FsyncError(`folder ${path} does not exist`, ExitCode.io);
+    throw new FsyncError(`cannot access folder ${path}: ${(e as Error).message}`, ExitCode.io, { cause: e });
+  }
+  if (!st.isDirectory) throw new FsyncError(`${path} is not a directory`, ExitCode.io);
+  try {
+    for await (const _ of Deno.readDir(path)) break;
+  } catch (e) {
+    throw new FsyncError(`cannot read folder ${path}: ${(e as Error).message}`, ExitCode.io, { cause: e });
+  }
+}

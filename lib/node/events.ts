@@ -1,0 +1,22 @@
+import type { ScanProblem } from "../scan/mod.ts";
+
+/** Totals of one folder's pulls from one peer since the device started. */
+export interface TransferTotals {
+  readonly files: number;
+  readonly bytesFetched: number;
+  readonly bytesReused: number;
+}
+
+/** What a device tells its owner (the CLI prints it, tests wait on it). */
+export type DeviceEvent =
+  | { readonly type: "peer-connected"; readonly peerId: string; readonly name: string; readonly address: string }
+  | { readonly type: "peer-disconnected"; readonly peerId: string; readonly reason: string }
+  | {
+    readonly type: "in-sync";
+    readonly folderId: string;
+    readonly peerId: string;
+    readonly totals: TransferTotals;
+  }
+  | { readonly type: "pull-problems"; readonly folderId: string; readonly problems: readonly ScanProblem[] }
+  | { readonly type: "share-declined"; readonly folderId: string; readonly peerId: string; readonly reason: string }
+  | { readonly type: "share-accepted"; readonly folderId: string; readonly peerId: string };

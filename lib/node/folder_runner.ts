@@ -1,0 +1,165 @@
+import { join } from "node:path";
+import type { FileInfo } from "../model/mod.ts";
+import { decide } from "../plan/mod.ts";
+import { scanFolder, type ScanProblem } from "../scan/mod.ts";
+import type { FolderRecord, Store } from "../store/mod.ts";
+import {
+  applyDecision,
+  BlockMismatchError,
+  type BlockSource,
+  ChangedLocallyError,
+  DiskFullError,
+} from "../transfer/mod.ts";
+import { Mutex } from "./_mutex.ts";
+import { Signal } from "./_signal.ts";
+import type { Logger } from "./logger.ts";
+
+/** Files pulled at once; each keeps several blocks in flight of its own. */
+const FILES_IN_FLIGHT = 8;
+/** Local index entries written per commit while pulling. */
+const COMMIT_EVERY = 200;
+/** Scanned entries written per commit. */
+const SCAN_COMMIT_EVERY = 500;
+/** Temporary files older than this belong to no pull that can still resume. */
+const STALE_TEMP_MS = 24 * 3600_000;
+
+/** The outcome of one pass over a peer's index. */
+export interface PullResult {
+  /** Paths acted on (written, deleted, recorded). */
+  readonly actions: number;
+  /** Paths that failed this pass, with why; they are retried. */
+  readonly problems: readonly ScanProblem[];
+  readonly bytesFetched: number;
+  readonly bytesReused: number;
+  /** True when a local change was seen: the folder needs a scan. */
+  readonly needsScan: boolean;
+}
+
+/**
+ * One folder on this device: scans it into the local index and applies peers' versions to
+ * it. Scans and pulls never overlap. `localChanged` wakes index senders after a commit.
+ */
+export class FolderRunner {
+  readonly folder: FolderRecord;
+  readonly localChanged: Signal = new Signal();
+  #store: Store;
+  #shortId: string;
+  #logger: Logger;
+  #nowMs: () => number;
+  #mutex = new Mutex();
+
+  constructor(folder: FolderRecord, store: Store, shortId: string, logger: Logger, nowMs: () => number) {
+    this.folder = folder;
+    this.#store = store;
+    this.#shortId = shortId;
+    this.#logger = logger;
+    this.#nowMs = nowMs;
+  }
+
+  /** Scans the folder and records what changed. Returns the number of changed paths. */
+  scan(): Promise<number> {
+    return this.#mutex.run(async () => {
+      const { id, path: root } = this.folder;
+      let batch: FileInfo[] = [];
+      let changed = 0;
+      const commit = async () => {
+        if (batch.length === 0) return;
+        await this.#store.commitLocal(id, batch);
+        changed += batch.length;
+        batch = [];
+      };
+      const scan = scanFolder({
+        root,
+        shortId: this.#shortId,
+        nowMs: this.#nowMs,
+        index: {
+          getMany: (paths) => this.#store.getLocalMany(id, paths),
+          list: () => this.#store.listLocal(id),
+        },
+        onProblem: (p) => this.#logger.warn(`folder ${this.folder.label}: ${p.path}: ${p.message}`),
+        onTempFile: (path, mtimeMs) => this.#removeStaleTemp(path, mtimeMs),
+      });
+      for await (const file of scan) {
+        batch.push(file);
+        if (batch.length >= SCAN_COMMIT_EVERY) await commit();
+      }
+      await commit();
+      if (changed > 0) this.localChanged.notify();
+      return changed;
+    });
+  }
+
+  /** Applies what a peer's index holds that this device does not, fetching from `source`. */
+  pullFrom(peerId: string, source: BlockSource): Promise<PullResult> {
+    return this.#mutex.run(() => this.#pull(peerId, source));
+  }
+
+  async #pull(peerId: string, source: BlockSource): Promise<PullResult> {
+    const { id, path: root } = this.folder;
+    const problems: ScanProblem[] = [];
+    let actions = 0;
+    let bytesFetched = 0;
+    let bytesReused = 0;
+    let needsScan = false;
+    let pending: FileInfo[] = [];
+    const commit = async () => {
+      if (pending.length === 0) return;
+      const files = pending;
+      pending = [];
+      await this.#store.commitLocal(id, files);
+      this.localChanged.notify();
+    };
+    const options = {
+      root,
+      shortId: this.#shortId,
+      source,
+      nowMs: this.#nowMs,
+      onProgress: (fetched: number, reused: number) => {
+        bytesFetched += fetched;
+        bytesReused += reused;
+      },
+    };
+    const apply = async (decision: Parameters<typeof applyDecision>[1], local: FileInfo | undefined) => {
+      try {
+        pending.push(...await applyDecision(options, decision, local));
+      } catch (e) {
+        if (e instanceof DiskFullError) throw e;
+        if (!(e instanceof Error)) throw e;
+        if (e instanceof ChangedLocallyError) needsScan = true;
+        if (e instanceof BlockMismatchError) this.#logger.warn(`peer ${peerId}: ${e.message}`);
+        problems.push({ path: decision.file.path, message: e.message });
+      }
+      if (pending.length >= COMMIT_EVERY) await commit();
+    };
+    const running = new Set<Promise<void>>();
+    const deletes: [Parameters<typeof applyDecision>[1], FileInfo | undefined][] = [];
+    for await (const { local, remote } of this.#store.pairWithRemote(id, peerId)) {
+      if (!remote) continue;
+      const decision = decide(local, remote);
+      if (decision.action === "keep") continue;
+      actions++;
+      if (decision.action === "delete") {
+        deletes.push([decision, local]); // children first, after everything else
+      } else if (decision.action === "fetch" && decision.file.type === "file") {
+        const task = apply(decision, local).finally(() => running.delete(task));
+        running.add(task);
+        if (running.size >= FILES_IN_FLIGHT) await Promise.race(running);
+      } else {
+        await apply(decision, local); // directories exist before their content is fetched
+      }
+    }
+    await Promise.all(running);
+    for (const [decision, local] of deletes.reverse()) await apply(decision, local);
+    await commit();
+    return { actions, problems, bytesFetched, bytesReused, needsScan };
+  }
+
+  async #removeStaleTemp(path: string, mtimeMs: number): Promise<void> {
+    if (this.#nowMs() - mtimeMs < STALE_TEMP_MS) return;
+    try {
+      await Deno.remove(join(this.folder.path, path));
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+}

@@ -1,0 +1,10 @@
+/**
+ * @module
+ * One running fsync device: wires identity, store, folders, scanner, puller and peer
+ * sessions together. The only module that knows all the others; decides nothing itself
+ * (`plan` does) and prints nothing (its owner gets events and log lines).
+ */
+export * from "./device.ts";
+export * from "./events.ts";
+export * from "./logger.ts";
+export { PeerSession } from "./session.ts";

@@ -1,0 +1,210 @@
+import { formatDeviceId } from "../model/mod.ts";
+import {
+  type BlockErrorCode,
+  type Connection,
+  type Message,
+  PeerUnreachableError,
+  PROTOCOL_VERSION,
+  ProtocolError,
+} from "../net/mod.ts";
+import type { BlockWant } from "../transfer/mod.ts";
+import { Semaphore } from "./_semaphore.ts";
+
+/** Bytes of block data requested from one peer and not yet received. */
+const MAX_BYTES_IN_FLIGHT = 32 << 20;
+/** Block requests from one peer served at once. */
+const MAX_CONCURRENT_SERVES = 16;
+/** How long the peer has to say Hello. */
+const HELLO_TIMEOUT_MS = 10_000;
+/** How long a block request may wait for its answer. */
+const BLOCK_TIMEOUT_MS = 60_000;
+
+/** The messages a session hands to its device, after the Hello. */
+export type SessionEvent = Exclude<Message, { type: "hello" | "blockRequest" | "blockResponse" | "ping" }>;
+
+/** Answers the peer's block requests (the device reads them from the folder). */
+export type BlockServer = (folderId: string, want: BlockWant) => Promise<Uint8Array | BlockErrorCode>;
+
+/** The peer a session talks to, as it introduced itself. */
+export interface PeerHello {
+  readonly deviceId: string;
+  readonly deviceName: string;
+  readonly address: string;
+}
+
+/**
+ * One Session with a peer after the Hello exchange: sends messages, matches block
+ * requests to responses with a bound on bytes in flight, serves the peer's block requests,
+ * and hands every other message to the device in order.
+ */
+export class PeerSession {
+  readonly peer: PeerHello;
+  #connection: Connection;
+  #messages: AsyncIterator<Message>;
+  #nextId = 1;
+  #pending = new Map<number, { resolve: (data: Uint8Array) => void; reject: (e: Error) => void }>();
+  #inFlight = new Semaphore(MAX_BYTES_IN_FLIGHT);
+  #serving = new Semaphore(MAX_CONCURRENT_SERVES);
+  #closed = false;
+  #closeReason?: Error;
+  #ended: () => void = () => {};
+  /** Resolves when the connection has ended. */
+  readonly ended: Promise<void> = new Promise((resolve) => this.#ended = resolve);
+
+  private constructor(connection: Connection, messages: AsyncIterator<Message>, peer: PeerHello) {
+    this.#connection = connection;
+    this.#messages = messages;
+    this.peer = peer;
+  }
+
+  /**
+   * Says Hello, waits for the peer's, and returns the session.
+   *
+   * @throws {ProtocolError} when the first message is not a valid Hello in time.
+   */
+  static async open(connection: Connection, hello: Extract<Message, { type: "hello" }>): Promise<PeerSession> {
+    const messages = connection.messages()[Symbol.asyncIterator]();
+    try {
+      await connection.send(hello);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const first = await Promise.race([
+        messages.next(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new ProtocolError("no Hello from the peer in time")), HELLO_TIMEOUT_MS);
+        }),
+      ]).finally(() => clearTimeout(timer));
+      if (first.done) throw new PeerUnreachableError(`${connection.remoteAddress} closed the connection before Hello`);
+      const msg = first.value;
+      if (msg.type !== "hello") throw new ProtocolError(`expected Hello, got ${msg.type}`);
+      if (msg.protocolVersion !== PROTOCOL_VERSION) {
+        throw new ProtocolError(`peer speaks protocol ${msg.protocolVersion}, this fsync speaks ${PROTOCOL_VERSION}`);
+      }
+      const peer = {
+        deviceId: formatDeviceId(msg.deviceId),
+        deviceName: msg.deviceName,
+        address: connection.remoteAddress,
+      };
+      return new PeerSession(connection, messages, peer);
+    } catch (e) {
+      connection.close();
+      throw e;
+    }
+  }
+
+  /** True once the connection has ended. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Sends a message to the peer. */
+  async send(message: Message): Promise<void> {
+    await this.#connection.send(message);
+  }
+
+  /**
+   * Runs the session until the connection ends: serves block requests and hands other
+   * messages to `onEvent`, one at a time, in order. Resolves when the peer hangs up;
+   * rejects with the ProtocolError when the peer breaks the protocol (after closing).
+   */
+  async run(serveBlock: BlockServer, onEvent: (event: SessionEvent) => Promise<void>): Promise<void> {
+    try {
+      while (true) {
+        const next = await this.#messages.next();
+        if (next.done) break;
+        const msg = next.value;
+        switch (msg.type) {
+          case "hello":
+            throw new ProtocolError("second Hello");
+          case "blockRequest":
+            this.#serve(msg, serveBlock);
+            break;
+          case "blockResponse":
+            this.#settle(msg);
+            break;
+          case "ping":
+            break;
+          default:
+            await onEvent(msg);
+        }
+      }
+      this.#shutdown(new PeerUnreachableError(`${this.peer.address} closed the connection`));
+    } catch (e) {
+      this.#shutdown(e as Error);
+      if (e instanceof PeerUnreachableError) return;
+      throw e;
+    }
+  }
+
+  /** Fetches one block of a folder's file from the peer (unverified bytes). */
+  async fetchBlock(folderId: string, want: BlockWant): Promise<Uint8Array> {
+    if (this.#closed) throw this.#closeReason!;
+    await this.#inFlight.acquire(want.size);
+    try {
+      const id = this.#nextId++;
+      const answer = new Promise<Uint8Array>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new PeerUnreachableError(`no answer from ${this.peer.address} for a block of ${want.path}`)),
+          BLOCK_TIMEOUT_MS,
+        );
+      });
+      await this.send({ type: "blockRequest", id, folderId, ...want });
+      try {
+        return await Promise.race([answer, timeout]);
+      } finally {
+        clearTimeout(timer);
+        this.#pending.delete(id);
+      }
+    } finally {
+      this.#inFlight.release(want.size);
+    }
+  }
+
+  /** Says goodbye (best effort) and closes the connection. */
+  async close(reason: string): Promise<void> {
+    if (!this.#closed) {
+      await this.send({ type: "goodbye", reason }).catch(() => {});
+    }
+    this.#shutdown(new PeerUnreachableError(`session with ${this.peer.address} closed: ${reason}`));
+  }
+
+  #settle(msg: Extract<Message, { type: "blockResponse" }>): void {
+    const waiter = this.#pending.get(msg.id);
+    if (!waiter) throw new ProtocolError(`block response ${msg.id} answers no request`);
+    this.#pending.delete(msg.id);
+    if (msg.error === "none") waiter.resolve(msg.data);
+    else waiter.reject(new BlockUnavailableError(`peer ${this.peer.address} could not serve the block: ${msg.error}`));
+  }
+
+  #serve(msg: Extract<Message, { type: "blockRequest" }>, serveBlock: BlockServer): void {
+    const { id, folderId, path, offset, size, hash } = msg;
+    void (async () => {
+      await this.#serving.acquire();
+      try {
+        const result = await serveBlock(folderId, { path, offset, size, hash });
+        const reply = typeof result === "string"
+          ? { type: "blockResponse" as const, id, data: new Uint8Array(), error: result }
+          : { type: "blockResponse" as const, id, data: result, error: "none" as const };
+        await this.send(reply);
+      } finally {
+        this.#serving.release();
+      }
+    })().catch((e) => {
+      if (!(e instanceof PeerUnreachableError)) this.#shutdown(e);
+    });
+  }
+
+  #shutdown(reason: Error): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeReason = reason;
+    this.#ended();
+    for (const waiter of this.#pending.values()) waiter.reject(reason);
+    this.#pending.clear();
+    this.#connection.close();
+  }
+}
+
+/** The peer answered a block request with an error code. */
+export class BlockUnavailableError extends Error {}
