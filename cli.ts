@@ -180,7 +180,7 @@ async function join(
     const seconds = (performance.now() - started) / 1000;
     const { files, bytesFetched, bytesReused } = e.totals;
     console.log(
-      `In sync: ${files} entries updated, ${humanBytes(bytesFetched)} received, ` +
+      `In sync: ${files} files and directories written, ${humanBytes(bytesFetched)} received, ` +
         `${humanBytes(bytesReused)} reused locally, in ${seconds.toFixed(1)} s ` +
         `(${humanBytes(bytesFetched / Math.max(seconds, 0.001))}/s)`,
     );

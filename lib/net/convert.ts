@@ -202,8 +202,8 @@ export function fileInfoFromWire(w: wire.FileInfo): FileInfo {
     version: versionFromWire(w.version, where),
     sequence,
     blockSize: w.blockSize,
-    blockHashes: w.blockHashes.slice(),
-    contentHash: w.contentHash.slice(),
+    blockHashes: new Uint8Array(w.blockHashes),
+    contentHash: new Uint8Array(w.contentHash),
     symlinkTarget: text(w.symlinkTarget, `${where}: symlink target`, 4096),
     modifiedBy: text(w.modifiedBy, `${where}: modified by`, MAX_ID_CHARS),
     inode: 0,
@@ -292,7 +292,7 @@ function text(value: string, what: string, max: number): string {
 
 function bytes(value: Uint8Array, what: string, min: number, max: number): Uint8Array {
   if (value.length < min || value.length > max) throw new ProtocolError(`${what} of ${value.length} bytes`);
-  return value.slice();
+  return new Uint8Array(value); // a copy: the received message buffer is not kept alive
 }
 
 /** A uint64 from the wire as a number, refused when it exceeds 2^53 - 1. */

@@ -30,7 +30,48 @@ function serialize(message: Envelope): Buffer {
 }
 
 function deserialize(bytes: Buffer): Envelope {
-  return fromBinary(EnvelopeSchema, bytes);
+  // A plain Uint8Array view: protobuf-es returns bytes fields as subarrays of its input, and
+  // a Buffer's slice() would not copy them (convert.ts copies what it keeps).
+  return fromBinary(EnvelopeSchema, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+}
+
+/**
+ * Channel credentials for plain TCP that remember the sockets grpc-js opens, so a session
+ * can be ended by closing its socket. Deno 2.9.6 can crash inside nghttp2 when an HTTP/2
+ * GOAWAY is received (denoland/deno#36788, reproduced here: the sharer died with SIGSEGV or
+ * an nghttp2 assertion when a joiner closed its channel), so fsync never sends one: it ends
+ * connections at the TCP level on both sides.
+ */
+class SocketTrackingCredentials extends grpc.ChannelCredentials {
+  readonly sockets = new Set<net.Socket>();
+
+  _isSecure(): boolean {
+    return false;
+  }
+
+  _equals(other: grpc.ChannelCredentials): boolean {
+    return other === this;
+  }
+
+  _createSecureConnector(): ReturnType<grpc.ChannelCredentials["_createSecureConnector"]> {
+    const callCredentials = grpc.CallCredentials.createEmpty();
+    return {
+      connect: (socket: net.Socket) => {
+        this.sockets.add(socket);
+        socket.once("close", () => this.sockets.delete(socket));
+        return Promise.resolve({ socket, secure: false });
+      },
+      waitForReady: () => Promise.resolve(),
+      getCallCredentials: () => callCredentials,
+      destroy: () => {},
+    };
+  }
+}
+
+/** Ends a TCP connection without an HTTP/2 GOAWAY: FIN after pending writes, then reset. */
+function endSocket(socket: net.Socket): void {
+  socket.end();
+  setTimeout(() => socket.destroy(), 200).unref?.();
 }
 
 /** The grpc-js service definition of FileSync, built from the generated descriptor. */
@@ -64,13 +105,24 @@ export interface Listener {
  */
 export async function listen(address: HostPort, onConnection: (connection: Connection) => void): Promise<Listener> {
   const server = new grpc.Server(CHANNEL_OPTIONS);
+  const sockets = new Map<string, net.Socket>();
   server.addService(fileSyncDefinition, {
     session(call: grpc.ServerDuplexStream<Envelope, Envelope>) {
-      onConnection(duplexConnection(call as unknown as Duplex, call.getPeer(), () => call.end()));
+      const peer = call.getPeer();
+      onConnection(duplexConnection(call as unknown as Duplex, peer, () => {
+        const socket = sockets.get(peer);
+        if (socket) endSocket(socket);
+        else call.end();
+      }));
     },
   });
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-  const tcp = net.createServer((socket) => injector.injectConnection(socket));
+  const tcp = net.createServer((socket) => {
+    const peer = formatHostPort({ host: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 });
+    sockets.set(peer, socket);
+    socket.once("close", () => sockets.delete(peer));
+    injector.injectConnection(socket);
+  });
   await new Promise<void>((resolve, reject) => {
     tcp.once("error", reject);
     tcp.listen(address.port, address.host, () => {
@@ -91,6 +143,7 @@ export async function listen(address: HostPort, onConnection: (connection: Conne
     port: (tcp.address() as net.AddressInfo).port,
     async close() {
       const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
+      for (const socket of sockets.values()) socket.destroy();
       injector.destroy();
       server.forceShutdown();
       await closed;
@@ -106,7 +159,8 @@ export async function listen(address: HostPort, onConnection: (connection: Conne
 export async function dial(address: HostPort, timeoutMs = 10_000): Promise<Connection> {
   const target = formatHostPort(address);
   const Client = grpc.makeGenericClientConstructor(fileSyncDefinition, "FileSync");
-  const client = new Client(target, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  const credentials = new SocketTrackingCredentials();
+  const client = new Client(target, credentials, CHANNEL_OPTIONS);
   try {
     await new Promise<void>((resolve, reject) =>
       client.waitForReady(Date.now() + timeoutMs, (e) => e ? reject(e) : resolve())
@@ -121,8 +175,8 @@ export async function dial(address: HostPort, timeoutMs = 10_000): Promise<Conne
   }
   const call = (client as unknown as { session(): grpc.ClientDuplexStream<Envelope, Envelope> }).session();
   return duplexConnection(call as unknown as Duplex, target, () => {
-    call.cancel();
-    client.close();
+    for (const socket of credentials.sockets) endSocket(socket);
+    setTimeout(() => client.close(), 300).unref?.();
   });
 }
 

@@ -481,13 +481,13 @@ export class Device {
         const result = await runner.pullFrom(peerId, { fetchBlock: (want) => session.fetchBlock(folderId, want) });
         const t = this.totals(folderId, peerId);
         this.#totals.set(key(pair), {
-          files: t.files + result.actions - result.problems.length,
+          files: t.files + result.written,
           bytesFetched: t.bytesFetched + result.bytesFetched,
           bytesReused: t.bytesReused + result.bytesReused,
         });
         if (result.needsScan) await runner.scan();
         if (result.problems.length > 0) {
-          for (const p of result.problems.slice(0, 5)) this.#logger.warn(`cannot sync ${p.path}: ${p.message}`);
+          for (const p of result.problems) this.#logger.warn(`cannot sync ${p.path}: ${p.message}`);
           this.#emit({ type: "pull-problems", folderId, problems: result.problems });
           if (session.closed) return;
           state.timer = setTimeout(() => this.#schedulePull(pair), state.retryMs);

@@ -2,6 +2,7 @@ import type { ScanProblem } from "../scan/mod.ts";
 
 /** Totals of one folder's pulls from one peer since the device started. */
 export interface TransferTotals {
+  /** Entries written, changed or deleted on disk. */
   readonly files: number;
   readonly bytesFetched: number;
   readonly bytesReused: number;

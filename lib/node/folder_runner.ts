@@ -27,6 +27,8 @@ const STALE_TEMP_MS = 24 * 3600_000;
 export interface PullResult {
   /** Paths acted on (written, deleted, recorded). */
   readonly actions: number;
+  /** Paths whose content or metadata changed on disk. */
+  readonly written: number;
   /** Paths that failed this pass, with why; they are retried. */
   readonly problems: readonly ScanProblem[];
   readonly bytesFetched: number;
@@ -98,6 +100,7 @@ export class FolderRunner {
     const { id, path: root } = this.folder;
     const problems: ScanProblem[] = [];
     let actions = 0;
+    let written = 0;
     let bytesFetched = 0;
     let bytesReused = 0;
     let needsScan = false;
@@ -121,7 +124,11 @@ export class FolderRunner {
     };
     const apply = async (decision: Parameters<typeof applyDecision>[1], local: FileInfo | undefined) => {
       try {
-        pending.push(...await applyDecision(options, decision, local));
+        // Not `pending.push(...await ...)`: that would push into the array a concurrent
+        // commit has already swapped out, losing the entry.
+        const entries = await applyDecision(options, decision, local);
+        pending.push(...entries);
+        if (decision.action !== "record") written++;
       } catch (e) {
         if (e instanceof DiskFullError) throw e;
         if (!(e instanceof Error)) throw e;
@@ -151,7 +158,7 @@ export class FolderRunner {
     await Promise.all(running);
     for (const [decision, local] of deletes.reverse()) await apply(decision, local);
     await commit();
-    return { actions, problems, bytesFetched, bytesReused, needsScan };
+    return { actions, written, problems, bytesFetched, bytesReused, needsScan };
   }
 
   async #removeStaleTemp(path: string, mtimeMs: number): Promise<void> {

@@ -1,6 +1,18 @@
-/** Flush thresholds below Deno KV's per-commit limits (1000 mutations, 800 KiB; DENO-FACTS §3). */
+/**
+ * Flush thresholds below Deno KV's per-commit limits: 1000 mutations and 800 KiB of
+ * mutations (DENO-FACTS §3), and 81,920 bytes of keys (measured: "Total key size too large").
+ */
 const MAX_MUTATIONS = 900;
 const MAX_BYTES = 600_000;
+const MAX_KEY_BYTES = 64_000;
+const encoder = new TextEncoder();
+
+/** Encoded size of a KV key, slightly over-estimated. */
+export function keyBytes(key: Deno.KvKey): number {
+  let n = 0;
+  for (const part of key) n += typeof part === "string" ? encoder.encode(part).length + 2 : 10;
+  return n;
+}
 
 /** One key's new value, or null to delete it. */
 export interface Mutation {
@@ -18,6 +30,7 @@ export class KvBatch {
   #kv: Deno.Kv;
   #pending: Mutation[] = [];
   #bytes = 0;
+  #keyBytes = 0;
 
   constructor(kv: Deno.Kv) {
     this.#kv = kv;
@@ -26,9 +39,14 @@ export class KvBatch {
   /** Adds a group of mutations that must commit together. */
   async add(group: readonly Mutation[]): Promise<void> {
     const bytes = group.reduce((n, m) => n + m.bytes, 0);
-    if (this.#pending.length + group.length > MAX_MUTATIONS || this.#bytes + bytes > MAX_BYTES) await this.flush();
+    const keys = group.reduce((n, m) => n + keyBytes(m.key), 0);
+    if (
+      this.#pending.length + group.length > MAX_MUTATIONS || this.#bytes + bytes > MAX_BYTES ||
+      this.#keyBytes + keys > MAX_KEY_BYTES
+    ) await this.flush();
     this.#pending.push(...group);
     this.#bytes += bytes;
+    this.#keyBytes += keys;
   }
 
   /** Commits what is pending. */
@@ -38,6 +56,7 @@ export class KvBatch {
     for (const m of this.#pending) m.value === null ? op.delete(m.key) : op.set(m.key, m.value);
     this.#pending = [];
     this.#bytes = 0;
+    this.#keyBytes = 0;
     const result = await op.commit();
     if (!result.ok) throw new Error("KV commit failed without a check");
   }

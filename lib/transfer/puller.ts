@@ -89,6 +89,11 @@ async function fetchEntry(
 ): Promise<FileInfo[]> {
   const abs = await prepareParents(options.root, file.path);
   const staged = file.type === "file" ? await stageFile(options, abs, file, local) : undefined;
+  if (file.type === "directory" && !keepLocalAsConflict && await isDirectory(abs)) {
+    // Already there (made as the parent of a file pulled earlier): nothing to lose.
+    await Deno.chmod(abs, file.mode);
+    return [{ ...file, inode: (await Deno.lstat(abs)).ino ?? 0 }];
+  }
   await expectUnchanged(abs, local);
   const out: FileInfo[] = [];
   const live = local && !local.deleted ? local : undefined;
@@ -274,6 +279,15 @@ async function expectUnchanged(abs: string, local: FileInfo | undefined): Promis
   if (type !== live.type) throw new ChangedLocallyError(what);
   if (type === "file" && (st.size !== live.size || mtimeNsOf(st.mtime) !== live.mtimeNs || st.ino !== live.inode)) {
     throw new ChangedLocallyError(what);
+  }
+}
+
+async function isDirectory(abs: string): Promise<boolean> {
+  try {
+    return (await Deno.lstat(abs)).isDirectory;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
   }
 }
 

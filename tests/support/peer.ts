@@ -1,0 +1,144 @@
+import { fileURLToPath as fromFileUrl } from "node:url";
+
+const CLI = fromFileUrl(new URL("../../cli.ts", import.meta.url));
+const CONFIG = fromFileUrl(new URL("../../deno.json", import.meta.url));
+
+/** A real `fsync` process started by a test; stopped by its PID. */
+export class FsyncProcess implements AsyncDisposable {
+  readonly pid: number;
+  readonly args: readonly string[];
+  readonly status: Promise<Deno.CommandStatus>;
+  #child: Deno.ChildProcess;
+  #stdout = "";
+  #stderr = "";
+  #changed: (() => void)[] = [];
+  #readers: Promise<void>;
+
+  private constructor(args: string[], options: { cwd?: string; stdin?: "null" | "piped" }) {
+    this.args = args;
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", `--config=${CONFIG}`, CLI, ...args],
+      cwd: options.cwd,
+      stdin: options.stdin ?? "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    this.pid = this.#child.pid;
+    this.#readers = Promise.all([
+      this.#collect(this.#child.stdout, (s) => this.#stdout += s),
+      this.#collect(this.#child.stderr, (s) => this.#stderr += s),
+    ]).then(() => {});
+    this.status = this.#child.status;
+  }
+
+  /** Starts `fsync ARGS...`. */
+  static start(args: string[], options: { cwd?: string; stdin?: "null" | "piped" } = {}): FsyncProcess {
+    return new FsyncProcess(args, options);
+  }
+
+  /** Runs `fsync ARGS...` to the end (bounded by `timeoutMs`) and returns its exit code and output. */
+  static async run(
+    args: string[],
+    timeoutMs = 60_000,
+    options: { cwd?: string } = {},
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
+    await using p = FsyncProcess.start(args, options);
+    const code = await p.exit(timeoutMs);
+    return { code, stdout: p.stdout, stderr: p.stderr };
+  }
+
+  get stdout(): string {
+    return this.#stdout;
+  }
+
+  get stderr(): string {
+    return this.#stderr;
+  }
+
+  /** Waits until stdout or stderr matches `pattern`. */
+  async waitFor(pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    while (true) {
+      const m = this.#stdout.match(pattern) ?? this.#stderr.match(pattern);
+      if (m) return m;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${pattern}\n${this.log()}`);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        new Promise<void>((r) => this.#changed.push(r)),
+        this.status,
+        new Promise((r) => timer = setTimeout(r, left)),
+      ]).finally(() => clearTimeout(timer));
+      const done = await Promise.race([this.status.then(() => true), Promise.resolve(false)]);
+      if (done) {
+        await this.#readers;
+        const last = this.#stdout.match(pattern) ?? this.#stderr.match(pattern);
+        if (last) return last;
+        throw new Error(`process exited before ${pattern}\n${this.log()}`);
+      }
+    }
+  }
+
+  /** Waits for the process to exit on its own (killing it after `timeoutMs`). */
+  async exit(timeoutMs = 60_000): Promise<number> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), timeoutMs));
+    const result = await Promise.race([this.status, timedOut]).finally(() => clearTimeout(timer));
+    if (result === "timeout") {
+      await this.stop("SIGKILL");
+      throw new Error(`fsync ${this.args.join(" ")} did not exit within ${timeoutMs} ms\n${this.log()}`);
+    }
+    await this.#readers;
+    return result.code;
+  }
+
+  /** Sends `signal` to the process (by PID) and waits for it to end. */
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<void> {
+    try {
+      Deno.kill(this.pid, signal);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound) && !(e instanceof TypeError)) throw e;
+    }
+    await this.status;
+    await this.#readers;
+  }
+
+  /** Its output, for failure messages. */
+  log(): string {
+    return `--- fsync ${this.args.join(" ")} (pid ${this.pid})\n--- stdout\n${this.#stdout}--- stderr\n${this.#stderr}`;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop("SIGKILL");
+  }
+
+  async #collect(stream: ReadableStream<Uint8Array>, append: (s: string) => void): Promise<void> {
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+      append(text);
+      const waiters = this.#changed;
+      this.#changed = [];
+      for (const w of waiters) w();
+    }
+  }
+}
+
+/** Starts `fsync share DIR` on 127.0.0.1 and returns the process and its port. */
+export async function startSharer(
+  dir: string,
+  home: string,
+  port = 0,
+  extra: string[] = [],
+): Promise<{ sharer: FsyncProcess; port: number }> {
+  const sharer = FsyncProcess.start(["--home", home, "share", dir, "--listen", `127.0.0.1:${port}`, ...extra]);
+  const m = await sharer.waitFor(/listening on 127\.0\.0\.1:(\d+)/, 60_000);
+  return { sharer, port: Number(m[1]) };
+}
+
+/** A port that was free a moment ago (for tests that restart a listener on the same port). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}

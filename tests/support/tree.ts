@@ -1,0 +1,78 @@
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { TEMP_PREFIX } from "../../lib/model/mod.ts";
+
+/** One entry of a tree snapshot: everything a replica must reproduce. */
+export interface EntrySnapshot {
+  readonly type: "file" | "directory" | "symlink";
+  readonly mode: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly sha256: string;
+  readonly target: string;
+}
+
+/**
+ * Reads a directory tree: type, permission bits, size, mtime (files), SHA-256 of content,
+ * symlink targets. fsync's temporary files are left out, so they show up as a difference
+ * only through `assertNoTempFiles`.
+ */
+export async function snapshotTree(root: string): Promise<Map<string, EntrySnapshot>> {
+  const out = new Map<string, EntrySnapshot>();
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(join(root, dir))) {
+      const path = dir ? `${dir}/${e.name}` : e.name;
+      const abs = join(root, path);
+      const st = await Deno.lstat(abs);
+      const mode = (st.mode ?? 0) & 0o7777;
+      if (st.isSymlink) {
+        out.set(path, { type: "symlink", mode: 0, size: 0, mtimeMs: 0, sha256: "", target: await Deno.readLink(abs) });
+      } else if (st.isDirectory) {
+        out.set(path, { type: "directory", mode, size: 0, mtimeMs: 0, sha256: "", target: "" });
+        await walk(path);
+      } else {
+        const hash = createHash("sha256");
+        using f = await Deno.open(abs);
+        for await (const chunk of f.readable) hash.update(chunk);
+        out.set(path, {
+          type: "file",
+          mode,
+          size: st.size,
+          mtimeMs: st.mtime!.getTime(),
+          sha256: hash.digest("hex"),
+          target: "",
+        });
+      }
+    }
+  };
+  await walk("");
+  return out;
+}
+
+/** Differences between two snapshots, one line each (empty when they are equal). */
+export function diffTrees(a: Map<string, EntrySnapshot>, b: Map<string, EntrySnapshot>): string[] {
+  const out: string[] = [];
+  for (const [path, x] of a) {
+    const y = b.get(path);
+    if (!y) out.push(`only in first: ${path}`);
+    else if (JSON.stringify(x) !== JSON.stringify(y)) {
+      out.push(`differs: ${path}: ${JSON.stringify(x)} vs ${JSON.stringify(y)}`);
+    }
+  }
+  for (const path of b.keys()) if (!a.has(path)) out.push(`only in second: ${path}`);
+  return out;
+}
+
+/** Paths of fsync temporary files under `root`. */
+export async function findTempFiles(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(join(root, dir))) {
+      const path = dir ? `${dir}/${e.name}` : e.name;
+      if (e.name.startsWith(TEMP_PREFIX)) out.push(path);
+      if (e.isDirectory) await walk(path);
+    }
+  };
+  await walk("");
+  return out;
+}
