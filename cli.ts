@@ -170,7 +170,13 @@ async function join(
         return { decline: "declined by the user" };
       }
     }
-    await Deno.mkdir(path, { recursive: true });
+    try {
+      await Deno.mkdir(path, { recursive: true });
+    } catch (e) {
+      refusal = new FsyncError(`cannot create ${path}: ${(e as Error).message}`, ExitCode.io, { cause: e });
+      resolveDone();
+      return { decline: "the replica folder could not be created" };
+    }
     folderId = offer.folderId;
     console.log(`Joining "${offer.label}" into ${path}`);
     return { path };

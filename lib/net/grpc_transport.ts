@@ -158,6 +158,14 @@ export async function listen(address: HostPort, onConnection: (connection: Conne
  */
 export async function dial(address: HostPort, timeoutMs = 10_000): Promise<Connection> {
   const target = formatHostPort(address);
+  // A plain TCP attempt first: it fails at once with the real reason, where grpc-js would
+  // retry quietly until the deadline.
+  const refused = await probeTcp(address, Math.min(timeoutMs, 5000));
+  if (refused) {
+    throw new PeerUnreachableError(`cannot reach peer ${target}: ${refused}`, {
+      hint: `is "fsync share" running there?`,
+    });
+  }
   const Client = grpc.makeGenericClientConstructor(fileSyncDefinition, "FileSync");
   const credentials = new SocketTrackingCredentials();
   const client = new Client(target, credentials, CHANNEL_OPTIONS);
@@ -167,8 +175,7 @@ export async function dial(address: HostPort, timeoutMs = 10_000): Promise<Conne
     );
   } catch (e) {
     client.close();
-    const why = await probeTcp(address, Math.min(timeoutMs, 3000));
-    throw new PeerUnreachableError(`cannot reach peer ${target}: ${why}`, {
+    throw new PeerUnreachableError(`cannot reach peer ${target}: it does not answer as an fsync peer`, {
       cause: e,
       hint: `is "fsync share" running there?`,
     });
@@ -180,13 +187,13 @@ export async function dial(address: HostPort, timeoutMs = 10_000): Promise<Conne
   });
 }
 
-/** Why a plain TCP connection to `address` fails, for an error message. */
-function probeTcp(address: HostPort, timeoutMs: number): Promise<string> {
+/** Why a plain TCP connection to `address` fails, or undefined when it connects. */
+function probeTcp(address: HostPort, timeoutMs: number): Promise<string | undefined> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: address.host, port: address.port, timeout: timeoutMs });
     socket.once("connect", () => {
       socket.destroy();
-      resolve("it accepts TCP connections but does not speak the fsync protocol");
+      resolve(undefined);
     });
     socket.once("timeout", () => {
       socket.destroy();

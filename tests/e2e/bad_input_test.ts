@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { freePort, FsyncProcess, startSharer } from "../support/peer.ts";
+
+/** Runs fsync and checks it failed with `code` and a single-line message matching `message`. */
+async function expectFailure(args: string[], code: number, message: RegExp, cwd?: string): Promise<void> {
+  const r = await FsyncProcess.run(args, 60_000, { cwd });
+  assert.equal(r.code, code, `exit code of fsync ${args.join(" ")}\n${r.stdout}${r.stderr}`);
+  const lines = r.stderr.trim().split("\n").filter((l) => l.startsWith("fsync:") || l.startsWith("error:"));
+  assert.equal(lines.length, 1, `one error line expected:\n${r.stderr}`);
+  assert.match(lines[0], message);
+}
+
+Deno.test("bad input gives a one-line error and the right exit code", async (t) => {
+  const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-bad-" });
+  const home = join(tmp, "home");
+  try {
+    await Deno.writeTextFile(join(tmp, "a-file"), "not a directory");
+    await t.step(
+      "share a missing folder: 74",
+      () =>
+        expectFailure(["--home", home, "share", join(tmp, "missing"), "--listen", "127.0.0.1:0"], 74, /does not exist/),
+    );
+    await t.step(
+      "share a file: 74",
+      () =>
+        expectFailure(["--home", home, "share", join(tmp, "a-file"), "--listen", "127.0.0.1:0"], 74, /not a directory/),
+    );
+    await t.step("malformed addresses: 2", async () => {
+      for (const address of ["127.0.0.1:99999", "a:b:c", "", "host:port"]) {
+        await expectFailure(["--home", home, "join", address, join(tmp, "x"), "--once"], 2, /invalid address|argument/);
+      }
+      await expectFailure(["--home", home, "share", tmp, "--listen", "nope:-1"], 2, /invalid address|argument/);
+    });
+    await t.step("unknown flag: 2", () => expectFailure(["--home", home, "join", "--bogus"], 2, /unknown option/));
+    await t.step("unreachable peer: 69, and no folder is created", async () => {
+      await expectFailure(
+        ["--home", home, "join", `127.0.0.1:${freePort()}`, join(tmp, "never"), "--once"],
+        69,
+        /cannot reach peer 127\.0\.0\.1:\d+: connection refused/,
+      );
+      await assert.rejects(Deno.stat(join(tmp, "never")), Deno.errors.NotFound);
+    });
+    const src = join(tmp, "src");
+    await Deno.mkdir(src);
+    await Deno.writeTextFile(join(src, "hello.txt"), "hello\n");
+    const { sharer, port } = await startSharer(src, join(tmp, "home-sharer"));
+    await using _ = sharer;
+    await t.step("port in use: 69", () =>
+      expectFailure(
+        ["--home", join(tmp, "home-2"), "share", src, "--listen", `127.0.0.1:${port}`],
+        69,
+        /port \d+ is in use/,
+      ));
+    await t.step(
+      "home in use by another fsync: 69",
+      () => expectFailure(["--home", join(tmp, "home-sharer"), "id"], 69, /in use by another fsync/),
+    );
+    await t.step("no terminal and no --yes: refuses (2), writes nothing", async () => {
+      await expectFailure(
+        ["--home", join(tmp, "home-3"), "join", `127.0.0.1:${port}`, join(tmp, "replica"), "--once"],
+        2,
+        /no terminal to confirm/,
+      );
+      await assert.rejects(Deno.stat(join(tmp, "replica")), Deno.errors.NotFound);
+    });
+    await t.step("replica path that is a file: 74", () =>
+      expectFailure(
+        ["--home", join(tmp, "home-4"), "join", `127.0.0.1:${port}`, join(tmp, "a-file"), "--yes", "--once"],
+        74,
+        /cannot create .*a-file/,
+      ));
+    assert.equal(await Deno.readTextFile(join(tmp, "a-file")), "not a directory");
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
