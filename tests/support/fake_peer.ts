@@ -1,0 +1,86 @@
+import { contentHashOf, type FileInfo, HASH_BYTES, sha256 } from "../../lib/model/mod.ts";
+import { type Connection, listen, type Listener, type Message, PROTOCOL_VERSION } from "../../lib/net/mod.ts";
+
+/** A hand-made peer speaking the wire protocol, scripted by a test (to play a broken or hostile sharer). */
+export interface FakePeer {
+  readonly port: number;
+  /** Resolves with the first connection. */
+  readonly connected: Promise<FakeSession>;
+  close(): Promise<void>;
+}
+
+/** One scripted session: read what the real peer sends, send anything. */
+export interface FakeSession {
+  readonly connection: Connection;
+  send(message: Message): Promise<void>;
+  /** The next message of `type` from the real peer (others are dropped); rejects when the connection ends. */
+  next<T extends Message["type"]>(type: T): Promise<Extract<Message, { type: T }>>;
+}
+
+/** Listens on 127.0.0.1 and plays a sharer up to an accepted offer of `folderId`. */
+export async function startFakeSharer(folderId: string): Promise<FakePeer> {
+  let resolve!: (s: FakeSession) => void;
+  const connected = new Promise<FakeSession>((r) => resolve = r);
+  const listener: Listener = await listen({ host: "127.0.0.1", port: 0 }, (connection) => {
+    const messages = connection.messages()[Symbol.asyncIterator]();
+    const session: FakeSession = {
+      connection,
+      send: (m) => connection.send(m),
+      async next(type) {
+        while (true) {
+          const r = await messages.next();
+          if (r.done) throw new Error(`connection ended while waiting for ${type}`);
+          if (r.value.type === type) return r.value as never;
+        }
+      },
+    };
+    void (async () => {
+      await session.send({
+        type: "hello",
+        deviceId: crypto.getRandomValues(new Uint8Array(32)),
+        deviceName: "fake",
+        protocolVersion: PROTOCOL_VERSION,
+      });
+      await session.next("hello");
+      await session.send({ type: "shareOffer", folderId, label: "evil", fileCount: 1, totalBytes: 5 });
+      await session.next("shareAccept");
+      await session.send({
+        type: "clusterConfig",
+        folders: [{
+          folderId,
+          label: "evil",
+          indexId: "fake-index",
+          maxSequence: 10,
+          seenIndexId: "",
+          seenSequence: 0,
+        }],
+      });
+      resolve(session);
+    })();
+  });
+  return { port: listener.port, connected, close: () => listener.close() };
+}
+
+/** A FileInfo for `content` at `path`, as an honest peer would announce it. */
+export function fileEntry(path: string, content: Uint8Array, sequence: number): FileInfo {
+  const blockHashes = content.length === 0 ? new Uint8Array() : sha256(content);
+  return {
+    path,
+    type: "file",
+    size: content.length,
+    mtimeNs: 1_700_000_000_000_000_000n,
+    mode: 0o644,
+    deleted: false,
+    version: { FAKE001: sequence },
+    sequence,
+    blockSize: 128 * 1024,
+    blockHashes,
+    contentHash: contentHashOf(blockHashes),
+    symlinkTarget: "",
+    modifiedBy: "FAKE001",
+    inode: 0,
+  };
+}
+
+/** Length of a SHA-256 hash, re-exported for tests that build entries by hand. */
+export const HASH_LENGTH = HASH_BYTES;
