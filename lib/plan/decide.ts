@@ -20,8 +20,8 @@ const KEEP: Decision = { action: "keep" };
  * - The peer's version is older or equal: keep.
  * - It is newer: take it, as cheaply as the difference allows (record only, metadata only,
  *   fetch, delete).
- * - The two are concurrent: same content merges the vectors (the winner's metadata
- *   stays); otherwise {@linkcode pickWinner} decides, and when the peer wins, the local
+ * - The two are concurrent: identical entries record the merged vector; same content with
+ *   other metadata moves the loser to the winner's metadata; otherwise {@linkcode pickWinner} decides, and when the peer wins, the local
  *   content is kept as a conflict copy before the peer's is fetched. The result carries the
  *   merged vector so that it dominates both histories.
  *
@@ -67,10 +67,19 @@ function follow(local: FileInfo, remote: FileInfo): Decision {
 function resolveConflict(local: FileInfo, remote: FileInfo): Decision {
   const version = merge(local.version, remote.version);
   const winner = pickWinner(local, remote);
-  if (winner === local) return KEEP;
+  if (sameOnDisk(local, remote)) {
+    // Identical copies made independently: both sides record the merged vector, and as the
+    // entries are identical, so are the results (else a later edit would look like a conflict).
+    return { action: "record", file: { ...winner, version } };
+  }
+  if (sameContent(local, remote)) {
+    // Only the loser moves, to the winner's metadata under the merged vector; the winner then
+    // follows that dominating entry. A winner minting a merged vector of its own could give
+    // two devices equal vectors over different metadata.
+    return winner === local ? KEEP : { action: "update-metadata", file: { ...remote, version } };
+  }
+  if (winner === local) return KEEP; // the peer keeps our version's loser as its conflict copy
   const file = { ...remote, version };
-  if (sameOnDisk(local, remote)) return { action: "record", file };
-  if (sameContent(local, remote)) return { action: "update-metadata", file };
   if (remote.deleted) return { action: "delete", file };
   return fetch(file, !local.deleted);
 }

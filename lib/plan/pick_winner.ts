@@ -3,7 +3,8 @@ import type { FileInfo } from "../model/mod.ts";
 /**
  * Of two concurrent versions of one path, the one every device keeps: an edit beats a
  * delete, then the later mtime wins, then the larger `modifiedBy` device, then the larger
- * content hash. Symmetric and total, so devices agree without talking.
+ * content hash (then type, mode, symlink target). Symmetric and total, so devices agree
+ * without talking.
  *
  * @example
  * ```ts
@@ -26,8 +27,15 @@ function beats(a: FileInfo, b: FileInfo): boolean {
   if (a.deleted !== b.deleted) return b.deleted;
   if (a.mtimeNs !== b.mtimeNs) return a.mtimeNs > b.mtimeNs;
   if (a.modifiedBy !== b.modifiedBy) return a.modifiedBy > b.modifiedBy;
-  for (let i = 0; i < Math.min(a.contentHash.length, b.contentHash.length); i++) {
-    if (a.contentHash[i] !== b.contentHash[i]) return a.contentHash[i] > b.contentHash[i];
-  }
-  return a.contentHash.length >= b.contentHash.length;
+  const hash = compareBytes(a.contentHash, b.contentHash);
+  if (hash !== 0) return hash > 0;
+  // Same device, time and content: order by what is left, so the choice stays symmetric.
+  if (a.type !== b.type) return a.type > b.type;
+  if (a.mode !== b.mode) return a.mode > b.mode;
+  return a.symlinkTarget >= b.symlinkTarget;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
 }
