@@ -1,0 +1,155 @@
+import assert from "node:assert/strict";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { EnvelopeSchema } from "../gen/filesync_pb.ts";
+import { contentHashOf, type FileInfo, sha256 } from "../model/mod.ts";
+import { fromWire, toWire } from "./convert.ts";
+import { ProtocolError } from "./errors.ts";
+import type { Message } from "./messages.ts";
+
+const hashes = sha256(new Uint8Array([1, 2, 3]));
+const good: FileInfo = {
+  path: "dir/ok.txt",
+  type: "file",
+  size: 3,
+  mtimeNs: 1_700_000_000_123_000_000n,
+  mode: 0o644,
+  deleted: false,
+  version: { AAAAAAA: 3, BBBBBBB: 1 },
+  sequence: 7,
+  blockSize: 131072,
+  blockHashes: hashes,
+  contentHash: contentHashOf(hashes),
+  symlinkTarget: "",
+  modifiedBy: "AAAAAAA",
+  inode: 0,
+};
+
+function roundTrip(message: Message): Message {
+  return fromWire(fromBinary(EnvelopeSchema, toBinary(EnvelopeSchema, toWire(message))));
+}
+
+Deno.test("every message survives encoding and decoding", async (t) => {
+  const messages: Message[] = [
+    { type: "hello", deviceId: new Uint8Array(32).fill(9), deviceName: "laptop", protocolVersion: 1 },
+    {
+      type: "clusterConfig",
+      folders: [{ folderId: "f", label: "Docs", indexId: "i", maxSequence: 9, seenIndexId: "j", seenSequence: 4 }],
+    },
+    { type: "shareOffer", folderId: "f", label: "Docs", fileCount: 3, totalBytes: 2 ** 40 },
+    { type: "shareAccept", folderId: "f" },
+    { type: "shareDecline", folderId: "f", reason: "no" },
+    { type: "indexUpdate", folderId: "f", files: [good, { ...good, path: "x", sequence: 8 }], maxSequence: 8 },
+    { type: "blockRequest", id: 5, folderId: "f", path: "a/b", offset: 2 ** 33, size: 131072, hash: hashes },
+    { type: "blockResponse", id: 5, data: new Uint8Array([1, 2, 3]), error: "none" },
+    { type: "blockResponse", id: 6, data: new Uint8Array(), error: "no-such-file" },
+    { type: "ping" },
+    { type: "goodbye", reason: "bye" },
+  ];
+  for (const m of messages) await t.step(m.type, () => assert.deepEqual(roundTrip(m), m));
+});
+
+Deno.test("fromWire() refuses malformed or out-of-range messages", async (t) => {
+  const bad: { description: string; message: Message; why: RegExp }[] = [
+    {
+      description: "short device id",
+      message: { type: "hello", deviceId: new Uint8Array(5), deviceName: "x", protocolVersion: 1 },
+      why: /device id of 5 bytes/,
+    },
+    {
+      description: "path escape",
+      message: { type: "indexUpdate", folderId: "f", files: [{ ...good, path: "../x" }], maxSequence: 7 },
+      why: /unsafe path/,
+    },
+    {
+      description: "mode out of range",
+      message: { type: "indexUpdate", folderId: "f", files: [{ ...good, mode: 0o17777 }], maxSequence: 7 },
+      why: /mode/,
+    },
+    {
+      description: "sequence 0",
+      message: { type: "indexUpdate", folderId: "f", files: [{ ...good, sequence: 0 }], maxSequence: 7 },
+      why: /sequence 0/,
+    },
+    {
+      description: "block size not a power of two",
+      message: { type: "indexUpdate", folderId: "f", files: [{ ...good, blockSize: 100_000 }], maxSequence: 7 },
+      why: /block size/,
+    },
+    {
+      description: "block size over 1 MiB",
+      message: { type: "indexUpdate", folderId: "f", files: [{ ...good, blockSize: 2 ** 21 }], maxSequence: 7 },
+      why: /block size/,
+    },
+    {
+      description: "too few block hashes",
+      message: { type: "indexUpdate", folderId: "f", files: [{ ...good, size: 300_000 }], maxSequence: 7 },
+      why: /1 block hashes for 300000 bytes/,
+    },
+    {
+      description: "size beyond 2^53",
+      message: { type: "indexUpdate", folderId: "f", files: [{ ...good, size: 2 ** 60 }], maxSequence: 7 },
+      why: /size out of range/,
+    },
+    {
+      description: "zero version counter",
+      message: { type: "indexUpdate", folderId: "f", files: [{ ...good, version: { A: 0 } }], maxSequence: 7 },
+      why: /version/,
+    },
+    {
+      description: "out of sequence order",
+      message: { type: "indexUpdate", folderId: "f", files: [good, good], maxSequence: 7 },
+      why: /sequence order/,
+    },
+    {
+      description: "empty symlink target",
+      message: {
+        type: "indexUpdate",
+        folderId: "f",
+        files: [{ ...good, type: "symlink", symlinkTarget: "" }],
+        maxSequence: 7,
+      },
+      why: /symlink target/,
+    },
+    {
+      description: "oversized batch",
+      message: {
+        type: "indexUpdate",
+        folderId: "f",
+        files: Array.from({ length: 1001 }, (_, i) => ({ ...good, sequence: i + 1 })),
+        maxSequence: 1001,
+      },
+      why: /1001 files/,
+    },
+    {
+      description: "block request over 1 MiB",
+      message: { type: "blockRequest", id: 1, folderId: "f", path: "a", offset: 0, size: 2 ** 21, hash: hashes },
+      why: /size/,
+    },
+    {
+      description: "block response over 1 MiB",
+      message: { type: "blockResponse", id: 1, data: new Uint8Array(2 ** 20 + 1), error: "none" },
+      why: /block data/,
+    },
+    { description: "missing folder id", message: { type: "shareAccept", folderId: "" }, why: /folder id/ },
+  ];
+  for (const c of bad) {
+    await t.step(
+      c.description,
+      () => assert.throws(() => roundTrip(c.message), (e) => e instanceof ProtocolError && c.why.test(e.message)),
+    );
+  }
+  await t.step("an empty envelope", () => {
+    assert.throws(() => fromWire(fromBinary(EnvelopeSchema, new Uint8Array())), ProtocolError);
+  });
+});
+
+Deno.test("fromWire() copies bytes out of the received buffer", () => {
+  const buffer = toBinary(
+    EnvelopeSchema,
+    toWire({ type: "blockResponse", id: 1, data: new Uint8Array([7, 7]), error: "none" }),
+  );
+  const decoded = fromWire(fromBinary(EnvelopeSchema, buffer)) as Extract<Message, { type: "blockResponse" }>;
+  buffer.fill(0);
+  assert.deepEqual(decoded.data, new Uint8Array([7, 7]));
+  assert.equal(decoded.data.buffer.byteLength, 2);
+});

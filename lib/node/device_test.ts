@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { connectionPair } from "../net/mod.ts";
+import { Device } from "./device.ts";
+import type { DeviceEvent } from "./events.ts";
+
+/** Resolves with the first event of a device matching `match`. */
+function nextEvent<T extends DeviceEvent["type"]>(
+  device: Device,
+  type: T,
+  timeoutMs = 20_000,
+): Promise<Extract<DeviceEvent, { type: T }>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${type} event`)), timeoutMs);
+    const off = device.on((e) => {
+      if (e.type !== type) return;
+      clearTimeout(timer);
+      off();
+      resolve(e as Extract<DeviceEvent, { type: T }>);
+    });
+  });
+}
+
+Deno.test("two devices in one process: share, accept, full sync; a restart re-sends nothing", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "fsync-device-" });
+  try {
+    const src = join(tmp, "src");
+    const dst = join(tmp, "dst");
+    await Deno.mkdir(join(src, "nested/deeper"), { recursive: true });
+    await Deno.writeTextFile(join(src, "nested/deeper/a.txt"), "alpha\n");
+    await Deno.writeFile(join(src, "big.bin"), new Uint8Array(700_000).map((_, i) => i % 251));
+    const sharer = await Device.start({ home: join(tmp, "home-a"), name: "a" });
+    const folder = await sharer.addFolder(src, "src");
+    sharer.offerToNewDevices(folder.id);
+
+    let joiner = await Device.start({ home: join(tmp, "home-b"), name: "b" });
+    joiner.onOffer(async (offer) => {
+      assert.equal(offer.label, "src");
+      assert.equal(offer.fileCount, 2);
+      await Deno.mkdir(dst, { recursive: true });
+      return { path: dst };
+    });
+    let synced = nextEvent(joiner, "in-sync");
+    let [x, y] = connectionPair();
+    let runs = [sharer.runConnection(x), joiner.runConnection(y)];
+    const first = await synced;
+    assert.equal(first.folderId, folder.id);
+    assert.equal(first.totals.bytesFetched, 700_000 + 6);
+    assert.equal(await Deno.readTextFile(join(dst, "nested/deeper/a.txt")), "alpha\n");
+    assert.deepEqual(await Deno.readFile(join(dst, "big.bin")), await Deno.readFile(join(src, "big.bin")));
+
+    x.close();
+    await Promise.all(runs);
+    await joiner.close();
+    joiner = await Device.start({ home: join(tmp, "home-b"), name: "b" });
+    synced = nextEvent(joiner, "in-sync");
+    [x, y] = connectionPair();
+    runs = [sharer.runConnection(x), joiner.runConnection(y)];
+    const again = await synced;
+    assert.deepEqual(again.totals, { files: 0, bytesFetched: 0, bytesReused: 0 });
+    x.close();
+    await Promise.all(runs);
+    await joiner.close();
+    await sharer.close();
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});

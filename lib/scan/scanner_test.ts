@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type FileInfo, HASH_BYTES, sha256, TEMP_PREFIX } from "../model/mod.ts";
+import { FileChangedError, hashFile } from "./hash_file.ts";
+import { scanFolder, type ScanProblem } from "./scanner.ts";
+
+/** An in-memory local index: what the store would hold, committed as the device would. */
+class MemoryIndex {
+  readonly entries = new Map<string, FileInfo>();
+  getMany(paths: readonly string[]): Promise<(FileInfo | undefined)[]> {
+    return Promise.resolve(paths.map((p) => this.entries.get(p)));
+  }
+  async *list(): AsyncGenerator<FileInfo> {
+    yield* [...this.entries.values()];
+  }
+}
+
+async function scan(root: string, index: MemoryIndex, problems: ScanProblem[] = []): Promise<FileInfo[]> {
+  const out: FileInfo[] = [];
+  for await (
+    const f of scanFolder({ root, index, shortId: "ME00000", onProblem: (p) => problems.push(p), nowMs: () => 5_000 })
+  ) {
+    out.push(f);
+    index.entries.set(f.path, f);
+  }
+  return out;
+}
+
+Deno.test("scanFolder() records every kind of entry, parents first", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(join(root, "sub/deeper"), { recursive: true });
+    await Deno.writeTextFile(join(root, "sub/deeper/a.txt"), "hello");
+    await Deno.writeFile(join(root, "run.sh"), new Uint8Array(), { mode: 0o755 });
+    await Deno.chmod(join(root, "run.sh"), 0o755);
+    await Deno.symlink("sub/deeper/a.txt", join(root, "link"));
+    await Deno.writeTextFile(join(root, `${TEMP_PREFIX}abc`), "partial pull");
+    const index = new MemoryIndex();
+    const found = await scan(root, index);
+    const byPath = new Map(found.map((f) => [f.path, f]));
+    assert.deepEqual(found.map((f) => f.path).sort(), ["link", "run.sh", "sub", "sub/deeper", "sub/deeper/a.txt"]);
+    assert.ok(found.findIndex((f) => f.path === "sub") < found.findIndex((f) => f.path === "sub/deeper/a.txt"));
+    const a = byPath.get("sub/deeper/a.txt")!;
+    assert.equal(a.size, 5);
+    assert.deepEqual(a.blockHashes, sha256(new TextEncoder().encode("hello")));
+    assert.deepEqual(a.version, { ME00000: 1 });
+    assert.equal(byPath.get("run.sh")!.mode, 0o755);
+    assert.equal(byPath.get("run.sh")!.blockHashes.length, 0);
+    assert.equal(byPath.get("link")!.type, "symlink");
+    assert.equal(byPath.get("link")!.symlinkTarget, "sub/deeper/a.txt");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("scanFolder() reports only changes, and does not read files whose stat is unchanged", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(root, "keep.txt"), "aaaa");
+    await Deno.writeTextFile(join(root, "edit.txt"), "bbbb");
+    await Deno.writeTextFile(join(root, "gone.txt"), "cccc");
+    const index = new MemoryIndex();
+    await scan(root, index);
+    assert.deepEqual(await scan(root, index), [], "a second scan finds nothing");
+
+    // Same size, same mtime, same inode: the scanner must trust stat and not read it.
+    const st = await Deno.stat(join(root, "keep.txt"));
+    using f = await Deno.open(join(root, "keep.txt"), { write: true });
+    await f.write(new TextEncoder().encode("zzzz"));
+    await Deno.utime(join(root, "keep.txt"), st.atime!, st.mtime!);
+    await Deno.writeTextFile(join(root, "edit.txt"), "bbbb plus");
+    await Deno.remove(join(root, "gone.txt"));
+    await Deno.chmod(join(root, "keep.txt"), 0o600);
+
+    const changes = new Map((await scan(root, index)).map((c) => [c.path, c]));
+    assert.deepEqual([...changes.keys()].sort(), ["edit.txt", "gone.txt", "keep.txt"]);
+    assert.equal(changes.get("gone.txt")!.deleted, true);
+    assert.deepEqual(changes.get("gone.txt")!.version, { ME00000: 2 });
+    assert.equal(changes.get("edit.txt")!.size, 9);
+    const keep = changes.get("keep.txt")!;
+    assert.equal(keep.mode, 0o600);
+    assert.deepEqual(keep.blockHashes, sha256(new TextEncoder().encode("aaaa")), "mode-only change keeps old hashes");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("scanFolder() skips names it cannot sync and reports them", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(root, "e\u0301.txt"), "not NFC");
+    await Deno.writeTextFile(join(root, "fine.txt"), "ok");
+    const problems: ScanProblem[] = [];
+    const found = await scan(root, new MemoryIndex(), problems);
+    assert.deepEqual(found.map((f) => f.path), ["fine.txt"]);
+    assert.equal(problems.length, 1);
+    assert.match(problems[0].message, /NFC/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("scanFolder() fails with a clear error when the folder is missing", async () => {
+  await assert.rejects(
+    scan("/nonexistent/fsync-test", new MemoryIndex()),
+    /cannot read folder \/nonexistent\/fsync-test/,
+  );
+});
+
+Deno.test("hashFile() hashes each block once and notices a file that shrank", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const data = new Uint8Array(300_000).map((_, i) => i & 0xff);
+    await Deno.writeFile(join(dir, "f"), data);
+    const { blockHashes } = await hashFile(join(dir, "f"), data.length, 131072);
+    assert.equal(blockHashes.length, 3 * HASH_BYTES);
+    assert.deepEqual(blockHashes.subarray(64), sha256(data.subarray(262144)));
+    await assert.rejects(hashFile(join(dir, "f"), data.length + 10, 131072), FileChangedError);
+    await assert.rejects(hashFile(join(dir, "f"), data.length - 10, 131072), FileChangedError);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

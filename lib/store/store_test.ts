@@ -1,0 +1,113 @@
+import assert from "node:assert/strict";
+import { contentHashOf, type FileInfo } from "../model/mod.ts";
+import { Store } from "./store.ts";
+
+const PEER = "PEERPEE-RPEERPE-ERPEERP-EERPEER-PEERPEE-RPEERPE-ERPEERP-EER";
+
+function file(path: string, blocks = 1, extra: Partial<FileInfo> = {}): FileInfo {
+  const blockHashes = new Uint8Array(blocks * 32).map((_, i) => (i * 13 + path.length) & 0xff);
+  return {
+    path,
+    type: "file",
+    size: blocks * 131072,
+    mtimeNs: 123_000_000n,
+    mode: 0o644,
+    deleted: false,
+    version: { AAAAAAA: 1 },
+    sequence: 0,
+    blockSize: 131072,
+    blockHashes,
+    contentHash: contentHashOf(blockHashes),
+    symlinkTarget: "",
+    modifiedBy: "AAAAAAA",
+    inode: 42,
+    ...extra,
+  };
+}
+
+async function withStore(fn: (store: Store) => Promise<void>): Promise<void> {
+  const store = await Store.open(":memory:");
+  try {
+    await fn(store);
+  } finally {
+    store.close();
+  }
+}
+
+async function collect<T>(iter: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of iter) out.push(x);
+  return out;
+}
+
+Deno.test("commitLocal() numbers changes in order and localSince() replays them", () =>
+  withStore(async (store) => {
+    const stored = await store.commitLocal("f", [file("b"), file("a"), file("c")]);
+    assert.deepEqual(stored.map((f) => [f.path, f.sequence]), [["b", 1], ["a", 2], ["c", 3]]);
+    await store.commitLocal("f", [file("a", 2)]); // "a" changes again: sequence 4 replaces 2
+    assert.deepEqual((await collect(store.localSince("f", 0))).map((f) => [f.path, f.sequence]), [
+      ["b", 1],
+      ["c", 3],
+      ["a", 4],
+    ]);
+    assert.deepEqual((await collect(store.localSince("f", 3))).map((f) => f.path), ["a"]);
+    assert.equal(await store.localSequence("f"), 4);
+    assert.equal(await store.localSequence("other"), 0);
+  }));
+
+Deno.test("entries round-trip whole, with block lists inline or split across values", async (t) => {
+  for (const blocks of [0, 1, 512, 513, 3000, 4096]) {
+    await t.step(`${blocks} blocks`, () =>
+      withStore(async (store) => {
+        const [written] = await store.commitLocal("f", [file("big.bin", blocks)]);
+        assert.deepEqual(await store.getLocal("f", "big.bin"), written);
+        await store.commitLocal("f", [file("big.bin", 1)]); // shrinking drops the extra chunks
+        assert.equal((await store.getLocal("f", "big.bin"))!.blockHashes.length, 32);
+      }));
+  }
+});
+
+Deno.test("paths too long for a KV key are stored under a hash and read back", () =>
+  withStore(async (store) => {
+    const long = Array(12).fill("d".repeat(200)).join("/") + "/file";
+    await store.commitLocal("f", [file(long)]);
+    assert.equal((await store.getLocal("f", long))?.path, long);
+    assert.deepEqual((await collect(store.listLocal("f"))).map((f) => f.path), [long]);
+  }));
+
+Deno.test("a large batch of remote entries is split under KV's commit limits", () =>
+  withStore(async (store) => {
+    const files = Array.from({ length: 2500 }, (_, i) =>
+      file(`dir-${i % 50}/some rather long file name ${i}.dat`, 2, { sequence: i + 1 }));
+    await store.applyRemote("folder-with-a-long-id", PEER, files, { indexId: "x", sequence: 2500 });
+    assert.equal((await collect(store.listRemote("folder-with-a-long-id", PEER))).length, 2500);
+    assert.deepEqual(await store.remoteState("folder-with-a-long-id", PEER), { indexId: "x", sequence: 2500 });
+    await store.resetRemote("folder-with-a-long-id", PEER, "y");
+    assert.equal((await collect(store.listRemote("folder-with-a-long-id", PEER))).length, 0);
+    assert.deepEqual(await store.remoteState("folder-with-a-long-id", PEER), { indexId: "y", sequence: 0 });
+  }));
+
+Deno.test("pairWithRemote() pairs paths in KV order, parents before children", () =>
+  withStore(async (store) => {
+    const localPaths = ["a", "a/b", "é", "zz"];
+    const remotePaths = ["a", "a.txt", "a/b", "a/c", "日本", "\u{1F600}"];
+    await store.commitLocal("f", localPaths.map((p) => file(p)));
+    await store.applyRemote("f", PEER, remotePaths.map((p, i) => file(p, 1, { sequence: i + 1 })), {
+      indexId: "x",
+      sequence: remotePaths.length,
+    });
+    const pairs = (await collect(store.pairWithRemote("f", PEER))).map((p) =>
+      `${p.local?.path ?? "-"}|${p.remote?.path ?? "-"}`
+    );
+    assert.deepEqual(pairs, ["a|a", "-|a.txt", "a/b|a/b", "-|a/c", "zz|-", "é|-", "-|日本", "-|\u{1F600}"]);
+  }));
+
+Deno.test("folders, peers and shares are stored", () =>
+  withStore(async (store) => {
+    await store.putFolder({ id: "f1", label: "docs", path: "/tmp/docs", indexId: "i1" });
+    await store.putPeer({ deviceId: PEER, name: "laptop", address: "10.0.0.2:50051" });
+    await store.addShare("f1", PEER);
+    assert.deepEqual(await store.listFolders(), [{ id: "f1", label: "docs", path: "/tmp/docs", indexId: "i1" }]);
+    assert.equal((await store.getPeer(PEER))?.name, "laptop");
+    assert.deepEqual(await store.sharesOf("f1"), [PEER]);
+  }));

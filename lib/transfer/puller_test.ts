@@ -1,0 +1,218 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  blockCount,
+  blockHash,
+  blockLength,
+  contentHashOf,
+  type FileInfo,
+  HASH_BYTES,
+  mtimeNsOf,
+  sha256,
+} from "../model/mod.ts";
+import { BlockMismatchError, ChangedLocallyError } from "./errors.ts";
+import { applyDecision, type BlockSource, type BlockWant, tempPathFor } from "./puller.ts";
+
+const BLOCK = 128 * 1024;
+
+/** A file entry describing `data`, as a peer's scanner would announce it. */
+function describe(
+  path: string,
+  data: Uint8Array,
+  version: Record<string, number>,
+  extra: Partial<FileInfo> = {},
+): FileInfo {
+  const count = Math.ceil(data.length / BLOCK);
+  const blockHashes = new Uint8Array(count * HASH_BYTES);
+  for (let i = 0; i < count; i++) blockHashes.set(sha256(data.subarray(i * BLOCK, (i + 1) * BLOCK)), i * HASH_BYTES);
+  return {
+    path,
+    type: "file",
+    size: data.length,
+    mtimeNs: 1_700_000_000_000_000_000n,
+    mode: 0o640,
+    deleted: false,
+    version,
+    sequence: 1,
+    blockSize: BLOCK,
+    blockHashes,
+    contentHash: contentHashOf(blockHashes),
+    symlinkTarget: "",
+    modifiedBy: "PEER000",
+    inode: 0,
+    ...extra,
+  };
+}
+
+/** Serves blocks of `data`, counting requests; `corrupt` flips a byte of every answer. */
+class MemorySource implements BlockSource {
+  requested: BlockWant[] = [];
+  constructor(readonly data: Uint8Array, readonly corrupt = false) {}
+  fetchBlock(want: BlockWant): Promise<Uint8Array> {
+    this.requested.push(want);
+    const out = this.data.slice(want.offset, want.offset + want.size);
+    if (this.corrupt) out[0] ^= 1;
+    return Promise.resolve(out);
+  }
+}
+
+function pattern(size: number, seed: number): Uint8Array {
+  return new Uint8Array(size).map((_, i) => (i * 31 + seed * 7 + (i >> 12)) & 0xff);
+}
+
+async function localEntry(root: string, file: FileInfo): Promise<FileInfo> {
+  const st = await Deno.lstat(join(root, file.path));
+  return { ...file, mtimeNs: mtimeNsOf(st.mtime), inode: st.ino ?? 0, mode: (st.mode ?? 0) & 0o7777 };
+}
+
+async function inTempDir(fn: (root: string) => Promise<void>): Promise<void> {
+  const root = await Deno.makeTempDir();
+  try {
+    await fn(root);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+const options = (root: string, source: BlockSource) => ({
+  root,
+  shortId: "ME00000",
+  source,
+  nowMs: () => Date.UTC(2026, 10, 24, 12),
+});
+
+Deno.test("fetch writes a verified file with its mode and mtime, through a temporary file", () =>
+  inTempDir(async (root) => {
+    const data = pattern(3 * BLOCK + 17, 1);
+    const remote = describe("sub/new.bin", data, { PEER000: 1 });
+    const [entry] = await applyDecision(options(root, new MemorySource(data)), {
+      action: "fetch",
+      file: remote,
+      keepLocalAsConflict: false,
+    }, undefined);
+    assert.deepEqual(await Deno.readFile(join(root, "sub/new.bin")), data);
+    const st = await Deno.stat(join(root, "sub/new.bin"));
+    assert.equal((st.mode ?? 0) & 0o777, 0o640);
+    assert.equal(mtimeNsOf(st.mtime), remote.mtimeNs);
+    assert.equal(entry.inode, st.ino);
+    assert.deepEqual([...Deno.readDirSync(join(root, "sub"))].map((e) => e.name), ["new.bin"]);
+  }));
+
+Deno.test("blocks the old version already has are copied locally, not fetched", () =>
+  inTempDir(async (root) => {
+    const old = pattern(8 * BLOCK, 2);
+    await Deno.writeFile(join(root, "f.bin"), old);
+    const local = await localEntry(root, describe("f.bin", old, { ME00000: 1 }));
+    const changed = old.slice();
+    changed.fill(0xee, 5 * BLOCK + 10, 5 * BLOCK + 20); // one block differs
+    const source = new MemorySource(changed);
+    await applyDecision(options(root, source), {
+      action: "fetch",
+      file: describe("f.bin", changed, { ME00000: 1, PEER000: 1 }),
+      keepLocalAsConflict: false,
+    }, local);
+    assert.deepEqual(source.requested.map((w) => w.offset), [5 * BLOCK]);
+    assert.deepEqual(await Deno.readFile(join(root, "f.bin")), changed);
+  }));
+
+Deno.test("an interrupted pull resumes from the verified blocks of its temporary file", () =>
+  inTempDir(async (root) => {
+    const data = pattern(6 * BLOCK, 3);
+    const remote = describe("big.bin", data, { PEER000: 1 });
+    const temp = tempPathFor(join(root, "big.bin"), remote);
+    const partial = data.slice(0, 4 * BLOCK);
+    partial[3 * BLOCK + 1] ^= 0xff; // the 4th block was torn by the crash
+    await Deno.writeFile(temp, partial);
+    const source = new MemorySource(data);
+    await applyDecision(
+      options(root, source),
+      { action: "fetch", file: remote, keepLocalAsConflict: false },
+      undefined,
+    );
+    assert.deepEqual(source.requested.map((w) => w.offset / BLOCK), [3, 4, 5]);
+    assert.deepEqual(await Deno.readFile(join(root, "big.bin")), data);
+  }));
+
+Deno.test("a block that does not match its hash is rejected and the target is left alone", () =>
+  inTempDir(async (root) => {
+    await Deno.writeTextFile(join(root, "f.txt"), "precious");
+    const local = await localEntry(root, describe("f.txt", new TextEncoder().encode("precious"), { ME00000: 1 }));
+    const forged = pattern(1000, 4);
+    await assert.rejects(
+      applyDecision(options(root, new MemorySource(forged, true)), {
+        action: "fetch",
+        file: describe("f.txt", forged, { ME00000: 1, PEER000: 1 }),
+        keepLocalAsConflict: false,
+      }, local),
+      BlockMismatchError,
+    );
+    assert.equal(await Deno.readTextFile(join(root, "f.txt")), "precious");
+  }));
+
+Deno.test("a conflict keeps the local content under a conflict name", () =>
+  inTempDir(async (root) => {
+    await Deno.writeTextFile(join(root, "notes.txt"), "mine");
+    const local = await localEntry(
+      root,
+      describe("notes.txt", new TextEncoder().encode("mine"), { ME00000: 1 }, { modifiedBy: "ME00000" }),
+    );
+    const theirs = new TextEncoder().encode("theirs");
+    const [entry, copy] = await applyDecision(options(root, new MemorySource(theirs)), {
+      action: "fetch",
+      file: describe("notes.txt", theirs, { ME00000: 1, PEER000: 1 }),
+      keepLocalAsConflict: true,
+    }, local);
+    assert.equal(entry.path, "notes.txt");
+    assert.equal(copy.path, "notes.sync-conflict-20261124-120000-ME00000.txt");
+    assert.deepEqual(copy.version, { ME00000: 1 });
+    assert.equal(await Deno.readTextFile(join(root, "notes.txt")), "theirs");
+    assert.equal(await Deno.readTextFile(join(root, copy.path)), "mine");
+  }));
+
+Deno.test("a target the user changed during the pull is not overwritten", () =>
+  inTempDir(async (root) => {
+    await Deno.writeTextFile(join(root, "f.txt"), "v1");
+    const local = await localEntry(root, describe("f.txt", new TextEncoder().encode("v1"), { ME00000: 1 }));
+    await Deno.writeTextFile(join(root, "f.txt"), "v1 edited by the user");
+    const next = new TextEncoder().encode("v2");
+    await assert.rejects(
+      applyDecision(options(root, new MemorySource(next)), {
+        action: "fetch",
+        file: describe("f.txt", next, { ME00000: 1, PEER000: 1 }),
+        keepLocalAsConflict: false,
+      }, local),
+      ChangedLocallyError,
+    );
+    assert.equal(await Deno.readTextFile(join(root, "f.txt")), "v1 edited by the user");
+  }));
+
+Deno.test("delete removes an unchanged file and keeps a non-empty directory", () =>
+  inTempDir(async (root) => {
+    await Deno.writeTextFile(join(root, "old.txt"), "bye");
+    const local = await localEntry(root, describe("old.txt", new TextEncoder().encode("bye"), { ME00000: 1 }));
+    const [tomb] = await applyDecision(options(root, new MemorySource(new Uint8Array())), {
+      action: "delete",
+      file: { ...local, deleted: true, version: { ME00000: 1, PEER000: 1 } },
+    }, local);
+    assert.equal(tomb.deleted, true);
+    await assert.rejects(Deno.stat(join(root, "old.txt")), Deno.errors.NotFound);
+    await Deno.mkdir(join(root, "d"));
+    await Deno.writeTextFile(join(root, "d/unknown.txt"), "not in the index");
+    const dir = { ...local, path: "d", type: "directory" as const, size: 0 };
+    await assert.rejects(
+      applyDecision(options(root, new MemorySource(new Uint8Array())), {
+        action: "delete",
+        file: { ...dir, deleted: true },
+      }, dir),
+      ChangedLocallyError,
+    );
+    assert.equal(await Deno.readTextFile(join(root, "d/unknown.txt")), "not in the index");
+  }));
+
+Deno.test("blockCount/blockHash/blockLength describe a file's blocks", () => {
+  const data = pattern(2 * BLOCK + 5, 5);
+  const f = describe("x", data, {});
+  assert.equal(blockCount(f), 3);
+  assert.equal(blockLength(f, 2), 5);
+  assert.deepEqual(blockHash(f, 2), sha256(data.subarray(2 * BLOCK)));
+});
