@@ -10,3 +10,4 @@ export * from "./paths.ts";
 export * from "./device_id.ts";
 export * from "./conflict_name.ts";
 export * from "./hash.ts";
+export type * from "./decision.ts";

@@ -1,16 +1,5 @@
-import { compareVersions, type FileInfo, merge, sameContent, sameOnDisk } from "../model/mod.ts";
+import { compareVersions, type Decision, type FileInfo, merge, sameContent, sameOnDisk } from "../model/mod.ts";
 import { pickWinner } from "./pick_winner.ts";
-
-/**
- * What a device does about one path after a peer announced `remote`. In every action but
- * `keep`, `file` is the entry the local index holds once the action is done.
- */
-export type Decision =
-  | { readonly action: "keep" }
-  | { readonly action: "record"; readonly file: FileInfo }
-  | { readonly action: "update-metadata"; readonly file: FileInfo }
-  | { readonly action: "fetch"; readonly file: FileInfo; readonly keepLocalAsConflict: boolean }
-  | { readonly action: "delete"; readonly file: FileInfo };
 
 const KEEP: Decision = { action: "keep" };
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { compareVersions, type FileInfo, increment, sameContent, sameOnDisk } from "../model/mod.ts";
-import { decide, type Decision } from "./decide.ts";
+import { compareVersions, type Decision, type FileInfo, increment, sameContent, sameOnDisk } from "../model/mod.ts";
+import { decide } from "./decide.ts";
 import { pickWinner } from "./pick_winner.ts";
 import { entry, tombstone } from "./_fixtures_test_support.ts";
 

@@ -8,6 +8,7 @@ import {
   blockLength,
   conflictName,
   contentHashOf,
+  type Decision,
   equalBytes,
   type FileInfo,
   HASH_BYTES,
@@ -16,7 +17,6 @@ import {
   sha256,
   TEMP_PREFIX,
 } from "../model/mod.ts";
-import type { Decision } from "../plan/mod.ts";
 import { BlockMismatchError, ChangedLocallyError, DiskFullError } from "./errors.ts";
 import { prepareParents } from "./safe_path.ts";
 

@@ -1,0 +1,54 @@
+/**
+ * A `deno lint` plugin that keeps the layers of STYLE.md: cli → mod → lib/node →
+ * {plan, scan, watch, store, transfer, net} → lib/model. It rejects upward and sideways
+ * imports, reaching into another folder other than through its mod.ts, lib/gen outside
+ * lib/net, and any use of `Deno` in lib/model and lib/plan (they must stay pure).
+ */
+const LEAVES = new Set(["plan", "scan", "watch", "store", "transfer", "net"]);
+
+/** The lib folder a file belongs to ("model", "net", ...), or undefined outside lib/. */
+function layerOf(path: string): string | undefined {
+  return path.match(/\/lib\/([^/]+)\//)?.[1];
+}
+
+/** Why `from` may not import `to` (both absolute paths), or undefined when it may. */
+export function importViolation(from: string, to: string): string | undefined {
+  const source = layerOf(from);
+  const target = layerOf(to);
+  if (!source || !target || source === target) return undefined;
+  if (target === "gen") return source === "net" ? undefined : "only lib/net may import generated code (lib/gen)";
+  if (!to.endsWith(`/lib/${target}/mod.ts`)) return `import lib/${target} through its mod.ts`;
+  if (source === "node") return undefined;
+  if (source === "model") return "lib/model imports nothing outside itself";
+  if (LEAVES.has(source) && target !== "model") {
+    return `lib/${source} must not import lib/${target}: pass data through lib/node, or declare a small interface`;
+  }
+  return undefined;
+}
+
+const plugin: Deno.lint.Plugin = {
+  name: "fsync",
+  rules: {
+    layers: {
+      create(context) {
+        const file = context.filename;
+        const pure = ["model", "plan"].includes(layerOf(file) ?? "") && !file.endsWith("_test.ts");
+        return {
+          ImportDeclaration(node) {
+            const spec = node.source.value;
+            if (!spec.startsWith(".")) return;
+            const why = importViolation(file, new URL(spec, `file://${file}`).pathname);
+            if (why) context.report({ node, message: why });
+          },
+          Identifier(node) {
+            if (pure && node.name === "Deno") {
+              context.report({ node, message: "lib/model and lib/plan are pure: no Deno APIs (do IO at the edges)" });
+            }
+          },
+        };
+      },
+    },
+  },
+};
+
+export default plugin;

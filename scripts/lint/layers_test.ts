@@ -1,0 +1,50 @@
+import assert from "node:assert/strict";
+import { importViolation } from "./layers.ts";
+
+Deno.test("importViolation() enforces the layer rules of STYLE.md", async (t) => {
+  const cases = [
+    {
+      description: "node may import any layer's mod.ts",
+      from: "/p/lib/node/device.ts",
+      to: "/p/lib/store/mod.ts",
+      bad: false,
+    },
+    { description: "a leaf may import model", from: "/p/lib/scan/scanner.ts", to: "/p/lib/model/mod.ts", bad: false },
+    {
+      description: "inside one folder anything goes",
+      from: "/p/lib/net/convert.ts",
+      to: "/p/lib/net/errors.ts",
+      bad: false,
+    },
+    {
+      description: "net may import generated code",
+      from: "/p/lib/net/convert.ts",
+      to: "/p/lib/gen/filesync_pb.ts",
+      bad: false,
+    },
+    {
+      description: "sideways: transfer → plan",
+      from: "/p/lib/transfer/puller.ts",
+      to: "/p/lib/plan/mod.ts",
+      bad: true,
+    },
+    { description: "upward: store → node", from: "/p/lib/store/store.ts", to: "/p/lib/node/mod.ts", bad: true },
+    { description: "model imports nothing else", from: "/p/lib/model/paths.ts", to: "/p/lib/plan/mod.ts", bad: true },
+    {
+      description: "generated code outside net",
+      from: "/p/lib/node/device.ts",
+      to: "/p/lib/gen/filesync_pb.ts",
+      bad: true,
+    },
+    { description: "reaching past mod.ts", from: "/p/lib/node/device.ts", to: "/p/lib/store/store.ts", bad: true },
+    {
+      description: "files outside lib are free",
+      from: "/p/tests/e2e/x_test.ts",
+      to: "/p/lib/store/store.ts",
+      bad: false,
+    },
+  ];
+  for (const c of cases) {
+    await t.step(c.description, () => assert.equal(importViolation(c.from, c.to) !== undefined, c.bad));
+  }
+});
