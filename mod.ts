@@ -4,12 +4,19 @@
  * and follow what happens through events.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Device } from "./mod.ts";
- * const device = await Device.start({ home: "/tmp/fsync-home" });
- * const folder = await device.addFolder("/tmp/photos", "photos");
+ * import assert from "node:assert/strict";
+ * const home = await Deno.makeTempDir();
+ * const photos = await Deno.makeTempDir();
+ * const device = await Device.start({ home });
+ * const folder = await device.addFolder(photos, "photos");
  * device.offerToNewDevices(folder.id);
- * console.log("listening on port", await device.listen({ host: "127.0.0.1", port: 0 }));
+ * const port = await device.listen({ host: "127.0.0.1", port: 0 });
+ * assert.ok(port > 0);
+ * await device.close();
+ * await Deno.remove(home, { recursive: true });
+ * await Deno.remove(photos, { recursive: true });
  * ```
  */
 export {

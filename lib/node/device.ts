@@ -81,6 +81,7 @@ export class Device {
     { running: boolean; again: boolean; retryMs: number; timer?: ReturnType<typeof setTimeout> }
   >();
   #caughtUp = new Map<string, number>();
+  #inSync = new Set<string>();
   #totals = new Map<string, TransferTotals>();
   #closed = false;
 
@@ -277,6 +278,7 @@ export class Device {
     } finally {
       if (this.#sessions.get(peer.deviceId) === session) this.#sessions.delete(peer.deviceId);
       for (const k of [...this.#caughtUp.keys()]) if (k.startsWith(`${peer.deviceId}/`)) this.#caughtUp.delete(k);
+      for (const k of [...this.#inSync]) if (k.startsWith(`${peer.deviceId}/`)) this.#inSync.delete(k);
       this.#emit({ type: "peer-disconnected", peerId: peer.deviceId, reason });
     }
   }
@@ -486,6 +488,7 @@ export class Device {
           bytesReused: t.bytesReused + result.bytesReused,
         });
         if (result.needsScan) await runner.scan();
+        if (result.actions > 0 || result.problems.length > 0) this.#inSync.delete(key(pair));
         if (result.problems.length > 0) {
           for (const p of result.problems) this.#logger.warn(`cannot sync ${p.path}: ${p.message}`);
           this.#emit({ type: "pull-problems", folderId, problems: result.problems });
@@ -498,7 +501,8 @@ export class Device {
         if (result.actions > 0 || state.again) continue;
         const remote = await this.store.remoteState(folderId, peerId);
         const announced = this.#caughtUp.get(key(pair));
-        if (announced !== undefined && remote.sequence >= announced) {
+        if (announced !== undefined && remote.sequence >= announced && !this.#inSync.has(key(pair))) {
+          this.#inSync.add(key(pair));
           this.#emit({ type: "in-sync", folderId, peerId, totals: this.totals(folderId, peerId) });
         }
         return;
