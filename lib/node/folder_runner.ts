@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { FileInfo } from "../model/mod.ts";
+import { type FileInfo, parentPath, pathDepth } from "../model/mod.ts";
 import { decide } from "../plan/mod.ts";
 import { scanFolder, type ScanProblem } from "../scan/mod.ts";
 import type { FolderRecord, Store } from "../store/mod.ts";
@@ -128,7 +128,11 @@ export class FolderRunner {
         // commit has already swapped out, losing the entry.
         const entries = await applyDecision(options, decision, local);
         pending.push(...entries);
-        if (decision.action !== "record") written++;
+        if (decision.action !== "record") {
+          written++;
+          touchedDirs.add(parentPath(decision.file.path));
+          if (decision.file.type === "directory") touchedDirs.add(decision.file.path);
+        }
       } catch (e) {
         if (e instanceof DiskFullError) throw e;
         if (!(e instanceof Error)) throw e;
@@ -138,11 +142,16 @@ export class FolderRunner {
       }
       if (pending.length >= COMMIT_EVERY) await commit();
     };
+    // Directory mtimes are restored once their content is written, deepest first.
+    const dirMtimes = new Map<string, bigint>();
+    const touchedDirs = new Set<string>();
     const running = new Set<Promise<void>>();
     const deletes: [Parameters<typeof applyDecision>[1], FileInfo | undefined][] = [];
     for await (const { local, remote } of this.#store.pairWithRemote(id, peerId)) {
       if (!remote) continue;
       const decision = decide(local, remote);
+      const kept = decision.action === "keep" ? local ?? remote : decision.file;
+      if (kept.type === "directory" && !kept.deleted) dirMtimes.set(kept.path, kept.mtimeNs);
       if (decision.action === "keep") continue;
       actions++;
       if (decision.action === "delete") {
@@ -158,7 +167,21 @@ export class FolderRunner {
     await Promise.all(running);
     for (const [decision, local] of deletes.reverse()) await apply(decision, local);
     await commit();
+    await this.#restoreDirectoryTimes(touchedDirs, dirMtimes);
     return { actions, written, problems, bytesFetched, bytesReused, needsScan };
+  }
+
+  async #restoreDirectoryTimes(dirs: Set<string>, mtimes: Map<string, bigint>): Promise<void> {
+    for (const dir of [...dirs].sort((a, b) => pathDepth(b) - pathDepth(a))) {
+      const mtimeNs = mtimes.get(dir);
+      if (mtimeNs === undefined) continue;
+      const when = new Date(Number(mtimeNs / 1_000_000n));
+      try {
+        await Deno.utime(join(this.folder.path, dir), when, when);
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+    }
   }
 
   async #removeStaleTemp(path: string, mtimeMs: number): Promise<void> {

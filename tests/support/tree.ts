@@ -13,7 +13,7 @@ export interface EntrySnapshot {
 }
 
 /**
- * Reads a directory tree: type, permission bits, size, mtime (files), SHA-256 of content,
+ * Reads a directory tree: type, permission bits, size, mtime (files and directories), SHA-256 of content,
  * symlink targets. fsync's temporary files are left out, so they show up as a difference
  * only through `assertNoTempFiles`.
  */
@@ -28,7 +28,7 @@ export async function snapshotTree(root: string): Promise<Map<string, EntrySnaps
       if (st.isSymlink) {
         out.set(path, { type: "symlink", mode: 0, size: 0, mtimeMs: 0, sha256: "", target: await Deno.readLink(abs) });
       } else if (st.isDirectory) {
-        out.set(path, { type: "directory", mode, size: 0, mtimeMs: 0, sha256: "", target: "" });
+        out.set(path, { type: "directory", mode, size: 0, mtimeMs: st.mtime!.getTime(), sha256: "", target: "" });
         await walk(path);
       } else {
         const hash = createHash("sha256");
