@@ -82,6 +82,7 @@ export class Device {
   >();
   #caughtUp = new Map<string, number>();
   #inSync = new Set<string>();
+  #senders = new Set<string>();
   #totals = new Map<string, TransferTotals>();
   #closed = false;
 
@@ -372,8 +373,13 @@ export class Device {
     if (held.indexId !== state.indexId) await this.store.resetRemote(state.folderId, peerId, state.indexId);
     const pair = { folderId: state.folderId, peerId };
     this.#caughtUp.set(key(pair), state.maxSequence);
-    const from = state.seenIndexId === runner.folder.indexId ? state.seenSequence : 0;
-    this.#track(this.#sendIndex(session, runner, from));
+    const sender = `${peerId}/${state.folderId}`;
+    if (!this.#senders.has(sender)) {
+      // One sender per folder and session, however often the peer repeats its ClusterConfig.
+      this.#senders.add(sender);
+      const from = state.seenIndexId === runner.folder.indexId ? state.seenSequence : 0;
+      this.#track(this.#sendIndex(session, runner, from).finally(() => this.#senders.delete(sender)));
+    }
     this.#schedulePull(pair);
   }
 

@@ -66,3 +66,27 @@ Deno.test("two devices in one process: share, accept, full sync; a restart re-se
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("a scan removes temporary files older than a day and keeps recent ones (they may resume)", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "fsync-device-temp-" });
+  try {
+    const dir = join(tmp, "folder");
+    await Deno.mkdir(join(dir, "sub"), { recursive: true });
+    await Deno.writeTextFile(join(dir, "sub/.fsync-tmp-stale"), "left by a pull of a version long gone");
+    await Deno.writeTextFile(join(dir, "sub/.fsync-tmp-fresh"), "an interrupted pull that may resume");
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+    await Deno.utime(join(dir, "sub/.fsync-tmp-stale"), twoDaysAgo, twoDaysAgo);
+    const device = await Device.start({ home: join(tmp, "home") });
+    try {
+      const folder = await device.addFolder(dir, "folder");
+      const indexed = [];
+      for await (const f of device.store.listLocal(folder.id)) indexed.push(f.path);
+      assert.deepEqual(indexed, ["sub"], "temporary files are never indexed");
+    } finally {
+      await device.close();
+    }
+    assert.deepEqual([...Deno.readDirSync(join(dir, "sub"))].map((e) => e.name), [".fsync-tmp-fresh"]);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});

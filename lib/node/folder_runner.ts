@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { type FileInfo, parentPath, pathDepth } from "../model/mod.ts";
+import { type FileInfo, FsyncError, parentPath, pathDepth } from "../model/mod.ts";
 import { decide } from "../plan/mod.ts";
 import { scanFolder, type ScanProblem } from "../scan/mod.ts";
 import type { FolderRecord, Store } from "../store/mod.ts";
@@ -122,7 +122,9 @@ export class FolderRunner {
         bytesReused += reused;
       },
     };
+    let diskFull = false;
     const apply = async (decision: Parameters<typeof applyDecision>[1], local: FileInfo | undefined) => {
+      if (diskFull) return; // the rest waits for the retry, once there is room
       try {
         // Not `pending.push(...await ...)`: that would push into the array a concurrent
         // commit has already swapped out, losing the entry.
@@ -134,11 +136,12 @@ export class FolderRunner {
           if (decision.file.type === "directory") touchedDirs.add(decision.file.path);
         }
       } catch (e) {
-        if (e instanceof DiskFullError) throw e;
         if (!(e instanceof Error)) throw e;
+        if (e instanceof DiskFullError) diskFull = true;
         if (e instanceof ChangedLocallyError) needsScan = true;
         if (e instanceof BlockMismatchError) this.#logger.warn(`peer ${peerId}: ${e.message}`);
-        problems.push({ path: decision.file.path, message: e.message });
+        const hint = e instanceof FsyncError && e.hint ? ` (${e.hint})` : "";
+        problems.push({ path: decision.file.path, message: e.message + hint });
       }
       if (pending.length >= COMMIT_EVERY) await commit();
     };

@@ -16,10 +16,14 @@ Deno.test("the sharer keeps serving while joiners come and go, then stops cleanl
     await using _ = sharer;
     const expected = await snapshotTree(src);
     for (let i = 0; i < 3; i++) {
-      const dst = join(tmp, `dst-${i}`);
+      // The last joiner names no folder: it gets the folder's label in its current directory.
+      const cwd = join(tmp, `cwd-${i}`);
+      await Deno.mkdir(cwd);
+      const dst = i < 2 ? join(tmp, `dst-${i}`) : join(cwd, "src");
       const r = await FsyncProcess.run(
-        ["--home", join(tmp, `home-${i}`), "join", `127.0.0.1:${port}`, dst, "--yes", "--once"],
+        ["--home", join(tmp, `home-${i}`), "join", `127.0.0.1:${port}`, ...(i < 2 ? [dst] : []), "--yes", "--once"],
         120_000,
+        { cwd },
       );
       assert.equal(r.code, 0, `join ${i}: ${r.stdout}${r.stderr}\n${sharer.log()}`);
       assert.deepEqual(diffTrees(expected, await snapshotTree(dst)), []);
