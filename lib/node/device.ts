@@ -83,6 +83,7 @@ export class Device {
   #caughtUp = new Map<string, number>();
   #inSync = new Set<string>();
   #senders = new Set<string>();
+  #shares = new Map<string, Set<string>>();
   #totals = new Map<string, TransferTotals>();
   #closed = false;
 
@@ -296,7 +297,7 @@ export class Device {
         if (!this.#offered.has(event.folderId)) {
           throw new ProtocolError(`accepted folder ${event.folderId} never offered`);
         }
-        await this.store.addShare(event.folderId, peerId);
+        await this.#share(event.folderId, peerId);
         this.#logger.info(
           `${session.peer.deviceName} accepted folder ${this.#folders.get(event.folderId)?.folder.label}`,
         );
@@ -319,7 +320,7 @@ export class Device {
     const folders: FolderState[] = [];
     for (const runner of this.#folders.values()) {
       const { folder } = runner;
-      if (!(await this.store.sharesOf(folder.id)).includes(session.peer.deviceId)) continue;
+      if (!await this.#isShared(folder.id, session.peer.deviceId)) continue;
       const seen = await this.store.remoteState(folder.id, session.peer.deviceId);
       folders.push({
         folderId: folder.id,
@@ -335,7 +336,7 @@ export class Device {
 
   async #sendOffers(session: PeerSession): Promise<void> {
     for (const folderId of this.#offered) {
-      if ((await this.store.sharesOf(folderId)).includes(session.peer.deviceId)) continue;
+      if (await this.#isShared(folderId, session.peer.deviceId)) continue;
       const runner = this.#folders.get(folderId)!;
       let fileCount = 0;
       let totalBytes = 0;
@@ -350,7 +351,7 @@ export class Device {
 
   async #onShareOffer(session: PeerSession, offer: Extract<Message, { type: "shareOffer" }>): Promise<void> {
     const { peer } = session;
-    if ((await this.store.sharesOf(offer.folderId)).includes(peer.deviceId)) return;
+    if (await this.#isShared(offer.folderId, peer.deviceId)) return;
     const answer = this.#offerHandler
       ? await this.#offerHandler({ ...offer, peerId: peer.deviceId, peerName: peer.deviceName })
       : { decline: "this device is not accepting new folders" };
@@ -360,7 +361,7 @@ export class Device {
     }
     const existing = await this.store.getFolder(offer.folderId);
     const folder = existing ?? await this.addFolder(answer.path, offer.label, offer.folderId);
-    await this.store.addShare(folder.id, peer.deviceId);
+    await this.#share(folder.id, peer.deviceId);
     await session.send({ type: "shareAccept", folderId: folder.id });
     await this.#sendClusterConfig(session);
   }
@@ -368,7 +369,7 @@ export class Device {
   async #onFolderState(session: PeerSession, state: FolderState): Promise<void> {
     const peerId = session.peer.deviceId;
     const runner = this.#folders.get(state.folderId);
-    if (!runner || !(await this.store.sharesOf(state.folderId)).includes(peerId)) return;
+    if (!runner || !await this.#isShared(state.folderId, peerId)) return;
     const held = await this.store.remoteState(state.folderId, peerId);
     if (held.indexId !== state.indexId) await this.store.resetRemote(state.folderId, peerId, state.indexId);
     const pair = { folderId: state.folderId, peerId };
@@ -417,7 +418,7 @@ export class Device {
   async #onIndexUpdate(session: PeerSession, update: Extract<Message, { type: "indexUpdate" }>): Promise<void> {
     const peerId = session.peer.deviceId;
     const { folderId, files } = update;
-    if (!this.#folders.has(folderId) || !(await this.store.sharesOf(folderId)).includes(peerId)) {
+    if (!this.#folders.has(folderId) || !await this.#isShared(folderId, peerId)) {
       throw new ProtocolError(`index update for folder ${folderId}, which is not shared with this peer`);
     }
     const held = await this.store.remoteState(folderId, peerId);
@@ -430,7 +431,7 @@ export class Device {
 
   async #serveBlock(session: PeerSession, folderId: string, want: BlockWant): Promise<Uint8Array | BlockErrorCode> {
     const runner = this.#folders.get(folderId);
-    if (!runner || !(await this.store.sharesOf(folderId)).includes(session.peer.deviceId)) return "invalid-request";
+    if (!runner || !await this.#isShared(folderId, session.peer.deviceId)) return "invalid-request";
     const file = await this.store.getLocal(folderId, want.path);
     if (!file || file.deleted || file.type !== "file") return "no-such-file";
     if (want.offset + want.size > file.size) return "invalid-request";
@@ -450,6 +451,20 @@ export class Device {
       this.#logger.warn(`cannot read ${want.path} for ${session.peer.deviceName}: ${(e as Error).message}`);
       return "read-failed";
     }
+  }
+
+  // --- shares ---
+
+  /** Whether `folderId` is shared with `peerId` (read from KV once per folder, then kept in memory). */
+  async #isShared(folderId: string, peerId: string): Promise<boolean> {
+    let peers = this.#shares.get(folderId);
+    if (!peers) this.#shares.set(folderId, peers = new Set(await this.store.sharesOf(folderId)));
+    return peers.has(peerId);
+  }
+
+  async #share(folderId: string, peerId: string): Promise<void> {
+    await this.store.addShare(folderId, peerId);
+    if (!(await this.#isShared(folderId, peerId))) this.#shares.get(folderId)!.add(peerId);
   }
 
   // --- folders and pulls ---
@@ -506,6 +521,9 @@ export class Device {
         state.retryMs = RETRY_MIN_MS;
         if (result.actions > 0 || state.again) continue;
         const remote = await this.store.remoteState(folderId, peerId);
+        // An index update may have landed during that await: the pass above has not seen it,
+        // so this is not in sync yet (without this check `join --once` could exit early).
+        if (state.again) continue;
         const announced = this.#caughtUp.get(key(pair));
         if (announced !== undefined && remote.sequence >= announced && !this.#inSync.has(key(pair))) {
           this.#inSync.add(key(pair));
