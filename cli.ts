@@ -182,6 +182,10 @@ async function join(
     return { path };
   });
   device.on((e) => {
+    if (e.type === "offer-failed") {
+      refusal = e.error;
+      resolveDone();
+    }
     if (e.type !== "in-sync" || (folderId && e.folderId !== folderId)) return;
     const seconds = (performance.now() - started) / 1000;
     const { files, bytesFetched, bytesReused } = e.totals;

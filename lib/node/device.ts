@@ -82,7 +82,7 @@ export class Device {
   >();
   #caughtUp = new Map<string, number>();
   #inSync = new Set<string>();
-  #senders = new Set<string>();
+  #senders = new WeakMap<PeerSession, Set<string>>();
   #shares = new Map<string, Set<string>>();
   #totals = new Map<string, TransferTotals>();
   #closed = false;
@@ -278,9 +278,12 @@ export class Device {
         throw e;
       }
     } finally {
-      if (this.#sessions.get(peer.deviceId) === session) this.#sessions.delete(peer.deviceId);
-      for (const k of [...this.#caughtUp.keys()]) if (k.startsWith(`${peer.deviceId}/`)) this.#caughtUp.delete(k);
-      for (const k of [...this.#inSync]) if (k.startsWith(`${peer.deviceId}/`)) this.#inSync.delete(k);
+      // A newer session with the same peer may have replaced this one: its state stays.
+      if (this.#sessions.get(peer.deviceId) === session) {
+        this.#sessions.delete(peer.deviceId);
+        for (const k of [...this.#caughtUp.keys()]) if (k.startsWith(`${peer.deviceId}/`)) this.#caughtUp.delete(k);
+        for (const k of [...this.#inSync]) if (k.startsWith(`${peer.deviceId}/`)) this.#inSync.delete(k);
+      }
       this.#emit({ type: "peer-disconnected", peerId: peer.deviceId, reason });
     }
   }
@@ -359,8 +362,22 @@ export class Device {
       await session.send({ type: "shareDecline", folderId: offer.folderId, reason: answer.decline });
       return;
     }
-    const existing = await this.store.getFolder(offer.folderId);
-    const folder = existing ?? await this.addFolder(answer.path, offer.label, offer.folderId);
+    let folder = await this.store.getFolder(offer.folderId);
+    try {
+      const other = await this.folderAt(answer.path);
+      if (!folder && other) {
+        throw new FsyncError(`${other.path} already holds another folder ("${other.label}")`, ExitCode.usage, {
+          hint: "join into a different directory",
+        });
+      }
+      folder ??= await this.addFolder(answer.path, offer.label, offer.folderId);
+    } catch (e) {
+      if (!(e instanceof FsyncError)) throw e;
+      this.#logger.error(`cannot accept folder "${offer.label}": ${e.message}`);
+      this.#emit({ type: "offer-failed", folderId: offer.folderId, peerId: peer.deviceId, error: e });
+      await session.send({ type: "shareDecline", folderId: offer.folderId, reason: "the replica folder is unusable" });
+      return;
+    }
     await this.#share(folder.id, peer.deviceId);
     await session.send({ type: "shareAccept", folderId: folder.id });
     await this.#sendClusterConfig(session);
@@ -374,12 +391,13 @@ export class Device {
     if (held.indexId !== state.indexId) await this.store.resetRemote(state.folderId, peerId, state.indexId);
     const pair = { folderId: state.folderId, peerId };
     this.#caughtUp.set(key(pair), state.maxSequence);
-    const sender = `${peerId}/${state.folderId}`;
-    if (!this.#senders.has(sender)) {
+    let senders = this.#senders.get(session);
+    if (!senders) this.#senders.set(session, senders = new Set());
+    if (!senders.has(state.folderId)) {
       // One sender per folder and session, however often the peer repeats its ClusterConfig.
-      this.#senders.add(sender);
+      senders.add(state.folderId);
       const from = state.seenIndexId === runner.folder.indexId ? state.seenSequence : 0;
-      this.#track(this.#sendIndex(session, runner, from).finally(() => this.#senders.delete(sender)));
+      this.#track(this.#sendIndex(session, runner, from));
     }
     this.#schedulePull(pair);
   }

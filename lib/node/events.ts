@@ -1,3 +1,4 @@
+import type { FsyncError } from "../model/mod.ts";
 import type { ScanProblem } from "../scan/mod.ts";
 
 /** Totals of one folder's pulls from one peer since the device started. */
@@ -21,4 +22,6 @@ export type DeviceEvent =
   }
   | { readonly type: "pull-problems"; readonly folderId: string; readonly problems: readonly ScanProblem[] }
   | { readonly type: "share-declined"; readonly folderId: string; readonly peerId: string; readonly reason: string }
-  | { readonly type: "share-accepted"; readonly folderId: string; readonly peerId: string };
+  | { readonly type: "share-accepted"; readonly folderId: string; readonly peerId: string }
+  /** An offer this device accepted could not be set up (its folder is unusable); it was declined. */
+  | { readonly type: "offer-failed"; readonly folderId: string; readonly peerId: string; readonly error: FsyncError };

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { Device } from "../../mod.ts";
 import { freePort, FsyncProcess, startSharer } from "../support/peer.ts";
 
 /** Runs fsync and checks it failed with `code` and a single-line message matching `message`. */
@@ -70,6 +71,19 @@ Deno.test("bad input gives a one-line error and the right exit code", async (t) 
         74,
         /cannot create .*a-file/,
       ));
+    await t.step("replica path that already holds another folder: 2", async () => {
+      const other = join(tmp, "other");
+      await Deno.mkdir(other);
+      const home = join(tmp, "home-5");
+      const device = await Device.start({ home });
+      await device.addFolder(other, "other"); // the directory already replicates a folder of its own
+      await device.close();
+      await expectFailure(
+        ["--home", home, "join", `127.0.0.1:${port}`, other, "--yes", "--once"],
+        2,
+        /already holds another folder/,
+      );
+    });
     assert.equal(await Deno.readTextFile(join(tmp, "a-file")), "not a directory");
   } finally {
     await Deno.remove(tmp, { recursive: true });
