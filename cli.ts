@@ -205,7 +205,8 @@ async function join(
         if (stop.signal.aborted) return;
         while (!stop.signal.aborted) {
           logger.warn(`lost connection to ${target}; retrying in ${(waitMs / 1000).toFixed(1)} s`);
-          await new Promise((r) => setTimeout(r, waitMs));
+          await abortableSleep(waitMs, stop.signal);
+          if (stop.signal.aborted) return;
           waitMs = Math.min(waitMs * 2, 15_000);
           try {
             sessionDone = (await device.connect(address)).done;
@@ -220,14 +221,27 @@ async function join(
       }
     };
     const reconnecting = reconnect();
-    await Promise.race([done, opts.once ? new Promise(() => {}) : untilSignal()]);
+    // The reconnect loop is owned here: a failure in it ends the command with its error.
+    await Promise.race([done, reconnecting, opts.once ? new Promise(() => {}) : untilSignal()]);
     stop.abort();
+    await device.close(); // ends the session, so the loop sees the abort and returns
+    await reconnecting;
     if (refusal) throw refusal;
-    void reconnecting;
   } finally {
     stop.abort();
     await device.close();
   }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
 }
 
 /** A folder label as a directory name: its last component, or "shared" when unusable. */
