@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { type FileInfo, FsyncError, parentPath, pathDepth } from "../model/mod.ts";
+import { type FileInfo, FsyncError, mtimeNsOf, parentPath, pathDepth } from "../model/mod.ts";
 import { decide } from "../plan/mod.ts";
 import { scanFolder, type ScanProblem } from "../scan/mod.ts";
 import type { FolderRecord, Store } from "../store/mod.ts";
@@ -154,7 +154,12 @@ export class FolderRunner {
       if (!remote) continue;
       const decision = decide(local, remote);
       const kept = decision.action === "keep" ? local ?? remote : decision.file;
-      if (kept.type === "directory" && !kept.deleted) dirMtimes.set(kept.path, kept.mtimeNs);
+      if (kept.type === "directory" && !kept.deleted) {
+        dirMtimes.set(kept.path, kept.mtimeNs);
+        // A peer's directory gets the peer's time back even if an earlier pass died before
+        // restoring it (its entry is current, so nothing else would touch it).
+        if (kept.modifiedBy !== this.#shortId) touchedDirs.add(kept.path);
+      }
       if (decision.action === "keep") continue;
       actions++;
       if (decision.action === "delete") {
@@ -178,9 +183,10 @@ export class FolderRunner {
     for (const dir of [...dirs].sort((a, b) => pathDepth(b) - pathDepth(a))) {
       const mtimeNs = mtimes.get(dir);
       if (mtimeNs === undefined) continue;
+      const abs = join(this.folder.path, dir);
       const when = new Date(Number(mtimeNs / 1_000_000n));
       try {
-        await Deno.utime(join(this.folder.path, dir), when, when);
+        if (mtimeNsOf((await Deno.lstat(abs)).mtime) !== mtimeNs) await Deno.utime(abs, when, when);
       } catch (e) {
         if (!(e instanceof Deno.errors.NotFound)) throw e;
       }

@@ -60,3 +60,33 @@ Deno.test("a sharer killed mid-sync and restarted: the joiner retries, resumes, 
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("a joiner killed mid-sync and run again with the same home resumes its partial file", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-resume-joiner-" });
+  try {
+    const src = join(tmp, "src");
+    const dst = join(tmp, "dst");
+    await Deno.mkdir(src);
+    const summary = await generateTree(src, { smallFiles: 50, maxSmallBytes: 4096, largeFiles: [256 * MiB], seed: 8 });
+    const { sharer, port } = await startSharer(src, join(tmp, "home-a"));
+    await using _ = sharer;
+    const args = ["--home", join(tmp, "home-b"), "join", `127.0.0.1:${port}`, dst, "--yes", "--once"];
+    const first = FsyncProcess.start(args);
+    try {
+      await waitForPartialTemp(dst, 64 * MiB, 120_000);
+    } finally {
+      await first.stop("SIGKILL");
+    }
+    const second = await FsyncProcess.run(args, 180_000);
+    assert.equal(second.code, 0, second.stdout + second.stderr);
+    assert.doesNotMatch(second.stdout, /offers folder/, "the folder is already joined: no new offer");
+    assert.deepEqual(diffTrees(await snapshotTree(src), await snapshotTree(dst)), []);
+    const received = Number(second.stdout.match(/([\d.]+) MiB received/)?.[1]) * MiB;
+    assert.ok(
+      received < summary.bytes - 48 * MiB,
+      `the second run resumed: it received ${received} of ${summary.bytes} bytes`,
+    );
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
