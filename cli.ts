@@ -103,9 +103,13 @@ function reachableAddress(listen: HostPort, port: number): string {
   return formatHostPort({ host: lan?.address ?? "127.0.0.1", port });
 }
 
-async function share(dir: string, opts: { listen: HostPort; name?: string }, global: GlobalOptions): Promise<void> {
+async function share(
+  dir: string,
+  opts: { listen: HostPort; name?: string; rescanInterval: number },
+  global: GlobalOptions,
+): Promise<void> {
   const logger = stderrLogger(global.verbose);
-  const device = await Device.start({ home: global.home, logger });
+  const device = await Device.start({ home: global.home, logger, scanIntervalMs: opts.rescanInterval * 1000 });
   try {
     const label = opts.name ?? basename(resolve(dir));
     const folder = await device.addFolder(dir, label);
@@ -136,11 +140,16 @@ async function share(dir: string, opts: { listen: HostPort; name?: string }, glo
 async function join(
   address: HostPort,
   dir: string | undefined,
-  opts: { yes: boolean; once: boolean },
+  opts: { yes: boolean; once: boolean; rescanInterval: number },
   global: GlobalOptions,
 ): Promise<void> {
   const logger = stderrLogger(global.verbose);
-  const device = await Device.start({ home: global.home, logger });
+  const device = await Device.start({
+    home: global.home,
+    logger,
+    watch: !opts.once,
+    scanIntervalMs: opts.rescanInterval * 1000,
+  });
   const target = formatHostPort(address);
   const started = performance.now();
   let refusal: FsyncError | undefined;
@@ -250,6 +259,19 @@ function safeLabel(label: string): string {
   return name === "" || name === "." || name === ".." ? "shared" : name;
 }
 
+/** `--rescan-interval`: how often a full scan backs up the watcher. */
+function rescanOption(): Option {
+  return new Option("--rescan-interval <seconds>", "full scan interval backing up the file watcher")
+    .argParser((v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) {
+        throw new InvalidArgumentError("must be a whole number of seconds (1 or more)");
+      }
+      return n;
+    })
+    .default(3600);
+}
+
 /** Builds the command line parser. */
 function program(): Command {
   const cmd = new Command()
@@ -269,6 +291,7 @@ function program(): Command {
         .default(parseHostPort(`0.0.0.0:${DEFAULT_PORT}`), `0.0.0.0:${DEFAULT_PORT}`),
     )
     .option("--name <label>", "folder label shown to peers (default: the folder's name)")
+    .addOption(rescanOption())
     .addHelpText("after", "\nExample:\n  fsync share ~/Documents --listen 0.0.0.0:50051")
     .action((dir, opts, c) => share(dir, opts, c.optsWithGlobals()));
   cmd.command("join")
@@ -277,6 +300,7 @@ function program(): Command {
     .argument("[dir]", "where to put the replica (default: the folder's label in the current directory)")
     .option("-y, --yes", "accept the offer without asking", false)
     .option("--once", "exit 0 as soon as the replica is complete (for scripts and cron)", false)
+    .addOption(rescanOption())
     .addHelpText("after", "\nExample:\n  fsync join 192.168.1.20:50051 ~/Documents --yes")
     .action((address, dir, opts, c) => join(address, dir, opts, c.optsWithGlobals()));
   cmd.command("id")

@@ -19,11 +19,14 @@ import {
 } from "../net/mod.ts";
 import { type FolderRecord, lockHome, Store } from "../store/mod.ts";
 import type { BlockWant } from "../transfer/mod.ts";
+import { FolderWatcher } from "../watch/mod.ts";
 import type { DeviceEvent, TransferTotals } from "./events.ts";
 import { FolderRunner } from "./folder_runner.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import { PeerSession, type SessionEvent } from "./session.ts";
 
+/** Default interval of the full scan that backs up the watcher. */
+const DEFAULT_SCAN_INTERVAL_MS = 3_600_000;
 /** Encoded size an index batch aims to stay under (messages are capped at 4 MiB). */
 const INDEX_BATCH_BYTES = 1 << 20;
 /** First and longest wait before a failed pull is retried. */
@@ -39,6 +42,10 @@ export interface DeviceOptions {
   readonly logger?: Logger;
   /** Clock in ms since the epoch (injected by tests). */
   readonly nowMs?: () => number;
+  /** Watch folders for changes as they happen (default true). */
+  readonly watch?: boolean;
+  /** Interval of the full scan that backs the watcher up (default one hour). */
+  readonly scanIntervalMs?: number;
 }
 
 /** A folder a peer offers to share. */
@@ -86,6 +93,10 @@ export class Device {
   #shares = new Map<string, Set<string>>();
   #totals = new Map<string, TransferTotals>();
   #closed = false;
+  #watch: boolean;
+  #scanIntervalMs: number;
+  #watchers: FolderWatcher[] = [];
+  #scanTimers: ReturnType<typeof setInterval>[] = [];
 
   private constructor(
     home: string,
@@ -95,7 +106,11 @@ export class Device {
     name: string,
     logger: Logger,
     nowMs: () => number,
+    watch: boolean,
+    scanIntervalMs: number,
   ) {
+    this.#watch = watch;
+    this.#scanIntervalMs = scanIntervalMs;
     this.#home = home;
     this.#lock = lock;
     this.identity = identity;
@@ -130,6 +145,8 @@ export class Device {
       name,
       options.logger ?? silentLogger,
       options.nowMs ?? Date.now,
+      options.watch ?? true,
+      options.scanIntervalMs ?? DEFAULT_SCAN_INTERVAL_MS,
     );
     for (const folder of await store.listFolders()) await device.#startFolder(folder);
     return device;
@@ -221,6 +238,8 @@ export class Device {
     if (this.#closed) return;
     this.#closed = true;
     for (const p of this.#pulls.values()) clearTimeout(p.timer);
+    for (const w of this.#watchers) w.close();
+    for (const t of this.#scanTimers) clearInterval(t);
     await this.#listener?.close();
     await Promise.all([...this.#sessions.values()].map((s) => s.close("device shutting down")));
     await Promise.allSettled([...this.#background]);
@@ -493,6 +512,43 @@ export class Device {
     await checkReadableDirectory(folder.path);
     const changed = await runner.scan();
     this.#logger.info(`folder ${folder.label} (${folder.path}): scanned, ${changed} changes`);
+    if (!this.#watch) return;
+    this.#watchers.push(
+      new FolderWatcher({
+        root: folder.path,
+        onHint: (hint) => this.#track(this.#rescan(runner, hint.all ? undefined : [...hint.paths])),
+        onFailure: (message) => this.#track(this.#watchFailed(folder, message)),
+      }),
+    );
+    this.#scanTimers.push(setInterval(() => this.#track(this.#rescan(runner)), this.#scanIntervalMs));
+  }
+
+  /** Scans (part of) a folder; a folder that became unreadable is logged, not fatal. */
+  async #rescan(runner: FolderRunner, paths?: readonly string[]): Promise<void> {
+    if (this.#closed) return;
+    try {
+      const changed = await runner.scan(paths);
+      if (changed > 0) this.#logger.debug(`folder ${runner.folder.label}: ${changed} local changes`);
+    } catch (e) {
+      if (!(e instanceof FsyncError)) throw e;
+      this.#logger.error(`folder ${runner.folder.label}: ${e.message}`);
+    }
+  }
+
+  /** Says once, with the fix, that a folder cannot be watched; periodic scans carry on. */
+  async #watchFailed(folder: FolderRecord, message: string): Promise<void> {
+    let limit = "";
+    try {
+      limit = (await Deno.readTextFile("/proc/sys/fs/inotify/max_user_watches")).trim();
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied)) throw e;
+    }
+    const minutes = Math.round(this.#scanIntervalMs / 60_000);
+    this.#logger.warn(
+      `folder ${folder.label}: cannot watch ${folder.path} (${message}); changes are found by a full scan ` +
+        `every ${minutes} min instead. If the inotify watch limit${limit ? ` (now ${limit})` : ""} is too low, ` +
+        `raise it: sudo sysctl fs.inotify.max_user_watches=524288`,
+    );
   }
 
   #schedulePull(pair: Pair): void {
@@ -519,6 +575,10 @@ export class Device {
         const session = this.#sessions.get(peerId);
         const runner = this.#folders.get(folderId);
         if (!session || !runner) return;
+        // How much of the peer's index this pass is sure to see: files and this state commit
+        // together, and the pass lists the index after this read. "In sync" is judged on it,
+        // never on a state read after the pass (a batch committed meanwhile was not pulled).
+        const seenBefore = (await this.store.remoteState(folderId, peerId)).sequence;
         const result = await runner.pullFrom(peerId, { fetchBlock: (want) => session.fetchBlock(folderId, want) });
         const t = this.totals(folderId, peerId);
         this.#totals.set(key(pair), {
@@ -538,12 +598,8 @@ export class Device {
         }
         state.retryMs = RETRY_MIN_MS;
         if (result.actions > 0 || state.again) continue;
-        const remote = await this.store.remoteState(folderId, peerId);
-        // An index update may have landed during that await: the pass above has not seen it,
-        // so this is not in sync yet (without this check `join --once` could exit early).
-        if (state.again) continue;
         const announced = this.#caughtUp.get(key(pair));
-        if (announced !== undefined && remote.sequence >= announced && !this.#inSync.has(key(pair))) {
+        if (announced !== undefined && seenBefore >= announced && !this.#inSync.has(key(pair))) {
           this.#inSync.add(key(pair));
           this.#emit({ type: "in-sync", folderId, peerId, totals: this.totals(folderId, peerId) });
         }

@@ -58,8 +58,11 @@ export class FolderRunner {
     this.#nowMs = nowMs;
   }
 
-  /** Scans the folder and records what changed. Returns the number of changed paths. */
-  scan(): Promise<number> {
+  /**
+   * Scans the folder (or only `paths`, from watcher hints) and records what changed.
+   * Returns the number of changed paths.
+   */
+  scan(paths?: readonly string[]): Promise<number> {
     return this.#mutex.run(async () => {
       const { id, path: root } = this.folder;
       let batch: FileInfo[] = [];
@@ -76,10 +79,11 @@ export class FolderRunner {
         nowMs: this.#nowMs,
         index: {
           getMany: (paths) => this.#store.getLocalMany(id, paths),
-          list: () => this.#store.listLocal(id),
+          listUnder: (prefix) => this.#store.listLocalUnder(id, prefix),
         },
         onProblem: (p) => this.#logger.warn(`folder ${this.folder.label}: ${p.path}: ${p.message}`),
         onTempFile: (path, mtimeMs) => this.#removeStaleTemp(path, mtimeMs),
+        paths,
       });
       for await (const file of scan) {
         batch.push(file);
@@ -152,7 +156,7 @@ export class FolderRunner {
     const deletes: [Parameters<typeof applyDecision>[1], FileInfo | undefined][] = [];
     for await (const { local, remote } of this.#store.pairWithRemote(id, peerId)) {
       if (!remote) continue;
-      const decision = decide(local, remote);
+      const decision = decide(local, remote, this.#shortId);
       const kept = decision.action === "keep" ? local ?? remote : decision.file;
       if (kept.type === "directory" && !kept.deleted) {
         dirMtimes.set(kept.path, kept.mtimeNs);

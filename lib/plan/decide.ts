@@ -1,18 +1,27 @@
-import { compareVersions, type Decision, type FileInfo, merge, sameContent, sameOnDisk } from "../model/mod.ts";
+import {
+  compareVersions,
+  type Decision,
+  type FileInfo,
+  increment,
+  merge,
+  sameContent,
+  sameOnDisk,
+} from "../model/mod.ts";
 import { pickWinner } from "./pick_winner.ts";
 
 const KEEP: Decision = { action: "keep" };
 
 /**
- * Decides how the local copy of a path follows a peer's version of it.
+ * Decides how the local copy of a path on device `self` (its short ID) follows a peer's
+ * version of it.
  *
  * - The peer's version is older or equal: keep.
  * - It is newer: take it, as cheaply as the difference allows (record only, metadata only,
  *   fetch, delete).
- * - The two are concurrent: identical entries record the merged vector; same content with
- *   other metadata moves the loser to the winner's metadata; otherwise {@linkcode pickWinner} decides, and when the peer wins, the local
- *   content is kept as a conflict copy before the peer's is fetched. The result carries the
- *   merged vector so that it dominates both histories.
+ * - The two are concurrent: identical entries record the merged vector. Otherwise
+ *   {@linkcode pickWinner} decides; when the peer wins, this device takes the peer's
+ *   version (keeping its own content as a conflict copy) under the merged vector plus its
+ *   own counter, a new version that dominates both histories.
  *
  * @example
  * ```ts
@@ -21,11 +30,11 @@ const KEEP: Decision = { action: "keep" };
  * const file = { path: "a", type: "file", size: 0, mtimeNs: 1n, mode: 0o644, deleted: false,
  *   version: { A: 1 }, sequence: 1, blockSize: 131072, blockHashes: new Uint8Array(),
  *   contentHash: new Uint8Array(32), symlinkTarget: "", modifiedBy: "A", inode: 0 } as const;
- * assert.equal(decide(undefined, file).action, "fetch");
- * assert.equal(decide(file, file).action, "keep");
+ * assert.equal(decide(undefined, file, "B").action, "fetch");
+ * assert.equal(decide(file, file, "B").action, "keep");
  * ```
  */
-export function decide(local: FileInfo | undefined, remote: FileInfo): Decision {
+export function decide(local: FileInfo | undefined, remote: FileInfo, self: string): Decision {
   if (local === undefined) {
     // A tombstone for a path we never had needs nothing on disk; record it so a later,
     // older copy from a third device cannot bring the path back.
@@ -38,7 +47,7 @@ export function decide(local: FileInfo | undefined, remote: FileInfo): Decision 
     case "greater":
       return follow(local, remote);
     case "concurrent":
-      return resolveConflict(local, remote);
+      return resolveConflict(local, remote, self);
   }
 }
 
@@ -53,22 +62,20 @@ function follow(local: FileInfo, remote: FileInfo): Decision {
 }
 
 /** Neither version has seen the other. */
-function resolveConflict(local: FileInfo, remote: FileInfo): Decision {
-  const version = merge(local.version, remote.version);
+function resolveConflict(local: FileInfo, remote: FileInfo, self: string): Decision {
+  const merged = merge(local.version, remote.version);
   const winner = pickWinner(local, remote);
   if (sameOnDisk(local, remote)) {
     // Identical copies made independently: both sides record the merged vector, and as the
     // entries are identical, so are the results (else a later edit would look like a conflict).
-    return { action: "record", file: { ...winner, version } };
+    return { action: "record", file: { ...winner, version: merged } };
   }
-  if (sameContent(local, remote)) {
-    // Only the loser moves, to the winner's metadata under the merged vector; the winner then
-    // follows that dominating entry. A winner minting a merged vector of its own could give
-    // two devices equal vectors over different metadata.
-    return winner === local ? KEEP : { action: "update-metadata", file: { ...remote, version } };
-  }
-  if (winner === local) return KEEP; // the peer keeps our version's loser as its conflict copy
-  const file = { ...remote, version };
+  if (winner === local) return KEEP; // the peer moves to ours (and keeps its loser as a conflict copy)
+  // The loser moves to the winner under a new version of its own: the merge plus its counter.
+  // A bare merge is not unique: two devices resolving different pairs can reach the same
+  // vector over different content, and equal vectors never reconcile.
+  const file = { ...remote, version: increment(merged, self) };
+  if (sameContent(local, remote)) return { action: "update-metadata", file };
   if (remote.deleted) return { action: "delete", file };
   return fetch(file, !local.deleted);
 }

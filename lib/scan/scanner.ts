@@ -16,8 +16,8 @@ import { FileChangedError, hashFile } from "./hash_file.ts";
 export interface LocalIndex {
   /** Entries for these paths, in the same order (undefined where there is none). */
   getMany(paths: readonly string[]): Promise<(FileInfo | undefined)[]>;
-  /** Every entry, in any order. */
-  list(): AsyncIterable<FileInfo>;
+  /** Every entry whose path starts with `prefix` ("" for all), in any order. */
+  listUnder(prefix: string): AsyncIterable<FileInfo>;
 }
 
 /** An entry of a kind fsync does not replicate (FIFO, socket, device). */
@@ -42,23 +42,25 @@ export interface ScanOptions {
   readonly nowMs: () => number;
   /** Told of each of fsync's temporary files (relative path, mtime in ms) so stale ones can go. */
   readonly onTempFile?: (path: string, mtimeMs: number) => Promise<void>;
+  /**
+   * Rescan only these paths (watcher hints): each with its parents, a directory with its
+   * whole subtree, a vanished path with everything under it. Absent: the whole folder.
+   */
+  readonly paths?: readonly string[];
 }
 
 /**
- * Walks the folder and yields a new local version for every path that changed since the
- * index last saw it (created, modified, type or mode changed) and a tombstone for every
- * indexed path that is gone. Parents come before their children. A file whose size,
- * mtime, inode and mode are unchanged is not read. Symlinks are recorded, never followed;
- * fsync's temporary files and entries other than files, directories and symlinks are
- * skipped. Sequences are left for the store to assign.
+ * Walks the folder (or the hinted paths) and yields a new local version for every path that
+ * changed since the index last saw it (created, modified, type or mode changed) and a
+ * tombstone for every indexed path that is gone. Parents come before their children. A
+ * file whose size, mtime, inode and mode are unchanged is not read. Symlinks are recorded,
+ * never followed; fsync's temporary files and entries other than files, directories and
+ * symlinks are skipped. Sequences are left for the store to assign.
  *
  * @throws {FsyncError} (local IO) when the folder itself cannot be read.
  */
 export async function* scanFolder(options: ScanOptions): AsyncGenerator<FileInfo> {
-  const { root, index, shortId, onProblem } = options;
-  const seen = new Set<string>();
-  const unreadable: string[] = [];
-  const pending = [""];
+  const { root } = options;
   try {
     const info = await Deno.stat(root);
     if (!info.isDirectory) throw new FsyncError(`${root} is not a directory`, ExitCode.io);
@@ -66,56 +68,128 @@ export async function* scanFolder(options: ScanOptions): AsyncGenerator<FileInfo
     if (e instanceof FsyncError) throw e;
     throw new FsyncError(`cannot read folder ${root}: ${(e as Error).message}`, ExitCode.io, { cause: e });
   }
-  while (pending.length > 0) {
-    const dir = pending.pop()!;
-    let names: string[];
+  const run = new ScanRun(options);
+  if (options.paths === undefined) {
+    yield* run.walk("");
+    yield* run.tombstonesUnder("");
+    return;
+  }
+  for (const path of outermost(options.paths)) yield* run.rescan(path);
+}
+
+/** The hinted paths that are valid and not inside another hinted path, parents first. */
+function outermost(paths: readonly string[]): string[] {
+  const valid = [...new Set(paths)].filter((p) => {
     try {
-      names = await listNames(join(root, dir));
+      validateRelativePath(p);
+      return true;
     } catch (e) {
-      if (dir === "") throw new FsyncError(`cannot read folder ${root}: ${(e as Error).message}`, ExitCode.io);
-      unreadable.push(dir + "/");
-      onProblem({ path: dir, message: `cannot list directory: ${(e as Error).message}` });
-      continue;
+      if (e instanceof PathEscapeError) return false; // a name the full scan reports
+      throw e;
     }
-    const paths: string[] = [];
-    for (const name of names) {
-      const path = dir ? `${dir}/${name}` : name;
-      if (!name.startsWith(TEMP_PREFIX)) paths.push(path);
-      else if (options.onTempFile) await reportTemp(root, path, options.onTempFile);
-    }
-    const previous = await index.getMany(paths);
-    const subdirs: string[] = [];
-    for (let i = 0; i < paths.length; i++) {
-      const path = paths[i];
+  }).sort();
+  const out: string[] = [];
+  for (const p of valid) if (!out.some((q) => p.startsWith(q + "/"))) out.push(p);
+  return out;
+}
+
+/** The state of one scan: what was seen, and which subtrees could not be read. */
+class ScanRun {
+  #options: ScanOptions;
+  #seen = new Set<string>();
+  #unreadable: string[] = [];
+
+  constructor(options: ScanOptions) {
+    this.#options = options;
+  }
+
+  /** Rescans one hinted path: its parents, itself, and below it. */
+  async *rescan(path: string): AsyncGenerator<FileInfo> {
+    const names = path.split("/");
+    for (let i = 1; i <= names.length; i++) {
+      const current = names.slice(0, i).join("/");
+      const [previous] = await this.#options.index.getMany([current]);
+      let observed: Awaited<ReturnType<typeof observe>>;
       try {
-        validateRelativePath(path);
+        observed = await observe(this.#options.root, current, previous, this.#options.shortId);
       } catch (e) {
-        if (!(e instanceof PathEscapeError)) throw e;
-        onProblem({ path, message: `not synced: ${e.message}` });
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+        // Gone: it and everything under it are deleted.
+        if (previous && !previous.deleted) yield tombstone(previous, this.#options.shortId, this.#options.nowMs());
+        yield* this.tombstonesUnder(current + "/");
+        return;
+      }
+      if (observed.file) yield observed.file;
+      if (i < names.length && !observed.isDirectory) return; // a parent is no directory: the hint is stale
+      if (i === names.length && observed.isDirectory) {
+        yield* this.walk(current);
+        yield* this.tombstonesUnder(current + "/");
+      }
+    }
+  }
+
+  /** Walks the subtree below `start` ("" for the whole folder), parents first. */
+  async *walk(start: string): AsyncGenerator<FileInfo> {
+    const { root, index, shortId, onProblem } = this.#options;
+    const pending = [start];
+    while (pending.length > 0) {
+      const dir = pending.pop()!;
+      let names: string[];
+      try {
+        names = await listNames(join(root, dir));
+      } catch (e) {
+        if (dir === "") throw new FsyncError(`cannot read folder ${root}: ${(e as Error).message}`, ExitCode.io);
+        if (e instanceof Deno.errors.NotFound) continue; // removed meanwhile: the watcher reports it
+        this.#unreadable.push(dir + "/");
+        onProblem({ path: dir, message: `cannot list directory: ${(e as Error).message}` });
         continue;
       }
-      try {
-        const { file, isDirectory } = await observe(root, path, previous[i], shortId);
-        seen.add(path);
-        if (isDirectory) subdirs.push(path);
-        if (file) yield file;
-      } catch (e) {
-        if (e instanceof Deno.errors.NotFound) continue; // gone since listed: the next scan sees it
-        if (
-          !(e instanceof FileChangedError || e instanceof Deno.errors.PermissionDenied || e instanceof NotSyncedError)
-        ) {
-          throw e;
-        }
-        // Keep the previous entry: an unreadable or changing path is not a deleted one.
-        seen.add(path);
-        onProblem({ path, message: e.message });
+      const paths: string[] = [];
+      for (const name of names) {
+        const path = dir ? `${dir}/${name}` : name;
+        if (!name.startsWith(TEMP_PREFIX)) paths.push(path);
+        else if (this.#options.onTempFile) await reportTemp(root, path, this.#options.onTempFile);
       }
+      const previous = await index.getMany(paths);
+      const subdirs: string[] = [];
+      for (let i = 0; i < paths.length; i++) {
+        const path = paths[i];
+        try {
+          validateRelativePath(path);
+        } catch (e) {
+          if (!(e instanceof PathEscapeError)) throw e;
+          onProblem({ path, message: `not synced: ${e.message}` });
+          continue;
+        }
+        try {
+          const { file, isDirectory } = await observe(root, path, previous[i], shortId);
+          this.#seen.add(path);
+          if (isDirectory) subdirs.push(path);
+          if (file) yield file;
+        } catch (e) {
+          if (e instanceof Deno.errors.NotFound) continue; // gone since listed: the next scan sees it
+          if (
+            !(e instanceof FileChangedError || e instanceof Deno.errors.PermissionDenied ||
+              e instanceof NotSyncedError)
+          ) {
+            throw e;
+          }
+          // Keep the previous entry: an unreadable or changing path is not a deleted one.
+          this.#seen.add(path);
+          onProblem({ path, message: e.message });
+        }
+      }
+      pending.push(...subdirs.reverse());
     }
-    pending.push(...subdirs.reverse());
   }
-  for await (const entry of index.list()) {
-    if (entry.deleted || seen.has(entry.path) || unreadable.some((d) => entry.path.startsWith(d))) continue;
-    yield tombstone(entry, shortId, options.nowMs());
+
+  /** Tombstones for indexed live paths under `prefix` that this scan did not see. */
+  async *tombstonesUnder(prefix: string): AsyncGenerator<FileInfo> {
+    for await (const entry of this.#options.index.listUnder(prefix)) {
+      if (entry.deleted || this.#seen.has(entry.path)) continue;
+      if (this.#unreadable.some((d) => entry.path.startsWith(d))) continue;
+      yield tombstone(entry, this.#options.shortId, this.#options.nowMs());
+    }
   }
 }
 

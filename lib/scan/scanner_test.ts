@@ -10,8 +10,8 @@ class MemoryIndex {
   getMany(paths: readonly string[]): Promise<(FileInfo | undefined)[]> {
     return Promise.resolve(paths.map((p) => this.entries.get(p)));
   }
-  async *list(): AsyncGenerator<FileInfo> {
-    yield* [...this.entries.values()];
+  async *listUnder(prefix: string): AsyncGenerator<FileInfo> {
+    yield* [...this.entries.values()].filter((f) => f.path.startsWith(prefix));
   }
 }
 

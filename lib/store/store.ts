@@ -186,6 +186,21 @@ export class Store {
     yield* this.#listFiles(folderId, LOCAL);
   }
 
+  /**
+   * Local entries whose path starts with `prefix` ("" for all). Paths too long for a KV key
+   * are stored under a hash and are only found with the empty prefix.
+   */
+  async *listLocalUnder(folderId: string, prefix: string): AsyncGenerator<FileInfo> {
+    if (prefix === "") return yield* this.#listFiles(folderId, LOCAL);
+    const selector = {
+      start: ["file", folderId, LOCAL, prefix],
+      end: ["file", folderId, LOCAL, prefix + "\u{10FFFF}"],
+    };
+    for await (const e of this.#kv.list<StoredFile>(selector, { batchSize: 500 })) {
+      yield await this.#load(folderId, LOCAL, e.value);
+    }
+  }
+
   // --- remote indexes ---
 
   /** How much of a peer's index this device holds. */

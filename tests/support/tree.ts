@@ -21,9 +21,16 @@ export async function snapshotTree(root: string): Promise<Map<string, EntrySnaps
   const out = new Map<string, EntrySnapshot>();
   const walk = async (dir: string) => {
     for await (const e of Deno.readDir(join(root, dir))) {
+      if (e.name.startsWith(TEMP_PREFIX)) continue;
       const path = dir ? `${dir}/${e.name}` : e.name;
       const abs = join(root, path);
-      const st = await Deno.lstat(abs);
+      let st: Deno.FileInfo;
+      try {
+        st = await Deno.lstat(abs);
+      } catch (err) {
+        if (err instanceof Deno.errors.NotFound) continue; // removed while walking a live folder
+        throw err;
+      }
       const mode = (st.mode ?? 0) & 0o7777;
       if (st.isSymlink) {
         out.set(path, { type: "symlink", mode: 0, size: 0, mtimeMs: 0, sha256: "", target: await Deno.readLink(abs) });
@@ -32,7 +39,13 @@ export async function snapshotTree(root: string): Promise<Map<string, EntrySnaps
         await walk(path);
       } else {
         const hash = createHash("sha256");
-        using f = await Deno.open(abs);
+        let f: Deno.FsFile;
+        try {
+          f = await Deno.open(abs);
+        } catch (err) {
+          if (err instanceof Deno.errors.NotFound) continue;
+          throw err;
+        }
         for await (const chunk of f.readable) hash.update(chunk);
         out.set(path, {
           type: "file",

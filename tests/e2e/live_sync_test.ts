@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { FsyncProcess, startSharer } from "../support/peer.ts";
+import { diffTrees, snapshotTree } from "../support/tree.ts";
+
+/** Waits until the two trees are equal (content, modes, mtimes, types), or fails with the difference. */
+async function waitConverged(a: string, b: string, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: string[] = [];
+  while (Date.now() < deadline) {
+    last = diffTrees(await snapshotTree(a), await snapshotTree(b));
+    if (last.length === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what}: not converged after ${timeoutMs} ms:\n${last.slice(0, 10).join("\n")}`);
+}
+
+Deno.test("after joining, changes on either side reach the other as they happen", async (t) => {
+  const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-live-" });
+  try {
+    const a = join(tmp, "a");
+    const b = join(tmp, "b");
+    await Deno.mkdir(a);
+    await Deno.writeTextFile(join(a, "start.txt"), "start\n");
+    const { sharer, port } = await startSharer(a, join(tmp, "home-a"));
+    await using _a = sharer;
+    await using joiner = FsyncProcess.start(["--home", join(tmp, "home-b"), "join", `127.0.0.1:${port}`, b, "--yes"]);
+    await joiner.waitFor(/In sync:/);
+    await waitConverged(a, b, "initial sync");
+    const steps: [string, () => Promise<void>][] = [
+      ["create on the sharer", () => Deno.writeTextFile(join(a, "new.txt"), "made on a\n")],
+      ["modify on the joiner", () => Deno.writeTextFile(join(a, "../b/new.txt"), "changed on b\n")],
+      ["delete on the sharer", () => Deno.remove(join(a, "start.txt"))],
+      ["new directory with files on the joiner", async () => {
+        await Deno.mkdir(join(b, "dir/sub"), { recursive: true });
+        for (let i = 0; i < 20; i++) await Deno.writeTextFile(join(b, `dir/sub/f${i}.txt`), `file ${i}\n`);
+      }],
+      ["rename on the sharer", () => Deno.rename(join(a, "new.txt"), join(a, "dir/renamed.txt"))],
+      ["chmod on the joiner", () => Deno.chmod(join(b, "dir/renamed.txt"), 0o600)],
+      ["delete a directory tree on the sharer", () => Deno.remove(join(a, "dir/sub"), { recursive: true })],
+    ];
+    for (const [description, change] of steps) {
+      await t.step(description, async () => {
+        await change();
+        await waitConverged(a, b, description);
+      });
+    }
+    assert.equal(await Deno.readTextFile(join(a, "dir/renamed.txt")), "changed on b\n");
+    assert.equal((await Deno.stat(join(a, "dir/renamed.txt"))).mode! & 0o777, 0o600);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
