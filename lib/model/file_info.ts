@@ -68,7 +68,7 @@ export function sameContent(a: FileInfo, b: FileInfo): boolean {
 /** True when both entries would leave the same bytes, type, mode and mtime on disk. */
 export function sameOnDisk(a: FileInfo, b: FileInfo): boolean {
   return sameContent(a, b) &&
-    (a.deleted || (a.mode === b.mode && (a.type === "directory" || a.mtimeNs === b.mtimeNs)));
+    (a.deleted || (a.mode === b.mode && (a.type === "symlink" || a.mtimeNs === b.mtimeNs)));
 }
 
 /** Byte-wise equality of two arrays. */

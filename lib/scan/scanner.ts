@@ -237,7 +237,7 @@ async function observe(
     symlinkTarget: "",
   };
   if (st.isDirectory) {
-    const same = live?.type === "directory" && live.mode === mode;
+    const same = live?.type === "directory" && live.mode === mode && live.mtimeNs === mtimeNs;
     return { file: same ? undefined : { ...base, type: "directory" }, isDirectory: true };
   }
   if (st.isSymlink) {

@@ -164,19 +164,22 @@ export class Store {
   async *localSince(folderId: string, after: number): AsyncGenerator<FileInfo> {
     const entries = this.#kv.list<string>(
       { start: ["bySeq", folderId, after + 1], end: ["bySeq", folderId, Infinity] },
-      {
-        batchSize: 100,
-      },
+      { batchSize: 100 },
     );
-    let keys: string[] = [];
+    let listed: { sequence: number; key: string }[] = [];
     const drain = async function* (this: Store): AsyncGenerator<FileInfo> {
-      const stored = await this.#getStoredManyByKey(folderId, LOCAL, keys);
-      keys = [];
-      for (const s of stored) if (s) yield await this.#load(folderId, LOCAL, s);
+      const stored = await this.#getStoredManyByKey(folderId, LOCAL, listed.map((l) => l.key));
+      const sequences = listed.map((l) => l.sequence);
+      listed = [];
+      for (let i = 0; i < stored.length; i++) {
+        // Changed again since it was listed: it comes later, at its new sequence. Yielding it
+        // here would break the ascending order peers rely on (and may reject).
+        if (stored[i]?.sequence === sequences[i]) yield await this.#load(folderId, LOCAL, stored[i]!);
+      }
     }.bind(this);
     for await (const e of entries) {
-      keys.push(e.value);
-      if (keys.length >= 100) yield* drain();
+      listed.push({ sequence: e.key[2] as number, key: e.value });
+      if (listed.length >= 100) yield* drain();
     }
     yield* drain();
   }

@@ -111,3 +111,24 @@ Deno.test("folders, peers and shares are stored", () =>
     assert.equal((await store.getPeer(PEER))?.name, "laptop");
     assert.deepEqual(await store.sharesOf("f1"), [PEER]);
   }));
+
+Deno.test("localSince() stays in ascending order, without repeats, while entries change under it", () =>
+  withStore(async (store) => {
+    const paths = Array.from({ length: 2000 }, (_, i) => `p${String(i).padStart(4, "0")}`);
+    await store.commitLocal("f", paths.map((p) => file(p)));
+    let writing = true;
+    // A concurrent writer re-commits entries (moving them to new sequences) while the index is read.
+    const writer = (async () => {
+      for (let round = 0; writing && round < 400; round++) {
+        await store.commitLocal("f", [file(paths[(round * 7919) % paths.length], 2)]);
+      }
+    })();
+    const seen: number[] = [];
+    for await (const f of store.localSince("f", 0)) seen.push(f.sequence);
+    writing = false;
+    await writer;
+    for (let i = 1; i < seen.length; i++) {
+      assert.ok(seen[i] > seen[i - 1], `ascending at ${i}: ${seen[i - 1]}, ${seen[i]}`);
+    }
+    assert.equal(new Set(seen).size, seen.length, "no entry twice");
+  }));

@@ -307,10 +307,8 @@ async function removeEntry(abs: string, local: FileInfo | undefined): Promise<vo
 async function setMetadata(abs: string, file: FileInfo): Promise<void> {
   if (file.type === "symlink") return;
   await Deno.chmod(abs, file.mode);
-  if (file.type === "file") {
-    const ms = Number(file.mtimeNs / 1_000_000n);
-    await Deno.utime(abs, new Date(ms), new Date(ms));
-  }
+  const ms = Number(file.mtimeNs / 1_000_000n);
+  await Deno.utime(abs, new Date(ms), new Date(ms));
 }
 
 /** Fsyncs a directory so a rename into it survives a crash. */

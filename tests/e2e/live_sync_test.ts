@@ -51,3 +51,25 @@ Deno.test("after joining, changes on either side reach the other as they happen"
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("a burst of 5,000 file creations reaches the other side", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-burst-" });
+  try {
+    const a = join(tmp, "a");
+    const b = join(tmp, "b");
+    await Deno.mkdir(a);
+    const { sharer, port } = await startSharer(a, join(tmp, "home-a"));
+    await using _a = sharer;
+    await using joiner = FsyncProcess.start(["--home", join(tmp, "home-b"), "join", `127.0.0.1:${port}`, b, "--yes"]);
+    await joiner.waitFor(/In sync:/);
+    // All at once, many in directories made right before their files (inotify misses some of those).
+    await Promise.all(Array.from({ length: 50 }, async (_, d) => {
+      await Deno.mkdir(join(a, `burst-${d}`));
+      for (let i = 0; i < 100; i++) await Deno.writeTextFile(join(a, `burst-${d}/f-${i}.txt`), `${d}/${i}\n`);
+    }));
+    await waitConverged(a, b, "burst of 5,000 files", 180_000);
+    assert.equal([...Deno.readDirSync(join(b, "burst-49"))].length, 100);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
