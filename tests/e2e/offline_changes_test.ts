@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { freePort, FsyncProcess, startSharer } from "../support/peer.ts";
+import { diffTrees, snapshotTree } from "../support/tree.ts";
+
+async function waitConverged(a: string, b: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: string[] = [];
+  while (Date.now() < deadline) {
+    last = diffTrees(await snapshotTree(a), await snapshotTree(b));
+    if (last.length === 0) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`not converged after ${timeoutMs} ms:\n${last.slice(0, 10).join("\n")}`);
+}
+
+Deno.test("changes made on both sides while both were stopped converge after restart, conflicts kept", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-offline-" });
+  try {
+    const a = join(tmp, "a");
+    const b = join(tmp, "b");
+    await Deno.mkdir(a);
+    for (const name of ["shared.txt", "delete-me.txt", "rename-me.txt", "keep.txt"]) {
+      await Deno.writeTextFile(join(a, name), `${name} v1\n`);
+    }
+    const port = freePort();
+    const joinArgs = ["--home", join(tmp, "home-b"), "join", `127.0.0.1:${port}`, b, "--yes"];
+    {
+      const { sharer } = await startSharer(a, join(tmp, "home-a"), port);
+      await using _a = sharer;
+      await using joiner = FsyncProcess.start(joinArgs);
+      await joiner.waitFor(/In sync:/);
+      await waitConverged(a, b);
+      await joiner.stop("SIGTERM");
+      await sharer.stop("SIGTERM");
+    }
+    // Both stopped: a conflicting edit (b's is later), a delete on b, a rename on a.
+    await Deno.writeTextFile(join(a, "shared.txt"), "edited on a, earlier\n");
+    await Deno.utime(join(a, "shared.txt"), new Date("2030-01-01T00:00:00Z"), new Date("2030-01-01T00:00:00Z"));
+    await Deno.writeTextFile(join(b, "shared.txt"), "edited on b, later\n");
+    await Deno.utime(join(b, "shared.txt"), new Date("2030-01-02T00:00:00Z"), new Date("2030-01-02T00:00:00Z"));
+    await Deno.remove(join(b, "delete-me.txt"));
+    await Deno.rename(join(a, "rename-me.txt"), join(a, "renamed.txt"));
+
+    const { sharer } = await startSharer(a, join(tmp, "home-a"), port);
+    await using _a = sharer;
+    await using _b = FsyncProcess.start(joinArgs);
+    await waitConverged(a, b);
+    assert.equal(await Deno.readTextFile(join(a, "shared.txt")), "edited on b, later\n");
+    const names = [...Deno.readDirSync(a)].map((e) => e.name).sort();
+    const copy = names.find((n) => /^shared\.sync-conflict-\d{8}-\d{6}-\w+\.txt$/.test(n));
+    assert.ok(copy, `a conflict copy of a's edit in ${names}`);
+    assert.equal(await Deno.readTextFile(join(a, copy)), "edited on a, earlier\n");
+    assert.deepEqual(names.filter((n) => n !== copy), ["keep.txt", "renamed.txt", "shared.txt"]);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
