@@ -1,20 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FsyncProcess, startSharer } from "../support/peer.ts";
-import { diffTrees, snapshotTree } from "../support/tree.ts";
+import { waitConverged } from "../support/tree.ts";
 
 /** Waits until the two trees are equal (content, modes, mtimes, types), or fails with the difference. */
-async function waitConverged(a: string, b: string, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: string[] = [];
-  while (Date.now() < deadline) {
-    last = diffTrees(await snapshotTree(a), await snapshotTree(b));
-    if (last.length === 0) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what}: not converged after ${timeoutMs} ms:\n${last.slice(0, 10).join("\n")}`);
-}
-
 Deno.test("after joining, changes on either side reach the other as they happen", async (t) => {
   const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-live-" });
   try {

@@ -1,18 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { freePort, FsyncProcess, startSharer } from "../support/peer.ts";
-import { diffTrees, snapshotTree } from "../support/tree.ts";
-
-async function waitConverged(a: string, b: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: string[] = [];
-  while (Date.now() < deadline) {
-    last = diffTrees(await snapshotTree(a), await snapshotTree(b));
-    if (last.length === 0) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`not converged after ${timeoutMs} ms:\n${last.slice(0, 10).join("\n")}`);
-}
+import { waitConverged } from "../support/tree.ts";
 
 Deno.test("changes made on both sides while both were stopped converge after restart, conflicts kept", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-offline-" });
@@ -30,7 +19,7 @@ Deno.test("changes made on both sides while both were stopped converge after res
       await using _a = sharer;
       await using joiner = FsyncProcess.start(joinArgs);
       await joiner.waitFor(/In sync:/);
-      await waitConverged(a, b);
+      await waitConverged(a, b, "first sync");
       await joiner.stop("SIGTERM");
       await sharer.stop("SIGTERM");
     }
@@ -45,7 +34,7 @@ Deno.test("changes made on both sides while both were stopped converge after res
     const { sharer } = await startSharer(a, join(tmp, "home-a"), port);
     await using _a = sharer;
     await using _b = FsyncProcess.start(joinArgs);
-    await waitConverged(a, b);
+    await waitConverged(a, b, "after the restart");
     assert.equal(await Deno.readTextFile(join(a, "shared.txt")), "edited on b, later\n");
     const names = [...Deno.readDirSync(a)].map((e) => e.name).sort();
     const copy = names.find((n) => /^shared\.sync-conflict-\d{8}-\d{6}-\w+\.txt$/.test(n));

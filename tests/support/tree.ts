@@ -89,3 +89,15 @@ export async function findTempFiles(root: string): Promise<string[]> {
   await walk("");
   return out;
 }
+
+/** Waits until two live trees are equal (polling), or fails with the differences left. */
+export async function waitConverged(a: string, b: string, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: string[] = [];
+  while (Date.now() < deadline) {
+    last = diffTrees(await snapshotTree(a), await snapshotTree(b));
+    if (last.length === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what}: not converged after ${timeoutMs} ms:\n${last.slice(0, 10).join("\n")}`);
+}
