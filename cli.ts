@@ -114,13 +114,7 @@ async function share(
     const label = opts.name ?? basename(resolve(dir));
     const folder = await device.addFolder(dir, label);
     device.offerToNewDevices(folder.id);
-    let files = 0;
-    let bytes = 0;
-    for await (const f of device.store.listLocal(folder.id)) {
-      if (f.deleted || f.type !== "file") continue;
-      files++;
-      bytes += f.size;
-    }
+    const { files, bytes } = await device.folderSummary(folder.id);
     const port = await device.listen(opts.listen);
     device.on((e) => {
       if (e.type === "in-sync") logger.info(`folder "${folder.label}" is in sync with ${e.peerId}`);
@@ -209,23 +203,21 @@ async function join(
     let { done: sessionDone } = await device.connect(address);
     const reconnect = async () => {
       let waitMs = 500;
-      while (!stop.signal.aborted) {
-        await sessionDone;
+      let connected = true;
+      while (true) {
+        if (connected) await sessionDone;
         if (stop.signal.aborted) return;
-        while (!stop.signal.aborted) {
-          logger.warn(`lost connection to ${target}; retrying in ${(waitMs / 1000).toFixed(1)} s`);
-          await abortableSleep(waitMs, stop.signal);
-          if (stop.signal.aborted) return;
-          waitMs = Math.min(waitMs * 2, 15_000);
-          try {
-            sessionDone = (await device.connect(address)).done;
-            logger.info(`reconnected to ${target}`);
-            waitMs = 500;
-            break;
-          } catch (e) {
-            if (!(e instanceof FsyncError)) throw e;
-            logger.debug(e.message);
-          }
+        logger.warn(`lost connection to ${target}; retrying in ${(waitMs / 1000).toFixed(1)} s`);
+        await abortableSleep(waitMs, stop.signal);
+        if (stop.signal.aborted) return;
+        try {
+          sessionDone = (await device.connect(address)).done;
+          logger.info(`reconnected to ${target}`);
+          [connected, waitMs] = [true, 500];
+        } catch (e) {
+          if (!(e instanceof FsyncError)) throw e;
+          logger.debug(e.message);
+          [connected, waitMs] = [false, Math.min(waitMs * 2, 15_000)];
         }
       }
     };

@@ -53,7 +53,7 @@ export async function loadOrCreateIdentity(home: string, deviceName: string): Pr
 }
 
 /** The device ID of a certificate in PEM form. */
-export function deviceIdOfCertificate(certPem: string): Uint8Array {
+function deviceIdOfCertificate(certPem: string): Uint8Array {
   const der = new x509.X509Certificate(certPem).rawData;
   return new Uint8Array(createHash("sha256").update(new Uint8Array(der)).digest());
 }

@@ -10,5 +10,4 @@ export * from "./address.ts";
 export type { Connection } from "./connection.ts";
 export { dial, listen, type Listener } from "./grpc_transport.ts";
 export { connectionPair } from "./memory_transport.ts";
-export { fileInfoFromWire, fileInfoToWire, fromWire, toWire } from "./convert.ts";
-export { type DeviceIdentity, deviceIdOfCertificate, loadOrCreateIdentity } from "./identity.ts";
+export { type DeviceIdentity, loadOrCreateIdentity } from "./identity.ts";

@@ -18,6 +18,7 @@ import {
   ProtocolError,
 } from "../net/mod.ts";
 import { type FolderRecord, lockHome, Store } from "../store/mod.ts";
+import { readFull } from "../scan/mod.ts";
 import type { BlockWant } from "../transfer/mod.ts";
 import { FolderWatcher } from "../watch/mod.ts";
 import type { DeviceEvent, TransferTotals } from "./events.ts";
@@ -72,7 +73,6 @@ export class Device {
   readonly identity: DeviceIdentity;
   readonly store: Store;
   readonly name: string;
-  #home: string;
   #lock: Deno.FsFile;
   #logger: Logger;
   #nowMs: () => number;
@@ -99,7 +99,6 @@ export class Device {
   #scanTimers: ReturnType<typeof setInterval>[] = [];
 
   private constructor(
-    home: string,
     lock: Deno.FsFile,
     identity: DeviceIdentity,
     store: Store,
@@ -111,7 +110,6 @@ export class Device {
   ) {
     this.#watch = watch;
     this.#scanIntervalMs = scanIntervalMs;
-    this.#home = home;
     this.#lock = lock;
     this.identity = identity;
     this.store = store;
@@ -138,7 +136,6 @@ export class Device {
     const identity = await loadOrCreateIdentity(home, name);
     const store = await Store.open(join(home, "index.kv"));
     const device = new Device(
-      home,
       lock,
       identity,
       store,
@@ -150,11 +147,6 @@ export class Device {
     );
     for (const folder of await store.listFolders()) await device.#startFolder(folder);
     return device;
-  }
-
-  /** The home directory. */
-  get home(): string {
-    return this.#home;
   }
 
   /** Subscribes to device events; returns the unsubscribe function. */
@@ -194,6 +186,18 @@ export class Device {
   /** Offers a folder to every device that connects and does not share it yet. */
   offerToNewDevices(folderId: string): void {
     this.#offered.add(folderId);
+  }
+
+  /** Number and total size of the files in a folder's local index. */
+  async folderSummary(folderId: string): Promise<{ files: number; bytes: number }> {
+    let files = 0;
+    let bytes = 0;
+    for await (const f of this.store.listLocal(folderId)) {
+      if (f.deleted || f.type !== "file") continue;
+      files++;
+      bytes += f.size;
+    }
+    return { files, bytes };
   }
 
   /** Sums of what was pulled for a folder from a peer. */
@@ -300,8 +304,9 @@ export class Device {
       // A newer session with the same peer may have replaced this one: its state stays.
       if (this.#sessions.get(peer.deviceId) === session) {
         this.#sessions.delete(peer.deviceId);
-        for (const k of [...this.#caughtUp.keys()]) if (k.startsWith(`${peer.deviceId}/`)) this.#caughtUp.delete(k);
-        for (const k of [...this.#inSync]) if (k.startsWith(`${peer.deviceId}/`)) this.#inSync.delete(k);
+        const mine = (k: string) => k.startsWith(`${peer.deviceId}/`);
+        for (const k of [...this.#caughtUp.keys()].filter(mine)) this.#caughtUp.delete(k);
+        for (const k of [...this.#inSync].filter(mine)) this.#inSync.delete(k);
       }
       this.#emit({ type: "peer-disconnected", peerId: peer.deviceId, reason });
     }
@@ -359,15 +364,9 @@ export class Device {
   async #sendOffers(session: PeerSession): Promise<void> {
     for (const folderId of this.#offered) {
       if (await this.#isShared(folderId, session.peer.deviceId)) continue;
-      const runner = this.#folders.get(folderId)!;
-      let fileCount = 0;
-      let totalBytes = 0;
-      for await (const f of this.store.listLocal(folderId)) {
-        if (f.deleted || f.type !== "file") continue;
-        fileCount++;
-        totalBytes += f.size;
-      }
-      await session.send({ type: "shareOffer", folderId, label: runner.folder.label, fileCount, totalBytes });
+      const { files, bytes } = await this.folderSummary(folderId);
+      const label = this.#folders.get(folderId)!.folder.label;
+      await session.send({ type: "shareOffer", folderId, label, fileCount: files, totalBytes: bytes });
     }
   }
 
@@ -476,13 +475,7 @@ export class Device {
       using handle = await Deno.open(join(runner.folder.path, want.path), { read: true });
       await handle.seek(want.offset, Deno.SeekMode.Start);
       const data = new Uint8Array(want.size);
-      let done = 0;
-      while (done < want.size) {
-        const n = await handle.read(data.subarray(done));
-        if (n === null) return "changed";
-        done += n;
-      }
-      return data;
+      return await readFull(handle, data) === want.size ? data : "changed";
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return "no-such-file";
       this.#logger.warn(`cannot read ${want.path} for ${session.peer.deviceName}: ${(e as Error).message}`);
@@ -509,8 +502,7 @@ export class Device {
   async #startFolder(folder: FolderRecord): Promise<void> {
     const runner = new FolderRunner(folder, this.store, this.identity.shortId, this.#logger, this.#nowMs);
     this.#folders.set(folder.id, runner);
-    await checkReadableDirectory(folder.path);
-    const changed = await runner.scan();
+    const changed = await runner.scan(); // fails with a clear FsyncError when the folder is gone
     this.#logger.info(`folder ${folder.label} (${folder.path}): scanned, ${changed} changes`);
     if (!this.#watch) return;
     this.#watchers.push(

@@ -237,11 +237,6 @@ export class Store {
     await batch.flush();
   }
 
-  /** A peer's entry of a path. */
-  async getRemote(folderId: string, deviceId: string, path: string): Promise<FileInfo | undefined> {
-    return await this.#getFile(folderId, deviceId, path);
-  }
-
   /** Every entry of a peer's index of a folder, in path-key order. */
   async *listRemote(folderId: string, deviceId: string): AsyncGenerator<FileInfo> {
     yield* this.#listFiles(folderId, deviceId);

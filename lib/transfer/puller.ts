@@ -20,6 +20,9 @@ import {
 import { BlockMismatchError, ChangedLocallyError, DiskFullError } from "./errors.ts";
 import { prepareParents } from "./safe_path.ts";
 
+/** Blocks of one file requested from the peer at once. */
+const BLOCKS_IN_FLIGHT = 16;
+
 /** One block to fetch from a peer. */
 export interface BlockWant {
   readonly path: string;
@@ -42,8 +45,6 @@ export interface PullerOptions {
   readonly shortId: string;
   readonly source: BlockSource;
   readonly nowMs: () => number;
-  /** Blocks fetched from the network at once for one file. */
-  readonly blocksInFlight?: number;
   /** Called as bytes arrive (fetched from the peer, or reused from local data). */
   readonly onProgress?: (fetched: number, reused: number) => void;
 }
@@ -248,7 +249,7 @@ async function fetchBlocks(
       options.onProgress?.(data.length, 0);
     }
   };
-  const workers = Math.min(options.blocksInFlight ?? 16, indexes.length);
+  const workers = Math.min(BLOCKS_IN_FLIGHT, indexes.length);
   await Promise.all(Array.from({ length: workers }, worker));
 }
 

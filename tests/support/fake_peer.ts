@@ -1,4 +1,4 @@
-import { contentHashOf, type FileInfo, HASH_BYTES, sha256 } from "../../lib/model/mod.ts";
+import { contentHashOf, type FileInfo, sha256 } from "../../lib/model/mod.ts";
 import { type Connection, listen, type Listener, type Message, PROTOCOL_VERSION } from "../../lib/net/mod.ts";
 
 /** A hand-made peer speaking the wire protocol, scripted by a test (to play a broken or hostile sharer). */
@@ -81,6 +81,3 @@ export function fileEntry(path: string, content: Uint8Array, sequence: number): 
     inode: 0,
   };
 }
-
-/** Length of a SHA-256 hash, re-exported for tests that build entries by hand. */
-export const HASH_LENGTH = HASH_BYTES;
