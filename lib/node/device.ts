@@ -1,5 +1,5 @@
 import { join, resolve } from "node:path";
-import { ExitCode, type FileInfo, FsyncError } from "../model/mod.ts";
+import { equalBytes, ExitCode, type FileInfo, FsyncError, sha256 } from "../model/mod.ts";
 import {
   type BlockErrorCode,
   type Connection,
@@ -18,7 +18,7 @@ import {
   ProtocolError,
 } from "../net/mod.ts";
 import { type FolderRecord, lockHome, Store } from "../store/mod.ts";
-import { readFull } from "../scan/mod.ts";
+import { readFull, RECENT_MS } from "../scan/mod.ts";
 import type { BlockWant } from "../transfer/mod.ts";
 import { FolderWatcher } from "../watch/mod.ts";
 import type { DeviceEvent, TransferTotals } from "./events.ts";
@@ -97,6 +97,9 @@ export class Device {
   #scanIntervalMs: number;
   #watchers: FolderWatcher[] = [];
   #scanTimers: ReturnType<typeof setInterval>[] = [];
+  #recheckTimers = new Map<FolderRunner, ReturnType<typeof setTimeout>>();
+  /** Files found changed while serving them, with a rescan under way. */
+  #staleServed = new Set<string>();
 
   private constructor(
     lock: Deno.FsFile,
@@ -244,6 +247,7 @@ export class Device {
     for (const p of this.#pulls.values()) clearTimeout(p.timer);
     for (const w of this.#watchers) w.close();
     for (const t of this.#scanTimers) clearInterval(t);
+    for (const t of this.#recheckTimers.values()) clearTimeout(t);
     await this.#listener?.close();
     await Promise.all([...this.#sessions.values()].map((s) => s.close("device shutting down")));
     await Promise.allSettled([...this.#background]);
@@ -475,7 +479,14 @@ export class Device {
       using handle = await Deno.open(join(runner.folder.path, want.path), { read: true });
       await handle.seek(want.offset, Deno.SeekMode.Start);
       const data = new Uint8Array(want.size);
-      return await readFull(handle, data) === want.size ? data : "changed";
+      if (await readFull(handle, data) === want.size && equalBytes(sha256(data), want.hash)) return data;
+      // Changed since it was scanned: the peer gets the new version once the scan has it.
+      const stale = `${folderId}/${want.path}`;
+      if (!this.#staleServed.has(stale)) {
+        this.#staleServed.add(stale);
+        this.#track(this.#rescan(runner, [want.path]).finally(() => this.#staleServed.delete(stale)));
+      }
+      return "changed";
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return "no-such-file";
       this.#logger.warn(`cannot read ${want.path} for ${session.peer.deviceName}: ${(e as Error).message}`);
@@ -504,7 +515,13 @@ export class Device {
     this.#folders.set(folder.id, runner);
     const changed = await runner.scan(); // fails with a clear FsyncError when the folder is gone
     this.#logger.info(`folder ${folder.label} (${folder.path}): scanned, ${changed} changes`);
-    if (!this.#watch) return;
+    if (!this.#watch) {
+      // One-shot: files still fresh are read again before anything is sent.
+      if (runner.hasRecent) await new Promise((r) => setTimeout(r, RECENT_MS));
+      if (runner.hasRecent) await runner.recheckRecent();
+      return;
+    }
+    this.#scheduleRecheck(runner);
     this.#watchers.push(
       new FolderWatcher({
         root: folder.path,
@@ -515,30 +532,51 @@ export class Device {
     this.#scanTimers.push(setInterval(() => this.#track(this.#rescan(runner)), this.#scanIntervalMs));
   }
 
-  /** Scans (part of) a folder; a folder that became unreadable is logged, not fatal. */
-  async #rescan(runner: FolderRunner, paths?: readonly string[]): Promise<void> {
+  /**
+   * Scans (part of) a folder, or re-reads its recent files; a folder that became unreadable
+   * is logged, not fatal.
+   */
+  async #rescan(runner: FolderRunner, paths?: readonly string[] | "recent"): Promise<void> {
     if (this.#closed) return;
     try {
-      const changed = await runner.scan(paths);
+      const changed = paths === "recent" ? await runner.recheckRecent() : await runner.scan(paths);
       if (changed > 0) this.#logger.debug(`folder ${runner.folder.label}: ${changed} local changes`);
     } catch (e) {
       if (!(e instanceof FsyncError)) throw e;
       this.#logger.error(`folder ${runner.folder.label}: ${e.message}`);
     }
+    this.#scheduleRecheck(runner);
+  }
+
+  /** Re-reads the folder's recent files once they are RECENT_MS old (one timer per folder). */
+  #scheduleRecheck(runner: FolderRunner): void {
+    if (this.#closed || !runner.hasRecent || this.#recheckTimers.has(runner)) return;
+    this.#recheckTimers.set(
+      runner,
+      setTimeout(() => {
+        this.#recheckTimers.delete(runner);
+        this.#track(this.#rescan(runner, "recent"));
+      }, RECENT_MS + 50),
+    );
   }
 
   /** Says once, with the fix, that a folder cannot be watched; periodic scans carry on. */
   async #watchFailed(folder: FolderRecord, message: string): Promise<void> {
-    let limit = "";
-    try {
-      limit = (await Deno.readTextFile("/proc/sys/fs/inotify/max_user_watches")).trim();
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied)) throw e;
+    // The machine's limit, and the one of this user namespace (a container's may be lower).
+    const limits: number[] = [];
+    for (const file of ["/proc/sys/fs/inotify/max_user_watches", "/proc/sys/user/max_inotify_watches"]) {
+      try {
+        limits.push(Number((await Deno.readTextFile(file)).trim()));
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied)) throw e;
+      }
     }
-    const minutes = Math.round(this.#scanIntervalMs / 60_000);
+    const limit = limits.length > 0 ? String(Math.min(...limits)) : "";
+    const ms = this.#scanIntervalMs;
+    const every = ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
     this.#logger.warn(
       `folder ${folder.label}: cannot watch ${folder.path} (${message}); changes are found by a full scan ` +
-        `every ${minutes} min instead. If the inotify watch limit${limit ? ` (now ${limit})` : ""} is too low, ` +
+        `every ${every} instead. If the inotify watch limit${limit ? ` (now ${limit})` : ""} is too low, ` +
         `raise it: sudo sysctl fs.inotify.max_user_watches=524288`,
     );
   }
@@ -578,7 +616,7 @@ export class Device {
           bytesFetched: t.bytesFetched + result.bytesFetched,
           bytesReused: t.bytesReused + result.bytesReused,
         });
-        if (result.needsScan) await runner.scan();
+        if (result.changedLocally.length > 0) await this.#rescan(runner, result.changedLocally);
         if (result.actions > 0 || result.problems.length > 0) this.#inSync.delete(key(pair));
         if (result.problems.length > 0) {
           for (const p of result.problems) this.#logger.warn(`cannot sync ${p.path}: ${p.message}`);

@@ -33,8 +33,8 @@ export interface PullResult {
   readonly problems: readonly ScanProblem[];
   readonly bytesFetched: number;
   readonly bytesReused: number;
-  /** True when a local change was seen: the folder needs a scan. */
-  readonly needsScan: boolean;
+  /** Paths found changed on this device while pulling: they need a scan. */
+  readonly changedLocally: readonly string[];
 }
 
 /**
@@ -49,6 +49,7 @@ export class FolderRunner {
   #logger: Logger;
   #nowMs: () => number;
   #mutex = new Mutex();
+  #recent = new Set<string>();
 
   constructor(folder: FolderRecord, store: Store, shortId: string, logger: Logger, nowMs: () => number) {
     this.folder = folder;
@@ -58,11 +59,24 @@ export class FolderRunner {
     this.#nowMs = nowMs;
   }
 
+  /** True when files seen by a scan may still have been changing: `recheckRecent()` is due in RECENT_MS. */
+  get hasRecent(): boolean {
+    return this.#recent.size > 0;
+  }
+
+  /** Reads again the files that were recent when last scanned; returns the number of changed paths. */
+  recheckRecent(): Promise<number> {
+    const paths = this.#recent;
+    this.#recent = new Set();
+    return this.scan([...paths], paths);
+  }
+
   /**
-   * Scans the folder (or only `paths`, from watcher hints) and records what changed.
+   * Scans the folder (or only `paths`, from watcher hints) and records what changed;
+   * `recheck` names files to read even if their stat looks unchanged.
    * Returns the number of changed paths.
    */
-  scan(paths?: readonly string[]): Promise<number> {
+  scan(paths?: readonly string[], recheck?: ReadonlySet<string>): Promise<number> {
     return this.#mutex.run(async () => {
       const { id, path: root } = this.folder;
       let batch: FileInfo[] = [];
@@ -83,7 +97,9 @@ export class FolderRunner {
         },
         onProblem: (p) => this.#logger.warn(`folder ${this.folder.label}: ${p.path}: ${p.message}`),
         onTempFile: (path, mtimeMs) => this.#removeStaleTemp(path, mtimeMs),
+        onRecent: (path) => this.#recent.add(path),
         paths,
+        recheck,
       });
       for await (const file of scan) {
         batch.push(file);
@@ -107,7 +123,7 @@ export class FolderRunner {
     let written = 0;
     let bytesFetched = 0;
     let bytesReused = 0;
-    let needsScan = false;
+    const changedLocally: string[] = [];
     let pending: FileInfo[] = [];
     const commit = async () => {
       if (pending.length === 0) return;
@@ -142,7 +158,7 @@ export class FolderRunner {
       } catch (e) {
         if (!(e instanceof Error)) throw e;
         if (e instanceof DiskFullError) diskFull = true;
-        if (e instanceof ChangedLocallyError) needsScan = true;
+        if (e instanceof ChangedLocallyError) changedLocally.push(decision.file.path);
         if (e instanceof BlockMismatchError) this.#logger.warn(`peer ${peerId}: ${e.message}`);
         const hint = e instanceof FsyncError && e.hint ? ` (${e.hint})` : "";
         problems.push({ path: decision.file.path, message: e.message + hint });
@@ -154,6 +170,7 @@ export class FolderRunner {
     const touchedDirs = new Set<string>();
     const running = new Set<Promise<void>>();
     const deletes: [Parameters<typeof applyDecision>[1], FileInfo | undefined][] = [];
+    const replacements: typeof deletes = [];
     for await (const { local, remote } of this.#store.pairWithRemote(id, peerId)) {
       if (!remote) continue;
       const decision = decide(local, remote, this.#shortId);
@@ -168,6 +185,8 @@ export class FolderRunner {
       actions++;
       if (decision.action === "delete") {
         deletes.push([decision, local]); // children first, after everything else
+      } else if (decision.action === "fetch" && isLiveDirectory(local) && decision.file.type !== "directory") {
+        replacements.push([decision, local]); // once the directory's content is deleted
       } else if (decision.action === "fetch" && decision.file.type === "file") {
         const task = apply(decision, local).finally(() => running.delete(task));
         running.add(task);
@@ -178,9 +197,10 @@ export class FolderRunner {
     }
     await Promise.all(running);
     for (const [decision, local] of deletes.reverse()) await apply(decision, local);
+    for (const [decision, local] of replacements) await apply(decision, local);
     await commit();
     await this.#restoreDirectoryTimes(touchedDirs, dirMtimes);
-    return { actions, written, problems, bytesFetched, bytesReused, needsScan };
+    return { actions, written, problems, bytesFetched, bytesReused, changedLocally };
   }
 
   async #restoreDirectoryTimes(dirs: Set<string>, mtimes: Map<string, bigint>): Promise<void> {
@@ -205,4 +225,8 @@ export class FolderRunner {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
   }
+}
+
+function isLiveDirectory(file: FileInfo | undefined): boolean {
+  return file !== undefined && !file.deleted && file.type === "directory";
 }

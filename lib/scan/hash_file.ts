@@ -12,9 +12,15 @@ export interface FileHashes {
 /**
  * Reads a file once and hashes each block with SHA-256.
  *
- * @throws {FileChangedError} when the file does not have `size` bytes any more.
+ * @throws {FileChangedError} when the file does not have `size` bytes any more, or its
+ * mtime is no longer `mtime` (when given) once read: it was written to meanwhile.
  */
-export async function hashFile(path: string, size: number, blockSize: number): Promise<FileHashes> {
+export async function hashFile(
+  path: string,
+  size: number,
+  blockSize: number,
+  mtime?: Date | null,
+): Promise<FileHashes> {
   const count = Math.ceil(size / blockSize);
   const blockHashes = new Uint8Array(count * HASH_BYTES);
   const buffer = new Uint8Array(blockSize);
@@ -26,6 +32,9 @@ export async function hashFile(path: string, size: number, blockSize: number): P
     blockHashes.set(sha256(buffer.subarray(0, want)), i * HASH_BYTES);
   }
   if ((await file.read(buffer.subarray(0, 1))) !== null) throw new FileChangedError(`${path} grew while being hashed`);
+  if (mtime && (await file.stat()).mtime?.getTime() !== mtime.getTime()) {
+    throw new FileChangedError(`${path} changed while being hashed`);
+  }
   return { blockHashes, contentHash: contentHashOf(blockHashes) };
 }
 

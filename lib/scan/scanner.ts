@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import {
   blockSizeFor,
+  equalBytes,
   ExitCode,
   type FileInfo,
   FsyncError,
@@ -47,7 +48,31 @@ export interface ScanOptions {
    * whole subtree, a vanished path with everything under it. Absent: the whole folder.
    */
   readonly paths?: readonly string[];
+  /**
+   * Files to read again even if their size, mtime and inode look unchanged: they were
+   * recorded while still recent, and a write in the same millisecond leaves no trace in the stat.
+   */
+  readonly recheck?: ReadonlySet<string>;
+  /**
+   * Told of each file modified within RECENT_MS of the scan, or changing while it was read:
+   * it may still be being written, so it is to be scanned again (with `recheck`) later.
+   */
+  readonly onRecent?: (path: string) => void;
 }
+
+/**
+ * How long after its last modification a file counts as possibly still changing. Deno
+ * reports mtime to the millisecond only, and a second write within the same tick keeps the
+ * stat unchanged (DENO-FACTS §6), so such files are read again once this has passed.
+ */
+export const RECENT_MS = 2_000;
+
+/** What one path looks like now, or why it cannot be said. */
+type Observation =
+  | { readonly kind: "present"; readonly file?: FileInfo; readonly isDirectory: boolean }
+  | { readonly kind: "gone" }
+  /** Unreadable, not syncable or still changing: its previous entry stays. */
+  | { readonly kind: "kept" };
 
 /**
  * Walks the folder (or the hinted paths) and yields a new local version for every path that
@@ -109,19 +134,21 @@ class ScanRun {
     for (let i = 1; i <= names.length; i++) {
       const current = names.slice(0, i).join("/");
       const [previous] = await this.#options.index.getMany([current]);
-      let observed: Awaited<ReturnType<typeof observe>>;
-      try {
-        observed = await observe(this.#options.root, current, previous, this.#options.shortId);
-      } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      const observed = await this.#observe(current, previous);
+      if (observed.kind === "kept") return;
+      if (observed.kind === "gone") {
         // Gone: it and everything under it are deleted.
         if (previous && !previous.deleted) yield tombstone(previous, this.#options.shortId, this.#options.nowMs());
         yield* this.tombstonesUnder(current + "/");
         return;
       }
       if (observed.file) yield observed.file;
-      if (i < names.length && !observed.isDirectory) return; // a parent is no directory: the hint is stale
-      if (i === names.length && observed.isDirectory) {
+      if (!observed.isDirectory) {
+        // Not (or no longer) a directory: whatever the index holds under it is gone.
+        yield* this.tombstonesUnder(current + "/");
+        return;
+      }
+      if (i === names.length) {
         yield* this.walk(current);
         yield* this.tombstonesUnder(current + "/");
       }
@@ -130,7 +157,7 @@ class ScanRun {
 
   /** Walks the subtree below `start` ("" for the whole folder), parents first. */
   async *walk(start: string): AsyncGenerator<FileInfo> {
-    const { root, index, shortId, onProblem } = this.#options;
+    const { root, index, onProblem } = this.#options;
     const pending = [start];
     while (pending.length > 0) {
       const dir = pending.pop()!;
@@ -161,25 +188,33 @@ class ScanRun {
           onProblem({ path, message: `not synced: ${e.message}` });
           continue;
         }
-        try {
-          const { file, isDirectory } = await observe(root, path, previous[i], shortId);
-          this.#seen.add(path);
-          if (isDirectory) subdirs.push(path);
-          if (file) yield file;
-        } catch (e) {
-          if (e instanceof Deno.errors.NotFound) continue; // gone since listed: the next scan sees it
-          if (
-            !(e instanceof FileChangedError || e instanceof Deno.errors.PermissionDenied ||
-              e instanceof NotSyncedError)
-          ) {
-            throw e;
-          }
-          // Keep the previous entry: an unreadable or changing path is not a deleted one.
-          this.#seen.add(path);
-          onProblem({ path, message: e.message });
-        }
+        const observed = await this.#observe(path, previous[i]);
+        if (observed.kind === "gone") continue; // gone since listed: the next scan sees it
+        this.#seen.add(path); // an unreadable or changing path is not a deleted one
+        if (observed.kind === "kept") continue;
+        if (observed.isDirectory) subdirs.push(path);
+        if (observed.file) yield observed.file;
       }
       pending.push(...subdirs.reverse());
+    }
+  }
+
+  /** Observes one path, reporting what cannot be read and files that may still be changing. */
+  async #observe(path: string, previous: FileInfo | undefined): Promise<Observation> {
+    const { root, shortId, recheck, onRecent, onProblem, nowMs } = this.#options;
+    try {
+      const observed = await observe(root, path, previous, shortId, recheck?.has(path) ?? false);
+      if (observed.mtimeMs !== undefined && Math.abs(nowMs() - observed.mtimeMs) < RECENT_MS) onRecent?.(path);
+      return { kind: "present", ...observed };
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return { kind: "gone" };
+      if (e instanceof FileChangedError && onRecent) onRecent(path);
+      else if (
+        e instanceof FileChangedError || e instanceof Deno.errors.PermissionDenied || e instanceof NotSyncedError
+      ) {
+        onProblem({ path, message: e.message });
+      } else throw e;
+      return { kind: "kept" };
     }
   }
 
@@ -208,13 +243,18 @@ async function listNames(dir: string): Promise<string[]> {
   return names.sort();
 }
 
-/** Stats one path and returns its new entry when it differs from `previous`. */
+/**
+ * Stats one path and returns its new entry when it differs from `previous`, and for a file
+ * its mtime in ms. A file whose size, mtime, inode and mode match `previous` is not read,
+ * unless `recheck` asks for it; read again, it is a change only if its content differs.
+ */
 async function observe(
   root: string,
   path: string,
   previous: FileInfo | undefined,
   shortId: string,
-): Promise<{ file?: FileInfo; isDirectory: boolean }> {
+  recheck: boolean,
+): Promise<{ file?: FileInfo; isDirectory: boolean; mtimeMs?: number }> {
   const abs = join(root, path);
   const st = await Deno.lstat(abs);
   const mode = (st.mode ?? 0) & 0o7777;
@@ -250,24 +290,22 @@ async function observe(
   }
   if (!st.isFile) throw new NotSyncedError("not synced: not a regular file, directory or symlink");
   const size = st.size;
-  if (live?.type === "file" && live.size === size && live.mtimeNs === mtimeNs && live.inode === inode) {
-    if (live.mode === mode) return { isDirectory: false };
-    return {
-      file: {
-        ...live,
-        ...base,
-        type: "file",
-        size,
-        blockSize: live.blockSize,
-        blockHashes: live.blockHashes,
-        contentHash: live.contentHash,
-      },
-      isDirectory: false,
-    };
+  const mtimeMs = st.mtime?.getTime() ?? 0;
+  const sameStat = live?.type === "file" && live.size === size && live.mtimeNs === mtimeNs && live.inode === inode;
+  if (sameStat && !recheck) {
+    if (live.mode === mode) return { isDirectory: false, mtimeMs };
+    return { file: { ...live, ...base, type: "file", size, ...contentOf(live) }, isDirectory: false, mtimeMs };
   }
   const blockSize = blockSizeFor(size);
-  const hashes = await hashFile(abs, size, blockSize);
-  return { file: { ...base, type: "file", size, blockSize, ...hashes }, isDirectory: false };
+  const hashes = await hashFile(abs, size, blockSize, st.mtime);
+  if (sameStat && live.mode === mode && equalBytes(live.contentHash, hashes.contentHash)) {
+    return { isDirectory: false, mtimeMs }; // read again: nothing had changed
+  }
+  return { file: { ...base, type: "file", size, blockSize, ...hashes }, isDirectory: false, mtimeMs };
+}
+
+function contentOf(file: FileInfo): Pick<FileInfo, "blockSize" | "blockHashes" | "contentHash"> {
+  return { blockSize: file.blockSize, blockHashes: file.blockHashes, contentHash: file.contentHash };
 }
 
 /** The entry that records `entry`'s path as deleted. */

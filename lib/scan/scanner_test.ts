@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type FileInfo, HASH_BYTES, sha256, TEMP_PREFIX } from "../model/mod.ts";
 import { FileChangedError, hashFile } from "./hash_file.ts";
-import { scanFolder, type ScanProblem } from "./scanner.ts";
+import { RECENT_MS, scanFolder, type ScanOptions, type ScanProblem } from "./scanner.ts";
 
 /** An in-memory local index: what the store would hold, committed as the device would. */
 class MemoryIndex {
@@ -15,11 +15,22 @@ class MemoryIndex {
   }
 }
 
-async function scan(root: string, index: MemoryIndex, problems: ScanProblem[] = []): Promise<FileInfo[]> {
+async function scan(
+  root: string,
+  index: MemoryIndex,
+  problems: ScanProblem[] = [],
+  options: Partial<ScanOptions> = {},
+): Promise<FileInfo[]> {
   const out: FileInfo[] = [];
-  for await (
-    const f of scanFolder({ root, index, shortId: "ME00000", onProblem: (p) => problems.push(p), nowMs: () => 5_000 })
-  ) {
+  const scan = scanFolder({
+    root,
+    index,
+    shortId: "ME00000",
+    onProblem: (p) => problems.push(p),
+    nowMs: () => 5_000,
+    ...options,
+  });
+  for await (const f of scan) {
     out.push(f);
     index.entries.set(f.path, f);
   }
@@ -85,6 +96,72 @@ Deno.test("scanFolder() reports only changes, and does not read files whose stat
   }
 });
 
+Deno.test("scanFolder() with hinted paths: new subtrees, and whatever was under a path that is no directory now", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(join(root, "d/e"), { recursive: true });
+    await Deno.writeTextFile(join(root, "d/e/f.txt"), "f");
+    await Deno.writeTextFile(join(root, "d/g.txt"), "g");
+    await Deno.mkdir(join(root, "x"));
+    await Deno.writeTextFile(join(root, "x/y.txt"), "y");
+    const index = new MemoryIndex();
+    await scan(root, index);
+
+    await Deno.mkdir(join(root, "new/deep"), { recursive: true });
+    await Deno.writeTextFile(join(root, "new/deep/n.txt"), "n");
+    const created = await scan(root, index, [], { paths: ["new"] });
+    assert.deepEqual(created.map((f) => f.path), ["new", "new/deep", "new/deep/n.txt"]);
+
+    // d becomes a file; the hint names only d. x becomes a file; the hint names a path below it.
+    await Deno.remove(join(root, "d"), { recursive: true });
+    await Deno.writeTextFile(join(root, "d"), "now a file");
+    await Deno.remove(join(root, "x"), { recursive: true });
+    await Deno.writeTextFile(join(root, "x"), "also a file");
+    const replaced = await scan(root, index, [], { paths: ["d", "x/y.txt"] });
+    const summary = replaced.map((f) => `${f.path}:${f.deleted ? "deleted" : f.type}`).sort();
+    assert.deepEqual(summary, [
+      "d/e/f.txt:deleted",
+      "d/e:deleted",
+      "d/g.txt:deleted",
+      "d:file",
+      "x/y.txt:deleted",
+      "x:file",
+    ]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("scanFolder() reports recent files and, asked to recheck them, finds a write that left the stat unchanged", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const path = join(root, "racy.txt");
+    await Deno.writeTextFile(path, "aaaa");
+    await Deno.writeTextFile(join(root, "old.txt"), "old");
+    await Deno.utime(join(root, "old.txt"), new Date(2020, 0, 1), new Date(2020, 0, 1));
+    const index = new MemoryIndex();
+    const recent: string[] = [];
+    const options = { nowMs: () => Date.now(), onRecent: (p: string) => recent.push(p) };
+    await scan(root, index, [], options);
+    assert.deepEqual(recent, ["racy.txt"], "only the file modified within RECENT_MS");
+
+    // A second write in the same clock tick: same size, same mtime, same inode.
+    const st = await Deno.stat(path);
+    using f = await Deno.open(path, { write: true });
+    await f.write(new TextEncoder().encode("bbbb"));
+    await Deno.utime(path, st.atime!, st.mtime!);
+    assert.deepEqual(await scan(root, index, [], options), [], "the stat alone cannot tell");
+    const rechecked = await scan(root, index, [], { ...options, paths: ["racy.txt"], recheck: new Set(["racy.txt"]) });
+    assert.deepEqual(rechecked.map((r) => r.path), ["racy.txt"]);
+    assert.deepEqual(rechecked[0].blockHashes, sha256(new TextEncoder().encode("bbbb")));
+    const again = await scan(root, index, [], { ...options, recheck: new Set(["racy.txt", "old.txt"]) });
+    assert.deepEqual(again, [], "a recheck of unchanged content is no new version");
+    assert.ok(RECENT_MS >= 2_000);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("scanFolder() skips names it cannot sync and reports them", async () => {
   const root = await Deno.makeTempDir();
   try {
@@ -107,7 +184,7 @@ Deno.test("scanFolder() fails with a clear error when the folder is missing", as
   );
 });
 
-Deno.test("hashFile() hashes each block once and notices a file that shrank", async () => {
+Deno.test("hashFile() hashes each block once and notices a file that shrank, grew or was written to", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const data = new Uint8Array(300_000).map((_, i) => i & 0xff);
@@ -117,6 +194,9 @@ Deno.test("hashFile() hashes each block once and notices a file that shrank", as
     assert.deepEqual(blockHashes.subarray(64), sha256(data.subarray(262144)));
     await assert.rejects(hashFile(join(dir, "f"), data.length + 10, 131072), FileChangedError);
     await assert.rejects(hashFile(join(dir, "f"), data.length - 10, 131072), FileChangedError);
+    const { mtime } = await Deno.stat(join(dir, "f"));
+    await hashFile(join(dir, "f"), data.length, 131072, mtime);
+    await assert.rejects(hashFile(join(dir, "f"), data.length, 131072, new Date(mtime!.getTime() - 1)), /changed/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

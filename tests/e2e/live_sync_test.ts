@@ -27,6 +27,33 @@ Deno.test("after joining, changes on either side reach the other as they happen"
       ["rename on the sharer", () => Deno.rename(join(a, "new.txt"), join(a, "dir/renamed.txt"))],
       ["chmod on the joiner", () => Deno.chmod(join(b, "dir/renamed.txt"), 0o600)],
       ["delete a directory tree on the sharer", () => Deno.remove(join(a, "dir/sub"), { recursive: true })],
+      ["empty file and empty directory on the joiner", async () => {
+        await Deno.writeFile(join(b, "empty.bin"), new Uint8Array());
+        await Deno.mkdir(join(b, "empty-dir"));
+      }],
+      ["mtime-only change on the sharer", () => {
+        const when = new Date("2031-05-06T07:08:09.123Z");
+        return Deno.utime(join(a, "dir/renamed.txt"), when, when);
+      }],
+      ["move a directory into another on the joiner", async () => {
+        await Deno.mkdir(join(b, "tree/deep"), { recursive: true });
+        await Deno.writeTextFile(join(b, "tree/deep/leaf.txt"), "leaf\n");
+        await waitConverged(a, b, "tree made");
+        await Deno.rename(join(b, "tree"), join(b, "empty-dir/moved-tree"));
+      }],
+      ["file replaced by a directory on the sharer", async () => {
+        await Deno.remove(join(a, "empty.bin"));
+        await Deno.mkdir(join(a, "empty.bin"));
+        await Deno.writeTextFile(join(a, "empty.bin/inside.txt"), "inside\n");
+      }],
+      ["directory replaced by a file on the joiner", async () => {
+        await Deno.remove(join(b, "empty.bin"), { recursive: true });
+        await Deno.writeTextFile(join(b, "empty.bin"), "a file again\n");
+      }],
+      ["file replaced by a symlink on the sharer", async () => {
+        await Deno.remove(join(a, "empty.bin"));
+        await Deno.symlink("dir/renamed.txt", join(a, "empty.bin"));
+      }],
     ];
     for (const [description, change] of steps) {
       await t.step(description, async () => {
@@ -36,6 +63,8 @@ Deno.test("after joining, changes on either side reach the other as they happen"
     }
     assert.equal(await Deno.readTextFile(join(a, "dir/renamed.txt")), "changed on b\n");
     assert.equal((await Deno.stat(join(a, "dir/renamed.txt"))).mode! & 0o777, 0o600);
+    assert.equal(await Deno.readTextFile(join(a, "empty-dir/moved-tree/deep/leaf.txt")), "leaf\n");
+    assert.equal(await Deno.readLink(join(b, "empty.bin")), "dir/renamed.txt");
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }

@@ -3,6 +3,25 @@ import { fileURLToPath as fromFileUrl } from "node:url";
 const CLI = fromFileUrl(new URL("../../cli.ts", import.meta.url));
 const CONFIG = fromFileUrl(new URL("../../deno.json", import.meta.url));
 
+/** How a test's fsync process is started. */
+export interface StartOptions {
+  readonly cwd?: string;
+  readonly stdin?: "null" | "piped";
+  /** Run it where the kernel allows only this many inotify watches (see `canLimitInotify`). */
+  readonly inotifyWatchLimit?: number;
+}
+
+/** Whether this machine lets a test lower the inotify watch limit for one process (user namespaces). */
+export function canLimitInotify(): boolean {
+  try {
+    const args = ["--user", "--map-root-user", "sh", "-c", "echo 1 > /proc/sys/user/max_inotify_watches"];
+    return new Deno.Command("unshare", { args, stderr: "null" }).outputSync().success;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
 /** A real `fsync` process started by a test; stopped by its PID. */
 export class FsyncProcess implements AsyncDisposable {
   readonly pid: number;
@@ -14,10 +33,17 @@ export class FsyncProcess implements AsyncDisposable {
   #changed: (() => void)[] = [];
   #readers: Promise<void>;
 
-  private constructor(args: string[], options: { cwd?: string; stdin?: "null" | "piped" }) {
+  private constructor(args: string[], options: StartOptions) {
     this.args = args;
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", `--config=${CONFIG}`, CLI, ...args],
+    const fsync = [Deno.execPath(), "run", "-A", "--quiet", `--config=${CONFIG}`, CLI, ...args];
+    const command = options.inotifyWatchLimit === undefined ? fsync : [
+      // A user namespace of its own, whose inotify watch limit can be lowered without touching the machine's.
+      ...["unshare", "--user", "--map-root-user", "sh", "-c"],
+      `echo ${options.inotifyWatchLimit} > /proc/sys/user/max_inotify_watches && exec "$0" "$@"`,
+      ...fsync,
+    ];
+    this.#child = new Deno.Command(command[0], {
+      args: command.slice(1),
       cwd: options.cwd,
       stdin: options.stdin ?? "null",
       stdout: "piped",
@@ -33,7 +59,7 @@ export class FsyncProcess implements AsyncDisposable {
   }
 
   /** Starts `fsync ARGS...`. */
-  static start(args: string[], options: { cwd?: string; stdin?: "null" | "piped" } = {}): FsyncProcess {
+  static start(args: string[], options: StartOptions = {}): FsyncProcess {
     return new FsyncProcess(args, options);
   }
 
@@ -129,8 +155,9 @@ export async function startSharer(
   home: string,
   port = 0,
   extra: string[] = [],
+  options: StartOptions = {},
 ): Promise<{ sharer: FsyncProcess; port: number }> {
-  const sharer = FsyncProcess.start(["--home", home, "share", dir, "--listen", `127.0.0.1:${port}`, ...extra]);
+  const sharer = FsyncProcess.start(["--home", home, "share", dir, "--listen", `127.0.0.1:${port}`, ...extra], options);
   const m = await sharer.waitFor(/listening on 127\.0\.0\.1:(\d+)/, 60_000);
   return { sharer, port: Number(m[1]) };
 }
