@@ -5,11 +5,20 @@ import {
   DEFAULT_PORT,
   Device,
   ExitCode,
+  formatDeviceId,
   formatHostPort,
+  formatInvite,
   FsyncError,
   type HostPort,
+  type Invite,
+  isInvite,
+  listPeers,
   type Logger,
+  parseDeviceId,
   parseHostPort,
+  parseInvite,
+  revokePeer,
+  UntrustedPeerError,
 } from "./mod.ts";
 
 /** Printed under --help. */
@@ -105,7 +114,14 @@ function reachableAddress(listen: HostPort, port: number): string {
 
 async function share(
   dir: string,
-  opts: { listen: HostPort; name?: string; rescanInterval: number },
+  opts: {
+    listen: HostPort;
+    name?: string;
+    rescanInterval: number;
+    inviteUses: number;
+    inviteTtl: number;
+    accept: string[];
+  },
   global: GlobalOptions,
 ): Promise<void> {
   const logger = stderrLogger(global.verbose);
@@ -116,14 +132,32 @@ async function share(
     device.offerToNewDevices(folder.id);
     const { files, bytes } = await device.folderSummary(folder.id);
     const port = await device.listen(opts.listen);
+    const accepted = new Set(opts.accept);
+    let asking = Promise.resolve(false);
+    device.onUnknownDevice((peer) => {
+      if (accepted.has(peer.deviceId)) return Promise.resolve(true);
+      if (!Deno.stdin.isTerminal()) return Promise.resolve(false);
+      // One question at a time on the terminal.
+      asking = asking.then(() =>
+        askYesNo(`${peer.name} (${peer.deviceId}) at ${peer.address} has no invite. Let it join "${folder.label}"?`)
+      );
+      return asking;
+    });
     device.on((e) => {
       if (e.type === "in-sync") logger.info(`folder "${folder.label}" is in sync with ${e.peerId}`);
       if (e.type === "peer-disconnected") logger.info(`peer ${e.peerId} disconnected: ${e.reason}`);
     });
+    const address = reachableAddress(opts.listen, port);
+    const secret = await device.createInvite(folder.id, opts.inviteUses, opts.inviteTtl * 3_600_000);
+    const invite = formatInvite({ address: parseHostPort(address), deviceId: device.identity.deviceId, secret });
     console.log(`Sharing "${folder.label}" (${files} files, ${humanBytes(bytes)}) from ${folder.path}`);
     console.log(`This device: ${device.identity.displayId}`);
     console.log(`listening on ${formatHostPort({ host: opts.listen.host, port })}`);
-    console.log(`On the other machine, run:\n  fsync join ${reachableAddress(opts.listen, port)} ${folder.label}`);
+    const uses = opts.inviteUses === 1 ? "once" : `${opts.inviteUses} times`;
+    console.log(
+      `On the other machine, run (the invite works ${uses}, for ${opts.inviteTtl} h):\n` +
+        `  fsync join ${invite} ${folder.label}`,
+    );
     const signal = await untilSignal();
     logger.info(`${signal}: stopping`);
   } finally {
@@ -132,7 +166,7 @@ async function share(
 }
 
 async function join(
-  address: HostPort,
+  peer: { address: HostPort; invite?: Invite },
   dir: string | undefined,
   opts: { yes: boolean; once: boolean; rescanInterval: number },
   global: GlobalOptions,
@@ -144,6 +178,7 @@ async function join(
     watch: !opts.once,
     scanIntervalMs: opts.rescanInterval * 1000,
   });
+  const { address, invite } = peer;
   const target = formatHostPort(address);
   const started = performance.now();
   let refusal: FsyncError | undefined;
@@ -189,6 +224,13 @@ async function join(
       refusal = e.error;
       resolveDone();
     }
+    if (e.type === "not-trusted") {
+      refusal = new UntrustedPeerError(`${target} (${e.peerId}) does not trust this device`, {
+        hint: `join with the fsync://... invite "fsync share" printed, or have the sharer approve ` +
+          `this device: fsync share DIR --accept ${device.identity.displayId}`,
+      });
+      resolveDone();
+    }
     if (e.type !== "in-sync" || (folderId && e.folderId !== folderId)) return;
     const seconds = (performance.now() - started) / 1000;
     const { files, bytesFetched, bytesReused } = e.totals;
@@ -200,7 +242,8 @@ async function join(
     if (opts.once) resolveDone();
   });
   try {
-    let { done: sessionDone } = await device.connect(address);
+    const pin = invite ? { deviceId: invite.deviceId, inviteSecret: invite.secret } : {};
+    let { done: sessionDone } = await device.connect(address, pin);
     const reconnect = async () => {
       let waitMs = 500;
       let connected = true;
@@ -211,7 +254,7 @@ async function join(
         await abortableSleep(waitMs, stop.signal);
         if (stop.signal.aborted) return;
         try {
-          sessionDone = (await device.connect(address)).done;
+          sessionDone = (await device.connect(address, pin)).done;
           logger.info(`reconnected to ${target}`);
           [connected, waitMs] = [true, 500];
         } catch (e) {
@@ -251,6 +294,26 @@ function safeLabel(label: string): string {
   return name === "" || name === "." || name === ".." ? "shared" : name;
 }
 
+/** A positive whole number option. */
+function wholeNumber(what: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`must be a whole number of ${what} (1 or more)`);
+    return n;
+  };
+}
+
+/** `join`'s first argument: an invite, or HOST:PORT. */
+function parsePeer(value: string): { address: HostPort; invite?: Invite } {
+  try {
+    if (!isInvite(value)) return { address: parseHostPort(value, DEFAULT_PORT) };
+    const invite = parseInvite(value);
+    return { address: invite.address, invite };
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+}
+
 /** `--rescan-interval`: how often a full scan backs up the watcher. */
 function rescanOption(): Option {
   return new Option("--rescan-interval <seconds>", "full scan interval backing up the file watcher")
@@ -284,17 +347,54 @@ function program(): Command {
     )
     .option("--name <label>", "folder label shown to peers (default: the folder's name)")
     .addOption(rescanOption())
+    .addOption(
+      new Option("--invite-uses <n>", "how many devices the printed invite admits").argParser(wholeNumber("uses"))
+        .default(1),
+    )
+    .addOption(
+      new Option("--invite-ttl <hours>", "how long the printed invite is valid").argParser(wholeNumber("hours"))
+        .default(24),
+    )
+    .addOption(
+      new Option("--accept <device-id>", "let this device join without an invite (repeatable)")
+        .argParser((v: string, previous: string[]) => [...previous, normalizeDeviceId(v)])
+        .default([]),
+    )
     .addHelpText("after", "\nExample:\n  fsync share ~/Documents --listen 0.0.0.0:50051")
     .action((dir, opts, c) => share(dir, opts, c.optsWithGlobals()));
   cmd.command("join")
     .description("join a folder shared by a peer and keep it in sync")
-    .argument("<host:port>", "the sharing peer", parseAddress)
+    .argument("<invite|host:port>", "the invite printed by `fsync share`, or the sharing peer's address", parsePeer)
     .argument("[dir]", "where to put the replica (default: the folder's label in the current directory)")
     .option("-y, --yes", "accept the offer without asking", false)
     .option("--once", "exit 0 as soon as the replica is complete (for scripts and cron)", false)
     .addOption(rescanOption())
-    .addHelpText("after", "\nExample:\n  fsync join 192.168.1.20:50051 ~/Documents --yes")
-    .action((address, dir, opts, c) => join(address, dir, opts, c.optsWithGlobals()));
+    .addHelpText(
+      "after",
+      "\nExamples:\n  fsync join fsync://192.168.1.20:50051/ID/SECRET ~/Documents\n  fsync join 192.168.1.20:50051 ~/Documents --yes   (the sharer must approve this device)",
+    )
+    .action((peer, dir, opts, c) => join(peer, dir, opts, c.optsWithGlobals()));
+  cmd.command("peers")
+    .description("list the devices this one knows, whether they are trusted, and what is shared with them")
+    .action(async (_opts, c) => {
+      const { home } = c.optsWithGlobals() as GlobalOptions;
+      const peers = await listPeers(home);
+      if (peers.length === 0) console.log("no peers yet");
+      for (const p of peers) {
+        const folders = p.folders.length > 0 ? p.folders.map((f) => `"${f}"`).join(", ") : "nothing";
+        console.log(
+          `${p.deviceId}  ${p.trusted ? "trusted" : "revoked"}  ${p.name}  ${p.address || "-"}  shares ${folders}`,
+        );
+      }
+    });
+  cmd.command("revoke")
+    .description("stop trusting a device: its sessions end and its next connection is refused")
+    .argument("<device-id>", "the device (see `fsync peers`)")
+    .action(async (deviceId, _opts, c) => {
+      const { home } = c.optsWithGlobals() as GlobalOptions;
+      const peer = await revokePeer(home, deviceId);
+      console.log(`revoked ${peer.name} (${peer.deviceId})`);
+    });
   cmd.command("id")
     .description("print this device's ID")
     .action(async (_opts, c) => {
@@ -304,6 +404,13 @@ function program(): Command {
       await device.close();
     });
   return cmd;
+}
+
+/** A device ID as typed (any case, with or without dashes), in display form. */
+function normalizeDeviceId(value: string): string {
+  const id = parseDeviceId(value);
+  if (!id) throw new InvalidArgumentError(`not a device ID: ${value}`);
+  return formatDeviceId(id);
 }
 
 /** Runs the CLI with `args` and returns the process exit code. */

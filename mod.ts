@@ -21,11 +21,25 @@
  */
 export {
   Device,
+  type DeviceApprover,
   type DeviceEvent,
   type DeviceOptions,
+  listPeers,
   type Logger,
   type OfferHandler,
+  revokePeer,
   type ShareOffer,
+  type UnknownDevice,
 } from "./lib/node/mod.ts";
-export { DEFAULT_PORT, formatHostPort, type HostPort, parseHostPort } from "./lib/net/mod.ts";
-export { ExitCode, FsyncError } from "./lib/model/mod.ts";
+export {
+  DEFAULT_PORT,
+  formatHostPort,
+  formatInvite,
+  type HostPort,
+  type Invite,
+  isInvite,
+  parseHostPort,
+  parseInvite,
+  UntrustedPeerError,
+} from "./lib/net/mod.ts";
+export { ExitCode, formatDeviceId, FsyncError, parseDeviceId } from "./lib/model/mod.ts";

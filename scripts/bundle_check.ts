@@ -49,16 +49,16 @@ try {
   try {
     const reader = sharer.stdout.pipeThrough(new TextDecoderStream()).getReader();
     let out = "";
-    let port: string | undefined;
-    while (!port) {
+    let invite: string | undefined;
+    while (!invite) {
       const { value, done } = await reader.read();
       if (done) throw new Error(`the bundled sharer exited:\n${out}`);
       out += value;
-      port = out.match(/listening on 127\.0\.0\.1:(\d+)/)?.[1];
+      invite = out.match(/fsync join (fsync:\/\/\S+)/)?.[1];
     }
     reader.releaseLock();
     const joined = await run(
-      [...deno, "--home", join(away, "home-b"), "join", `127.0.0.1:${port}`, join(away, "dst"), "--yes", "--once"],
+      [...deno, "--home", join(away, "home-b"), "join", invite, join(away, "dst"), "--yes", "--once"],
       away,
       env,
     );

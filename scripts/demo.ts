@@ -23,10 +23,10 @@ try {
   });
   console.log(`demo: made ${summary.files} files (${(summary.bytes / 2 ** 20).toFixed(1)} MiB) in ${src}`);
   console.log(`demo: peer A runs: fsync --home ${join(tmp, "home-a")} share ${src} --listen 127.0.0.1:0`);
-  const { sharer, port } = await startSharer(src, join(tmp, "home-a"));
+  const { sharer, invite } = await startSharer(src, join(tmp, "home-a"));
   try {
     console.log(sharer.stdout.trim().replace(/^/gm, "  A| "));
-    const args = ["--home", join(tmp, "home-b"), "join", `127.0.0.1:${port}`, dst, "--yes", "--once"];
+    const args = ["--home", join(tmp, "home-b"), "join", invite, dst, "--yes", "--once"];
     console.log(`demo: peer B runs: fsync ${args.join(" ")}`);
     const started = performance.now();
     const joined = await FsyncProcess.run(args, 300_000);

@@ -52,7 +52,8 @@ export function parseDeviceId(text: string): Uint8Array | undefined {
     }
     value &= (1 << bits) - 1;
   }
-  return n === 32 ? out : undefined;
+  // The last character carries 4 bits of padding: only the canonical form (zeros) is valid.
+  return n === 32 && value === 0 ? out : undefined;
 }
 
 /** The short form of a device ID used in version vectors and conflict names. */

@@ -1,12 +1,27 @@
+import type { ConnectionRole } from "./identity.ts";
 import type { Message } from "./messages.ts";
 
+/** What the TLS handshake established about the other end of a connection. */
+export interface PeerCertificate {
+  /** SHA-256 of the certificate it presented. */
+  readonly deviceId: Uint8Array;
+  /** The certificate (DER), whose key signs the peer's identity proof. */
+  readonly certificate: Uint8Array;
+}
+
 /**
- * One session with a peer: ordered, reliable, in both directions. Implemented over a gRPC
- * stream (`grpc_transport.ts`) and in memory (`memory_transport.ts`) for tests.
+ * One session with a peer: ordered, reliable, in both directions, encrypted. Implemented over
+ * gRPC on mutual TLS (`grpc_transport.ts`) and in memory (`memory_transport.ts`) for tests.
  */
 export interface Connection {
   /** `host:port` of the other end, for logs. */
   readonly remoteAddress: string;
+  /** The other end's certificate, not yet proven: its Hello must carry a proof made with the key. */
+  readonly peer: PeerCertificate;
+  /** Bytes unique to this connection's TLS handshake, equal at both ends. */
+  readonly channelBinding: Uint8Array;
+  /** Which end dialled. */
+  readonly role: ConnectionRole;
   /** Sends a message; resolves once the transport can take more. Rejects after close. */
   send(message: Message): Promise<void>;
   /**

@@ -16,6 +16,8 @@ const MAX_NAME_CHARS = 256;
 const MAX_VERSION_ENTRIES = 1000;
 const MAX_FOLDERS = 1000;
 const MIN_BLOCK_BYTES = 4096;
+/** An ECDSA or Ed25519 signature is far shorter. */
+const MAX_PROOF_BYTES = 512;
 
 const FILE_TYPES: ReadonlyMap<wire.FileType, FileType> = new Map([
   [wire.FileType.FILE, "file"],
@@ -106,6 +108,8 @@ export function fromWire(env: wire.Envelope): Message {
         deviceId: bytes(m.value.deviceId, "device id", HASH_BYTES, HASH_BYTES),
         deviceName: text(m.value.deviceName, "device name", MAX_NAME_CHARS),
         protocolVersion: m.value.protocolVersion,
+        identityProof: bytes(m.value.identityProof, "identity proof", 1, MAX_PROOF_BYTES),
+        inviteProof: bytes(m.value.inviteProof, "invite proof", 0, HASH_BYTES),
       };
     case "clusterConfig":
       if (m.value.folders.length > MAX_FOLDERS) {

@@ -30,7 +30,14 @@ function roundTrip(message: Message): Message {
 
 Deno.test("every message survives encoding and decoding", async (t) => {
   const messages: Message[] = [
-    { type: "hello", deviceId: new Uint8Array(32).fill(9), deviceName: "laptop", protocolVersion: 1 },
+    {
+      type: "hello",
+      deviceId: new Uint8Array(32).fill(9),
+      deviceName: "laptop",
+      protocolVersion: 1,
+      identityProof: new Uint8Array(70).fill(3),
+      inviteProof: new Uint8Array(32).fill(4),
+    },
     {
       type: "clusterConfig",
       folders: [{ folderId: "f", label: "Docs", indexId: "i", maxSequence: 9, seenIndexId: "j", seenSequence: 4 }],
@@ -52,7 +59,14 @@ Deno.test("fromWire() refuses malformed or out-of-range messages", async (t) => 
   const bad: { description: string; message: Message; why: RegExp }[] = [
     {
       description: "short device id",
-      message: { type: "hello", deviceId: new Uint8Array(5), deviceName: "x", protocolVersion: 1 },
+      message: {
+        type: "hello",
+        deviceId: new Uint8Array(5),
+        deviceName: "x",
+        protocolVersion: 1,
+        identityProof: new Uint8Array(70),
+        inviteProof: new Uint8Array(),
+      },
       why: /device id of 5 bytes/,
     },
     {

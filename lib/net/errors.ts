@@ -27,3 +27,10 @@ export class InvalidAddressError extends FsyncError {
     super(message, ExitCode.usage, options);
   }
 }
+
+/** A peer is not the device it was expected to be, or is not trusted here. */
+export class UntrustedPeerError extends FsyncError {
+  constructor(message: string, options: FsyncErrorOptions = {}) {
+    super(message, ExitCode.untrusted, options);
+  }
+}

@@ -3,13 +3,63 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Buffer } from "node:buffer";
 import * as net from "node:net";
 import type { Duplex } from "node:stream";
+import * as tls from "node:tls";
 import { type Envelope, EnvelopeSchema, FileSync } from "../gen/filesync_pb.ts";
-import { ExitCode, FsyncError } from "../model/mod.ts";
+import { equalBytes, ExitCode, formatDeviceId, FsyncError } from "../model/mod.ts";
 import { formatHostPort, type HostPort } from "./address.ts";
-import type { Connection } from "./connection.ts";
+import type { Connection, PeerCertificate } from "./connection.ts";
 import { fromWire, toWire } from "./convert.ts";
-import { PeerUnreachableError, PortInUseError } from "./errors.ts";
+import { PeerUnreachableError, PortInUseError, UntrustedPeerError } from "./errors.ts";
+import { type ConnectionRole, deviceIdOf } from "./identity.ts";
 import { MAX_MESSAGE_BYTES, type Message } from "./messages.ts";
+
+/** The key and certificate a device presents on every connection. */
+export interface TlsIdentity {
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+/**
+ * The TLS server name: Deno refuses an IP address there (DENO-FACTS §1), and no name is
+ * checked anyway: each side pins the other's certificate by its device ID.
+ */
+const SERVER_NAME = "fsync";
+/** How long a TLS handshake may take before the socket is dropped. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** TLS 1.3 with both certificates required; trust is decided by device ID, never by a CA. */
+function tlsOptions(identity: TlsIdentity): tls.SecureContextOptions & tls.CommonConnectionOptions {
+  return {
+    key: identity.keyPem,
+    cert: identity.certPem,
+    minVersion: "TLSv1.3",
+    ALPNProtocols: ["h2"],
+    rejectUnauthorized: false, // self-signed by design; the device ID pin replaces the CA check
+  };
+}
+
+/** The certificate the other end of a TLS socket presented, or undefined. */
+function peerCertificateOf(socket: tls.TLSSocket): PeerCertificate | undefined {
+  const raw = socket.getPeerCertificate(true)?.raw;
+  if (!raw || raw.length === 0) return undefined;
+  const certificate = new Uint8Array(raw);
+  return { certificate, deviceId: deviceIdOf(certificate) };
+}
+
+/**
+ * The Finished messages of both ends, client's first: they hash the whole handshake
+ * (both certificates, both key shares), so they are unique to this TLS connection.
+ */
+function channelBindingOf(socket: tls.TLSSocket, role: ConnectionRole): Uint8Array | undefined {
+  const mine = socket.getFinished();
+  const theirs = socket.getPeerFinished();
+  if (!mine || !theirs) return undefined;
+  const [first, second] = role === "client" ? [mine, theirs] : [theirs, mine];
+  const out = new Uint8Array(first.length + second.length);
+  out.set(first);
+  out.set(second, first.length);
+  return out;
+}
 
 /** HTTP/2 flow-control window: the 64 KiB default halves throughput (DENO-FACTS §1). */
 const FLOW_CONTROL_WINDOW = 8 << 20;
@@ -36,17 +86,40 @@ function deserialize(bytes: Buffer): Envelope {
 }
 
 /**
- * Channel credentials for plain TCP that remember the sockets grpc-js opens, so a session
- * can be ended by closing its socket. Deno 2.9.6 can crash inside nghttp2 when an HTTP/2
- * GOAWAY is received (denoland/deno#36788, reproduced here: the sharer died with SIGSEGV or
- * an nghttp2 assertion when a joiner closed its channel), so fsync never sends one: it ends
- * connections at the TCP level on both sides.
+ * Channel credentials that run TLS with this device's certificate and pin the server's
+ * device ID (DENO-FACTS §1, S7: grpc-js's own credentials cannot pin an unknown
+ * self-signed peer; this uses grpc-js's semi-internal connector API, so grpc-js is pinned
+ * exactly in deno.json and covered by the end-to-end tests).
+ *
+ * They also remember the sockets, so a session can be ended by closing its socket. Deno
+ * 2.9.6 can crash inside nghttp2 when an HTTP/2 GOAWAY is received (denoland/deno#36788,
+ * reproduced here: the sharer died with SIGSEGV or an nghttp2 assertion when a joiner closed
+ * its channel), so fsync never sends one: it ends connections at the TCP level on both sides.
  */
-class SocketTrackingCredentials extends grpc.ChannelCredentials {
+class PinnedTlsCredentials extends grpc.ChannelCredentials {
   readonly sockets = new Set<net.Socket>();
+  /** The server as TLS saw it, once connected. */
+  peer?: PeerCertificate & { channelBinding: Uint8Array };
+  /** Why the last TLS attempt failed (grpc-js itself only reports a timeout). */
+  failure?: Error;
+  /** Rejects when the server is not the expected device: no retry can help. */
+  readonly untrusted: Promise<never>;
+  #reject!: (e: Error) => void;
+  #identity: TlsIdentity;
+  #expected?: Uint8Array;
+  #target: string;
+
+  constructor(identity: TlsIdentity, target: string, expected?: Uint8Array) {
+    super();
+    this.untrusted = new Promise<never>((_, reject) => this.#reject = reject);
+    this.untrusted.catch(() => {}); // read by dial(); never an unhandled rejection
+    this.#identity = identity;
+    this.#target = target;
+    this.#expected = expected;
+  }
 
   _isSecure(): boolean {
-    return false;
+    return true;
   }
 
   _equals(other: grpc.ChannelCredentials): boolean {
@@ -56,15 +129,42 @@ class SocketTrackingCredentials extends grpc.ChannelCredentials {
   _createSecureConnector(): ReturnType<grpc.ChannelCredentials["_createSecureConnector"]> {
     const callCredentials = grpc.CallCredentials.createEmpty();
     return {
-      connect: (socket: net.Socket) => {
-        this.sockets.add(socket);
-        socket.once("close", () => this.sockets.delete(socket));
-        return Promise.resolve({ socket, secure: false });
-      },
+      connect: (socket: net.Socket) => this.#secure(socket),
       waitForReady: () => Promise.resolve(),
       getCallCredentials: () => callCredentials,
       destroy: () => {},
     };
+  }
+
+  #secure(socket: net.Socket): Promise<{ socket: net.Socket; secure: boolean }> {
+    return new Promise((resolve, reject) => {
+      const secured = tls.connect({ ...tlsOptions(this.#identity), socket, servername: SERVER_NAME });
+      const fail = (e: Error) => {
+        this.failure = e;
+        if (e instanceof UntrustedPeerError) this.#reject(e);
+        secured.destroy();
+        reject(e);
+      };
+      secured.once("error", (e) => fail(new PeerUnreachableError(`TLS with ${this.#target} failed: ${e.message}`)));
+      secured.once("secureConnect", () => {
+        const peer = peerCertificateOf(secured);
+        const channelBinding = channelBindingOf(secured, "client");
+        if (!peer || !channelBinding) return fail(new UntrustedPeerError(`${this.#target} presented no certificate`));
+        if (this.#expected && !equalBytes(peer.deviceId, this.#expected)) {
+          return fail(
+            new UntrustedPeerError(
+              `${this.#target} is device ${formatDeviceId(peer.deviceId)}, not the expected ` +
+                formatDeviceId(this.#expected),
+              { hint: "another device answers at this address: check the address, or get a new invite" },
+            ),
+          );
+        }
+        this.peer = { ...peer, channelBinding };
+        this.sockets.add(secured);
+        secured.once("close", () => this.sockets.delete(secured));
+        resolve({ socket: secured, secure: true });
+      });
+    });
   }
 }
 
@@ -97,36 +197,58 @@ export interface Listener {
 }
 
 /**
- * Listens for peers on `address` and hands every new Session to `onConnection`.
- * The TCP listener is fsync's own and gRPC runs over the sockets it accepts, so errors are
- * exact (port in use) and TLS can be put in front of gRPC.
+ * Listens for peers on `address` over mutual TLS and hands every new Session to
+ * `onConnection`, with the certificate the peer presented. The TLS listener is fsync's own
+ * and gRPC runs over the sockets it accepts (DENO-FACTS §1, S6), so errors are exact (port
+ * in use), and a client without a certificate, or speaking anything but TLS 1.3, never
+ * reaches gRPC. Whether the device is trusted is the caller's decision.
  *
  * @throws {PortInUseError} when the port is taken.
  */
-export async function listen(address: HostPort, onConnection: (connection: Connection) => void): Promise<Listener> {
+export async function listen(
+  address: HostPort,
+  identity: TlsIdentity,
+  onConnection: (connection: Connection) => void,
+): Promise<Listener> {
   const server = new grpc.Server(CHANNEL_OPTIONS);
-  const sockets = new Map<string, net.Socket>();
+  const sockets = new Map<string, { socket: tls.TLSSocket; peer: PeerCertificate; channelBinding: Uint8Array }>();
   server.addService(fileSyncDefinition, {
     session(call: grpc.ServerDuplexStream<Envelope, Envelope>) {
-      const peer = call.getPeer();
-      onConnection(duplexConnection(call as unknown as Duplex, peer, () => {
-        const socket = sockets.get(peer);
-        if (socket) endSocket(socket);
-        else call.end();
-      }));
+      const remote = call.getPeer();
+      const accepted = sockets.get(remote);
+      if (!accepted) return call.end(); // its socket is already gone
+      const { socket, peer, channelBinding } = accepted;
+      onConnection(
+        duplexConnection(
+          call as unknown as Duplex,
+          { remoteAddress: remote, peer, channelBinding, role: "server" },
+          () => {
+            endSocket(socket);
+          },
+        ),
+      );
     },
   });
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-  const tcp = net.createServer((socket) => {
-    const peer = formatHostPort({ host: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 });
-    sockets.set(peer, socket);
-    socket.once("close", () => sockets.delete(peer));
-    injector.injectConnection(socket);
-  });
+  const listener = tls.createServer(
+    { ...tlsOptions(identity), requestCert: true, handshakeTimeout: HANDSHAKE_TIMEOUT_MS },
+    (socket) => {
+      const peer = peerCertificateOf(socket);
+      const channelBinding = channelBindingOf(socket, "server");
+      if (!peer || !channelBinding) return socket.destroy(); // no certificate: no device
+      const remote = formatHostPort({ host: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 });
+      sockets.set(remote, { socket, peer, channelBinding });
+      socket.once("close", () => sockets.delete(remote));
+      socket.on("error", () => socket.destroy());
+      injector.injectConnection(socket);
+    },
+  );
+  // Not TLS, a failed handshake, a timeout: the socket is dropped, the listener goes on.
+  listener.on("tlsClientError", (_e, socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
-    tcp.once("error", reject);
-    tcp.listen(address.port, address.host, () => {
-      tcp.off("error", reject);
+    listener.once("error", reject);
+    listener.listen(address.port, address.host, () => {
+      listener.off("error", reject);
       resolve();
     });
   }).catch((e: NodeJS.ErrnoException) => {
@@ -140,10 +262,10 @@ export async function listen(address: HostPort, onConnection: (connection: Conne
     throw new FsyncError(`cannot listen on ${where}: ${e.code ?? e.message}`, ExitCode.unavailable, { cause: e });
   });
   return {
-    port: (tcp.address() as net.AddressInfo).port,
+    port: (listener.address() as net.AddressInfo).port,
     async close() {
-      const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
-      for (const socket of sockets.values()) socket.destroy();
+      const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+      for (const { socket } of sockets.values()) socket.destroy();
       injector.destroy();
       server.forceShutdown();
       await closed;
@@ -152,11 +274,19 @@ export async function listen(address: HostPort, onConnection: (connection: Conne
 }
 
 /**
- * Connects to a peer and opens a Session.
+ * Connects to a peer over mutual TLS and opens a Session. With `expected`, the peer must be
+ * that device (its certificate's SHA-256); without, the caller must confirm `peer.deviceId`
+ * (for instance by showing it to the user) before trusting it.
  *
  * @throws {PeerUnreachableError} naming the cause (refused, not found, timed out).
+ * @throws {UntrustedPeerError} when the peer is not the expected device.
  */
-export async function dial(address: HostPort, timeoutMs = 10_000): Promise<Connection> {
+export async function dial(
+  address: HostPort,
+  identity: TlsIdentity,
+  expected?: Uint8Array,
+  timeoutMs = 10_000,
+): Promise<Connection> {
   const target = formatHostPort(address);
   // A plain TCP attempt first: it fails at once with the real reason, where grpc-js would
   // retry quietly until the deadline.
@@ -167,24 +297,34 @@ export async function dial(address: HostPort, timeoutMs = 10_000): Promise<Conne
     });
   }
   const Client = grpc.makeGenericClientConstructor(fileSyncDefinition, "FileSync");
-  const credentials = new SocketTrackingCredentials();
+  const credentials = new PinnedTlsCredentials(identity, target, expected);
   const client = new Client(target, credentials, CHANNEL_OPTIONS);
+  const abandon = () => {
+    for (const socket of credentials.sockets) endSocket(socket);
+    setTimeout(() => client.close(), 300).unref?.();
+  };
   try {
-    await new Promise<void>((resolve, reject) =>
-      client.waitForReady(Date.now() + timeoutMs, (e) => e ? reject(e) : resolve())
-    );
+    await Promise.race([
+      new Promise<void>((resolve, reject) =>
+        client.waitForReady(Date.now() + timeoutMs, (e) => e ? reject(e) : resolve())
+      ),
+      credentials.untrusted,
+    ]);
   } catch (e) {
-    client.close();
+    abandon();
+    if (credentials.failure instanceof FsyncError) throw credentials.failure;
     throw new PeerUnreachableError(`cannot reach peer ${target}: it does not answer as an fsync peer`, {
       cause: e,
       hint: `is "fsync share" running there?`,
     });
   }
+  const { certificate, deviceId, channelBinding } = credentials.peer!;
   const call = (client as unknown as { session(): grpc.ClientDuplexStream<Envelope, Envelope> }).session();
-  return duplexConnection(call as unknown as Duplex, target, () => {
-    for (const socket of credentials.sockets) endSocket(socket);
-    setTimeout(() => client.close(), 300).unref?.();
-  });
+  return duplexConnection(
+    call as unknown as Duplex,
+    { remoteAddress: target, peer: { certificate, deviceId }, channelBinding, role: "client" },
+    abandon,
+  );
 }
 
 /** Why a plain TCP connection to `address` fails, or undefined when it connects. */
@@ -213,7 +353,12 @@ function probeTcp(address: HostPort, timeoutMs: number): Promise<string | undefi
 }
 
 /** Adapts a gRPC duplex stream of Envelopes to a {@linkcode Connection}. */
-function duplexConnection(stream: Duplex, remoteAddress: string, end: () => void): Connection {
+function duplexConnection(
+  stream: Duplex,
+  ends: Pick<Connection, "remoteAddress" | "peer" | "channelBinding" | "role">,
+  end: () => void,
+): Connection {
+  const { remoteAddress } = ends;
   let closed = false;
   const failure = new Promise<never>((_, reject) => {
     const fail = () => reject(new PeerUnreachableError(`connection to ${remoteAddress} closed`));
@@ -225,7 +370,7 @@ function duplexConnection(stream: Duplex, remoteAddress: string, end: () => void
   // surfaces it, and a listener keeps it from being an unhandled 'error' event.
   stream.on("error", () => closed = true);
   return {
-    remoteAddress,
+    ...ends,
     async send(message: Message): Promise<void> {
       if (closed) throw new PeerUnreachableError(`connection to ${remoteAddress} closed`);
       if (!stream.write(toWire(message))) {

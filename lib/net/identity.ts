@@ -1,6 +1,6 @@
 import "reflect-metadata"; // @peculiar/x509 needs it loaded first (DENO-FACTS §1).
 import * as x509 from "@peculiar/x509";
-import { createHash } from "node:crypto";
+import { createHash, sign, verify, X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { ExitCode, formatDeviceId, FsyncError, shortDeviceId } from "../model/mod.ts";
 
@@ -54,8 +54,47 @@ export async function loadOrCreateIdentity(home: string, deviceName: string): Pr
 
 /** The device ID of a certificate in PEM form. */
 function deviceIdOfCertificate(certPem: string): Uint8Array {
-  const der = new x509.X509Certificate(certPem).rawData;
-  return new Uint8Array(createHash("sha256").update(new Uint8Array(der)).digest());
+  return deviceIdOf(new Uint8Array(new x509.X509Certificate(certPem).rawData));
+}
+
+/** The device ID of a certificate in DER form: its SHA-256. */
+export function deviceIdOf(certificateDer: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(certificateDer).digest());
+}
+
+/** Which end of a connection a device is; proofs name it so one cannot be reflected back. */
+export type ConnectionRole = "client" | "server";
+
+function proofMessage(channelBinding: Uint8Array, role: ConnectionRole): Uint8Array {
+  const label = new TextEncoder().encode(`fsync identity proof v1 ${role}\0`);
+  const message = new Uint8Array(label.length + channelBinding.length);
+  message.set(label);
+  message.set(channelBinding, label.length);
+  return message;
+}
+
+/**
+ * Signs, with the device key, the binding of one TLS connection and this end's role: proof
+ * that the device holding the certificate is at this end of this very connection (a relay
+ * between two TLS connections sees two different bindings).
+ */
+export function proveIdentity(identity: DeviceIdentity, channelBinding: Uint8Array, role: ConnectionRole): Uint8Array {
+  return new Uint8Array(sign("sha256", proofMessage(channelBinding, role), identity.keyPem));
+}
+
+/** True when `proof` was made by the key of `certificateDer` for this connection binding and role. */
+export function verifyIdentityProof(
+  certificateDer: Uint8Array,
+  channelBinding: Uint8Array,
+  role: ConnectionRole,
+  proof: Uint8Array,
+): boolean {
+  try {
+    const key = new X509Certificate(certificateDer).publicKey;
+    return verify("sha256", proofMessage(channelBinding, role), key, proof);
+  } catch {
+    return false; // an unparsable certificate or signature proves nothing
+  }
 }
 
 function identityOf(certPem: string, keyPem: string): DeviceIdentity {

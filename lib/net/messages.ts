@@ -1,7 +1,7 @@
 import type { FileInfo } from "../model/mod.ts";
 
 /** Version of the Session protocol this build speaks. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** Largest block payload in one response, and so the largest block size. */
 export const MAX_BLOCK_BYTES = 1 << 20;
 /** Most FileInfos accepted in one IndexUpdate. */
@@ -29,6 +29,10 @@ export type Message =
     readonly deviceId: Uint8Array;
     readonly deviceName: string;
     readonly protocolVersion: number;
+    /** Signature over the connection's binding (see `proveIdentity`). */
+    readonly identityProof: Uint8Array;
+    /** HMAC of the binding with an invite secret, or empty. */
+    readonly inviteProof: Uint8Array;
   }
   | { readonly type: "clusterConfig"; readonly folders: readonly FolderState[] }
   | {

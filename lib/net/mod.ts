@@ -7,7 +7,14 @@
 export * from "./errors.ts";
 export * from "./messages.ts";
 export * from "./address.ts";
-export type { Connection } from "./connection.ts";
-export { dial, listen, type Listener } from "./grpc_transport.ts";
+export type { Connection, PeerCertificate } from "./connection.ts";
+export { dial, listen, type Listener, type TlsIdentity } from "./grpc_transport.ts";
 export { connectionPair } from "./memory_transport.ts";
-export { type DeviceIdentity, loadOrCreateIdentity } from "./identity.ts";
+export {
+  type ConnectionRole,
+  type DeviceIdentity,
+  loadOrCreateIdentity,
+  proveIdentity,
+  verifyIdentityProof,
+} from "./identity.ts";
+export * from "./invite.ts";

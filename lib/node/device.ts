@@ -1,5 +1,13 @@
 import { join, resolve } from "node:path";
-import { equalBytes, ExitCode, type FileInfo, FsyncError, sha256 } from "../model/mod.ts";
+import {
+  equalBytes,
+  ExitCode,
+  type FileInfo,
+  formatDeviceId,
+  FsyncError,
+  parseDeviceId,
+  sha256,
+} from "../model/mod.ts";
 import {
   type BlockErrorCode,
   type Connection,
@@ -8,14 +16,18 @@ import {
   type FolderState,
   formatHostPort,
   type HostPort,
+  inviteProof,
+  inviteProofMatches,
   listen,
   type Listener,
   loadOrCreateIdentity,
   MAX_INDEX_BATCH,
   type Message,
+  newInviteSecret,
   PeerUnreachableError,
   PROTOCOL_VERSION,
   ProtocolError,
+  proveIdentity,
 } from "../net/mod.ts";
 import { type FolderRecord, lockHome, Store } from "../store/mod.ts";
 import { readFull, RECENT_MS } from "../scan/mod.ts";
@@ -23,6 +35,7 @@ import type { BlockWant } from "../transfer/mod.ts";
 import { FolderWatcher } from "../watch/mod.ts";
 import type { DeviceEvent, TransferTotals } from "./events.ts";
 import { FolderRunner } from "./folder_runner.ts";
+import { storePathOf } from "./peers.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import { PeerSession, type SessionEvent } from "./session.ts";
 
@@ -62,6 +75,29 @@ export interface ShareOffer {
 /** Decides about an offer: the absolute path to replicate into, or a reason to decline. */
 export type OfferHandler = (offer: ShareOffer) => Promise<{ path: string } | { decline: string }>;
 
+/** A device that connected without a valid invite and is not trusted yet. */
+export interface UnknownDevice {
+  readonly deviceId: string;
+  readonly name: string;
+  readonly address: string;
+}
+
+/** Decides whether an unknown device may connect (and from then on is trusted). */
+export type DeviceApprover = (device: UnknownDevice) => Promise<boolean>;
+
+/** How a dialled peer is checked and how this device asks to be trusted by it. */
+export interface ConnectOptions {
+  /** The peer must be this device (default: the trusted peer last seen at that address, if any). */
+  readonly deviceId?: Uint8Array;
+  /** An invite secret from the peer, proven in the Hello. */
+  readonly inviteSecret?: Uint8Array;
+}
+
+/** The Goodbye reason a device gives to a peer it does not trust. */
+const NOT_TRUSTED = "not trusted: this device has no valid invite from the peer and was not approved";
+/** How often connected peers are checked against the store (a revoke from another process). */
+const TRUST_CHECK_MS = 2_000;
+
 type Pair = { folderId: string; peerId: string };
 
 /**
@@ -80,6 +116,8 @@ export class Device {
   #sessions = new Map<string, PeerSession>();
   #offered = new Set<string>();
   #offerHandler?: OfferHandler;
+  #approver?: DeviceApprover;
+  #trustTimer?: ReturnType<typeof setInterval>;
   #listeners = new Set<(event: DeviceEvent) => void>();
   #listener?: Listener;
   #background = new Set<Promise<unknown>>();
@@ -137,7 +175,7 @@ export class Device {
     const lock = await lockHome(home);
     const name = options.name ?? Deno.hostname();
     const identity = await loadOrCreateIdentity(home, name);
-    const store = await Store.open(join(home, "index.kv"));
+    const store = await Store.open(storePathOf(home));
     const device = new Device(
       lock,
       identity,
@@ -161,6 +199,31 @@ export class Device {
   /** Sets who decides about folders peers offer (without one, offers are declined). */
   onOffer(handler: OfferHandler): void {
     this.#offerHandler = handler;
+  }
+
+  /** Sets who decides about unknown devices that connect without an invite (without one, they are refused). */
+  onUnknownDevice(approver: DeviceApprover): void {
+    this.#approver = approver;
+  }
+
+  /**
+   * Creates an invite to a folder: a secret that trusts the first `uses` devices that prove
+   * it within `ttlMs`. Returns the secret; the caller adds address and device ID.
+   */
+  async createInvite(folderId: string, uses: number, ttlMs: number): Promise<Uint8Array> {
+    const secret = newInviteSecret();
+    const now = this.#nowMs();
+    for (const old of await this.store.listInvites()) {
+      if (old.expiresAtMs <= now) await this.store.deleteInvite(old.id);
+    }
+    await this.store.putInvite({
+      id: randomId(),
+      folderId,
+      secret: formatDeviceId(secret),
+      expiresAtMs: now + ttlMs,
+      usesLeft: uses,
+    });
+    return secret;
   }
 
   /** The folder replicated at `path`, if any. */
@@ -214,7 +277,7 @@ export class Device {
    * @throws {PortInUseError} when the port is taken.
    */
   async listen(address: HostPort): Promise<number> {
-    this.#listener = await listen(address, (connection) => this.#track(this.#adopt(connection, "")));
+    this.#listener = await listen(address, this.identity, (connection) => this.#track(this.#adopt(connection, "")));
     return this.#listener.port;
   }
 
@@ -223,12 +286,22 @@ export class Device {
    * Resolves with the session once the Hellos are exchanged.
    *
    * @throws {PeerUnreachableError} when the peer cannot be reached.
+   * @throws {FsyncError} (untrusted) when the peer is not the expected device.
    */
-  async connect(address: HostPort): Promise<{ session: PeerSession; done: Promise<void> }> {
-    const connection = await dial(address);
+  async connect(
+    address: HostPort,
+    options: ConnectOptions = {},
+  ): Promise<{ session: PeerSession; done: Promise<void> }> {
+    const dialled = formatHostPort(address);
+    let expected = options.deviceId;
+    if (!expected) {
+      const known = (await this.store.listPeers()).find((p) => p.trusted && p.address === dialled);
+      expected = known && parseDeviceId(known.deviceId);
+    }
+    const connection = await dial(address, this.identity, expected);
     let ready!: (s: PeerSession) => void;
     const sessionReady = new Promise<PeerSession>((r) => ready = r);
-    const done = this.#adopt(connection, formatHostPort(address), ready);
+    const done = this.#adopt(connection, dialled, ready, options.inviteSecret);
     this.#track(done);
     const session = await Promise.race([sessionReady, done.then(() => undefined)]);
     if (!session) throw new PeerUnreachableError(`${formatHostPort(address)} closed the session during the handshake`);
@@ -236,8 +309,8 @@ export class Device {
   }
 
   /** Runs a session over an already open connection (used by tests with in-memory pairs). */
-  runConnection(connection: Connection): Promise<void> {
-    return this.#track(this.#adopt(connection, ""));
+  runConnection(connection: Connection, inviteSecret?: Uint8Array): Promise<void> {
+    return this.#track(this.#adopt(connection, "", undefined, inviteSecret));
   }
 
   /** Stops listening, ends every session, and closes the store and the home lock. */
@@ -248,6 +321,7 @@ export class Device {
     for (const w of this.#watchers) w.close();
     for (const t of this.#scanTimers) clearInterval(t);
     for (const t of this.#recheckTimers.values()) clearTimeout(t);
+    clearInterval(this.#trustTimer);
     await this.#listener?.close();
     await Promise.all([...this.#sessions.values()].map((s) => s.close("device shutting down")));
     await Promise.allSettled([...this.#background]);
@@ -257,7 +331,12 @@ export class Device {
 
   // --- sessions ---
 
-  async #adopt(connection: Connection, dialled: string, ready?: (s: PeerSession) => void): Promise<void> {
+  async #adopt(
+    connection: Connection,
+    dialled: string,
+    ready?: (s: PeerSession) => void,
+    inviteSecret?: Uint8Array,
+  ): Promise<void> {
     let session: PeerSession;
     try {
       session = await PeerSession.open(connection, {
@@ -265,6 +344,8 @@ export class Device {
         deviceId: this.identity.deviceId,
         deviceName: this.name,
         protocolVersion: PROTOCOL_VERSION,
+        identityProof: proveIdentity(this.identity, connection.channelBinding, connection.role),
+        inviteProof: inviteSecret ? inviteProof(inviteSecret, connection.channelBinding) : new Uint8Array(),
       });
     } catch (e) {
       this.#logger.warn(`handshake with ${connection.remoteAddress} failed: ${(e as Error).message}`);
@@ -276,13 +357,22 @@ export class Device {
       this.#logger.warn(`${connection.remoteAddress} is this device itself; disconnected`);
       return;
     }
+    // A device this one dialled was pinned or confirmed by the caller; one that dialled in
+    // must be trusted already, hold a valid invite, or be approved.
+    if (connection.role === "server" && !(await this.#admit(session, connection.channelBinding))) {
+      this.#logger.warn(`refused ${peer.deviceName} (${peer.deviceId}) at ${peer.address}: ${NOT_TRUSTED}`);
+      await session.refuse(NOT_TRUSTED);
+      return;
+    }
     this.#sessions.get(peer.deviceId)?.close("replaced by a newer connection");
     this.#sessions.set(peer.deviceId, session);
+    this.#trustTimer ??= setInterval(() => this.#track(this.#dropUntrusted()), TRUST_CHECK_MS);
     const known = await this.store.getPeer(peer.deviceId);
     await this.store.putPeer({
       deviceId: peer.deviceId,
       name: peer.deviceName,
       address: dialled || known?.address || "",
+      trusted: true,
     });
     this.#logger.info(`connected to ${peer.deviceName} (${peer.deviceId}) at ${peer.address}`);
     this.#emit({ type: "peer-connected", peerId: peer.deviceId, name: peer.deviceName, address: peer.address });
@@ -316,6 +406,35 @@ export class Device {
     }
   }
 
+  /** Whether a device that dialled in may stay: trusted, invited (using the invite), or approved. */
+  async #admit(session: PeerSession, channelBinding: Uint8Array): Promise<boolean> {
+    const { peer } = session;
+    if ((await this.store.getPeer(peer.deviceId))?.trusted) return true;
+    if (peer.inviteProof.length > 0) {
+      const now = this.#nowMs();
+      for (const invite of await this.store.listInvites()) {
+        if (invite.expiresAtMs <= now) continue;
+        if (!inviteProofMatches(parseDeviceId(invite.secret)!, channelBinding, peer.inviteProof)) continue;
+        if (!(await this.store.useInvite(invite))) continue;
+        this.#logger.info(`${peer.deviceName} (${peer.deviceId}) joined with an invite`);
+        return true;
+      }
+      this.#logger.warn(`${peer.deviceName} (${peer.deviceId}) presented an invite that is wrong, used or expired`);
+    }
+    if (!this.#approver) return false;
+    return await this.#approver({ deviceId: peer.deviceId, name: peer.deviceName, address: peer.address });
+  }
+
+  /** Ends sessions with peers that are no longer trusted (revoked by `fsync revoke`). */
+  async #dropUntrusted(): Promise<void> {
+    for (const [peerId, session] of this.#sessions) {
+      if ((await this.store.getPeer(peerId))?.trusted !== false) continue;
+      this.#logger.warn(`${session.peer.deviceName} (${peerId}) was revoked; disconnected`);
+      this.#sessions.delete(peerId);
+      this.#track(session.refuse(NOT_TRUSTED));
+    }
+  }
+
   async #onEvent(session: PeerSession, event: SessionEvent): Promise<void> {
     const peerId = session.peer.deviceId;
     switch (event.type) {
@@ -343,6 +462,8 @@ export class Device {
         return await this.#onIndexUpdate(session, event);
       case "goodbye":
         this.#logger.info(`${session.peer.deviceName} said goodbye: ${event.reason}`);
+        if (event.reason === NOT_TRUSTED) this.#emit({ type: "not-trusted", peerId });
+        await session.close("the peer said goodbye");
         return;
     }
   }

@@ -40,9 +40,10 @@ Deno.test("two devices in one process: share, accept, full sync; a restart re-se
       await Deno.mkdir(dst, { recursive: true });
       return { path: dst };
     });
+    const secret = await sharer.createInvite(folder.id, 1, 60_000);
     let synced = nextEvent(joiner, "in-sync");
-    let [x, y] = connectionPair();
-    let runs = [sharer.runConnection(x), joiner.runConnection(y)];
+    let [y, x] = connectionPair(joiner.identity, sharer.identity);
+    let runs = [sharer.runConnection(x), joiner.runConnection(y, secret)];
     const first = await synced;
     assert.equal(first.folderId, folder.id);
     assert.equal(first.totals.bytesFetched, 700_000 + 6);
@@ -54,8 +55,8 @@ Deno.test("two devices in one process: share, accept, full sync; a restart re-se
     await joiner.close();
     joiner = await Device.start({ home: join(tmp, "home-b"), name: "b" });
     synced = nextEvent(joiner, "in-sync");
-    [x, y] = connectionPair();
-    runs = [sharer.runConnection(x), joiner.runConnection(y)];
+    [y, x] = connectionPair(joiner.identity, sharer.identity);
+    runs = [sharer.runConnection(x), joiner.runConnection(y)]; // trusted since the invite
     const again = await synced;
     assert.deepEqual(again.totals, { files: 0, bytesFetched: 0, bytesReused: 0 });
     x.close();

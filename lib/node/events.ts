@@ -13,6 +13,8 @@ export interface TransferTotals {
 export type DeviceEvent =
   | { readonly type: "peer-connected"; readonly peerId: string; readonly name: string; readonly address: string }
   | { readonly type: "peer-disconnected"; readonly peerId: string; readonly reason: string }
+  /** The peer does not trust this device (no valid invite, not approved, or revoked). */
+  | { readonly type: "not-trusted"; readonly peerId: string }
   /** The folder holds everything the peer has: sent when that becomes true, not after every pass. */
   | {
     readonly type: "in-sync";

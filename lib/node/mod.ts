@@ -8,3 +8,4 @@ export * from "./device.ts";
 export * from "./events.ts";
 export * from "./logger.ts";
 export { PeerSession } from "./session.ts";
+export { listPeers, revokePeer } from "./peers.ts";

@@ -1,4 +1,4 @@
-import { formatDeviceId } from "../model/mod.ts";
+import { equalBytes, formatDeviceId } from "../model/mod.ts";
 import {
   type BlockErrorCode,
   type Connection,
@@ -6,6 +6,8 @@ import {
   PeerUnreachableError,
   PROTOCOL_VERSION,
   ProtocolError,
+  UntrustedPeerError,
+  verifyIdentityProof,
 } from "../net/mod.ts";
 import type { BlockWant } from "../transfer/mod.ts";
 import { Semaphore } from "./_semaphore.ts";
@@ -25,11 +27,13 @@ export type SessionEvent = Exclude<Message, { type: "hello" | "blockRequest" | "
 /** Answers the peer's block requests (the device reads them from the folder). */
 export type BlockServer = (folderId: string, want: BlockWant) => Promise<Uint8Array | BlockErrorCode>;
 
-/** The peer a session talks to, as it introduced itself. */
+/** The peer a session talks to: its proven device ID, and how it introduced itself. */
 export interface PeerHello {
   readonly deviceId: string;
   readonly deviceName: string;
   readonly address: string;
+  /** The invite proof its Hello carried (empty without one). */
+  readonly inviteProof: Uint8Array;
 }
 
 /**
@@ -46,6 +50,7 @@ export class PeerSession {
   #inFlight = new Semaphore(MAX_BYTES_IN_FLIGHT);
   #serving = new Semaphore(MAX_CONCURRENT_SERVES);
   #closed = false;
+  #running = false;
   #closeReason?: Error;
   #ended: () => void = () => {};
   /** Resolves when the connection has ended. */
@@ -58,9 +63,11 @@ export class PeerSession {
   }
 
   /**
-   * Says Hello, waits for the peer's, and returns the session.
+   * Says Hello, waits for the peer's, checks that the peer proved the device ID of its TLS
+   * certificate for this very connection, and returns the session.
    *
    * @throws {ProtocolError} when the first message is not a valid Hello in time.
+   * @throws {UntrustedPeerError} when the Hello does not prove the certificate's device ID.
    */
   static async open(connection: Connection, hello: Extract<Message, { type: "hello" }>): Promise<PeerSession> {
     const messages = connection.messages()[Symbol.asyncIterator]();
@@ -79,10 +86,20 @@ export class PeerSession {
       if (msg.protocolVersion !== PROTOCOL_VERSION) {
         throw new ProtocolError(`peer speaks protocol ${msg.protocolVersion}, this fsync speaks ${PROTOCOL_VERSION}`);
       }
+      const theirRole = connection.role === "client" ? "server" : "client";
+      if (
+        !equalBytes(msg.deviceId, connection.peer.deviceId) ||
+        !verifyIdentityProof(connection.peer.certificate, connection.channelBinding, theirRole, msg.identityProof)
+      ) {
+        throw new UntrustedPeerError(
+          `${connection.remoteAddress} did not prove it is device ${formatDeviceId(connection.peer.deviceId)}`,
+        );
+      }
       const peer = {
         deviceId: formatDeviceId(msg.deviceId),
         deviceName: msg.deviceName,
         address: connection.remoteAddress,
+        inviteProof: msg.inviteProof,
       };
       return new PeerSession(connection, messages, peer);
     } catch (e) {
@@ -107,6 +124,7 @@ export class PeerSession {
    * rejects with the ProtocolError when the peer breaks the protocol (after closing).
    */
   async run(serveBlock: BlockServer, onEvent: (event: SessionEvent) => Promise<void>): Promise<void> {
+    this.#running = true;
     try {
       while (true) {
         const next = await this.#messages.next();
@@ -159,6 +177,22 @@ export class PeerSession {
     } finally {
       this.#inFlight.release(want.size);
     }
+  }
+
+  /**
+   * Says goodbye and waits (up to `lingerMs`) for the peer to hang up before closing, so the
+   * reason reaches it: for refusals, where the peer must learn why.
+   */
+  async refuse(reason: string, lingerMs = 2_000): Promise<void> {
+    await this.send({ type: "goodbye", reason }).catch(() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // While `run` reads the messages, its end says the peer hung up; before, drain them here.
+    const drain = this.#running ? this.ended : (async () => {
+      while (!(await this.#messages.next()).done) { /* ignored: the peer is refused */ }
+    })().catch(() => {});
+    await Promise.race([drain, new Promise((r) => timer = setTimeout(r, lingerMs))]);
+    clearTimeout(timer);
+    this.#shutdown(new PeerUnreachableError(`session with ${this.peer.address} closed: ${reason}`));
   }
 
   /** Says goodbye (best effort) and closes the connection. */

@@ -19,6 +19,19 @@ export interface PeerRecord {
   readonly name: string;
   /** Last address it was reached at (`host:port`), or "" when it dialled us. */
   readonly address: string;
+  /** Whether it may open sessions with this device (invited, approved, or dialled by us). */
+  readonly trusted: boolean;
+}
+
+/** An invite to a folder: who presents a proof made with its secret is trusted. */
+export interface InviteRecord {
+  /** Random ID, the key of the record. */
+  readonly id: string;
+  readonly folderId: string;
+  /** The one-time secret (base32), kept only in this private store. */
+  readonly secret: string;
+  readonly expiresAtMs: number;
+  readonly usesLeft: number;
 }
 
 /** How much of a peer's index of a folder this device holds. */
@@ -46,7 +59,7 @@ type StoredFile = Omit<FileInfo, "blockHashes"> & { blockHashes?: Uint8Array; ha
  * index, and the index each peer announced. Hands out model types only. Related writes
  * go in one atomic commit; long block lists are split under KV's 64 KiB value limit.
  *
- * Keys: `folder/{id}`, `peer/{device}`, `share/{folder}/{device}`, `remote/{folder}/{device}`,
+ * Keys: `folder/{id}`, `peer/{device}`, `invite/{id}`, `share/{folder}/{device}`, `remote/{folder}/{device}`,
  * `seq/{folder}`, `file/{folder}/{owner}/{path}`, `hashes/{folder}/{owner}/{path}/{n}`,
  * `bySeq/{folder}/{sequence}`; owner is "local" or a peer's device ID.
  */
@@ -94,6 +107,49 @@ export class Store {
   /** The peer with this device ID, if known. */
   async getPeer(deviceId: string): Promise<PeerRecord | undefined> {
     return (await this.#kv.get<PeerRecord>(["peer", deviceId])).value ?? undefined;
+  }
+
+  /** Every peer this device knows. */
+  async listPeers(): Promise<PeerRecord[]> {
+    return await collect(this.#kv.list<PeerRecord>({ prefix: ["peer"] }));
+  }
+
+  /** Distrusts a peer and stops sharing every folder with it; false when it is unknown. */
+  async revokePeer(deviceId: string): Promise<boolean> {
+    const peer = await this.getPeer(deviceId);
+    if (!peer) return false;
+    const op = this.#kv.atomic().set(["peer", deviceId], { ...peer, trusted: false });
+    for (const folder of await this.listFolders()) op.delete(["share", folder.id, deviceId]);
+    await op.commit();
+    return true;
+  }
+
+  /** Saves an invite. */
+  async putInvite(invite: InviteRecord): Promise<void> {
+    await this.#kv.set(["invite", invite.id], invite);
+  }
+
+  /** Every stored invite, expired or not. */
+  async listInvites(): Promise<InviteRecord[]> {
+    return await collect(this.#kv.list<InviteRecord>({ prefix: ["invite"] }));
+  }
+
+  /**
+   * Uses an invite once: decrements its uses (deleting it at zero) unless another use got
+   * there first. Returns whether this use counted.
+   */
+  async useInvite(invite: InviteRecord): Promise<boolean> {
+    const current = await this.#kv.get<InviteRecord>(["invite", invite.id]);
+    if (!current.value || current.value.usesLeft < 1) return false;
+    const op = this.#kv.atomic().check(current);
+    if (current.value.usesLeft === 1) op.delete(["invite", invite.id]);
+    else op.set(["invite", invite.id], { ...current.value, usesLeft: current.value.usesLeft - 1 });
+    return (await op.commit()).ok;
+  }
+
+  /** Deletes an invite. */
+  async deleteInvite(id: string): Promise<void> {
+    await this.#kv.delete(["invite", id]);
   }
 
   /** Records that `folderId` is shared with `deviceId`. */

@@ -20,9 +20,9 @@ export async function measureChangeLatency(changes = 50): Promise<LatencyFigures
     const a = join(tmp, "a");
     const b = join(tmp, "b");
     await Deno.mkdir(a);
-    const { sharer, port } = await startSharer(a, join(tmp, "home-a"));
+    const { sharer, invite } = await startSharer(a, join(tmp, "home-a"));
     await using _a = sharer;
-    await using joiner = FsyncProcess.start(["--home", join(tmp, "home-b"), "join", `127.0.0.1:${port}`, b, "--yes"]);
+    await using joiner = FsyncProcess.start(["--home", join(tmp, "home-b"), "join", invite, b, "--yes"]);
     await joiner.waitFor(/In sync:/);
     const times: number[] = [];
     for (let i = 0; i < changes; i++) {

@@ -45,7 +45,7 @@ Deno.test("bad input gives a one-line error and the right exit code", async (t) 
     const src = join(tmp, "src");
     await Deno.mkdir(src);
     await Deno.writeTextFile(join(src, "hello.txt"), "hello\n");
-    const { sharer, port } = await startSharer(src, join(tmp, "home-sharer"));
+    const { sharer, port, invite } = await startSharer(src, join(tmp, "home-sharer"), 0, ["--invite-uses", "5"]);
     await using _ = sharer;
     await t.step("port in use: 69", () =>
       expectFailure(
@@ -59,7 +59,7 @@ Deno.test("bad input gives a one-line error and the right exit code", async (t) 
     );
     await t.step("no terminal and no --yes: refuses (2), writes nothing", async () => {
       await expectFailure(
-        ["--home", join(tmp, "home-3"), "join", `127.0.0.1:${port}`, join(tmp, "replica"), "--once"],
+        ["--home", join(tmp, "home-3"), "join", invite, join(tmp, "replica"), "--once"],
         2,
         /no terminal to confirm/,
       );
@@ -67,7 +67,7 @@ Deno.test("bad input gives a one-line error and the right exit code", async (t) 
     });
     await t.step("replica path that is a file: 74", () =>
       expectFailure(
-        ["--home", join(tmp, "home-4"), "join", `127.0.0.1:${port}`, join(tmp, "a-file"), "--yes", "--once"],
+        ["--home", join(tmp, "home-4"), "join", invite, join(tmp, "a-file"), "--yes", "--once"],
         74,
         /cannot create .*a-file/,
       ));
@@ -79,7 +79,7 @@ Deno.test("bad input gives a one-line error and the right exit code", async (t) 
       await device.addFolder(other, "other"); // the directory already replicates a folder of its own
       await device.close();
       await expectFailure(
-        ["--home", home, "join", `127.0.0.1:${port}`, other, "--yes", "--once"],
+        ["--home", home, "join", invite, other, "--yes", "--once"],
         2,
         /already holds another folder/,
       );

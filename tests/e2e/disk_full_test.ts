@@ -24,10 +24,10 @@ Deno.test({
       await Deno.mkdir(src);
       await Deno.writeTextFile(join(src, "a-small.txt"), "fits\n");
       await Deno.writeFile(join(src, "z-big.bin"), new Uint8Array(6 * MiB).map((_, i) => (i * 131) & 0xff));
-      const { sharer, port } = await startSharer(src, join(tmp, "home-a"));
+      const { sharer, invite } = await startSharer(src, join(tmp, "home-a"));
       await using _ = sharer;
       const dst = join(disk, "dst");
-      const args = ["--home", join(tmp, "home-b"), "join", `127.0.0.1:${port}`, dst, "--yes", "--once"];
+      const args = ["--home", join(tmp, "home-b"), "join", invite, dst, "--yes", "--once"];
       const joiner = FsyncProcess.start(args);
       try {
         await joiner.waitFor(/cannot sync z-big\.bin: disk full while writing z-big\.bin \(free some space/, 60_000);

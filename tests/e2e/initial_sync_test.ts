@@ -15,10 +15,10 @@ Deno.test("share + join --once gives a byte-identical replica of 2,000+ files an
       largeFiles: [64 * 1024 * 1024],
       seed: 11,
     });
-    const { sharer, port } = await startSharer(src, join(tmp, "home-a"));
+    const { sharer, invite } = await startSharer(src, join(tmp, "home-a"));
     await using _ = sharer;
     const joined = await FsyncProcess.run(
-      ["--home", join(tmp, "home-b"), "join", `127.0.0.1:${port}`, join(tmp, "dst"), "--yes", "--once"],
+      ["--home", join(tmp, "home-b"), "join", invite, join(tmp, "dst"), "--yes", "--once"],
       240_000,
     );
     assert.equal(joined.code, 0, joined.stdout + joined.stderr);

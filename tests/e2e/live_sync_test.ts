@@ -65,9 +65,9 @@ Deno.test("after joining, every kind of change on either side reaches the other 
     const b = join(tmp, "b");
     await Deno.mkdir(join(a, "from-a"), { recursive: true });
     await Deno.mkdir(join(a, "from-b"));
-    const { sharer, port } = await startSharer(a, join(tmp, "home-a"));
+    const { sharer, invite } = await startSharer(a, join(tmp, "home-a"));
     await using _a = sharer;
-    await using joiner = FsyncProcess.start(["--home", join(tmp, "home-b"), "join", `127.0.0.1:${port}`, b, "--yes"]);
+    await using joiner = FsyncProcess.start(["--home", join(tmp, "home-b"), "join", invite, b, "--yes"]);
     await joiner.waitFor(/In sync:/);
     await waitConverged(a, b, "initial sync");
     for (const [side, here, there] of [["on the sharer", a, b], ["on the joiner", b, a]] as const) {
@@ -89,9 +89,9 @@ Deno.test("a burst of 5,000 file creations reaches the other side", async () => 
     const a = join(tmp, "a");
     const b = join(tmp, "b");
     await Deno.mkdir(a);
-    const { sharer, port } = await startSharer(a, join(tmp, "home-a"));
+    const { sharer, invite } = await startSharer(a, join(tmp, "home-a"));
     await using _a = sharer;
-    await using joiner = FsyncProcess.start(["--home", join(tmp, "home-b"), "join", `127.0.0.1:${port}`, b, "--yes"]);
+    await using joiner = FsyncProcess.start(["--home", join(tmp, "home-b"), "join", invite, b, "--yes"]);
     await joiner.waitFor(/In sync:/);
     // All at once, many in directories made right before their files (inotify misses some of those).
     await Promise.all(Array.from({ length: 50 }, async (_, d) => {
@@ -113,9 +113,9 @@ Deno.test("the same files edited on both sides at once: both converge and every 
     await Deno.mkdir(a);
     const names = Array.from({ length: 10 }, (_, i) => `doc-${i}.txt`);
     for (const name of names) await Deno.writeTextFile(join(a, name), "original\n");
-    const { sharer, port } = await startSharer(a, join(tmp, "home-a"));
+    const { sharer, invite } = await startSharer(a, join(tmp, "home-a"));
     await using _a = sharer;
-    await using joiner = FsyncProcess.start(["--home", join(tmp, "home-b"), "join", `127.0.0.1:${port}`, b, "--yes"]);
+    await using joiner = FsyncProcess.start(["--home", join(tmp, "home-b"), "join", invite, b, "--yes"]);
     await joiner.waitFor(/In sync:/);
     // Both writes land long before either side could hear of the other's (~50 ms).
     await Promise.all(names.flatMap((name) => [

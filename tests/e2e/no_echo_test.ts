@@ -24,9 +24,9 @@ Deno.test("what a peer writes into the folder does not come back as its own chan
     const a = join(tmp, "a");
     const b = join(tmp, "b");
     await Deno.mkdir(a);
-    const { sharer, port } = await startSharer(a, join(tmp, "home-a"));
+    const { sharer, invite } = await startSharer(a, join(tmp, "home-a"));
     await using _a = sharer;
-    await using joiner = FsyncProcess.start(["--home", join(tmp, "home-b"), "join", `127.0.0.1:${port}`, b, "--yes"]);
+    await using joiner = FsyncProcess.start(["--home", join(tmp, "home-b"), "join", invite, b, "--yes"]);
     await joiner.waitFor(/In sync:/);
     await Deno.writeTextFile(join(a, "from-a.txt"), "a\n");
     await Deno.mkdir(join(a, "dir-a"));

@@ -15,9 +15,10 @@ Deno.test("changes made on both sides while both were stopped converge after res
       await Deno.writeTextFile(join(a, name), `${name} v1\n`);
     }
     const port = freePort();
-    const joinArgs = ["--home", join(tmp, "home-b"), "join", `127.0.0.1:${port}`, b, "--yes"];
+    let joinArgs: string[];
     {
-      const { sharer } = await startSharer(a, join(tmp, "home-a"), port);
+      const { sharer, invite } = await startSharer(a, join(tmp, "home-a"), port);
+      joinArgs = ["--home", join(tmp, "home-b"), "join", invite, b, "--yes"];
       await using _a = sharer;
       await using joiner = FsyncProcess.start(joinArgs);
       await joiner.waitFor(/In sync:/);

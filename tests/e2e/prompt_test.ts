@@ -30,11 +30,11 @@ Deno.test("on a terminal, join shows the offer and asks; yes syncs, no declines 
     const src = join(tmp, "src");
     await Deno.mkdir(src);
     await Deno.writeTextFile(join(src, "hello.txt"), "hello\n");
-    const { sharer, port } = await startSharer(src, join(tmp, "home-a"));
+    const { sharer, invite } = await startSharer(src, join(tmp, "home-a"), 0, ["--invite-uses", "2"]);
     await using _ = sharer;
 
     const declined = await onTerminal(
-      ["--home", join(tmp, "home-b"), "join", `127.0.0.1:${port}`, join(tmp, "no"), "--once"],
+      ["--home", join(tmp, "home-b"), "join", invite, join(tmp, "no"), "--once"],
       "n\n",
     );
     assert.match(declined.screen, /offers folder "src": 1 files, 6 B/);
@@ -44,7 +44,7 @@ Deno.test("on a terminal, join shows the offer and asks; yes syncs, no declines 
     await assert.rejects(Deno.stat(join(tmp, "no")), Deno.errors.NotFound);
 
     const accepted = await onTerminal(
-      ["--home", join(tmp, "home-c"), "join", `127.0.0.1:${port}`, join(tmp, "yes"), "--once"],
+      ["--home", join(tmp, "home-c"), "join", invite, join(tmp, "yes"), "--once"],
       "y\n",
     );
     assert.equal(accepted.code, 0, accepted.screen);

@@ -35,7 +35,7 @@ Deno.test("a sharer killed mid-sync and restarted: the joiner retries, resumes, 
       "--home",
       join(tmp, "home-b"),
       "join",
-      `127.0.0.1:${port}`,
+      first.invite,
       dst,
       "--yes",
       "--once",
@@ -68,9 +68,9 @@ Deno.test("a joiner killed mid-sync and run again with the same home resumes its
     const dst = join(tmp, "dst");
     await Deno.mkdir(src);
     const summary = await generateTree(src, { smallFiles: 50, maxSmallBytes: 4096, largeFiles: [256 * MiB], seed: 8 });
-    const { sharer, port } = await startSharer(src, join(tmp, "home-a"));
+    const { sharer, invite } = await startSharer(src, join(tmp, "home-a"));
     await using _ = sharer;
-    const args = ["--home", join(tmp, "home-b"), "join", `127.0.0.1:${port}`, dst, "--yes", "--once"];
+    const args = ["--home", join(tmp, "home-b"), "join", invite, dst, "--yes", "--once"];
     const first = FsyncProcess.start(args);
     try {
       await waitForPartialTemp(dst, 64 * MiB, 120_000);

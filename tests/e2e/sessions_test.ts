@@ -12,7 +12,7 @@ Deno.test("the sharer keeps serving while joiners come and go, then stops cleanl
     const src = join(tmp, "src");
     await Deno.mkdir(src);
     await generateTree(src, { smallFiles: 2000, maxSmallBytes: 4096, largeFiles: [], seed: 3 });
-    const { sharer, port } = await startSharer(src, join(tmp, "home-a"));
+    const { sharer, invite } = await startSharer(src, join(tmp, "home-a"), 0, ["--invite-uses", "3"]);
     await using _ = sharer;
     const expected = await snapshotTree(src);
     for (let i = 0; i < 3; i++) {
@@ -21,7 +21,7 @@ Deno.test("the sharer keeps serving while joiners come and go, then stops cleanl
       await Deno.mkdir(cwd);
       const dst = i < 2 ? join(tmp, `dst-${i}`) : join(cwd, "src");
       const r = await FsyncProcess.run(
-        ["--home", join(tmp, `home-${i}`), "join", `127.0.0.1:${port}`, ...(i < 2 ? [dst] : []), "--yes", "--once"],
+        ["--home", join(tmp, `home-${i}`), "join", invite, ...(i < 2 ? [dst] : []), "--yes", "--once"],
         120_000,
         { cwd },
       );
@@ -57,10 +57,10 @@ Deno.test("joining into a non-empty folder: identical files are not sent, a diff
     await Deno.writeTextFile(join(dst, "notes.txt"), "the joiner's older notes\n");
     await Deno.utime(join(dst, "notes.txt"), older, older);
     await Deno.writeTextFile(join(dst, "only-here.txt"), "local only\n");
-    const { sharer, port } = await startSharer(src, join(tmp, "home-a"));
+    const { sharer, invite } = await startSharer(src, join(tmp, "home-a"));
     await using _ = sharer;
     const r = await FsyncProcess.run(
-      ["--home", join(tmp, "home-b"), "join", `127.0.0.1:${port}`, dst, "--yes", "--once"],
+      ["--home", join(tmp, "home-b"), "join", invite, dst, "--yes", "--once"],
       120_000,
     );
     assert.equal(r.code, 0, r.stdout + r.stderr);

@@ -12,11 +12,11 @@ Deno.test({
       const a = join(tmp, "a");
       const b = join(tmp, "b");
       for (let i = 0; i < 20; i++) await Deno.mkdir(join(a, `dir-${i}`), { recursive: true });
-      const { sharer, port } = await startSharer(a, join(tmp, "home-a"), 0, ["--rescan-interval", "2"], {
+      const { sharer, invite } = await startSharer(a, join(tmp, "home-a"), 0, ["--rescan-interval", "2"], {
         inotifyWatchLimit: 5,
       });
       await using _a = sharer;
-      await using joiner = FsyncProcess.start(["--home", join(tmp, "home-b"), "join", `127.0.0.1:${port}`, b, "--yes"]);
+      await using joiner = FsyncProcess.start(["--home", join(tmp, "home-b"), "join", invite, b, "--yes"]);
       await joiner.waitFor(/In sync:/);
       await sharer.waitFor(
         /cannot watch .*full scan every 2 s instead.*\(now 5\).*sudo sysctl fs\.inotify\.max_user_watches=524288/,

@@ -1,5 +1,13 @@
 import { contentHashOf, type FileInfo, sha256 } from "../../lib/model/mod.ts";
-import { type Connection, listen, type Listener, type Message, PROTOCOL_VERSION } from "../../lib/net/mod.ts";
+import {
+  type Connection,
+  listen,
+  type Listener,
+  loadOrCreateIdentity,
+  type Message,
+  PROTOCOL_VERSION,
+  proveIdentity,
+} from "../../lib/net/mod.ts";
 
 /** A hand-made peer speaking the wire protocol, scripted by a test (to play a broken or hostile sharer). */
 export interface FakePeer {
@@ -21,7 +29,9 @@ export interface FakeSession {
 export async function startFakeSharer(folderId: string): Promise<FakePeer> {
   let resolve!: (s: FakeSession) => void;
   const connected = new Promise<FakeSession>((r) => resolve = r);
-  const listener: Listener = await listen({ host: "127.0.0.1", port: 0 }, (connection) => {
+  const home = await Deno.makeTempDir({ prefix: "fsync-fake-peer-" });
+  const identity = await loadOrCreateIdentity(home, "fake");
+  const listener: Listener = await listen({ host: "127.0.0.1", port: 0 }, identity, (connection) => {
     const messages = connection.messages()[Symbol.asyncIterator]();
     const session: FakeSession = {
       connection,
@@ -37,9 +47,11 @@ export async function startFakeSharer(folderId: string): Promise<FakePeer> {
     void (async () => {
       await session.send({
         type: "hello",
-        deviceId: crypto.getRandomValues(new Uint8Array(32)),
+        deviceId: identity.deviceId,
         deviceName: "fake",
         protocolVersion: PROTOCOL_VERSION,
+        identityProof: proveIdentity(identity, connection.channelBinding, connection.role),
+        inviteProof: new Uint8Array(),
       });
       await session.next("hello");
       await session.send({ type: "shareOffer", folderId, label: "evil", fileCount: 1, totalBytes: 5 });
@@ -58,7 +70,14 @@ export async function startFakeSharer(folderId: string): Promise<FakePeer> {
       resolve(session);
     })();
   });
-  return { port: listener.port, connected, close: () => listener.close() };
+  return {
+    port: listener.port,
+    connected,
+    async close() {
+      await listener.close();
+      await Deno.remove(home, { recursive: true });
+    },
+  };
 }
 
 /** A FileInfo for `content` at `path`, as an honest peer would announce it. */

@@ -149,17 +149,18 @@ export class FsyncProcess implements AsyncDisposable {
   }
 }
 
-/** Starts `fsync share DIR` on 127.0.0.1 and returns the process and its port. */
+/** Starts `fsync share DIR` on 127.0.0.1 and returns the process, its port and the invite it printed. */
 export async function startSharer(
   dir: string,
   home: string,
   port = 0,
   extra: string[] = [],
   options: StartOptions = {},
-): Promise<{ sharer: FsyncProcess; port: number }> {
+): Promise<{ sharer: FsyncProcess; port: number; invite: string }> {
   const sharer = FsyncProcess.start(["--home", home, "share", dir, "--listen", `127.0.0.1:${port}`, ...extra], options);
   const m = await sharer.waitFor(/listening on 127\.0\.0\.1:(\d+)/, 60_000);
-  return { sharer, port: Number(m[1]) };
+  const invite = await sharer.waitFor(/fsync join (fsync:\/\/\S+)/);
+  return { sharer, port: Number(m[1]), invite: invite[1] };
 }
 
 /** A port that was free a moment ago (for tests that restart a listener on the same port). */

@@ -1,0 +1,60 @@
+import { join } from "node:path";
+import { ExitCode, formatDeviceId, FsyncError, parseDeviceId } from "../model/mod.ts";
+import { type PeerRecord, Store } from "../store/mod.ts";
+
+/** The KV database of a home directory (the device uses the same path). */
+export function storePathOf(home: string): string {
+  return join(home, "index.kv");
+}
+
+/**
+ * The peers known in `home`, with the folders shared with each. Works while a device runs
+ * on that home: Deno KV takes several processes on one file (DENO-FACTS §3).
+ */
+export async function listPeers(home: string): Promise<(PeerRecord & { folders: string[] })[]> {
+  const store = await openExisting(home);
+  try {
+    const folders = await store.listFolders();
+    const out = [];
+    for (const peer of await store.listPeers()) {
+      const shared: string[] = [];
+      for (const f of folders) if ((await store.sharesOf(f.id)).includes(peer.deviceId)) shared.push(f.label);
+      out.push({ ...peer, folders: shared });
+    }
+    return out;
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * Revokes a device in `home`: it is no longer trusted and no folder is shared with it. A
+ * running device drops its session within seconds and refuses its next connection.
+ *
+ * @throws {FsyncError} (usage) when `deviceId` is not a device ID or not a known peer.
+ */
+export async function revokePeer(home: string, deviceId: string): Promise<PeerRecord> {
+  const id = parseDeviceId(deviceId);
+  if (!id) throw new FsyncError(`not a device ID: ${deviceId}`, ExitCode.usage, { hint: "see `fsync peers`" });
+  const store = await openExisting(home);
+  try {
+    const display = formatDeviceId(id);
+    const peer = await store.getPeer(display);
+    if (!peer || !(await store.revokePeer(display))) {
+      throw new FsyncError(`no known peer ${display}`, ExitCode.usage, { hint: "see `fsync peers`" });
+    }
+    return peer;
+  } finally {
+    store.close();
+  }
+}
+
+async function openExisting(home: string): Promise<Store> {
+  try {
+    await Deno.stat(storePathOf(home));
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    throw new FsyncError(`no fsync state in ${home}`, ExitCode.usage, { hint: "check --home" });
+  }
+  return await Store.open(storePathOf(home));
+}
