@@ -1,11 +1,23 @@
 /**
  * `deno task bench [NAME...]`: runs fsync's benchmarks over real processes on 127.0.0.1 and
- * prints their figures. Benchmarks measure; tests assert behaviour. With no NAME, runs all.
+ * prints their figures (all over mutual TLS). Benchmarks measure; tests assert behaviour. With no NAME, runs all.
  */
 // deno-lint-ignore-file no-console -- a benchmark prints its figures
 import { measureChangeLatency } from "./bench/change_latency.ts";
+import { measureInitialSync } from "./bench/initial_sync.ts";
+
+const MB = 1e6;
 
 const BENCHMARKS: Record<string, () => Promise<string>> = {
+  "large-file": async () => {
+    const f = await measureInitialSync({ smallFiles: 0, maxSmallBytes: 0, largeFiles: [256 * 2 ** 20], seed: 1 });
+    return `initial sync of one 256 MiB file: ${f.seconds.toFixed(2)} s, ${(f.bytes / MB / f.seconds).toFixed(1)} MB/s`;
+  },
+  "small-files": async () => {
+    const f = await measureInitialSync({ smallFiles: 2000, maxSmallBytes: 16 * 1024, largeFiles: [], seed: 2 });
+    return `initial sync of ${f.files} files of 1-16 KiB: ${f.seconds.toFixed(2)} s, ` +
+      `${(f.files / f.seconds).toFixed(0)} files/s`;
+  },
   "change-latency": async () => {
     const f = await measureChangeLatency(50);
     return `${f.changes} changes of 4 KiB, sharer to joiner: median ${f.medianMs.toFixed(1)} ms, ` +

@@ -360,6 +360,7 @@ function duplexConnection(
 ): Connection {
   const { remoteAddress } = ends;
   let closed = false;
+  let ended = false;
   const failure = new Promise<never>((_, reject) => {
     const fail = () => reject(new PeerUnreachableError(`connection to ${remoteAddress} closed`));
     stream.once("close", fail);
@@ -390,7 +391,10 @@ function duplexConnection(
       }
     },
     close() {
-      if (closed) return;
+      // Even when the stream has already failed (an invalid message from the peer): the
+      // socket must still be ended, or a broken peer would stay connected.
+      if (ended) return;
+      ended = true;
       closed = true;
       end();
     },

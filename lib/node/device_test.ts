@@ -91,3 +91,31 @@ Deno.test("a scan removes temporary files older than a day and keeps recent ones
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("an expired invite admits nobody; the refused device learns it is not trusted", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "fsync-device-invite-" });
+  try {
+    const src = join(tmp, "src");
+    await Deno.mkdir(src);
+    let now = Date.now();
+    const sharer = await Device.start({ home: join(tmp, "home-a"), name: "a", nowMs: () => now, watch: false });
+    const joiner = await Device.start({ home: join(tmp, "home-b"), name: "b", watch: false });
+    try {
+      const folder = await sharer.addFolder(src, "src");
+      sharer.offerToNewDevices(folder.id);
+      const secret = await sharer.createInvite(folder.id, 1, 60_000);
+      now += 60_001;
+      const refused = nextEvent(joiner, "not-trusted");
+      const [y, x] = connectionPair(joiner.identity, sharer.identity);
+      const runs = [sharer.runConnection(x), joiner.runConnection(y, secret)];
+      assert.equal((await refused).peerId, sharer.identity.displayId);
+      await Promise.all(runs);
+      assert.equal((await sharer.store.getPeer(joiner.identity.displayId))?.trusted, undefined);
+    } finally {
+      await joiner.close();
+      await sharer.close();
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});

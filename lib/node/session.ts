@@ -16,6 +16,11 @@ import { Semaphore } from "./_semaphore.ts";
 const MAX_BYTES_IN_FLIGHT = 32 << 20;
 /** Block requests from one peer served at once. */
 const MAX_CONCURRENT_SERVES = 16;
+/**
+ * Block requests from one peer not yet answered. An honest peer keeps at most 32 MiB in
+ * flight (256 blocks of 128 KiB); more is a flood, and the peer is disconnected.
+ */
+const MAX_OUTSTANDING_REQUESTS = 1024;
 /** How long the peer has to say Hello. */
 const HELLO_TIMEOUT_MS = 10_000;
 /** How long a block request may wait for its answer. */
@@ -51,6 +56,7 @@ export class PeerSession {
   #serving = new Semaphore(MAX_CONCURRENT_SERVES);
   #closed = false;
   #running = false;
+  #outstanding = 0;
   #closeReason?: Error;
   #ended: () => void = () => {};
   /** Resolves when the connection has ended. */
@@ -134,6 +140,9 @@ export class PeerSession {
           case "hello":
             throw new ProtocolError("second Hello");
           case "blockRequest":
+            if (this.#outstanding >= MAX_OUTSTANDING_REQUESTS) {
+              throw new ProtocolError(`over ${MAX_OUTSTANDING_REQUESTS} block requests unanswered (a flood)`);
+            }
             this.#serve(msg, serveBlock);
             break;
           case "blockResponse":
@@ -213,6 +222,7 @@ export class PeerSession {
 
   #serve(msg: Extract<Message, { type: "blockRequest" }>, serveBlock: BlockServer): void {
     const { id, folderId, path, offset, size, hash } = msg;
+    this.#outstanding++;
     void (async () => {
       await this.#serving.acquire();
       try {
@@ -223,6 +233,7 @@ export class PeerSession {
         await this.send(reply);
       } finally {
         this.#serving.release();
+        this.#outstanding--;
       }
     })().catch((e) => {
       if (!(e instanceof PeerUnreachableError)) this.#shutdown(e);

@@ -1,10 +1,13 @@
 import { contentHashOf, type FileInfo, sha256 } from "../../lib/model/mod.ts";
 import {
   type Connection,
+  dial,
+  inviteProof,
   listen,
   type Listener,
   loadOrCreateIdentity,
   type Message,
+  parseInvite,
   PROTOCOL_VERSION,
   proveIdentity,
 } from "../../lib/net/mod.ts";
@@ -25,6 +28,50 @@ export interface FakeSession {
   next<T extends Message["type"]>(type: T): Promise<Extract<Message, { type: T }>>;
 }
 
+/** Wraps a connection for scripting: a single reader of its messages. */
+function scripted(connection: Connection): FakeSession {
+  const messages = connection.messages()[Symbol.asyncIterator]();
+  return {
+    connection,
+    send: (m) => connection.send(m),
+    async next(type) {
+      while (true) {
+        const r = await messages.next();
+        if (r.done) throw new Error(`connection ended while waiting for ${type}`);
+        if (r.value.type === type) return r.value as never;
+      }
+    },
+  };
+}
+
+/**
+ * Dials a real sharer with its invite as a hand-made joiner (to play a broken or hostile
+ * one): a real certificate and valid proofs, then anything the test sends. `close()` ends it.
+ */
+export async function connectFakeJoiner(invite: string): Promise<FakeSession & { close(): Promise<void> }> {
+  const { address, deviceId, secret } = parseInvite(invite);
+  const home = await Deno.makeTempDir({ prefix: "fsync-fake-joiner-" });
+  const identity = await loadOrCreateIdentity(home, "fake-joiner");
+  const connection = await dial(address, identity, deviceId);
+  const session = scripted(connection);
+  await session.send({
+    type: "hello",
+    deviceId: identity.deviceId,
+    deviceName: "fake-joiner",
+    protocolVersion: PROTOCOL_VERSION,
+    identityProof: proveIdentity(identity, connection.channelBinding, connection.role),
+    inviteProof: inviteProof(secret, connection.channelBinding),
+  });
+  await session.next("hello");
+  return {
+    ...session,
+    async close() {
+      connection.close();
+      await Deno.remove(home, { recursive: true });
+    },
+  };
+}
+
 /** Listens on 127.0.0.1 and plays a sharer up to an accepted offer of `folderId`. */
 export async function startFakeSharer(folderId: string): Promise<FakePeer> {
   let resolve!: (s: FakeSession) => void;
@@ -32,18 +79,7 @@ export async function startFakeSharer(folderId: string): Promise<FakePeer> {
   const home = await Deno.makeTempDir({ prefix: "fsync-fake-peer-" });
   const identity = await loadOrCreateIdentity(home, "fake");
   const listener: Listener = await listen({ host: "127.0.0.1", port: 0 }, identity, (connection) => {
-    const messages = connection.messages()[Symbol.asyncIterator]();
-    const session: FakeSession = {
-      connection,
-      send: (m) => connection.send(m),
-      async next(type) {
-        while (true) {
-          const r = await messages.next();
-          if (r.done) throw new Error(`connection ended while waiting for ${type}`);
-          if (r.value.type === type) return r.value as never;
-        }
-      },
-    };
+    const session = scripted(connection);
     void (async () => {
       await session.send({
         type: "hello",
