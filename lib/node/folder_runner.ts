@@ -7,6 +7,7 @@ import {
   applyDecision,
   BlockMismatchError,
   type BlockSource,
+  CaseCheck,
   ChangedLocallyError,
   DiskFullError,
 } from "../transfer/mod.ts";
@@ -171,9 +172,19 @@ export class FolderRunner {
     const running = new Set<Promise<void>>();
     const deletes: [Parameters<typeof applyDecision>[1], FileInfo | undefined][] = [];
     const replacements: typeof deletes = [];
+    const cases = new CaseCheck(root);
     for await (const { local, remote } of this.#store.pairWithRemote(id, peerId)) {
       if (!remote) continue;
       const decision = decide(local, remote, this.#shortId);
+      if (decision.action === "fetch" && (!local || local.deleted)) {
+        try {
+          await cases.reserve(decision.file.path);
+        } catch (e) {
+          if (!(e instanceof FsyncError)) throw e;
+          problems.push({ path: decision.file.path, message: `${e.message} (${e.hint})` });
+          continue;
+        }
+      }
       const kept = decision.action === "keep" ? local ?? remote : decision.file;
       if (kept.type === "directory" && !kept.deleted) {
         dirMtimes.set(kept.path, kept.mtimeNs);

@@ -20,3 +20,13 @@ export class ChangedLocallyError extends FsyncError {
     super(message, ExitCode.io, options);
   }
 }
+
+/** A new name differs only in case from one already in its directory: refused, not written. */
+export class CaseConflictError extends FsyncError {
+  constructor(message: string, options: FsyncErrorOptions = {}) {
+    super(message, ExitCode.io, {
+      hint: "rename one of them on either device; on a case-insensitive file system one would overwrite the other",
+      ...options,
+    });
+  }
+}

@@ -6,3 +6,4 @@
  */
 export * from "./puller.ts";
 export * from "./errors.ts";
+export * from "./case_check.ts";

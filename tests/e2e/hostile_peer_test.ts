@@ -43,8 +43,8 @@ Deno.test("a peer announcing a path with .. is disconnected and nothing is writt
   }
 });
 
-Deno.test("a peer announcing an absolute path or a NUL is disconnected", async (t) => {
-  for (const path of ["/tmp/fsync-absolute-escape.txt", "a\0b", "dir\\..\\x", "C:evil"]) {
+Deno.test("a peer announcing an absolute path, a NUL or an over-long name is disconnected", async (t) => {
+  for (const path of ["/tmp/fsync-absolute-escape.txt", "a\0b", "dir\\..\\x", "C:evil", `${"x".repeat(256)}.txt`]) {
     await t.step(JSON.stringify(path), async () => {
       const r = await againstFakeSharer(async (s) => {
         await s.send({
@@ -109,5 +109,29 @@ Deno.test("a file under a symlink that points outside the folder is refused", as
     }
   } finally {
     await Deno.remove(outside, { recursive: true });
+  }
+});
+
+Deno.test("two names that differ only in case: the first is written, the twin refused with a clear message", async () => {
+  const r = await againstFakeSharer(async (s) => {
+    const content = encoder.encode("upper\n");
+    await s.send({
+      type: "indexUpdate",
+      folderId: "evil-folder",
+      files: [
+        fileEntry("README.md", content, 1),
+        fileEntry("Readme.md", encoder.encode("mixed\n"), 2),
+        fileEntry("DOCS", new Uint8Array(), 3),
+      ],
+      maxSequence: 3,
+    });
+    const request = await s.next("blockRequest");
+    await s.send({ type: "blockResponse", id: request.id, data: content, error: "none" });
+  }, /cannot sync Readme\.md: Readme\.md: differs only in case from "README\.md"/);
+  try {
+    assert.deepEqual([...Deno.readDirSync(r.dst)].map((e) => e.name).sort(), ["DOCS", "README.md"]);
+    assert.equal(await Deno.readTextFile(join(r.dst, "README.md")), "upper\n");
+  } finally {
+    await r.cleanup();
   }
 });
