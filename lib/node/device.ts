@@ -359,20 +359,26 @@ export class Device {
     }
     // A device this one dialled was pinned or confirmed by the caller; one that dialled in
     // must be trusted already, hold a valid invite, or be approved.
-    if (connection.role === "server" && !(await this.#admit(session, connection.channelBinding))) {
-      this.#logger.warn(`refused ${peer.deviceName} (${peer.deviceId}) at ${peer.address}: ${NOT_TRUSTED}`);
-      await session.refuse(NOT_TRUSTED);
-      return;
+    const known = await this.store.getPeer(peer.deviceId);
+    let invitedTo = known?.invitedTo ?? [];
+    if (connection.role === "server") {
+      const granted = await this.#admit(session, connection.channelBinding);
+      if (!granted) {
+        this.#logger.warn(`refused ${peer.deviceName} (${peer.deviceId}) at ${peer.address}: ${NOT_TRUSTED}`);
+        await session.refuse(NOT_TRUSTED);
+        return;
+      }
+      invitedTo = granted;
     }
     this.#sessions.get(peer.deviceId)?.close("replaced by a newer connection");
     this.#sessions.set(peer.deviceId, session);
     this.#trustTimer ??= setInterval(() => this.#track(this.#dropUntrusted()), TRUST_CHECK_MS);
-    const known = await this.store.getPeer(peer.deviceId);
     await this.store.putPeer({
       deviceId: peer.deviceId,
       name: peer.deviceName,
       address: dialled || known?.address || "",
       trusted: true,
+      invitedTo,
     });
     this.#logger.info(`connected to ${peer.deviceName} (${peer.deviceId}) at ${peer.address}`);
     this.#emit({ type: "peer-connected", peerId: peer.deviceId, name: peer.deviceName, address: peer.address });
@@ -406,23 +412,38 @@ export class Device {
     }
   }
 
-  /** Whether a device that dialled in may stay: trusted, invited (using the invite), or approved. */
-  async #admit(session: PeerSession, channelBinding: Uint8Array): Promise<boolean> {
+  /**
+   * Which folders a device that dialled in may be offered, or undefined when it may not
+   * stay: those it was admitted to before, plus an invite's folder (using the invite), or,
+   * when approved, the folders offered now.
+   */
+  async #admit(session: PeerSession, channelBinding: Uint8Array): Promise<string[] | undefined> {
     const { peer } = session;
-    if ((await this.store.getPeer(peer.deviceId))?.trusted) return true;
+    const known = await this.store.getPeer(peer.deviceId);
+    let granted = known?.trusted ? [...known.invitedTo] : undefined;
     if (peer.inviteProof.length > 0) {
       const now = this.#nowMs();
+      let matched = false;
       for (const invite of await this.store.listInvites()) {
         if (invite.expiresAtMs <= now) continue;
         if (!inviteProofMatches(parseDeviceId(invite.secret)!, channelBinding, peer.inviteProof)) continue;
         if (!(await this.store.useInvite(invite))) continue;
         this.#logger.info(`${peer.deviceName} (${peer.deviceId}) joined with an invite`);
-        return true;
+        granted = [...(granted ?? []), invite.folderId];
+        matched = true;
+        break;
       }
-      this.#logger.warn(`${peer.deviceName} (${peer.deviceId}) presented an invite that is wrong, used or expired`);
+      if (!matched && !granted) {
+        this.#logger.warn(`${peer.deviceName} (${peer.deviceId}) presented an invite that is wrong, used or expired`);
+      }
     }
-    if (!this.#approver) return false;
-    return await this.#approver({ deviceId: peer.deviceId, name: peer.deviceName, address: peer.address });
+    const missing = [...this.#offered].filter((f) => !granted?.includes(f));
+    if (missing.length > 0 && this.#approver) {
+      if (await this.#approver({ deviceId: peer.deviceId, name: peer.deviceName, address: peer.address })) {
+        granted = [...(granted ?? []), ...missing];
+      }
+    }
+    return granted && [...new Set(granted)];
   }
 
   /** Ends sessions with peers that are no longer trusted (revoked by `fsync revoke`). */
@@ -486,9 +507,11 @@ export class Device {
     await session.send({ type: "clusterConfig", folders });
   }
 
+  /** Offers each folder offered here that the peer was invited or approved to, and does not share yet. */
   async #sendOffers(session: PeerSession): Promise<void> {
+    const invitedTo = (await this.store.getPeer(session.peer.deviceId))?.invitedTo ?? [];
     for (const folderId of this.#offered) {
-      if (await this.#isShared(folderId, session.peer.deviceId)) continue;
+      if (!invitedTo.includes(folderId) || await this.#isShared(folderId, session.peer.deviceId)) continue;
       const { files, bytes } = await this.folderSummary(folderId);
       const label = this.#folders.get(folderId)!.folder.label;
       await session.send({ type: "shareOffer", folderId, label, fileCount: files, totalBytes: bytes });

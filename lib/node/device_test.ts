@@ -119,3 +119,40 @@ Deno.test("an expired invite admits nobody; the refused device learns it is not 
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("an invite admits a device to its folder only: other folders shared here are not offered to it", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "fsync-device-invite-folder-" });
+  try {
+    for (const name of ["a", "b"]) {
+      await Deno.mkdir(join(tmp, name));
+      await Deno.writeTextFile(join(tmp, name, `${name}.txt`), name);
+    }
+    const sharer = await Device.start({ home: join(tmp, "home-a"), name: "a", watch: false });
+    const joiner = await Device.start({ home: join(tmp, "home-b"), name: "b", watch: false });
+    try {
+      const a = await sharer.addFolder(join(tmp, "a"), "a");
+      const b = await sharer.addFolder(join(tmp, "b"), "b");
+      sharer.offerToNewDevices(a.id);
+      sharer.offerToNewDevices(b.id);
+      const offered: string[] = [];
+      joiner.onOffer(async (offer) => {
+        offered.push(offer.label);
+        await Deno.mkdir(join(tmp, `replica-${offer.label}`));
+        return { path: join(tmp, `replica-${offer.label}`) };
+      });
+      const synced = nextEvent(joiner, "in-sync");
+      const [y, x] = connectionPair(joiner.identity, sharer.identity);
+      const runs = [sharer.runConnection(x), joiner.runConnection(y, await sharer.createInvite(b.id, 1, 60_000))];
+      assert.equal((await synced).folderId, b.id);
+      assert.deepEqual(offered, ["b"]);
+      assert.deepEqual((await sharer.store.getPeer(joiner.identity.displayId))?.invitedTo, [b.id]);
+      y.close();
+      await Promise.all(runs);
+    } finally {
+      await joiner.close();
+      await sharer.close();
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});

@@ -21,6 +21,8 @@ export interface PeerRecord {
   readonly address: string;
   /** Whether it may open sessions with this device (invited, approved, or dialled by us). */
   readonly trusted: boolean;
+  /** Folders it may be offered: the folder of the invite it used, or those it was approved to. */
+  readonly invitedTo: readonly string[];
 }
 
 /** An invite to a folder: who presents a proof made with its secret is trusted. */
@@ -118,7 +120,7 @@ export class Store {
   async revokePeer(deviceId: string): Promise<boolean> {
     const peer = await this.getPeer(deviceId);
     if (!peer) return false;
-    const op = this.#kv.atomic().set(["peer", deviceId], { ...peer, trusted: false });
+    const op = this.#kv.atomic().set(["peer", deviceId], { ...peer, trusted: false, invitedTo: [] });
     for (const folder of await this.listFolders()) op.delete(["share", folder.id, deviceId]);
     await op.commit();
     return true;

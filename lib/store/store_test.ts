@@ -105,7 +105,7 @@ Deno.test("pairWithRemote() pairs paths in KV order, parents before children", (
 Deno.test("folders, peers and shares are stored", () =>
   withStore(async (store) => {
     await store.putFolder({ id: "f1", label: "docs", path: "/tmp/docs", indexId: "i1" });
-    await store.putPeer({ deviceId: PEER, name: "laptop", address: "10.0.0.2:50051", trusted: true });
+    await store.putPeer({ deviceId: PEER, name: "laptop", address: "10.0.0.2:50051", trusted: true, invitedTo: [] });
     await store.addShare("f1", PEER);
     assert.deepEqual(await store.listFolders(), [{ id: "f1", label: "docs", path: "/tmp/docs", indexId: "i1" }]);
     assert.equal((await store.getPeer(PEER))?.name, "laptop");
