@@ -1,5 +1,11 @@
+import * as grpc from "@grpc/grpc-js";
+import { create } from "@bufbuild/protobuf";
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { join } from "node:path";
+import { EnvelopeSchema } from "../../lib/gen/filesync_pb.ts";
+import { fileSyncDefinition } from "../../lib/net/grpc_transport.ts";
+import { loadOrCreateIdentity } from "../../lib/net/mod.ts";
 import { connectFakeJoiner, type FakeSession, fileEntry } from "../support/fake_peer.ts";
 import { FsyncProcess, startSharer } from "../support/peer.ts";
 import { diffTrees, snapshotTree } from "../support/tree.ts";
@@ -16,7 +22,7 @@ async function disconnected(session: FakeSession, timeoutMs = 15_000): Promise<v
   await Promise.race([ended, late]).finally(() => clearTimeout(timer));
 }
 
-Deno.test("hostile invited joiners: out-of-range and unsafe requests, a request flood, an oversized index batch; good peers keep syncing", async (t) => {
+Deno.test("hostile invited joiners: out-of-range and unsafe requests, a flood, an oversized batch and message; good peers keep syncing", async (t) => {
   const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-hostile-joiner-" });
   try {
     const src = join(tmp, "src");
@@ -80,6 +86,46 @@ Deno.test("hostile invited joiners: out-of-range and unsafe requests, a request 
         await sharer.waitFor(/broke the protocol: .*1001/);
       } finally {
         await s.close();
+      }
+    });
+
+    await t.step("a message over the 4 MiB limit is refused by gRPC before it is read: disconnected", async () => {
+      // A plain grpc-js client on TLS (no fsync code on this side, so no send limit of ours applies).
+      const identity = await loadOrCreateIdentity(await Deno.makeTempDir({ dir: tmp }), "oversized");
+      const serverCert = await Deno.readTextFile(join(tmp, "home-a", "cert.pem"));
+      const credentials = grpc.credentials.createSsl(
+        Buffer.from(serverCert),
+        Buffer.from(identity.keyPem),
+        Buffer.from(identity.certPem),
+        { checkServerIdentity: () => undefined },
+      );
+      const Client = grpc.makeGenericClientConstructor(fileSyncDefinition, "FileSync");
+      const port = invite.match(/:(\d+)\//)![1];
+      const client = new Client(`127.0.0.1:${port}`, credentials, {
+        "grpc.ssl_target_name_override": "fsync",
+        "grpc.max_send_message_length": 64 << 20,
+      });
+      try {
+        const call = (client as unknown as { session(): grpc.ClientDuplexStream<unknown, unknown> }).session();
+        let greeted!: () => void;
+        const hello = new Promise<void>((r) => greeted = r);
+        const ended = new Promise<string>((resolve) => {
+          call.on("error", (e: Error) => resolve(e.message));
+          call.on("end", () => resolve("ended"));
+          call.on("data", () => greeted());
+        });
+        await hello; // the sharer's Hello: the session is up
+        const before = sharer.stderr.length;
+        call.write(
+          create(EnvelopeSchema, { msg: { case: "blockResponse", value: { id: 1n, data: new Uint8Array(5 << 20) } } }),
+        );
+        const why = await Promise.race([ended, new Promise<string>((r) => setTimeout(() => r("still open"), 15_000))]);
+        assert.notEqual(why, "still open");
+        assert.match(why, /RESOURCE_EXHAUSTED|UNAVAILABLE|larger than max|ended|closed/i);
+        await sharer.waitFor(/handshake with 127\.0\.0\.1:\d+ failed/);
+        assert.ok(sharer.stderr.length > before);
+      } finally {
+        client.close();
       }
     });
 
