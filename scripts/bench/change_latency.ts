@@ -3,7 +3,7 @@
  * the right content, over real processes on 127.0.0.1. Prints median and 95th percentile.
  */
 import { join } from "node:path";
-import { FsyncProcess, startSharer } from "../../tests/support/peer.ts";
+import { startLivePair } from "../../tests/support/peer.ts";
 
 /** Figures of one run, in milliseconds. */
 export interface LatencyFigures {
@@ -17,13 +17,8 @@ export interface LatencyFigures {
 export async function measureChangeLatency(changes = 50): Promise<LatencyFigures> {
   const tmp = await Deno.makeTempDir({ prefix: "fsync-bench-latency-" });
   try {
-    const a = join(tmp, "a");
-    const b = join(tmp, "b");
-    await Deno.mkdir(a);
-    const { sharer, invite } = await startSharer(a, join(tmp, "home-a"));
-    await using _a = sharer;
-    await using joiner = FsyncProcess.start(["--home", join(tmp, "home-b"), "join", invite, b, "--yes"]);
-    await joiner.waitFor(/In sync:/);
+    await using pair = await startLivePair(tmp);
+    const { a, b } = pair;
     const times: number[] = [];
     for (let i = 0; i < changes; i++) {
       const content = crypto.getRandomValues(new Uint8Array(4096));

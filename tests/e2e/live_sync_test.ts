@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FsyncProcess, startSharer } from "../support/peer.ts";
+import { startLivePair } from "../support/peer.ts";
 import { waitConverged } from "../support/tree.ts";
 
 /**
@@ -61,14 +61,11 @@ function operations(here: string, there: string, dir: string): [string, () => Pr
 Deno.test("after joining, every kind of change on either side reaches the other as it happens", async (t) => {
   const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-live-" });
   try {
-    const a = join(tmp, "a");
-    const b = join(tmp, "b");
-    await Deno.mkdir(join(a, "from-a"), { recursive: true });
-    await Deno.mkdir(join(a, "from-b"));
-    const { sharer, invite } = await startSharer(a, join(tmp, "home-a"));
-    await using _a = sharer;
-    await using joiner = FsyncProcess.start(["--home", join(tmp, "home-b"), "join", invite, b, "--yes"]);
-    await joiner.waitFor(/In sync:/);
+    await using pair = await startLivePair(tmp, async (a) => {
+      await Deno.mkdir(join(a, "from-a"));
+      await Deno.mkdir(join(a, "from-b"));
+    });
+    const { a, b } = pair;
     await waitConverged(a, b, "initial sync");
     for (const [side, here, there] of [["on the sharer", a, b], ["on the joiner", b, a]] as const) {
       for (const [description, change] of operations(here, there, side === "on the sharer" ? "from-a" : "from-b")) {
@@ -86,13 +83,8 @@ Deno.test("after joining, every kind of change on either side reaches the other 
 Deno.test("a burst of 5,000 file creations reaches the other side", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-burst-" });
   try {
-    const a = join(tmp, "a");
-    const b = join(tmp, "b");
-    await Deno.mkdir(a);
-    const { sharer, invite } = await startSharer(a, join(tmp, "home-a"));
-    await using _a = sharer;
-    await using joiner = FsyncProcess.start(["--home", join(tmp, "home-b"), "join", invite, b, "--yes"]);
-    await joiner.waitFor(/In sync:/);
+    await using pair = await startLivePair(tmp);
+    const { a, b } = pair;
     // All at once, many in directories made right before their files (inotify misses some of those).
     await Promise.all(Array.from({ length: 50 }, async (_, d) => {
       await Deno.mkdir(join(a, `burst-${d}`));
@@ -108,15 +100,11 @@ Deno.test("a burst of 5,000 file creations reaches the other side", async () => 
 Deno.test("the same files edited on both sides at once: both converge and every edit survives", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-live-conflict-" });
   try {
-    const a = join(tmp, "a");
-    const b = join(tmp, "b");
-    await Deno.mkdir(a);
     const names = Array.from({ length: 10 }, (_, i) => `doc-${i}.txt`);
-    for (const name of names) await Deno.writeTextFile(join(a, name), "original\n");
-    const { sharer, invite } = await startSharer(a, join(tmp, "home-a"));
-    await using _a = sharer;
-    await using joiner = FsyncProcess.start(["--home", join(tmp, "home-b"), "join", invite, b, "--yes"]);
-    await joiner.waitFor(/In sync:/);
+    await using pair = await startLivePair(tmp, async (a) => {
+      for (const name of names) await Deno.writeTextFile(join(a, name), "original\n");
+    });
+    const { a, b } = pair;
     // Both writes land long before either side could hear of the other's (~50 ms).
     await Promise.all(names.flatMap((name) => [
       Deno.writeTextFile(join(a, name), `${name} from a\n`),

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { RECENT_MS } from "../../lib/scan/mod.ts";
 import { Store } from "../../lib/store/mod.ts";
-import { FsyncProcess, startSharer } from "../support/peer.ts";
+import { startLivePair } from "../support/peer.ts";
 import { waitConverged } from "../support/tree.ts";
 
 /** The version vectors of every path in a stopped device's index. */
@@ -21,13 +21,8 @@ async function versions(home: string): Promise<Map<string, Record<string, number
 Deno.test("what a peer writes into the folder does not come back as its own change (no echo)", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-echo-" });
   try {
-    const a = join(tmp, "a");
-    const b = join(tmp, "b");
-    await Deno.mkdir(a);
-    const { sharer, invite } = await startSharer(a, join(tmp, "home-a"));
-    await using _a = sharer;
-    await using joiner = FsyncProcess.start(["--home", join(tmp, "home-b"), "join", invite, b, "--yes"]);
-    await joiner.waitFor(/In sync:/);
+    await using pair = await startLivePair(tmp);
+    const { a, b, sharer, joiner } = pair;
     await Deno.writeTextFile(join(a, "from-a.txt"), "a\n");
     await Deno.mkdir(join(a, "dir-a"));
     await Deno.writeTextFile(join(b, "from-b.txt"), "b\n");

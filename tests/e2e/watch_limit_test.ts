@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { canLimitInotify, FsyncProcess, startSharer } from "../support/peer.ts";
+import { canLimitInotify, startLivePair } from "../support/peer.ts";
 import { waitConverged } from "../support/tree.ts";
 
 Deno.test({
@@ -9,15 +9,15 @@ Deno.test({
   async fn() {
     const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-watch-limit-" });
     try {
-      const a = join(tmp, "a");
-      const b = join(tmp, "b");
-      for (let i = 0; i < 20; i++) await Deno.mkdir(join(a, `dir-${i}`), { recursive: true });
-      const { sharer, invite } = await startSharer(a, join(tmp, "home-a"), 0, ["--rescan-interval", "2"], {
-        inotifyWatchLimit: 5,
-      });
-      await using _a = sharer;
-      await using joiner = FsyncProcess.start(["--home", join(tmp, "home-b"), "join", invite, b, "--yes"]);
-      await joiner.waitFor(/In sync:/);
+      await using pair = await startLivePair(
+        tmp,
+        async (a) => {
+          for (let i = 0; i < 20; i++) await Deno.mkdir(join(a, `dir-${i}`));
+        },
+        ["--rescan-interval", "2"],
+        { inotifyWatchLimit: 5 },
+      );
+      const { a, b, sharer } = pair;
       await sharer.waitFor(
         /cannot watch .*full scan every 2 s instead.*\(now 5\).*sudo sysctl fs\.inotify\.max_user_watches=524288/,
       );

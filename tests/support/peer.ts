@@ -170,3 +170,46 @@ export function freePort(): number {
   listener.close();
   return port;
 }
+
+/** Two live peers on 127.0.0.1: a sharer of `tmp/a` and a joiner replicating it into `tmp/b`, in sync. */
+export interface LivePair extends AsyncDisposable {
+  readonly a: string;
+  readonly b: string;
+  readonly sharer: FsyncProcess;
+  readonly joiner: FsyncProcess;
+}
+
+/**
+ * Starts a sharer of `tmp/a` (made first by `prepare`, if given) and a joiner into `tmp/b`
+ * with the invite, and waits until the joiner is in sync. Disposing stops both by PID.
+ */
+export async function startLivePair(
+  tmp: string,
+  prepare?: (a: string) => Promise<void>,
+  sharerArgs: string[] = [],
+  sharerOptions: StartOptions = {},
+): Promise<LivePair> {
+  const a = `${tmp}/a`;
+  const b = `${tmp}/b`;
+  await Deno.mkdir(a, { recursive: true });
+  await prepare?.(a);
+  const { sharer, invite } = await startSharer(a, `${tmp}/home-a`, 0, sharerArgs, sharerOptions);
+  const joiner = FsyncProcess.start(["--home", `${tmp}/home-b`, "join", invite, b, "--yes"]);
+  const pair = {
+    a,
+    b,
+    sharer,
+    joiner,
+    async [Symbol.asyncDispose]() {
+      await joiner.stop("SIGKILL");
+      await sharer.stop("SIGKILL");
+    },
+  };
+  try {
+    await joiner.waitFor(/In sync:/);
+  } catch (e) {
+    await pair[Symbol.asyncDispose]();
+    throw e;
+  }
+  return pair;
+}
