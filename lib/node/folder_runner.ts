@@ -142,6 +142,7 @@ export class FolderRunner {
         bytesFetched += fetched;
         bytesReused += reused;
       },
+      findBlock: (hash: Uint8Array) => this.#store.findBlock(id, hash),
     };
     let diskFull = false;
     const apply = async (decision: Parameters<typeof applyDecision>[1], local: FileInfo | undefined) => {

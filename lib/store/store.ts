@@ -1,4 +1,4 @@
-import type { FileInfo } from "../model/mod.ts";
+import { blockCount, blockHash, type FileInfo } from "../model/mod.ts";
 import { KvBatch, type Mutation } from "./_batch.ts";
 import { compareKeyParts, pathKey } from "./_path_key.ts";
 
@@ -42,6 +42,12 @@ export interface RemoteIndexState {
   readonly sequence: number;
 }
 
+/** Where a local file held a block: folder-relative path and byte offset. */
+export interface BlockLocation {
+  readonly path: string;
+  readonly offset: number;
+}
+
 /** A local entry paired with a peer's entry for the same path (either may be missing). */
 export interface IndexPair {
   readonly local?: FileInfo;
@@ -63,7 +69,8 @@ type StoredFile = Omit<FileInfo, "blockHashes"> & { blockHashes?: Uint8Array; ha
  *
  * Keys: `folder/{id}`, `peer/{device}`, `invite/{id}`, `share/{folder}/{device}`, `remote/{folder}/{device}`,
  * `seq/{folder}`, `file/{folder}/{owner}/{path}`, `hashes/{folder}/{owner}/{path}/{n}`,
- * `bySeq/{folder}/{sequence}`; owner is "local" or a peer's device ID.
+ * `bySeq/{folder}/{sequence}`, `block/{folder}/{hash}/{path}` (the block map of local files);
+ * owner is "local" or a peer's device ID.
  */
 export class Store {
   #kv: Deno.Kv;
@@ -211,11 +218,26 @@ export class Store {
       if (previous) group.push(del(["bySeq", folderId, previous.sequence]));
       group.push(put(["bySeq", folderId, seq], key, key.length), put(["seq", folderId], seq, 16));
       await batch.add(group);
+      // The block map may trail the entry by a commit: readers verify every block they take.
+      const old = previous && !previous.deleted ? await this.#load(folderId, LOCAL, previous) : undefined;
+      for (const m of blockMapMutations(folderId, key, old, file)) await batch.add([m]);
       out.push(file);
     }
     await batch.flush();
     this.#sequences.set(folderId, seq);
     return out;
+  }
+
+  /**
+   * Where local files held a block with this hash when last scanned or written (a few
+   * candidates; the caller verifies the bytes, as files change without the index knowing).
+   */
+  async findBlock(folderId: string, hash: Uint8Array): Promise<BlockLocation[]> {
+    const found: BlockLocation[] = [];
+    for await (const e of this.#kv.list<BlockLocation>({ prefix: ["block", folderId, hash] }, { limit: 4 })) {
+      found.push(e.value);
+    }
+    return found;
   }
 
   /** Local entries changed after sequence `after`, in sequence order. */
@@ -395,6 +417,37 @@ export class Store {
     out.push(put(["file", folderId, owner, key], stored, bytes));
     return out;
   }
+}
+
+/**
+ * Block-map changes for one local entry: each block of the new version is findable by its
+ * hash, and the blocks only the old version had are forgotten.
+ */
+function blockMapMutations(folderId: string, key: string, old: FileInfo | undefined, file: FileInfo): Mutation[] {
+  const blocksOf = (f: FileInfo | undefined) => {
+    const out = new Map<string, { hash: Uint8Array; offset: number }>();
+    if (!f || f.deleted || f.type !== "file") return out;
+    for (let i = 0; i < blockCount(f); i++) {
+      const hash = blockHash(f, i);
+      const hex = hexOf(hash);
+      if (!out.has(hex)) out.set(hex, { hash, offset: i * f.blockSize });
+    }
+    return out;
+  };
+  const before = blocksOf(old);
+  const after = blocksOf(file);
+  const mutations: Mutation[] = [];
+  for (const [hex, { hash }] of before) if (!after.has(hex)) mutations.push(del(["block", folderId, hash, key]));
+  for (const { hash, offset } of after.values()) {
+    mutations.push(
+      put(["block", folderId, hash, key], { path: file.path, offset }, file.path.length + key.length + 48),
+    );
+  }
+  return mutations;
+}
+
+function hexOf(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function put(key: Deno.KvKey, value: unknown, bytes: number): Mutation {

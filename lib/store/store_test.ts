@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { contentHashOf, type FileInfo } from "../model/mod.ts";
+import { contentHashOf, type FileInfo, sha256 } from "../model/mod.ts";
 import { Store } from "./store.ts";
 
 const PEER = "PEERPEE-RPEERPE-ERPEERP-EERPEER-PEERPEE-RPEERPE-ERPEERP-EER";
@@ -132,3 +132,28 @@ Deno.test("localSince() stays in ascending order, without repeats, while entries
     }
     assert.equal(new Set(seen).size, seen.length, "no entry twice");
   }));
+
+Deno.test("the block map finds local blocks by hash, forgets replaced and deleted versions, and spans many commits", async () => {
+  await withStore(async (store) => {
+    const first = file("docs/a.bin", 3);
+    await store.commitLocal("f", [first]);
+    const hash = (f: FileInfo, i: number) => f.blockHashes.subarray(i * 32, i * 32 + 32);
+    assert.deepEqual(await store.findBlock("f", hash(first, 2)), [{ path: "docs/a.bin", offset: 2 * 131072 }]);
+
+    // A new version without those blocks, and a copy of the first version elsewhere.
+    const changed = { ...first, blockHashes: new Uint8Array(3 * 32).fill(7) };
+    await store.commitLocal("f", [changed, { ...first, path: "copy.bin" }]);
+    assert.deepEqual(await store.findBlock("f", hash(first, 2)), [{ path: "copy.bin", offset: 2 * 131072 }]);
+    assert.equal((await store.findBlock("f", hash(changed, 0))).length, 1, "one entry per distinct hash");
+
+    await store.commitLocal("f", [{ ...first, path: "copy.bin", deleted: true, blockHashes: new Uint8Array() }]);
+    assert.deepEqual(await store.findBlock("f", hash(first, 2)), []);
+
+    // 4,000 blocks: more block-map mutations than one KV commit takes.
+    const unique = new Uint8Array(4000 * 32);
+    for (let i = 0; i < 4000; i++) unique.set(sha256(new Uint8Array(new Uint32Array([i]).buffer)), i * 32);
+    const big = file("big.bin", 4000, { blockHashes: unique, contentHash: contentHashOf(unique) });
+    await store.commitLocal("f", [big]);
+    assert.deepEqual(await store.findBlock("f", hash(big, 3999)), [{ path: "big.bin", offset: 3999 * 131072 }]);
+  });
+});

@@ -47,6 +47,11 @@ export interface PullerOptions {
   readonly nowMs: () => number;
   /** Called as bytes arrive (fetched from the peer, or reused from local data). */
   readonly onProgress?: (fetched: number, reused: number) => void;
+  /**
+   * Local files that may hold a block with this hash (path relative to the folder, offset):
+   * the block map. Candidates are verified before use.
+   */
+  readonly findBlock?: (hash: Uint8Array) => Promise<readonly { path: string; offset: number }[]>;
 }
 
 /**
@@ -159,7 +164,8 @@ async function stageFile(options: PullerOptions, abs: string, file: FileInfo, lo
       missing.push(i);
     }
     const reused = await reuseLocalBlocks(options, abs, file, local, handle, missing);
-    const toFetch = missing.filter((i) => !reused.has(i));
+    const elsewhere = await reuseBlocksFromOtherFiles(options, file, handle, missing.filter((i) => !reused.has(i)));
+    const toFetch = missing.filter((i) => !reused.has(i) && !elsewhere.has(i));
     await fetchBlocks(options, file, handle, toFetch);
     await handle.truncate(file.size);
     await handle.datasync();
@@ -218,6 +224,45 @@ async function reuseLocalBlocks(
     }
   } finally {
     await old.close();
+  }
+  return done;
+}
+
+/**
+ * Copies blocks that other local files hold (a renamed, moved or copied file, or a shared
+ * block), found through the block map and verified. Returns the indexes done.
+ */
+async function reuseBlocksFromOtherFiles(
+  options: PullerOptions,
+  file: FileInfo,
+  handle: FileHandle,
+  missing: readonly number[],
+): Promise<Set<number>> {
+  const done = new Set<number>();
+  if (!options.findBlock || missing.length === 0) return done;
+  const sources = new Map<string, FileHandle | null>();
+  try {
+    for (const i of missing) {
+      const length = blockLength(file, i);
+      for (const candidate of await options.findBlock(blockHash(file, i))) {
+        if (candidate.path === file.path) continue; // the old version was tried already
+        let source = sources.get(candidate.path);
+        if (source === undefined) {
+          source = await openHandle(join(options.root, candidate.path), "r").catch(() => null);
+          sources.set(candidate.path, source);
+        }
+        if (!source) continue;
+        const buffer = new Uint8Array(length);
+        const { bytesRead } = await source.read(buffer, 0, length, candidate.offset);
+        if (bytesRead !== length || !equalBytes(sha256(buffer), blockHash(file, i))) continue;
+        await writeAll(handle, buffer, i * file.blockSize);
+        done.add(i);
+        options.onProgress?.(0, length);
+        break;
+      }
+    }
+  } finally {
+    for (const source of sources.values()) await source?.close();
   }
   return done;
 }

@@ -119,7 +119,9 @@ Deno.test("hostile invited joiners: out-of-range and unsafe requests, a flood, a
         call.write(
           create(EnvelopeSchema, { msg: { case: "blockResponse", value: { id: 1n, data: new Uint8Array(5 << 20) } } }),
         );
-        const why = await Promise.race([ended, new Promise<string>((r) => setTimeout(() => r("still open"), 15_000))]);
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const late = new Promise<string>((r) => timer = setTimeout(() => r("still open"), 15_000));
+        const why = await Promise.race([ended, late]).finally(() => clearTimeout(timer));
         assert.notEqual(why, "still open");
         assert.match(why, /RESOURCE_EXHAUSTED|UNAVAILABLE|larger than max|ended|closed/i);
         await sharer.waitFor(/handshake with 127\.0\.0\.1:\d+ failed/);
