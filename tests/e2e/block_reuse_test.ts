@@ -46,3 +46,42 @@ Deno.test("renaming a directory, moving and copying files costs (almost) no tran
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("a 1 MiB change in the middle of a large file, and an append, transfer only the changed blocks", async (t) => {
+  const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-delta-" });
+  try {
+    await using pair = await startLivePair(tmp, async (a) => {
+      const data = new Uint8Array(64 * MiB);
+      fillPseudoRandom(data, 7);
+      await Deno.writeFile(join(a, "disk.img"), data);
+    });
+    const { a, b, joiner } = pair;
+    const steps: [string, number, () => Promise<void>][] = [
+      ["1 MiB rewritten in the middle", 1.25 * MiB, async () => {
+        using f = await Deno.open(join(a, "disk.img"), { write: true });
+        await f.seek(32 * MiB + 100, Deno.SeekMode.Start);
+        const patch = new Uint8Array(MiB);
+        fillPseudoRandom(patch, 8);
+        await f.write(patch);
+      }],
+      ["512 KiB appended", 0.75 * MiB, async () => {
+        const tail = new Uint8Array(512 * 1024);
+        fillPseudoRandom(tail, 9);
+        await Deno.writeFile(join(a, "disk.img"), tail, { append: true });
+      }],
+    ];
+    for (const [what, bound, change] of steps) {
+      await t.step(what, async () => {
+        const before = received(joiner.stdout);
+        const printed = joiner.stdout.length;
+        await change();
+        await waitConverged(a, b, what, 60_000);
+        await joiner.waitFor(new RegExp(`[\\s\\S]{${printed}}[\\s\\S]*In sync:`));
+        const extra = received(joiner.stdout) - before;
+        assert.ok(extra <= bound, `${what}: received ${extra} bytes (bound ${bound})`);
+      });
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
