@@ -14,6 +14,7 @@ Deno.test("changes made on both sides while both were stopped converge after res
     ) {
       await Deno.writeTextFile(join(a, name), `${name} v1\n`);
     }
+    await Deno.writeFile(join(a, "big-unchanged.bin"), new Uint8Array(2 << 20).map((_, i) => i % 253));
     const port = freePort();
     let joinArgs: string[];
     {
@@ -44,8 +45,14 @@ Deno.test("changes made on both sides while both were stopped converge after res
 
     const { sharer } = await startSharer(a, join(tmp, "home-a"), port);
     await using _a = sharer;
-    await using _b = FsyncProcess.start(joinArgs);
+    await using joiner = FsyncProcess.start(joinArgs);
     await waitConverged(a, b, "after the restart");
+    // Only what changed got new versions at start (a: 2 edits, 1 delete, a rename; b: 3 edits, 1 delete)...
+    assert.match(sharer.stderr, /folder a \(.*\): scanned, 5 changes/);
+    assert.match(joiner.stderr, /folder a \(.*\): scanned, 4 changes/);
+    // ... and only changed content crossed the wire (the 2 MiB file and the renamed one stayed put).
+    const [, amount, unit] = await joiner.waitFor(/In sync: .* ([\d.]+) (B|KiB|MiB) received/);
+    assert.ok(unit !== "MiB" && (unit === "B" || Number(amount) < 64), `received ${amount} ${unit} after the restart`);
     assert.equal(await Deno.readTextFile(join(a, "shared.txt")), "edited on b, later\n");
     assert.equal(await Deno.readTextFile(join(a, "other-way.txt")), "edited on a, later\n");
     assert.equal(await Deno.readTextFile(join(a, "edit-vs-delete.txt")), "edited on b\n");
@@ -58,7 +65,7 @@ Deno.test("changes made on both sides while both were stopped converge after res
     assert.equal(await Deno.readTextFile(join(a, otherCopy)), "edited on b, earlier\n");
     assert.deepEqual(
       names.filter((n) => n !== copy && n !== otherCopy),
-      ["edit-vs-delete.txt", "keep.txt", "other-way.txt", "renamed.txt", "shared.txt"],
+      ["big-unchanged.bin", "edit-vs-delete.txt", "keep.txt", "other-way.txt", "renamed.txt", "shared.txt"],
     );
   } finally {
     await Deno.remove(tmp, { recursive: true });
