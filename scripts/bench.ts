@@ -5,6 +5,7 @@
 // deno-lint-ignore-file no-console -- a benchmark prints its figures
 import { measureChangeLatency } from "./bench/change_latency.ts";
 import { measureInitialSync } from "./bench/initial_sync.ts";
+import { measureTransferBytes } from "./bench/transfer_bytes.ts";
 
 const MB = 1e6;
 
@@ -17,6 +18,12 @@ const BENCHMARKS: Record<string, () => Promise<string>> = {
     const f = await measureInitialSync({ smallFiles: 2000, maxSmallBytes: 16 * 1024, largeFiles: [], seed: 2 });
     return `initial sync of ${f.files} files of 1-16 KiB: ${f.seconds.toFixed(2)} s, ` +
       `${(f.files / f.seconds).toFixed(0)} files/s`;
+  },
+  "transfer-bytes": async () => {
+    const { renameDirectory: r, middleChange: m } = await measureTransferBytes();
+    const mib = (n: number) => `${(n / 2 ** 20).toFixed(2)} MiB`;
+    return `rename of a directory of ${r.files} files (${mib(r.bytes)}): ${mib(r.received)} received; ` +
+      `${mib(m.changed)} rewritten in a ${mib(m.fileBytes)} file: ${mib(m.received)} received`;
   },
   "change-latency": async () => {
     const f = await measureChangeLatency(50);
