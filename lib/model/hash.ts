@@ -23,3 +23,10 @@ export function sha256(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
 export function contentHashOf(blockHashes: Uint8Array): Uint8Array<ArrayBuffer> {
   return sha256(blockHashes);
 }
+
+/** Lower-case hexadecimal of some bytes (map keys, file name tags, random IDs). */
+export function toHex(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
+}

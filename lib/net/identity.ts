@@ -2,7 +2,7 @@ import "reflect-metadata"; // @peculiar/x509 needs it loaded first (DENO-FACTS Â
 import * as x509 from "@peculiar/x509";
 import { createHash, sign, verify, X509Certificate } from "node:crypto";
 import { join } from "node:path";
-import { ExitCode, formatDeviceId, FsyncError, shortDeviceId } from "../model/mod.ts";
+import { ExitCode, formatDeviceId, FsyncError, shortDeviceId, toHex } from "../model/mod.ts";
 
 x509.cryptoProvider.set(crypto);
 
@@ -107,8 +107,7 @@ async function createCertificate(deviceName: string): Promise<{ certPem: string;
   const keys = await crypto.subtle.generateKey(algorithm, true, ["sign", "verify"]);
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0"))
-      .join(""),
+    serialNumber: toHex(crypto.getRandomValues(new Uint8Array(16))),
     name: `CN=fsync ${deviceName.replace(/[,=+<>#;"\\]/g, "_")}`,
     notBefore: new Date(now - 86_400_000),
     notAfter: new Date(now + 20 * 365 * 86_400_000),

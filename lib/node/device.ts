@@ -1,5 +1,5 @@
 import { join, resolve } from "node:path";
-import { ExitCode, type FileInfo, formatDeviceId, FsyncError, mtimeNsOf, parseDeviceId } from "../model/mod.ts";
+import { ExitCode, type FileInfo, formatDeviceId, FsyncError, mtimeNsOf, parseDeviceId, toHex } from "../model/mod.ts";
 import {
   type BlockErrorCode,
   type Connection,
@@ -805,7 +805,7 @@ function key({ folderId, peerId }: Pair): string {
 }
 
 function randomId(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
+  return toHex(crypto.getRandomValues(new Uint8Array(8)));
 }
 
 /**

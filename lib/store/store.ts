@@ -1,4 +1,4 @@
-import { blockCount, blockHash, type FileInfo } from "../model/mod.ts";
+import { blockCount, blockHash, type FileInfo, toHex } from "../model/mod.ts";
 import { KvBatch, type Mutation } from "./_batch.ts";
 import { compareKeyParts, pathKey } from "./_path_key.ts";
 
@@ -429,7 +429,7 @@ function blockMapMutations(folderId: string, key: string, old: FileInfo | undefi
     if (!f || f.deleted || f.type !== "file") return out;
     for (let i = 0; i < blockCount(f); i++) {
       const hash = blockHash(f, i);
-      const hex = hexOf(hash);
+      const hex = toHex(hash);
       if (!out.has(hex)) out.set(hex, { hash, offset: i * f.blockSize });
     }
     return out;
@@ -444,10 +444,6 @@ function blockMapMutations(folderId: string, key: string, old: FileInfo | undefi
     );
   }
   return mutations;
-}
-
-function hexOf(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function put(key: Deno.KvKey, value: unknown, bytes: number): Mutation {

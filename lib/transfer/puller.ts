@@ -11,11 +11,11 @@ import {
   type Decision,
   equalBytes,
   type FileInfo,
-  HASH_BYTES,
   increment,
   mtimeNsOf,
   sha256,
   TEMP_PREFIX,
+  toHex,
 } from "../model/mod.ts";
 import { BlockMismatchError, ChangedLocallyError, DiskFullError } from "./errors.ts";
 import { prepareParents } from "./safe_path.ts";
@@ -137,9 +137,8 @@ async function fetchEntry(
 
 /** The temporary name of a pull: fixed per path and content, so an interrupted pull resumes. */
 export function tempPathFor(abs: string, file: FileInfo): string {
-  const tag = Array.from(sha256(new TextEncoder().encode(`${file.path}\0`)).subarray(0, 6))
-    .concat(Array.from(file.contentHash.subarray(0, 6)))
-    .map((b) => b.toString(16).padStart(2, "0")).join("");
+  const tag = toHex(sha256(new TextEncoder().encode(`${file.path}\0`)).subarray(0, 6)) +
+    toHex(file.contentHash.subarray(0, 6));
   return join(dirname(abs), `${TEMP_PREFIX}${tag}`);
 }
 
@@ -201,7 +200,7 @@ async function reuseLocalBlocks(
   if (!local || local.deleted || local.type !== "file" || missing.length === 0) return done;
   const offsets = new Map<string, number>();
   for (let i = 0; i < blockCount(local); i++) {
-    offsets.set(hex(blockHash(local, i)), i * local.blockSize);
+    offsets.set(toHex(blockHash(local, i)), i * local.blockSize);
   }
   let old: FileHandle;
   try {
@@ -212,7 +211,7 @@ async function reuseLocalBlocks(
   }
   try {
     for (const i of missing) {
-      const at = offsets.get(hex(blockHash(file, i)));
+      const at = offsets.get(toHex(blockHash(file, i)));
       if (at === undefined) continue;
       const length = blockLength(file, i);
       const buffer = new Uint8Array(length);
@@ -361,10 +360,4 @@ async function setMetadata(abs: string, file: FileInfo): Promise<void> {
 export async function syncDirectory(dir: string): Promise<void> {
   using handle = await Deno.open(dir, { read: true });
   await handle.sync();
-}
-
-function hex(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < HASH_BYTES; i++) s += bytes[i].toString(16).padStart(2, "0");
-  return s;
 }
