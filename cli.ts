@@ -317,13 +317,7 @@ function parsePeer(value: string): { address: HostPort; invite?: Invite } {
 /** `--rescan-interval`: how often a full scan backs up the watcher. */
 function rescanOption(): Option {
   return new Option("--rescan-interval <seconds>", "full scan interval backing up the file watcher")
-    .argParser((v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) {
-        throw new InvalidArgumentError("must be a whole number of seconds (1 or more)");
-      }
-      return n;
-    })
+    .argParser(wholeNumber("seconds"))
     .default(3600);
 }
 

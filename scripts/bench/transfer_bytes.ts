@@ -4,8 +4,7 @@
  * the figure is what the joiner reports as received (to 0.1 MiB).
  */
 import { join } from "node:path";
-import { startLivePair } from "../../tests/support/peer.ts";
-import { waitConverged } from "../../tests/support/tree.ts";
+import { bytesReceivedFor, startLivePair } from "../../tests/support/peer.ts";
 import { fillPseudoRandom } from "../gen_tree.ts";
 
 const MiB = 1 << 20;
@@ -33,23 +32,20 @@ export async function measureTransferBytes(): Promise<TransferBytesFigures> {
       fillPseudoRandom(big, 5000);
       await Deno.writeFile(join(a, "big.bin"), big);
     });
-    const { a, b, joiner } = pair;
-    const change = async (what: string, act: () => Promise<void>) => {
-      const before = received(joiner.stdout);
-      const printed = joiner.stdout.length;
-      await act();
-      await waitConverged(a, b, what, 300_000);
-      await joiner.waitFor(new RegExp(`[\\s\\S]{${printed}}[\\s\\S]*In sync:`), 60_000);
-      return received(joiner.stdout) - before;
-    };
-    const renamed = await change("rename", () => Deno.rename(join(a, "dir"), join(a, "renamed-dir")));
-    const middle = await change("middle", async () => {
+    const { a } = pair;
+    const renamed = await bytesReceivedFor(
+      pair,
+      "rename",
+      () => Deno.rename(join(a, "dir"), join(a, "renamed-dir")),
+      300_000,
+    );
+    const middle = await bytesReceivedFor(pair, "middle", async () => {
       using f = await Deno.open(join(a, "big.bin"), { write: true });
       await f.seek(100 * MiB, Deno.SeekMode.Start);
       const patch = new Uint8Array(MiB);
       fillPseudoRandom(patch, 6000);
       await f.write(patch);
-    });
+    }, 300_000);
     return {
       renameDirectory: { files: 1000, bytes: dirBytes, received: renamed },
       middleChange: { fileBytes: 200 * MiB, changed: MiB, received: middle },
@@ -57,10 +53,4 @@ export async function measureTransferBytes(): Promise<TransferBytesFigures> {
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
-}
-
-/** The bytes the joiner says it received so far (its latest "In sync" line). */
-function received(stdout: string): number {
-  const [, n, unit] = [...stdout.matchAll(/In sync: .*?([\d.]+) (B|KiB|MiB|GiB) received/g)].at(-1)!;
-  return Number(n) * { B: 1, KiB: 1024, MiB, GiB: 1024 * MiB }[unit as "B"];
 }

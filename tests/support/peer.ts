@@ -1,4 +1,5 @@
 import { fileURLToPath as fromFileUrl } from "node:url";
+import { waitConverged } from "./tree.ts";
 
 const CLI = fromFileUrl(new URL("../../cli.ts", import.meta.url));
 const CONFIG = fromFileUrl(new URL("../../deno.json", import.meta.url));
@@ -82,11 +83,23 @@ export class FsyncProcess implements AsyncDisposable {
     return this.#stderr;
   }
 
-  /** Waits until stdout or stderr matches `pattern`. */
-  async waitFor(pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+  /** How much stdout it has printed so far (an offset for `waitFor`). */
+  get printed(): number {
+    return this.#stdout.length;
+  }
+
+  /**
+   * Waits until stdout or stderr matches `pattern`; with `stdoutFrom`, only stdout printed
+   * after that offset counts (see `printed`).
+   */
+  async waitFor(pattern: RegExp, timeoutMs = 30_000, stdoutFrom?: number): Promise<RegExpMatchArray> {
     const deadline = Date.now() + timeoutMs;
+    const match = () =>
+      stdoutFrom === undefined
+        ? this.#stdout.match(pattern) ?? this.#stderr.match(pattern)
+        : this.#stdout.slice(stdoutFrom).match(pattern);
     while (true) {
-      const m = this.#stdout.match(pattern) ?? this.#stderr.match(pattern);
+      const m = match();
       if (m) return m;
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out waiting for ${pattern}\n${this.log()}`);
@@ -99,7 +112,7 @@ export class FsyncProcess implements AsyncDisposable {
       const done = await Promise.race([this.status.then(() => true), Promise.resolve(false)]);
       if (done) {
         await this.#readers;
-        const last = this.#stdout.match(pattern) ?? this.#stderr.match(pattern);
+        const last = match();
         if (last) return last;
         throw new Error(`process exited before ${pattern}\n${this.log()}`);
       }
@@ -161,6 +174,32 @@ export async function startSharer(
   const m = await sharer.waitFor(/listening on 127\.0\.0\.1:(\d+)/, 60_000);
   const invite = await sharer.waitFor(/fsync join (fsync:\/\/\S+)/);
   return { sharer, port: Number(m[1]), invite: invite[1] };
+}
+
+/** Bytes a joiner says it received so far: its latest "In sync" line, to the precision it prints. */
+export function receivedBytes(joiner: FsyncProcess): number {
+  const lines = [...joiner.stdout.matchAll(/In sync: .*?([\d.]+) (B|KiB|MiB|GiB) received/g)];
+  if (lines.length === 0) throw new Error(`no "In sync" line yet\n${joiner.log()}`);
+  const [, n, unit] = lines.at(-1)!;
+  return Number(n) * { B: 1, KiB: 1 << 10, MiB: 1 << 20, GiB: 1 << 30 }[unit as "B"];
+}
+
+/**
+ * Makes `change` on a live pair, waits until both trees are equal and the joiner is in sync
+ * again, and returns the bytes the joiner received for it.
+ */
+export async function bytesReceivedFor(
+  pair: LivePair,
+  what: string,
+  change: () => Promise<void>,
+  timeoutMs = 60_000,
+): Promise<number> {
+  const before = receivedBytes(pair.joiner);
+  const printed = pair.joiner.printed;
+  await change();
+  await waitConverged(pair.a, pair.b, what, timeoutMs);
+  await pair.joiner.waitFor(/In sync:/, timeoutMs, printed);
+  return receivedBytes(pair.joiner) - before;
 }
 
 /** A port that was free a moment ago (for tests that restart a listener on the same port). */
