@@ -5,19 +5,23 @@
 // deno-lint-ignore-file no-console -- a benchmark prints its figures
 import { measureChangeLatency } from "./bench/change_latency.ts";
 import { measureInitialSync } from "./bench/initial_sync.ts";
-import { measureMixedSync } from "./bench/mixed_sync.ts";
 import { measureTransferBytes } from "./bench/transfer_bytes.ts";
 
 const MB = 1e6;
 
 const BENCHMARKS: Record<string, () => Promise<string>> = {
   "mixed": async () => {
-    const f = await measureMixedSync();
+    const f = await measureInitialSync({
+      smallFiles: 10_000,
+      maxSmallBytes: 16 * 1024,
+      largeFiles: [...Array(20).fill(5 * 2 ** 20), 200 * 2 ** 20, 200 * 2 ** 20],
+      seed: 11,
+    }, { compareWithCp: true });
     const gib = f.bytes / 2 ** 30;
     const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
     return `initial sync of ${f.files} files, ${(f.bytes / MB).toFixed(0)} MB: ${f.seconds.toFixed(1)} s, ` +
       `${(f.bytes / MB / f.seconds).toFixed(1)} MB/s, ${(f.files / f.seconds).toFixed(0)} files/s; ` +
-      `cp -a ${f.cpSeconds.toFixed(1)} s (fsync/cp ${(f.seconds / f.cpSeconds).toFixed(1)}x); ` +
+      `cp -a ${f.cpSeconds!.toFixed(1)} s (fsync/cp ${(f.seconds / f.cpSeconds!).toFixed(1)}x); ` +
       `peak RSS sharer ${mib(f.sharer.peakRssBytes)}, joiner ${mib(f.joiner.peakRssBytes)}; ` +
       `CPU s/GiB sharer ${(f.sharer.cpuSeconds / gib).toFixed(1)}, joiner ${(f.joiner.cpuSeconds / gib).toFixed(1)}`;
   },
