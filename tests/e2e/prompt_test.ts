@@ -5,17 +5,22 @@ import { FsyncProcess, startSharer } from "../support/peer.ts";
 
 const CLI = fileURLToPath(new URL("../../cli.ts", import.meta.url));
 
-/** Runs `fsync ARGS` on a pseudo-terminal (util-linux `script`) with `input` typed at it. */
-async function onTerminal(args: string[], input: string): Promise<{ code: number; screen: string }> {
+/** Starts `fsync ARGS` on a pseudo-terminal (util-linux `script`); what is written to its stdin is typed at it. */
+function spawnOnTerminal(args: string[]): Deno.ChildProcess {
   const command = [Deno.execPath(), "run", "-A", "--quiet", CLI, ...args].map((a) => `'${a.replaceAll("'", `'\\''`)}'`)
     .join(" ");
-  const child = new Deno.Command("script", {
+  return new Deno.Command("script", {
     args: ["--quiet", "--return", "--command", command, "/dev/null"],
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
   }).spawn();
+}
+
+/** Runs `fsync ARGS` on a pseudo-terminal with `input` typed at it, to the end. */
+async function onTerminal(args: string[], input: string): Promise<{ code: number; screen: string }> {
+  const child = spawnOnTerminal(args);
   const writer = child.stdin.getWriter();
   await writer.write(new TextEncoder().encode(input));
   const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
@@ -60,15 +65,7 @@ Deno.test("on a terminal, share asks before letting a device without an invite j
   const src = join(tmp, "src");
   await Deno.mkdir(src);
   await Deno.writeTextFile(join(src, "hello.txt"), "hello\n");
-  const args = ["--home", join(tmp, "home-a"), "share", src, "--listen", "127.0.0.1:0"];
-  const command = [Deno.execPath(), "run", "-A", "--quiet", CLI, ...args].map((a) => `'${a}'`).join(" ");
-  const terminal = new Deno.Command("script", {
-    args: ["--quiet", "--return", "--command", command, "/dev/null"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
+  const terminal = spawnOnTerminal(["--home", join(tmp, "home-a"), "share", src, "--listen", "127.0.0.1:0"]);
   const keys = terminal.stdin.getWriter();
   let screen = "";
   const reading = (async () => {
