@@ -26,6 +26,11 @@ export interface TlsIdentity {
 const SERVER_NAME = "fsync";
 /** How long a TLS handshake may take before the socket is dropped. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
+/**
+ * Connections a listener holds at once; more are closed on arrival. Bounds what a flood of
+ * connections can cost: a stranger's socket lives at most the handshake and Hello timeouts.
+ */
+export const MAX_CONNECTIONS = 256;
 
 /** TLS 1.3 with both certificates required; trust is decided by device ID, never by a CA. */
 function tlsOptions(identity: TlsIdentity): tls.SecureContextOptions & tls.CommonConnectionOptions {
@@ -245,6 +250,7 @@ export async function listen(
   );
   // Not TLS, a failed handshake, a timeout: the socket is dropped, the listener goes on.
   listener.on("tlsClientError", (_e, socket) => socket.destroy());
+  listener.maxConnections = MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {
     listener.once("error", reject);
     listener.listen(address.port, address.host, () => {

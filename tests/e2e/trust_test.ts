@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import { join } from "node:path";
+import { MAX_CONNECTIONS } from "../../lib/net/mod.ts";
 import { FsyncProcess, startSharer } from "../support/peer.ts";
 import { diffTrees, snapshotTree, waitConverged } from "../support/tree.ts";
 
@@ -115,7 +116,7 @@ async function deviceIdOfRunning(tmp: string): Promise<string> {
   return id;
 }
 
-Deno.test("traffic between peers is encrypted, and garbage instead of TLS does not disturb the sharer", async () => {
+Deno.test("traffic between peers is encrypted; garbage instead of TLS and a connection flood do not disturb the sharer", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-wire-" });
   const captured: Uint8Array[] = [];
   let relayTarget = 0;
@@ -149,6 +150,19 @@ Deno.test("traffic between peers is encrypted, and garbage instead of TLS does n
       await conn.read(new Uint8Array(1024)).catch(() => null);
       conn.close();
     }
+
+    // A flood of idle connections: beyond the cap they are closed at once, and the port recovers.
+    const flood: Deno.Conn[] = [];
+    for (let i = 0; i < MAX_CONNECTIONS + 40; i++) flood.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+    const closedAtOnce = await Promise.all(flood.map(async (conn) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const eof = conn.read(new Uint8Array(16)).then((n) => n === null, () => true);
+      const idle = new Promise<boolean>((r) => timer = setTimeout(() => r(false), 1_000));
+      return await Promise.race([eof, idle]).finally(() => clearTimeout(timer));
+    }));
+    const closedCount = closedAtOnce.filter(Boolean).length;
+    assert.ok(closedCount >= 40, `${closedCount} of ${flood.length} connections closed by the cap`);
+    for (const conn of flood) conn.close();
 
     const viaRelay = invite.replace(`127.0.0.1:${port}`, `127.0.0.1:${relayPort}`);
     const dst = join(tmp, "dst");
