@@ -1,5 +1,5 @@
 import { join, resolve } from "node:path";
-import { ExitCode, type FileInfo, formatDeviceId, FsyncError, mtimeNsOf, parseDeviceId, toHex } from "../model/mod.ts";
+import { ExitCode, type FileInfo, FsyncError, mtimeNsOf, parseDeviceId, toHex } from "../model/mod.ts";
 import {
   type BlockErrorCode,
   type Connection,
@@ -21,7 +21,7 @@ import {
   ProtocolError,
   proveIdentity,
 } from "../net/mod.ts";
-import { type FolderRecord, lockHome, Store } from "../store/mod.ts";
+import { type FolderRecord, lockHome, type PeerRecord, Store } from "../store/mod.ts";
 import { readFull, RECENT_MS } from "../scan/mod.ts";
 import type { BlockWant } from "../transfer/mod.ts";
 import { FolderWatcher } from "../watch/mod.ts";
@@ -211,7 +211,7 @@ export class Device {
     await this.store.putInvite({
       id: randomId(),
       folderId,
-      secret: formatDeviceId(secret),
+      secret,
       expiresAtMs: now + ttlMs,
       usesLeft: uses,
     });
@@ -354,7 +354,7 @@ export class Device {
     const known = await this.store.getPeer(peer.deviceId);
     let invitedTo = known?.invitedTo ?? [];
     if (connection.role === "server") {
-      const granted = await this.#admit(session, connection.channelBinding);
+      const granted = await this.#admit(session, connection.channelBinding, known);
       if (!granted) {
         this.#logger.warn(`refused ${peer.deviceName} (${peer.deviceId}) at ${peer.address}: ${NOT_TRUSTED}`);
         await session.refuse(NOT_TRUSTED);
@@ -378,7 +378,7 @@ export class Device {
     let reason = "connection closed";
     try {
       await this.#sendClusterConfig(session);
-      await this.#sendOffers(session);
+      await this.#sendOffers(session, invitedTo);
       await session.run(
         (folderId, want) => this.#serveBlock(session, folderId, want),
         (e) => this.#onEvent(session, e),
@@ -409,16 +409,19 @@ export class Device {
    * stay: those it was admitted to before, plus an invite's folder (using the invite), or,
    * when approved, the folders offered now.
    */
-  async #admit(session: PeerSession, channelBinding: Uint8Array): Promise<string[] | undefined> {
+  async #admit(
+    session: PeerSession,
+    channelBinding: Uint8Array,
+    known: PeerRecord | undefined,
+  ): Promise<string[] | undefined> {
     const { peer } = session;
-    const known = await this.store.getPeer(peer.deviceId);
     let granted = known?.trusted ? [...known.invitedTo] : undefined;
     if (peer.inviteProof.length > 0) {
       const now = this.#nowMs();
       let matched = false;
       for (const invite of await this.store.listInvites()) {
         if (invite.expiresAtMs <= now) continue;
-        if (!inviteProofMatches(parseDeviceId(invite.secret)!, channelBinding, peer.inviteProof)) continue;
+        if (!inviteProofMatches(invite.secret, channelBinding, peer.inviteProof)) continue;
         if (!(await this.store.useInvite(invite))) continue;
         this.#logger.info(`${peer.deviceName} (${peer.deviceId}) joined with an invite`);
         granted = [...(granted ?? []), invite.folderId];
@@ -500,8 +503,7 @@ export class Device {
   }
 
   /** Offers each folder offered here that the peer was invited or approved to, and does not share yet. */
-  async #sendOffers(session: PeerSession): Promise<void> {
-    const invitedTo = (await this.store.getPeer(session.peer.deviceId))?.invitedTo ?? [];
+  async #sendOffers(session: PeerSession, invitedTo: readonly string[]): Promise<void> {
     for (const folderId of this.#offered) {
       if (!invitedTo.includes(folderId) || await this.#isShared(folderId, session.peer.deviceId)) continue;
       const { files, bytes } = await this.folderSummary(folderId);

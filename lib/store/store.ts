@@ -30,8 +30,8 @@ export interface InviteRecord {
   /** Random ID, the key of the record. */
   readonly id: string;
   readonly folderId: string;
-  /** The one-time secret (base32), kept only in this private store. */
-  readonly secret: string;
+  /** The one-time secret, kept only in this private store. */
+  readonly secret: Uint8Array;
   readonly expiresAtMs: number;
   readonly usesLeft: number;
 }
