@@ -14,14 +14,12 @@ export function storePathOf(home: string): string {
 export async function listPeers(home: string): Promise<(PeerRecord & { folders: string[] })[]> {
   const store = await openExisting(home);
   try {
-    const folders = await store.listFolders();
-    const out = [];
-    for (const peer of await store.listPeers()) {
-      const shared: string[] = [];
-      for (const f of folders) if ((await store.sharesOf(f.id)).includes(peer.deviceId)) shared.push(f.label);
-      out.push({ ...peer, folders: shared });
-    }
-    return out;
+    const shares: { label: string; devices: string[] }[] = [];
+    for (const f of await store.listFolders()) shares.push({ label: f.label, devices: await store.sharesOf(f.id) });
+    return (await store.listPeers()).map((peer) => ({
+      ...peer,
+      folders: shares.filter((s) => s.devices.includes(peer.deviceId)).map((s) => s.label),
+    }));
   } finally {
     store.close();
   }
