@@ -162,9 +162,8 @@ async function stageFile(options: PullerOptions, abs: string, file: FileInfo, lo
       if (end <= presentBytes && await blockMatches(handle, file, i)) continue;
       missing.push(i);
     }
-    const reused = await reuseLocalBlocks(options, abs, file, local, handle, missing);
-    const elsewhere = await reuseBlocksFromOtherFiles(options, file, handle, missing.filter((i) => !reused.has(i)));
-    const toFetch = missing.filter((i) => !reused.has(i) && !elsewhere.has(i));
+    const reused = await reuseLocalBlocks(options, file, local, handle, missing);
+    const toFetch = missing.filter((i) => !reused.has(i));
     await fetchBlocks(options, file, handle, toFetch);
     await handle.truncate(file.size);
     await handle.datasync();
@@ -187,67 +186,44 @@ async function blockMatches(handle: FileHandle, file: FileInfo, i: number): Prom
   return bytesRead === length && equalBytes(sha256(buffer), blockHash(file, i));
 }
 
-/** Copies blocks the old local version of the file already has. Returns the indexes done. */
+/** Where a block may be found on this device (folder-relative path and offset). */
+type BlockCandidate = { readonly path: string; readonly offset: number };
+
+/**
+ * Copies the missing blocks this device already holds: first from the old version of the
+ * same file, then from any other local file the block map names (a renamed, moved or copied
+ * file, or a shared block). Every block is verified before it is written. Returns the
+ * indexes done.
+ */
 async function reuseLocalBlocks(
   options: PullerOptions,
-  abs: string,
   file: FileInfo,
   local: FileInfo | undefined,
   handle: FileHandle,
   missing: readonly number[],
 ): Promise<Set<number>> {
+  const oldOffsets = new Map<string, number>();
+  if (local && !local.deleted && local.type === "file") {
+    for (let i = 0; i < blockCount(local); i++) oldOffsets.set(toHex(blockHash(local, i)), i * local.blockSize);
+  }
+  const candidatesFor = async (hash: Uint8Array): Promise<BlockCandidate[]> => {
+    const at = oldOffsets.get(toHex(hash));
+    const old = at === undefined ? [] : [{ path: file.path, offset: at }];
+    const elsewhere = options.findBlock ? await options.findBlock(hash) : [];
+    return [...old, ...elsewhere.filter((c) => c.path !== file.path)];
+  };
   const done = new Set<number>();
-  if (!local || local.deleted || local.type !== "file" || missing.length === 0) return done;
-  const offsets = new Map<string, number>();
-  for (let i = 0; i < blockCount(local); i++) {
-    offsets.set(toHex(blockHash(local, i)), i * local.blockSize);
-  }
-  let old: FileHandle;
-  try {
-    old = await openHandle(abs, "r");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return done;
-    throw e;
-  }
-  try {
-    for (const i of missing) {
-      const at = offsets.get(toHex(blockHash(file, i)));
-      if (at === undefined) continue;
-      const length = blockLength(file, i);
-      const buffer = new Uint8Array(length);
-      const { bytesRead } = await old.read(buffer, 0, length, at);
-      if (bytesRead !== length || !equalBytes(sha256(buffer), blockHash(file, i))) continue;
-      await writeAll(handle, buffer, i * file.blockSize);
-      done.add(i);
-      options.onProgress?.(0, length);
-    }
-  } finally {
-    await old.close();
-  }
-  return done;
-}
-
-/**
- * Copies blocks that other local files hold (a renamed, moved or copied file, or a shared
- * block), found through the block map and verified. Returns the indexes done.
- */
-async function reuseBlocksFromOtherFiles(
-  options: PullerOptions,
-  file: FileInfo,
-  handle: FileHandle,
-  missing: readonly number[],
-): Promise<Set<number>> {
-  const done = new Set<number>();
-  if (!options.findBlock || missing.length === 0) return done;
   const sources = new Map<string, FileHandle | null>();
   try {
     for (const i of missing) {
       const length = blockLength(file, i);
-      for (const candidate of await options.findBlock(blockHash(file, i))) {
-        if (candidate.path === file.path) continue; // the old version was tried already
+      for (const candidate of await candidatesFor(blockHash(file, i))) {
         let source = sources.get(candidate.path);
         if (source === undefined) {
-          source = await openHandle(join(options.root, candidate.path), "r").catch(() => null);
+          source = await openHandle(join(options.root, candidate.path), "r").catch((e: NodeJS.ErrnoException) => {
+            if (e.code === "ENOENT" || e.code === "EACCES" || e.code === "EISDIR") return null;
+            throw e;
+          });
           sources.set(candidate.path, source);
         }
         if (!source) continue;
