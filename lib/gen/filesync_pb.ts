@@ -430,7 +430,8 @@ export const FileInfoSchema: GenMessage<FileInfo> = /*@__PURE__*/
   messageDesc(file_filesync, 9);
 
 /**
- * BlockRequest asks for one block of a file in the responder's local index.
+ * BlockRequest asks for a range of a file in the responder's local index: one block, or
+ * consecutive whole blocks of at most 1 MiB together (the requester verifies each block).
  *
  * @generated from message filesync.v1.BlockRequest
  */
@@ -461,6 +462,8 @@ export type BlockRequest = Message<"filesync.v1.BlockRequest"> & {
   size: number;
 
   /**
+   * SHA-256 of the range's first block.
+   *
    * @generated from field: bytes hash = 6;
    */
   hash: Uint8Array;

@@ -1,5 +1,5 @@
-import { join, resolve } from "node:path";
-import { ExitCode, type FileInfo, FsyncError, mtimeNsOf, parseDeviceId, toHex } from "../model/mod.ts";
+import { resolve } from "node:path";
+import { ExitCode, type FileInfo, FsyncError, parseDeviceId, toHex } from "../model/mod.ts";
 import {
   type BlockErrorCode,
   type Connection,
@@ -22,9 +22,10 @@ import {
   proveIdentity,
 } from "../net/mod.ts";
 import { type FolderRecord, lockHome, type PeerRecord, Store } from "../store/mod.ts";
-import { readFull, RECENT_MS } from "../scan/mod.ts";
+import { RECENT_MS } from "../scan/mod.ts";
 import type { BlockWant } from "../transfer/mod.ts";
 import { FolderWatcher } from "../watch/mod.ts";
+import { BlockServer } from "./block_server.ts";
 import type { DeviceEvent, TransferTotals } from "./events.ts";
 import { FolderRunner } from "./folder_runner.ts";
 import { storePathOf } from "./peers.ts";
@@ -130,6 +131,7 @@ export class Device {
   #recheckTimers = new Map<FolderRunner, ReturnType<typeof setTimeout>>();
   /** Files found changed while serving them, with a rescan under way. */
   #staleServed = new Set<string>();
+  #blockServer: BlockServer;
 
   private constructor(
     lock: Deno.FsFile,
@@ -149,6 +151,7 @@ export class Device {
     this.name = name;
     this.#logger = logger;
     this.#nowMs = nowMs;
+    this.#blockServer = new BlockServer(store, (folderId, path) => this.#servedStale(folderId, path));
   }
 
   /**
@@ -610,32 +613,21 @@ export class Device {
   async #serveBlock(session: PeerSession, folderId: string, want: BlockWant): Promise<Uint8Array | BlockErrorCode> {
     const runner = this.#folders.get(folderId);
     if (!runner || !await this.#isShared(folderId, session.peer.deviceId)) return "invalid-request";
-    const file = await this.store.getLocal(folderId, want.path);
-    if (!file || file.deleted || file.type !== "file") return "no-such-file";
-    if (want.offset + want.size > file.size) return "invalid-request";
     try {
-      using handle = await Deno.open(join(runner.folder.path, want.path), { read: true });
-      await handle.seek(want.offset, Deno.SeekMode.Start);
-      const data = new Uint8Array(want.size);
-      const complete = await readFull(handle, data) === want.size;
-      // The stat the scanner trusts, not a second hash of bytes the scan hashed already: the
-      // peer verifies every block anyway, this only spares it blocks of a newer version.
-      const st = await handle.stat();
-      if (complete && st.size === file.size && mtimeNsOf(st.mtime) === file.mtimeNs && st.ino === file.inode) {
-        return data;
-      }
-      // Changed since it was scanned: the peer gets the new version once the scan has it.
-      const stale = `${folderId}/${want.path}`;
-      if (!this.#staleServed.has(stale)) {
-        this.#staleServed.add(stale);
-        this.#track(this.#rescan(runner, [want.path]).finally(() => this.#staleServed.delete(stale)));
-      }
-      return "changed";
+      return await this.#blockServer.serve(folderId, runner.folder.path, want);
     } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return "no-such-file";
       this.#logger.warn(`cannot read ${want.path} for ${session.peer.deviceName}: ${(e as Error).message}`);
       return "read-failed";
     }
+  }
+
+  /** A file was found changed while serving it: rescan it (once at a time) so peers get the new version. */
+  #servedStale(folderId: string, path: string): void {
+    const runner = this.#folders.get(folderId);
+    const stale = `${folderId}/${path}`;
+    if (!runner || this.#staleServed.has(stale)) return;
+    this.#staleServed.add(stale);
+    this.#track(this.#rescan(runner, [path]).finally(() => this.#staleServed.delete(stale)));
   }
 
   // --- shares ---

@@ -190,6 +190,17 @@ export class Store {
     return await this.#getFile(folderId, LOCAL, path);
   }
 
+  /**
+   * The local entry of a path without its block hashes: what checking a file on disk
+   * against the index needs, read without the hash chunks of a large file.
+   */
+  async getLocalStat(folderId: string, path: string): Promise<Omit<FileInfo, "blockHashes"> | undefined> {
+    const stored = (await this.#kv.get<StoredFile>(["file", folderId, LOCAL, pathKey(path)])).value;
+    if (!stored) return undefined;
+    const { hashChunks: _, blockHashes: __, ...rest } = stored;
+    return rest;
+  }
+
   /** Local entries of these paths, in the same order. */
   async getLocalMany(folderId: string, paths: readonly string[]): Promise<(FileInfo | undefined)[]> {
     const stored = await this.#getStoredMany(folderId, LOCAL, paths);

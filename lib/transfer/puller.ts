@@ -20,8 +20,16 @@ import {
 import { BlockMismatchError, ChangedLocallyError, DiskFullError } from "./errors.ts";
 import { prepareParents } from "./safe_path.ts";
 
-/** Blocks of one file requested from the peer at once. */
-const BLOCKS_IN_FLIGHT = 16;
+/** Requests for one file sent to the peer at once. */
+const REQUESTS_IN_FLIGHT = 16;
+/**
+ * Consecutive missing blocks are asked for in one request of up to this many bytes (the
+ * protocol's limit): per request costs dominate at 128 KiB, and each block is still
+ * verified on its own.
+ */
+const SPAN_BYTES = 1 << 20;
+/** Block-map lookups made at once (a new 4 GiB file makes 4,096 of them before fetching). */
+const LOOKUPS_AT_ONCE = 64;
 
 /** One block to fetch from a peer. */
 export interface BlockWant {
@@ -215,25 +223,29 @@ async function reuseLocalBlocks(
   const done = new Set<number>();
   const sources = new Map<string, FileHandle | null>();
   try {
-    for (const i of missing) {
-      const length = blockLength(file, i);
-      for (const candidate of await candidatesFor(blockHash(file, i))) {
-        let source = sources.get(candidate.path);
-        if (source === undefined) {
-          source = await openHandle(join(options.root, candidate.path), "r").catch((e: NodeJS.ErrnoException) => {
-            if (e.code === "ENOENT" || e.code === "EACCES" || e.code === "EISDIR") return null;
-            throw e;
-          });
-          sources.set(candidate.path, source);
+    for (let start = 0; start < missing.length; start += LOOKUPS_AT_ONCE) {
+      const batch = missing.slice(start, start + LOOKUPS_AT_ONCE);
+      const found = await Promise.all(batch.map((i) => candidatesFor(blockHash(file, i))));
+      for (const [k, i] of batch.entries()) {
+        const length = blockLength(file, i);
+        for (const candidate of found[k]) {
+          let source = sources.get(candidate.path);
+          if (source === undefined) {
+            source = await openHandle(join(options.root, candidate.path), "r").catch((e: NodeJS.ErrnoException) => {
+              if (e.code === "ENOENT" || e.code === "EACCES" || e.code === "EISDIR") return null;
+              throw e;
+            });
+            sources.set(candidate.path, source);
+          }
+          if (!source) continue;
+          const buffer = new Uint8Array(length);
+          const { bytesRead } = await source.read(buffer, 0, length, candidate.offset);
+          if (bytesRead !== length || !equalBytes(sha256(buffer), blockHash(file, i))) continue;
+          await writeAll(handle, buffer, i * file.blockSize);
+          done.add(i);
+          options.onProgress?.(0, length);
+          break;
         }
-        if (!source) continue;
-        const buffer = new Uint8Array(length);
-        const { bytesRead } = await source.read(buffer, 0, length, candidate.offset);
-        if (bytesRead !== length || !equalBytes(sha256(buffer), blockHash(file, i))) continue;
-        await writeAll(handle, buffer, i * file.blockSize);
-        done.add(i);
-        options.onProgress?.(0, length);
-        break;
       }
     }
   } finally {
@@ -242,35 +254,47 @@ async function reuseLocalBlocks(
   return done;
 }
 
-/** Fetches blocks from the peer with several in flight, verifying each before writing. */
+/** Fetches blocks from the peer, runs of consecutive ones in one request, several requests in flight; verifies each block before writing. */
 async function fetchBlocks(
   options: PullerOptions,
   file: FileInfo,
   handle: FileHandle,
-  indexes: number[],
+  indexes: readonly number[],
 ): Promise<void> {
+  const spans = spansOf(file, indexes);
   let next = 0;
   const worker = async () => {
-    while (next < indexes.length) {
-      const i = indexes[next++];
-      const want = {
-        path: file.path,
-        offset: i * file.blockSize,
-        size: blockLength(file, i),
-        hash: blockHash(file, i),
-      };
-      const data = await options.source.fetchBlock(want);
-      if (data.length !== want.size || !equalBytes(sha256(data), want.hash)) {
-        throw new BlockMismatchError(
-          `${file.path}: block at offset ${want.offset} from the peer does not match its hash (rejected)`,
-        );
+    while (next < spans.length) {
+      const { first, count } = spans[next++];
+      const offset = first * file.blockSize;
+      const size = offset + count * file.blockSize > file.size ? file.size - offset : count * file.blockSize;
+      const data = await options.source.fetchBlock({ path: file.path, offset, size, hash: blockHash(file, first) });
+      for (let i = first, at = 0; i < first + count; at += blockLength(file, i), i++) {
+        const block = data.subarray(at, at + blockLength(file, i));
+        if (data.length !== size || !equalBytes(sha256(block), blockHash(file, i))) {
+          throw new BlockMismatchError(
+            `${file.path}: block at offset ${i * file.blockSize} from the peer does not match its hash (rejected)`,
+          );
+        }
       }
-      await writeAll(handle, data, want.offset);
+      await writeAll(handle, data, offset);
       options.onProgress?.(data.length, 0);
     }
   };
-  const workers = Math.min(BLOCKS_IN_FLIGHT, indexes.length);
+  const workers = Math.min(REQUESTS_IN_FLIGHT, spans.length);
   await Promise.all(Array.from({ length: workers }, worker));
+}
+
+/** Groups ascending block indexes into runs of consecutive blocks of at most SPAN_BYTES. */
+function spansOf(file: FileInfo, indexes: readonly number[]): { first: number; count: number }[] {
+  const perSpan = Math.max(1, Math.floor(SPAN_BYTES / file.blockSize));
+  const spans: { first: number; count: number }[] = [];
+  for (const i of indexes) {
+    const last = spans[spans.length - 1];
+    if (last && last.first + last.count === i && last.count < perSpan) last.count++;
+    else spans.push({ first: i, count: 1 });
+  }
+  return spans;
 }
 
 async function writeAll(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {

@@ -129,8 +129,51 @@ Deno.test("an interrupted pull resumes from the verified blocks of its temporary
       { action: "fetch", file: remote, keepLocalAsConflict: false },
       undefined,
     );
-    assert.deepEqual(source.requested.map((w) => w.offset / BLOCK), [3, 4, 5]);
+    assert.deepEqual(source.requested.map((w) => [w.offset / BLOCK, w.size / BLOCK]), [[3, 3]]);
     assert.deepEqual(await Deno.readFile(join(root, "big.bin")), data);
+  }));
+
+Deno.test("runs of missing blocks are asked for in requests of up to 1 MiB", () =>
+  inTempDir(async (root) => {
+    const old = pattern(20 * BLOCK + 100, 6);
+    await Deno.writeFile(join(root, "f.bin"), old);
+    const local = await localEntry(root, describe("f.bin", old, { ME00000: 1 }));
+    const changed = pattern(20 * BLOCK + 100, 7);
+    changed.set(old.subarray(9 * BLOCK, 10 * BLOCK), 9 * BLOCK); // block 9 is still there
+    const source = new MemorySource(changed);
+    await applyDecision(options(root, source), {
+      action: "fetch",
+      file: describe("f.bin", changed, { ME00000: 1, PEER000: 1 }),
+      keepLocalAsConflict: false,
+    }, local);
+    const requested = source.requested.map((w) => [w.offset / BLOCK, w.size]).sort((a, b) => a[0] - b[0]);
+    assert.deepEqual(requested, [[0, 8 * BLOCK], [8, BLOCK], [10, 8 * BLOCK], [18, 2 * BLOCK + 100]]);
+    assert.deepEqual(
+      source.requested.map((w) => w.hash),
+      requested.map(([i]) => blockHash(describe("", changed, {}), i)),
+    );
+    assert.deepEqual(await Deno.readFile(join(root, "f.bin")), changed);
+  }));
+
+Deno.test("one bad block inside a multi-block answer rejects the answer", () =>
+  inTempDir(async (root) => {
+    const data = pattern(4 * BLOCK, 8);
+    const source = new MemorySource(data);
+    const fetchBlock = source.fetchBlock.bind(source);
+    source.fetchBlock = async (want) => {
+      const out = await fetchBlock(want);
+      out[2 * BLOCK + 5] ^= 1; // the third block of the four
+      return out;
+    };
+    await assert.rejects(
+      applyDecision(options(root, source), {
+        action: "fetch",
+        file: describe("f.bin", data, { PEER000: 1 }),
+        keepLocalAsConflict: false,
+      }, undefined),
+      (e) => e instanceof BlockMismatchError && e.message.includes(`offset ${2 * BLOCK}`),
+    );
+    await assert.rejects(Deno.stat(join(root, "f.bin")), Deno.errors.NotFound);
   }));
 
 Deno.test("a block that does not match its hash is rejected and the target is left alone", () =>
