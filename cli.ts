@@ -10,6 +10,7 @@ import {
   formatInvite,
   FsyncError,
   type HostPort,
+  humanBytes,
   type Invite,
   isInvite,
   listPeers,
@@ -68,16 +69,6 @@ function parseAddress(value: string): HostPort {
   } catch (e) {
     throw new InvalidArgumentError((e as Error).message);
   }
-}
-
-function humanBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
 }
 
 /** Resolves at SIGINT or SIGTERM. */

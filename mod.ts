@@ -42,4 +42,4 @@ export {
   parseInvite,
   UntrustedPeerError,
 } from "./lib/net/mod.ts";
-export { ExitCode, formatDeviceId, FsyncError, parseDeviceId } from "./lib/model/mod.ts";
+export { ExitCode, formatDeviceId, FsyncError, humanBytes, parseDeviceId } from "./lib/model/mod.ts";

@@ -11,3 +11,4 @@ export * from "./device_id.ts";
 export * from "./conflict_name.ts";
 export * from "./hash.ts";
 export type * from "./decision.ts";
+export * from "./human_bytes.ts";

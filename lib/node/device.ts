@@ -93,6 +93,17 @@ const TRUST_CHECK_MS = 2_000;
 
 type Pair = { folderId: string; peerId: string };
 
+/** The pull loop of one folder and peer. */
+interface PullState {
+  running: boolean;
+  /** Asked to pull again while a pass ran. */
+  again: boolean;
+  retryMs: number;
+  timer?: ReturnType<typeof setTimeout>;
+  /** The peer's index up to this sequence was pulled without problems, in this session. */
+  pulled?: { session: PeerSession; indexId: string; sequence: number };
+}
+
 /**
  * One running fsync device: its identity, store and folders, and a session with each
  * connected peer. The only module that knows every other; all decisions are delegated to
@@ -116,7 +127,7 @@ export class Device {
   #background = new Set<Promise<unknown>>();
   #pulls = new Map<
     string,
-    { running: boolean; again: boolean; retryMs: number; timer?: ReturnType<typeof setTimeout> }
+    PullState
   >();
   #caughtUp = new Map<string, number>();
   #inSync = new Set<string>();
@@ -730,10 +741,7 @@ export class Device {
     this.#track(this.#pullLoop(pair, state));
   }
 
-  async #pullLoop(
-    pair: Pair,
-    state: { running: boolean; again: boolean; retryMs: number; timer?: ReturnType<typeof setTimeout> },
-  ) {
+  async #pullLoop(pair: Pair, state: PullState) {
     const { folderId, peerId } = pair;
     try {
       while (!this.#closed) {
@@ -744,8 +752,15 @@ export class Device {
         // How much of the peer's index this pass is sure to see: files and this state commit
         // together, and the pass lists the index after this read. "In sync" is judged on it,
         // never on a state read after the pass (a batch committed meanwhile was not pulled).
-        const seenBefore = (await this.store.remoteState(folderId, peerId)).sequence;
-        const result = await runner.pullFrom(peerId, { fetchBlock: (want) => session.fetchBlock(folderId, want) });
+        const { indexId, sequence: seenBefore } = await this.store.remoteState(folderId, peerId);
+        // Only what came after the last clean pass; the whole index after a problem, a new
+        // session or a reset of the peer's index.
+        const pulled = state.pulled;
+        const after = pulled?.session === session && pulled.indexId === indexId && pulled.sequence <= seenBefore
+          ? pulled.sequence
+          : undefined;
+        const source = { fetchBlock: (want: BlockWant) => session.fetchBlock(folderId, want) };
+        const result = await runner.pullFrom(peerId, source, after);
         const t = this.totals(folderId, peerId);
         this.#totals.set(key(pair), {
           files: t.files + result.written,
@@ -754,6 +769,7 @@ export class Device {
         });
         if (result.changedLocally.length > 0) await this.#rescan(runner, result.changedLocally);
         if (result.actions > 0 || result.problems.length > 0) this.#inSync.delete(key(pair));
+        state.pulled = result.problems.length === 0 ? { session, indexId, sequence: seenBefore } : undefined;
         if (result.problems.length > 0) {
           for (const p of result.problems) this.#logger.warn(`cannot sync ${p.path}: ${p.message}`);
           this.#emit({ type: "pull-problems", folderId, problems: result.problems });

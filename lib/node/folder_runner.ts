@@ -10,6 +10,7 @@ import {
   CaseCheck,
   ChangedLocallyError,
   DiskFullError,
+  syncDirectory,
 } from "../transfer/mod.ts";
 import { Mutex } from "./_mutex.ts";
 import { Signal } from "./_signal.ts";
@@ -112,12 +113,16 @@ export class FolderRunner {
     });
   }
 
-  /** Applies what a peer's index holds that this device does not, fetching from `source`. */
-  pullFrom(peerId: string, source: BlockSource): Promise<PullResult> {
-    return this.#mutex.run(() => this.#pull(peerId, source));
+  /**
+   * Applies what a peer's index holds that this device does not, fetching from `source`.
+   * With `after`, looks only at the peer's entries that came with a sequence above it (the
+   * caller handled the rest in an earlier pass); without, at the whole index.
+   */
+  pullFrom(peerId: string, source: BlockSource, after?: number): Promise<PullResult> {
+    return this.#mutex.run(() => this.#pull(peerId, source, after));
   }
 
-  async #pull(peerId: string, source: BlockSource): Promise<PullResult> {
+  async #pull(peerId: string, source: BlockSource, after: number | undefined): Promise<PullResult> {
     const { id, path: root } = this.folder;
     const problems: ScanProblem[] = [];
     let actions = 0;
@@ -126,10 +131,15 @@ export class FolderRunner {
     let bytesReused = 0;
     const changedLocally: string[] = [];
     let pending: FileInfo[] = [];
+    // Directories files were renamed into: fsynced once each before their entries are recorded.
+    const unsynced = new Set<string>();
     const commit = async () => {
       if (pending.length === 0) return;
       const files = pending;
       pending = [];
+      const dirs = [...unsynced];
+      unsynced.clear();
+      for (const dir of dirs) await syncDirectory(dir);
       await this.#store.commitLocal(id, files);
       this.localChanged.notify();
     };
@@ -143,6 +153,7 @@ export class FolderRunner {
         bytesReused += reused;
       },
       findBlock: (hash: Uint8Array) => this.#store.findBlock(id, hash),
+      syncDirectoryLater: (dir: string) => unsynced.add(dir),
     };
     let diskFull = false;
     const apply = async (decision: Parameters<typeof applyDecision>[1], local: FileInfo | undefined) => {
@@ -168,13 +179,15 @@ export class FolderRunner {
       if (pending.length >= COMMIT_EVERY) await commit();
     };
     // Directory mtimes are restored once their content is written, deepest first.
-    const dirMtimes = new Map<string, bigint>();
     const touchedDirs = new Set<string>();
     const running = new Set<Promise<void>>();
     const deletes: [Parameters<typeof applyDecision>[1], FileInfo | undefined][] = [];
     const replacements: typeof deletes = [];
     const cases = new CaseCheck(root);
-    for await (const { local, remote } of this.#store.pairWithRemote(id, peerId)) {
+    const pairs = after === undefined
+      ? this.#store.pairWithRemote(id, peerId)
+      : this.#store.remoteSince(id, peerId, after);
+    for await (const { local, remote } of pairs) {
       if (!remote) continue;
       const decision = decide(local, remote, this.#shortId);
       if (decision.action === "fetch" && (!local || local.deleted)) {
@@ -188,7 +201,6 @@ export class FolderRunner {
       }
       const kept = decision.action === "keep" ? local ?? remote : decision.file;
       if (kept.type === "directory" && !kept.deleted) {
-        dirMtimes.set(kept.path, kept.mtimeNs);
         // A peer's directory gets the peer's time back even if an earlier pass died before
         // restoring it (its entry is current, so nothing else would touch it).
         if (kept.modifiedBy !== this.#shortId) touchedDirs.add(kept.path);
@@ -196,7 +208,7 @@ export class FolderRunner {
       if (decision.action === "keep") continue;
       actions++;
       if (decision.action === "delete") {
-        deletes.push([decision, local]); // children first, after everything else
+        deletes.push([decision, local]); // after everything else
       } else if (decision.action === "fetch" && isLiveDirectory(local) && decision.file.type !== "directory") {
         replacements.push([decision, local]); // once the directory's content is deleted
       } else if (decision.action === "fetch" && decision.file.type === "file") {
@@ -208,23 +220,28 @@ export class FolderRunner {
       }
     }
     await Promise.all(running);
-    for (const [decision, local] of deletes.reverse()) await apply(decision, local);
+    deletes.sort(([a], [b]) => pathDepth(b.file.path) - pathDepth(a.file.path)); // children first
+    for (const [decision, local] of deletes) await apply(decision, local);
     for (const [decision, local] of replacements) await apply(decision, local);
     await commit();
-    await this.#restoreDirectoryTimes(touchedDirs, dirMtimes);
+    await this.#restoreDirectoryTimes(touchedDirs);
     return { actions, written, problems, bytesFetched, bytesReused, changedLocally };
   }
 
-  async #restoreDirectoryTimes(dirs: Set<string>, mtimes: Map<string, bigint>): Promise<void> {
-    for (const dir of [...dirs].sort((a, b) => pathDepth(b) - pathDepth(a))) {
-      const mtimeNs = mtimes.get(dir);
-      if (mtimeNs === undefined) continue;
-      const abs = join(this.folder.path, dir);
-      const when = new Date(Number(mtimeNs / 1_000_000n));
-      try {
-        if (mtimeNsOf((await Deno.lstat(abs)).mtime) !== mtimeNs) await Deno.utime(abs, when, when);
-      } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
+  /** Gives directories whose content a pull changed back the mtime their (committed) local entry holds. */
+  async #restoreDirectoryTimes(dirs: Set<string>): Promise<void> {
+    const deepestFirst = [...dirs].filter((d) => d !== "").sort((a, b) => pathDepth(b) - pathDepth(a));
+    for (let start = 0; start < deepestFirst.length; start += 500) {
+      const paths = deepestFirst.slice(start, start + 500);
+      for (const entry of await this.#store.getLocalMany(this.folder.id, paths)) {
+        if (!entry || entry.deleted || entry.type !== "directory") continue;
+        const abs = join(this.folder.path, entry.path);
+        const when = new Date(Number(entry.mtimeNs / 1_000_000n));
+        try {
+          if (mtimeNsOf(Deno.lstatSync(abs).mtime) !== entry.mtimeNs) Deno.utimeSync(abs, when, when);
+        } catch (e) {
+          if (!(e instanceof Deno.errors.NotFound)) throw e;
+        }
       }
     }
   }

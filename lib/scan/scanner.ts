@@ -230,7 +230,7 @@ class ScanRun {
 
 async function reportTemp(root: string, path: string, onTempFile: (path: string, mtimeMs: number) => Promise<void>) {
   try {
-    const st = await Deno.lstat(join(root, path));
+    const st = Deno.lstatSync(join(root, path));
     if (st.isFile) await onTempFile(path, st.mtime?.getTime() ?? 0);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
@@ -256,7 +256,7 @@ async function observe(
   recheck: boolean,
 ): Promise<{ file?: FileInfo; isDirectory: boolean; mtimeMs?: number }> {
   const abs = join(root, path);
-  const st = await Deno.lstat(abs);
+  const st = Deno.lstatSync(abs);
   const mode = (st.mode ?? 0) & 0o7777;
   const mtimeNs = mtimeNsOf(st.mtime);
   const inode = st.ino ?? 0;
@@ -281,7 +281,7 @@ async function observe(
     return { file: same ? undefined : { ...base, type: "directory" }, isDirectory: true };
   }
   if (st.isSymlink) {
-    const target = await Deno.readLink(abs);
+    const target = Deno.readLinkSync(abs);
     const same = live?.type === "symlink" && live.symlinkTarget === target;
     return {
       file: same ? undefined : { ...base, type: "symlink", mode: 0o777, symlinkTarget: target },

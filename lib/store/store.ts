@@ -69,7 +69,8 @@ type StoredFile = Omit<FileInfo, "blockHashes"> & { blockHashes?: Uint8Array; ha
  *
  * Keys: `folder/{id}`, `peer/{device}`, `invite/{id}`, `share/{folder}/{device}`, `remote/{folder}/{device}`,
  * `seq/{folder}`, `file/{folder}/{owner}/{path}`, `hashes/{folder}/{owner}/{path}/{n}`,
- * `bySeq/{folder}/{sequence}`, `block/{folder}/{hash}/{path}` (the block map of local files);
+ * `bySeq/{folder}/{sequence}` (local changes in order), `rseq/{folder}/{device}/{sequence}` (a
+ * peer's, in the order they came), `block/{folder}/{hash}/{path}` (the block map of local files);
  * owner is "local" or a peer's device ID.
  */
 export class Store {
@@ -253,23 +254,37 @@ export class Store {
 
   /** Local entries changed after sequence `after`, in sequence order. */
   async *localSince(folderId: string, after: number): AsyncGenerator<FileInfo> {
-    const entries = this.#kv.list<string>(
-      { start: ["bySeq", folderId, after + 1], end: ["bySeq", folderId, Infinity] },
-      { batchSize: 100 },
-    );
+    for await (const { stored } of this.#sinceSequence(["bySeq", folderId], LOCAL, folderId, after)) {
+      yield await this.#load(folderId, LOCAL, stored);
+    }
+  }
+
+  /**
+   * Entries of `owner` listed in the sequence index under `prefix` after sequence `after`,
+   * in sequence order, read a hundred at a time. An entry changed again since it was listed
+   * comes later, at its new sequence: yielding it here would break the ascending order peers
+   * rely on (and may reject).
+   */
+  async *#sinceSequence(
+    prefix: Deno.KvKey,
+    owner: string,
+    folderId: string,
+    after: number,
+  ): AsyncGenerator<{ key: string; stored: StoredFile }> {
+    const entries = this.#kv.list<string>({ start: [...prefix, after + 1], end: [...prefix, Infinity] }, {
+      batchSize: 100,
+    });
     let listed: { sequence: number; key: string }[] = [];
-    const drain = async function* (this: Store): AsyncGenerator<FileInfo> {
-      const stored = await this.#getStoredManyByKey(folderId, LOCAL, listed.map((l) => l.key));
-      const sequences = listed.map((l) => l.sequence);
+    const drain = async function* (this: Store) {
+      const stored = await this.#getStoredManyByKey(folderId, owner, listed.map((l) => l.key));
+      const batch = listed;
       listed = [];
       for (let i = 0; i < stored.length; i++) {
-        // Changed again since it was listed: it comes later, at its new sequence. Yielding it
-        // here would break the ascending order peers rely on (and may reject).
-        if (stored[i]?.sequence === sequences[i]) yield await this.#load(folderId, LOCAL, stored[i]!);
+        if (stored[i]?.sequence === batch[i].sequence) yield { key: batch[i].key, stored: stored[i]! };
       }
     }.bind(this);
     for await (const e of entries) {
-      listed.push({ sequence: e.key[2] as number, key: e.value });
+      listed.push({ sequence: e.key[prefix.length] as number, key: e.value });
       if (listed.length >= 100) yield* drain();
     }
     yield* drain();
@@ -305,7 +320,7 @@ export class Store {
   /** Forgets a peer's index of a folder (it restarted its index under a new ID). */
   async resetRemote(folderId: string, deviceId: string, indexId: string): Promise<void> {
     const batch = new KvBatch(this.#kv);
-    for (const prefix of [["file", folderId, deviceId], ["hashes", folderId, deviceId]]) {
+    for (const prefix of [["file", folderId, deviceId], ["hashes", folderId, deviceId], ["rseq", folderId, deviceId]]) {
       for await (const e of this.#kv.list({ prefix })) await batch.add([del(e.key)]);
     }
     await batch.add([put(["remote", folderId, deviceId], { indexId, sequence: 0 }, 100)]);
@@ -322,7 +337,11 @@ export class Store {
     const batch = new KvBatch(this.#kv);
     const previous = await this.#getStoredMany(folderId, deviceId, files.map((f) => f.path));
     for (let i = 0; i < files.length; i++) {
-      await batch.add(this.#fileMutations(folderId, deviceId, files[i], previous[i]));
+      const group = this.#fileMutations(folderId, deviceId, files[i], previous[i]);
+      const key = pathKey(files[i].path);
+      if (previous[i]) group.push(del(["rseq", folderId, deviceId, previous[i]!.sequence]));
+      group.push(put(["rseq", folderId, deviceId, files[i].sequence], key, key.length));
+      await batch.add(group);
     }
     await batch.add([put(["remote", folderId, deviceId], state, 100)]);
     await batch.flush();
@@ -357,6 +376,28 @@ export class Store {
         r = await remotes.next();
       }
     }
+  }
+
+  /**
+   * A peer's entries of a folder that arrived with its sequence above `after`, in that
+   * order, each paired with the local entry of its path: what a pull must look at once it
+   * has handled everything up to `after`. Streams, a hundred entries at a time.
+   */
+  async *remoteSince(folderId: string, deviceId: string, after: number): AsyncGenerator<IndexPair> {
+    const pending: { key: string; stored: StoredFile }[] = [];
+    const drain = async function* (this: Store) {
+      const locals = await this.#getStoredManyByKey(folderId, LOCAL, pending.map((p) => p.key));
+      for (const [i, { stored }] of pending.entries()) {
+        const local = locals[i] && await this.#load(folderId, LOCAL, locals[i]!);
+        yield { local, remote: await this.#load(folderId, deviceId, stored) };
+      }
+      pending.length = 0;
+    }.bind(this);
+    for await (const listed of this.#sinceSequence(["rseq", folderId, deviceId], deviceId, folderId, after)) {
+      pending.push(listed);
+      if (pending.length >= 100) yield* drain();
+    }
+    yield* drain();
   }
 
   // --- entries ---

@@ -157,3 +157,23 @@ Deno.test("the block map finds local blocks by hash, forgets replaced and delete
     assert.deepEqual(await store.findBlock("f", hash(big, 3999)), [{ path: "big.bin", offset: 3999 * 131072 }]);
   });
 });
+
+Deno.test("remoteSince() yields a peer's entries that came after a sequence, in order, each with its local entry", () =>
+  withStore(async (store) => {
+    await store.commitLocal("f", [file("b", 1, { version: { BBBBBBB: 1 } })]);
+    const batch = (paths: string[], from: number) => paths.map((p, i) => file(p, 1, { sequence: from + i }));
+    await store.applyRemote("f", PEER, batch(["c", "a", "b"], 1), { indexId: "x", sequence: 3 });
+    await store.applyRemote("f", PEER, batch(["d", "c"], 4), { indexId: "x", sequence: 5 }); // c again, at 5
+    const since = async (after: number) =>
+      (await collect(store.remoteSince("f", PEER, after))).map((p) =>
+        `${p.remote!.path}@${p.remote!.sequence}${p.local ? "+local" : ""}`
+      );
+    assert.deepEqual(await since(0), ["a@2", "b@3+local", "d@4", "c@5"]); // c's old sequence is gone
+    assert.deepEqual(await since(3), ["d@4", "c@5"]);
+    assert.deepEqual(await since(5), []);
+    const many = Array.from({ length: 350 }, (_, i) => `m${i}`);
+    await store.applyRemote("f", PEER, batch(many, 6), { indexId: "x", sequence: 355 });
+    assert.deepEqual((await since(5)).length, 350, "past one read batch");
+    await store.resetRemote("f", PEER, "y");
+    assert.deepEqual(await since(0), []);
+  }));

@@ -1,5 +1,5 @@
 import { constants } from "node:fs";
-import { open as openHandle } from "node:fs/promises";
+import { open as openHandle, statfs } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import {
@@ -11,6 +11,7 @@ import {
   type Decision,
   equalBytes,
   type FileInfo,
+  humanBytes,
   increment,
   mtimeNsOf,
   sha256,
@@ -60,6 +61,11 @@ export interface PullerOptions {
    * the block map. Candidates are verified before use.
    */
   readonly findBlock?: (hash: Uint8Array) => Promise<readonly { path: string; offset: number }[]>;
+  /**
+   * Takes the directory of each file renamed into place instead of fsyncing it at once; the
+   * caller must fsync it before recording the entry (one fsync per directory for many files).
+   */
+  readonly syncDirectoryLater?: (dir: string) => void;
 }
 
 /**
@@ -79,15 +85,15 @@ export async function applyDecision(
     case "record":
       return [{ ...file, inode: local?.inode ?? 0 }];
     case "update-metadata": {
-      const abs = await prepareParents(options.root, file.path);
-      await expectUnchanged(abs, local);
-      await setMetadata(abs, file);
-      return [{ ...file, inode: (await Deno.lstat(abs)).ino ?? 0 }];
+      const abs = prepareParents(options.root, file.path);
+      expectUnchanged(abs, local);
+      setMetadata(abs, file);
+      return [{ ...file, inode: Deno.lstatSync(abs).ino ?? 0 }];
     }
     case "delete": {
-      const abs = await prepareParents(options.root, file.path);
-      await expectUnchanged(abs, local);
-      await removeEntry(abs, local);
+      const abs = prepareParents(options.root, file.path);
+      expectUnchanged(abs, local);
+      removeEntry(abs, local);
       return [{ ...file, inode: 0 }];
     }
     case "fetch":
@@ -101,19 +107,19 @@ async function fetchEntry(
   local: FileInfo | undefined,
   keepLocalAsConflict: boolean,
 ): Promise<FileInfo[]> {
-  const abs = await prepareParents(options.root, file.path);
+  const abs = prepareParents(options.root, file.path);
   const staged = file.type === "file" ? await stageFile(options, abs, file, local) : undefined;
-  if (file.type === "directory" && !keepLocalAsConflict && await isDirectory(abs)) {
+  if (file.type === "directory" && !keepLocalAsConflict && isDirectory(abs)) {
     // Already there (made as the parent of a file pulled earlier): nothing to lose.
-    await Deno.chmod(abs, file.mode);
-    return [{ ...file, inode: (await Deno.lstat(abs)).ino ?? 0 }];
+    Deno.chmodSync(abs, file.mode);
+    return [{ ...file, inode: Deno.lstatSync(abs).ino ?? 0 }];
   }
-  await expectUnchanged(abs, local);
+  expectUnchanged(abs, local);
   const out: FileInfo[] = [];
   const live = local && !local.deleted ? local : undefined;
   if (live && keepLocalAsConflict) {
     const copy = conflictName(file.path, new Date(options.nowMs()), live.modifiedBy || options.shortId);
-    await Deno.rename(abs, join(options.root, copy));
+    Deno.renameSync(abs, join(options.root, copy));
     out.push({
       ...live,
       path: copy,
@@ -122,23 +128,24 @@ async function fetchEntry(
       sequence: 0,
     });
   } else if (live && live.type !== file.type) {
-    await removeEntry(abs, live);
+    removeEntry(abs, live);
   }
   switch (file.type) {
     case "directory":
-      await Deno.mkdir(abs, { recursive: true });
-      await Deno.chmod(abs, file.mode);
+      Deno.mkdirSync(abs, { recursive: true });
+      Deno.chmodSync(abs, file.mode);
       break;
     case "symlink":
-      if (live?.type === "symlink" && !keepLocalAsConflict) await Deno.remove(abs);
-      await Deno.symlink(file.symlinkTarget, abs);
+      if (live?.type === "symlink" && !keepLocalAsConflict) Deno.removeSync(abs);
+      Deno.symlinkSync(file.symlinkTarget, abs);
       break;
     case "file":
-      await Deno.rename(staged!, abs);
-      await syncDirectory(dirname(abs));
+      Deno.renameSync(staged!, abs);
+      if (options.syncDirectoryLater) options.syncDirectoryLater(dirname(abs));
+      else await syncDirectory(dirname(abs));
       break;
   }
-  const st = await Deno.lstat(abs);
+  const st = Deno.lstatSync(abs);
   out.unshift({ ...file, inode: st.ino ?? 0 });
   return out;
 }
@@ -170,6 +177,7 @@ async function stageFile(options: PullerOptions, abs: string, file: FileInfo, lo
       if (end <= presentBytes && await blockMatches(handle, file, i)) continue;
       missing.push(i);
     }
+    await ensureRoom(temp, missing.reduce((n, i) => n + blockLength(file, i), 0), file.path);
     const reused = await reuseLocalBlocks(options, file, local, handle, missing);
     const toFetch = missing.filter((i) => !reused.has(i));
     await fetchBlocks(options, file, handle, toFetch);
@@ -183,8 +191,22 @@ async function stageFile(options: PullerOptions, abs: string, file: FileInfo, lo
   } finally {
     await handle.close();
   }
-  await setMetadata(temp, file);
+  setMetadata(temp, file);
   return temp;
+}
+
+/**
+ * Refuses to start writing a file the disk has no room for, so that it does not take the
+ * space other files fit in (a full disk is still caught while writing).
+ *
+ * @throws {DiskFullError} when fewer than `bytes` are free next to `temp`.
+ */
+async function ensureRoom(temp: string, bytes: number, path: string): Promise<void> {
+  const { bavail, bsize } = await statfs(dirname(temp));
+  const free = Number(bavail) * Number(bsize);
+  if (bytes > free) {
+    throw new DiskFullError(`disk full: ${path} needs ${humanBytes(bytes)} more, ${humanBytes(free)} free`);
+  }
 }
 
 async function blockMatches(handle: FileHandle, file: FileInfo, i: number): Promise<boolean> {
@@ -309,10 +331,10 @@ async function writeAll(handle: FileHandle, data: Uint8Array, position: number):
  * Fails with ChangedLocallyError unless the path still is what the local index says (or
  * absent when the index has nothing live there).
  */
-async function expectUnchanged(abs: string, local: FileInfo | undefined): Promise<void> {
+function expectUnchanged(abs: string, local: FileInfo | undefined): void {
   let st: Deno.FileInfo | undefined;
   try {
-    st = await Deno.lstat(abs);
+    st = Deno.lstatSync(abs);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
@@ -327,19 +349,19 @@ async function expectUnchanged(abs: string, local: FileInfo | undefined): Promis
   }
 }
 
-async function isDirectory(abs: string): Promise<boolean> {
+function isDirectory(abs: string): boolean {
   try {
-    return (await Deno.lstat(abs)).isDirectory;
+    return Deno.lstatSync(abs).isDirectory;
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return false;
     throw e;
   }
 }
 
-async function removeEntry(abs: string, local: FileInfo | undefined): Promise<void> {
+function removeEntry(abs: string, local: FileInfo | undefined): void {
   try {
     // Never recursive: a directory with content fsync does not know of stays.
-    await Deno.remove(abs);
+    Deno.removeSync(abs);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return;
     if (local?.type === "directory") {
@@ -349,11 +371,11 @@ async function removeEntry(abs: string, local: FileInfo | undefined): Promise<vo
   }
 }
 
-async function setMetadata(abs: string, file: FileInfo): Promise<void> {
+function setMetadata(abs: string, file: FileInfo): void {
   if (file.type === "symlink") return;
-  await Deno.chmod(abs, file.mode);
+  Deno.chmodSync(abs, file.mode);
   const ms = Number(file.mtimeNs / 1_000_000n);
-  await Deno.utime(abs, new Date(ms), new Date(ms));
+  Deno.utimeSync(abs, new Date(ms), new Date(ms));
 }
 
 /** Fsyncs a directory so a rename into it survives a crash. */

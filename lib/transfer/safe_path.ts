@@ -8,18 +8,18 @@ import { PathEscapeError } from "../model/mod.ts";
  *
  * @throws {PathEscapeError} when a parent is a symlink or not a directory.
  */
-export async function prepareParents(root: string, path: string): Promise<string> {
+export function prepareParents(root: string, path: string): string {
   const names = path.split("/");
   let dir = root;
   for (const name of names.slice(0, -1)) {
     dir = join(dir, name);
     try {
-      const st = await Deno.lstat(dir);
+      const st = Deno.lstatSync(dir);
       if (st.isSymlink) throw new PathEscapeError(`refusing to write ${path}: parent ${dir} is a symlink`);
       if (!st.isDirectory) throw new PathEscapeError(`refusing to write ${path}: parent ${dir} is not a directory`);
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
-      await Deno.mkdir(dir);
+      Deno.mkdirSync(dir);
     }
   }
   return join(root, path);

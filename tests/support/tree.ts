@@ -20,7 +20,14 @@ export interface EntrySnapshot {
 export async function snapshotTree(root: string): Promise<Map<string, EntrySnapshot>> {
   const out = new Map<string, EntrySnapshot>();
   const walk = async (dir: string) => {
-    for await (const e of Deno.readDir(join(root, dir))) {
+    const entries: Deno.DirEntry[] = [];
+    try {
+      for await (const e of Deno.readDir(join(root, dir))) entries.push(e);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return; // removed while walking a live folder
+      throw err;
+    }
+    for (const e of entries) {
       if (e.name.startsWith(TEMP_PREFIX)) continue;
       const path = dir ? `${dir}/${e.name}` : e.name;
       const abs = join(root, path);
