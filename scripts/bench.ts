@@ -4,6 +4,7 @@
  */
 // deno-lint-ignore-file no-console -- a benchmark prints its figures
 import { measureChangeLatency } from "./bench/change_latency.ts";
+import { measureHashSpeeds } from "./bench/hash_speed.ts";
 import { measureInitialSync } from "./bench/initial_sync.ts";
 import { measureTransferBytes } from "./bench/transfer_bytes.ts";
 
@@ -16,12 +17,15 @@ const BENCHMARKS: Record<string, () => Promise<string>> = {
       maxSmallBytes: 16 * 1024,
       largeFiles: [...Array(20).fill(5 * 2 ** 20), 200 * 2 ** 20, 200 * 2 ** 20],
       seed: 11,
-    }, { compareWithCp: true });
+    }, { compareWithCp: true, compareWithRsync: true });
     const gib = f.bytes / 2 ** 30;
     const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
     return `initial sync of ${f.files} files, ${(f.bytes / MB).toFixed(0)} MB: ${f.seconds.toFixed(1)} s, ` +
       `${(f.bytes / MB / f.seconds).toFixed(1)} MB/s, ${(f.files / f.seconds).toFixed(0)} files/s; ` +
       `cp -a ${f.cpSeconds!.toFixed(1)} s (fsync/cp ${(f.seconds / f.cpSeconds!).toFixed(1)}x); ` +
+      (f.rsyncSeconds === undefined
+        ? "rsync not installed (no rsync ratio); "
+        : `rsync daemon ${f.rsyncSeconds.toFixed(1)} s (fsync/rsync ${(f.seconds / f.rsyncSeconds).toFixed(2)}); `) +
       `peak RSS sharer ${mib(f.sharer.peakRssBytes)}, joiner ${mib(f.joiner.peakRssBytes)}; ` +
       `CPU s/GiB sharer ${(f.sharer.cpuSeconds / gib).toFixed(1)}, joiner ${(f.joiner.cpuSeconds / gib).toFixed(1)}`;
   },
@@ -39,6 +43,12 @@ const BENCHMARKS: Record<string, () => Promise<string>> = {
     const mib = (n: number) => `${(n / 2 ** 20).toFixed(2)} MiB`;
     return `rename of a directory of ${r.files} files (${mib(r.bytes)}): ${mib(r.received)} received; ` +
       `${mib(m.changed)} rewritten in a ${mib(m.fileBytes)} file: ${mib(m.received)} received`;
+  },
+  "hash": async () => {
+    const { webCrypto, nodeCrypto } = await measureHashSpeeds();
+    const line = (speeds: Record<string, number>) =>
+      Object.entries(speeds).map(([block, mibs]) => `${mibs.toFixed(0)} MiB/s (${block} blocks)`).join(", ");
+    return `SHA-256 Web Crypto digest ${line(webCrypto)}; node:crypto createHash ${line(nodeCrypto)} (fsync uses node:crypto)`;
   },
   "change-latency": async () => {
     const f = await measureChangeLatency(50);

@@ -31,7 +31,17 @@ try {
   const away = join(tmp, "elsewhere");
   await Deno.mkdir(away);
   const env = { DENO_DIR: join(tmp, "empty-deno-dir"), NO_COLOR: "1" };
-  const deno = ["run", "-A", "--unstable-kv", "--no-config", "--no-remote", "--no-npm", "--cached-only", bundle];
+  const deno = [
+    "run",
+    "-A",
+    "--unstable-kv",
+    "--v8-flags=--max-semi-space-size=4",
+    "--no-config",
+    "--no-remote",
+    "--no-npm",
+    "--cached-only",
+    bundle,
+  ];
   const help = await run([...deno, "--help"], away, env);
   assert.equal(help.code, 0, new TextDecoder().decode(help.stderr));
   assert.match(new TextDecoder().decode(help.stdout), /Usage: fsync/);

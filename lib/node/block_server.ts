@@ -1,7 +1,7 @@
 import { join } from "node:path";
-import { type FileInfo, mtimeNsOf } from "../model/mod.ts";
+import { type FileInfo, mtimeNsOf, SYNC_IO_MAX_BYTES } from "../model/mod.ts";
 import type { BlockErrorCode } from "../net/mod.ts";
-import { readFull } from "../scan/mod.ts";
+import { readFull, readFullSync } from "../scan/mod.ts";
 import type { Store } from "../store/mod.ts";
 import type { BlockWant } from "../transfer/mod.ts";
 
@@ -43,10 +43,9 @@ export class BlockServer {
     }
     let read: { data: Uint8Array; stat: Deno.FileInfo } | undefined;
     try {
-      using handle = await Deno.open(join(root, want.path), { read: true });
-      await handle.seek(want.offset, Deno.SeekMode.Start);
-      const data = new Uint8Array(want.size);
-      if (await readFull(handle, data) === want.size) read = { data, stat: await handle.stat() };
+      read = entry!.size <= SYNC_IO_MAX_BYTES // synchronous calls: see SYNC_IO_MAX_BYTES
+        ? readRangeSync(join(root, want.path), want)
+        : await readRange(join(root, want.path), want);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return "no-such-file";
       throw e;
@@ -78,6 +77,22 @@ export class BlockServer {
     this.#entries.set(key, { entry, readAtMs: now });
     return { entry, cached: false };
   }
+}
+
+/** The wanted range and the file's stat taken after reading it; undefined when the file is shorter. */
+async function readRange(abs: string, want: BlockWant): Promise<{ data: Uint8Array; stat: Deno.FileInfo } | undefined> {
+  using handle = await Deno.open(abs, { read: true });
+  await handle.seek(want.offset, Deno.SeekMode.Start);
+  const data = new Uint8Array(want.size);
+  return await readFull(handle, data) === want.size ? { data, stat: await handle.stat() } : undefined;
+}
+
+/** {@linkcode readRange} with synchronous calls. */
+function readRangeSync(abs: string, want: BlockWant): { data: Uint8Array; stat: Deno.FileInfo } | undefined {
+  using handle = Deno.openSync(abs, { read: true });
+  handle.seekSync(want.offset, Deno.SeekMode.Start);
+  const data = new Uint8Array(want.size);
+  return readFullSync(handle, data) === want.size ? { data, stat: handle.statSync() } : undefined;
 }
 
 /** Whether the entry is a live file that holds the wanted range. */

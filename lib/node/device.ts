@@ -686,7 +686,7 @@ export class Device {
   async #rescan(runner: FolderRunner, paths?: readonly string[] | "recent"): Promise<void> {
     if (this.#closed) return;
     try {
-      const changed = paths === "recent" ? await runner.recheckRecent() : await runner.scan(paths);
+      const changed = paths === "recent" ? await runner.recheckRecent() : await runner.requestScan(paths);
       if (changed > 0) this.#logger.debug(`folder ${runner.folder.label}: ${changed} local changes`);
     } catch (e) {
       if (!(e instanceof FsyncError)) throw e;

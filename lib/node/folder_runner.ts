@@ -22,6 +22,8 @@ const FILES_IN_FLIGHT = 8;
 const COMMIT_EVERY = 200;
 /** Scanned entries written per commit. */
 const SCAN_COMMIT_EVERY = 500;
+/** Paths a waiting scan gathers before it becomes a full scan. */
+const MAX_WAITING_PATHS = 10_000;
 /** Temporary files older than this belong to no pull that can still resume. */
 const STALE_TEMP_MS = 24 * 3600_000;
 
@@ -52,6 +54,7 @@ export class FolderRunner {
   #nowMs: () => number;
   #mutex = new Mutex();
   #recent = new Set<string>();
+  #waitingScan?: { paths?: Set<string>; done: Promise<number> };
 
   constructor(folder: FolderRecord, store: Store, shortId: string, logger: Logger, nowMs: () => number) {
     this.folder = folder;
@@ -79,38 +82,69 @@ export class FolderRunner {
    * Returns the number of changed paths.
    */
   scan(paths?: readonly string[], recheck?: ReadonlySet<string>): Promise<number> {
-    return this.#mutex.run(async () => {
-      const { id, path: root } = this.folder;
-      let batch: FileInfo[] = [];
-      let changed = 0;
-      const commit = async () => {
-        if (batch.length === 0) return;
-        await this.#store.commitLocal(id, batch);
-        changed += batch.length;
-        batch = [];
-      };
-      const scan = scanFolder({
-        root,
-        shortId: this.#shortId,
-        nowMs: this.#nowMs,
-        index: {
-          getMany: (paths) => this.#store.getLocalMany(id, paths),
-          listUnder: (prefix) => this.#store.listLocalUnder(id, prefix),
-        },
-        onProblem: (p) => this.#logger.warn(`folder ${this.folder.label}: ${p.path}: ${p.message}`),
-        onTempFile: (path, mtimeMs) => this.#removeStaleTemp(path, mtimeMs),
-        onRecent: (path) => this.#recent.add(path),
-        paths,
-        recheck,
-      });
-      for await (const file of scan) {
-        batch.push(file);
-        if (batch.length >= SCAN_COMMIT_EVERY) await commit();
-      }
-      await commit();
-      if (changed > 0) this.localChanged.notify();
-      return changed;
+    return this.#mutex.run(() => this.#scan(paths, recheck));
+  }
+
+  /**
+   * Like `scan(paths)`, but requests made while the folder is busy (a pull writing thousands
+   * of files makes as many watcher hints) join the one scan still waiting, instead of queueing
+   * a scan each; past MAX_WAITING_PATHS paths it becomes a full scan, so memory stays bounded.
+   */
+  requestScan(paths?: readonly string[]): Promise<number> {
+    const waiting = this.#waitingScan;
+    if (waiting) {
+      if (!paths) waiting.paths = undefined;
+      else if (waiting.paths) { for (const p of paths) waiting.paths.add(p); }
+      if (waiting.paths && waiting.paths.size > MAX_WAITING_PATHS) waiting.paths = undefined;
+      return waiting.done;
+    }
+    const request: { paths?: Set<string>; done: Promise<number> } = {
+      paths: paths && new Set(paths),
+      done: this.#mutex.run(() => {
+        if (this.#waitingScan === request) this.#waitingScan = undefined;
+        return this.#scan(request.paths && [...request.paths]);
+      }),
+    };
+    this.#waitingScan = request;
+    return request.done;
+  }
+
+  async #scan(paths?: readonly string[], recheck?: ReadonlySet<string>): Promise<number> {
+    const { id, path: root } = this.folder;
+    let batch: FileInfo[] = [];
+    let changed = 0;
+    // A batch is written while the scan goes on, at most one commit behind it.
+    let writing: Promise<void> = Promise.resolve();
+    const commit = async () => {
+      if (batch.length === 0) return;
+      const files = batch;
+      batch = [];
+      await writing;
+      writing = this.#store.commitLocal(id, files).then(() => void (changed += files.length));
+      writing.catch(() => {}); // awaited below; this only keeps a failure from being "unhandled" meanwhile
+    };
+    const scan = scanFolder({
+      root,
+      shortId: this.#shortId,
+      nowMs: this.#nowMs,
+      index: {
+        getMany: (paths) => this.#store.getLocalMany(id, paths),
+        listUnder: (prefix) => this.#store.listLocalUnder(id, prefix),
+      },
+      onProblem: (p) => this.#logger.warn(`folder ${this.folder.label}: ${p.path}: ${p.message}`),
+      onTempFile: (path, mtimeMs) => this.#removeStaleTemp(path, mtimeMs),
+      onRecent: (path) => this.#recent.add(path),
+      paths,
+      recheck,
     });
+    for await (const file of scan) {
+      batch.push(file);
+      if (batch.length >= SCAN_COMMIT_EVERY) await commit();
+    }
+    await commit();
+    await writing;
+    if (changed > 0) this.localChanged.notify();
+    return changed;
   }
 
   /**

@@ -1,4 +1,4 @@
-import { contentHashOf, HASH_BYTES, sha256 } from "../model/mod.ts";
+import { contentHashOf, HASH_BYTES, sha256, SYNC_IO_MAX_BYTES } from "../model/mod.ts";
 
 /** A file changed size while it was being read. */
 export class FileChangedError extends Error {}
@@ -23,19 +23,33 @@ export async function hashFile(
 ): Promise<FileHashes> {
   const count = Math.ceil(size / blockSize);
   const blockHashes = new Uint8Array(count * HASH_BYTES);
-  const buffer = new Uint8Array(blockSize);
-  using file = await Deno.open(path, { read: true });
+  const buffer = new Uint8Array(Math.min(blockSize, Math.max(size, 1)));
+  const small = size <= SYNC_IO_MAX_BYTES; // synchronous calls: see SYNC_IO_MAX_BYTES
+  using file = small ? Deno.openSync(path, { read: true }) : await Deno.open(path, { read: true });
+  const read = (into: Uint8Array) => small ? readFullSync(file, into) : readFull(file, into);
   for (let i = 0; i < count; i++) {
     const want = Math.min(blockSize, size - i * blockSize);
-    const got = await readFull(file, buffer.subarray(0, want));
+    const got = await read(buffer.subarray(0, want));
     if (got !== want) throw new FileChangedError(`${path} shrank while being hashed`);
     blockHashes.set(sha256(buffer.subarray(0, want)), i * HASH_BYTES);
   }
-  if ((await file.read(buffer.subarray(0, 1))) !== null) throw new FileChangedError(`${path} grew while being hashed`);
-  if (mtime && (await file.stat()).mtime?.getTime() !== mtime.getTime()) {
+  if ((await read(buffer.subarray(0, 1))) !== 0) throw new FileChangedError(`${path} grew while being hashed`);
+  const after = small ? file.statSync() : await file.stat();
+  if (mtime && after.mtime?.getTime() !== mtime.getTime()) {
     throw new FileChangedError(`${path} changed while being hashed`);
   }
   return { blockHashes, contentHash: contentHashOf(blockHashes) };
+}
+
+/** Reads until `into` is full or the file ends, synchronously; returns the bytes read. */
+export function readFullSync(file: Deno.FsFile, into: Uint8Array): number {
+  let done = 0;
+  while (done < into.length) {
+    const n = file.readSync(into.subarray(done));
+    if (n === null) break;
+    done += n;
+  }
+  return done;
 }
 
 /** Reads until `into` is full or the file ends; returns the bytes read. */

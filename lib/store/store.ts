@@ -68,7 +68,7 @@ type StoredFile = Omit<FileInfo, "blockHashes"> & { blockHashes?: Uint8Array; ha
  * go in one atomic commit; long block lists are split under KV's 64 KiB value limit.
  *
  * Keys: `folder/{id}`, `peer/{device}`, `invite/{id}`, `share/{folder}/{device}`, `remote/{folder}/{device}`,
- * `seq/{folder}`, `file/{folder}/{owner}/{path}`, `hashes/{folder}/{owner}/{path}/{n}`,
+ * `file/{folder}/{owner}/{path}`, `hashes/{folder}/{owner}/{path}/{n}`,
  * `bySeq/{folder}/{sequence}` (local changes in order), `rseq/{folder}/{device}/{sequence}` (a
  * peer's, in the order they came), `block/{folder}/{hash}/{path}` (the block map of local files);
  * owner is "local" or a peer's device ID.
@@ -180,7 +180,9 @@ export class Store {
   async localSequence(folderId: string): Promise<number> {
     let seq = this.#sequences.get(folderId);
     if (seq === undefined) {
-      seq = (await this.#kv.get<number>(["seq", folderId])).value ?? 0;
+      // The newest change is the last key of the sequence index (superseded ones are deleted).
+      const [last] = await Array.fromAsync(this.#kv.list({ prefix: ["bySeq", folderId] }, { reverse: true, limit: 1 }));
+      seq = (last?.key[2] as number | undefined) ?? 0;
       this.#sequences.set(folderId, seq);
     }
     return seq;
@@ -228,7 +230,7 @@ export class Store {
       const key = pathKey(file.path);
       const group = this.#fileMutations(folderId, LOCAL, file, previous);
       if (previous) group.push(del(["bySeq", folderId, previous.sequence]));
-      group.push(put(["bySeq", folderId, seq], key, key.length), put(["seq", folderId], seq, 16));
+      group.push(put(["bySeq", folderId, seq], key, key.length));
       await batch.add(group);
       // The block map may trail the entry by a commit: readers verify every block they take.
       const old = previous && !previous.deleted ? await this.#load(folderId, LOCAL, previous) : undefined;

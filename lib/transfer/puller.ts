@@ -1,5 +1,5 @@
-import { constants } from "node:fs";
-import { open as openHandle, statfs } from "node:fs/promises";
+import { statfsSync } from "node:fs";
+import { open as openHandle } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import {
@@ -20,6 +20,7 @@ import {
 } from "../model/mod.ts";
 import { BlockMismatchError, ChangedLocallyError, DiskFullError } from "./errors.ts";
 import { prepareParents } from "./safe_path.ts";
+import { openTempFile, type TempFile } from "./temp_file.ts";
 
 /** Requests for one file sent to the peer at once. */
 const REQUESTS_IN_FLIGHT = 16;
@@ -167,29 +168,27 @@ async function stageFile(options: PullerOptions, abs: string, file: FileInfo, lo
     throw new BlockMismatchError(`${file.path}: block list does not match its content hash`);
   }
   const temp = tempPathFor(abs, file);
-  const handle = await openHandle(temp, constants.O_RDWR | constants.O_CREAT, 0o600);
   try {
+    await using handle = await openTempFile(temp, file.size);
     const count = blockCount(file);
     const missing: number[] = [];
-    const presentBytes = (await handle.stat()).size;
+    const presentBytes = await handle.size();
     for (let i = 0; i < count; i++) {
       const end = i * file.blockSize + blockLength(file, i);
       if (end <= presentBytes && await blockMatches(handle, file, i)) continue;
       missing.push(i);
     }
-    await ensureRoom(temp, missing.reduce((n, i) => n + blockLength(file, i), 0), file.path);
+    ensureRoom(temp, missing.reduce((n, i) => n + blockLength(file, i), 0), file.path);
     const reused = await reuseLocalBlocks(options, file, local, handle, missing);
     const toFetch = missing.filter((i) => !reused.has(i));
     await fetchBlocks(options, file, handle, toFetch);
     await handle.truncate(file.size);
     await handle.datasync();
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOSPC") {
+    if ((e as NodeJS.ErrnoException).code === "ENOSPC") { // Deno's and Node's file calls alike
       throw new DiskFullError(`disk full while writing ${file.path}`, { cause: e });
     }
     throw e;
-  } finally {
-    await handle.close();
   }
   setMetadata(temp, file);
   return temp;
@@ -201,18 +200,18 @@ async function stageFile(options: PullerOptions, abs: string, file: FileInfo, lo
  *
  * @throws {DiskFullError} when fewer than `bytes` are free next to `temp`.
  */
-async function ensureRoom(temp: string, bytes: number, path: string): Promise<void> {
-  const { bavail, bsize } = await statfs(dirname(temp));
+function ensureRoom(temp: string, bytes: number, path: string): void {
+  const { bavail, bsize } = statfsSync(dirname(temp));
   const free = Number(bavail) * Number(bsize);
   if (bytes > free) {
     throw new DiskFullError(`disk full: ${path} needs ${humanBytes(bytes)} more, ${humanBytes(free)} free`);
   }
 }
 
-async function blockMatches(handle: FileHandle, file: FileInfo, i: number): Promise<boolean> {
+async function blockMatches(handle: TempFile, file: FileInfo, i: number): Promise<boolean> {
   const length = blockLength(file, i);
   const buffer = new Uint8Array(length);
-  const { bytesRead } = await handle.read(buffer, 0, length, i * file.blockSize);
+  const bytesRead = await handle.read(buffer, i * file.blockSize);
   return bytesRead === length && equalBytes(sha256(buffer), blockHash(file, i));
 }
 
@@ -229,7 +228,7 @@ async function reuseLocalBlocks(
   options: PullerOptions,
   file: FileInfo,
   local: FileInfo | undefined,
-  handle: FileHandle,
+  handle: TempFile,
   missing: readonly number[],
 ): Promise<Set<number>> {
   const oldOffsets = new Map<string, number>();
@@ -263,7 +262,7 @@ async function reuseLocalBlocks(
           const buffer = new Uint8Array(length);
           const { bytesRead } = await source.read(buffer, 0, length, candidate.offset);
           if (bytesRead !== length || !equalBytes(sha256(buffer), blockHash(file, i))) continue;
-          await writeAll(handle, buffer, i * file.blockSize);
+          await handle.write(buffer, i * file.blockSize);
           done.add(i);
           options.onProgress?.(0, length);
           break;
@@ -280,7 +279,7 @@ async function reuseLocalBlocks(
 async function fetchBlocks(
   options: PullerOptions,
   file: FileInfo,
-  handle: FileHandle,
+  handle: TempFile,
   indexes: readonly number[],
 ): Promise<void> {
   const spans = spansOf(file, indexes);
@@ -299,7 +298,7 @@ async function fetchBlocks(
           );
         }
       }
-      await writeAll(handle, data, offset);
+      await handle.write(data, offset);
       options.onProgress?.(data.length, 0);
     }
   };
@@ -317,14 +316,6 @@ function spansOf(file: FileInfo, indexes: readonly number[]): { first: number; c
     else spans.push({ first: i, count: 1 });
   }
   return spans;
-}
-
-async function writeAll(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
-  let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
-    done += bytesWritten;
-  }
 }
 
 /**

@@ -4,14 +4,9 @@
  * from /proc while they run, and optionally `cp -a` of the same tree on the same disk.
  */
 import { join } from "node:path";
-import { FsyncProcess, startSharer } from "../../tests/support/peer.ts";
+import { FsyncProcess, freePort, startSharer } from "../../tests/support/peer.ts";
+import { type Usage, usageWhile } from "../../tests/support/usage.ts";
 import { generateTree, type TreeSpec } from "../gen_tree.ts";
-
-/** Peak resident memory and CPU time of a process, sampled from /proc. */
-export interface Usage {
-  peakRssBytes: number;
-  cpuSeconds: number;
-}
 
 /** Figures of one initial sync. */
 export interface InitialSyncFigures {
@@ -20,6 +15,8 @@ export interface InitialSyncFigures {
   readonly seconds: number;
   /** `cp -a` of the same tree, when asked for. */
   readonly cpSeconds?: number;
+  /** The same tree pulled from a local rsync daemon, when asked for and rsync is installed. */
+  readonly rsyncSeconds?: number;
   readonly sharer: Usage;
   readonly joiner: Usage;
 }
@@ -27,7 +24,7 @@ export interface InitialSyncFigures {
 /** Generates `spec` (deterministically), shares it, and times a joiner's `--once` run. */
 export async function measureInitialSync(
   spec: TreeSpec,
-  options: { compareWithCp?: boolean } = {},
+  options: { compareWithCp?: boolean; compareWithRsync?: boolean } = {},
 ): Promise<InitialSyncFigures> {
   const tmp = await Deno.makeTempDir({ prefix: "fsync-bench-initial-" });
   try {
@@ -35,9 +32,10 @@ export async function measureInitialSync(
     await Deno.mkdir(src);
     const summary = await generateTree(src, spec);
     const cpSeconds = options.compareWithCp ? await timeCp(src, join(tmp, "cp-copy")) : undefined;
+    const rsyncSeconds = options.compareWithRsync ? await timeRsyncDaemon(tmp, src) : undefined;
     const { sharer, invite } = await startSharer(src, join(tmp, "home-a"));
     await using _ = sharer;
-    const sharerAtStart = await sample(sharer.pid, { peakRssBytes: 0, cpuSeconds: 0 });
+    const [sharerAtStart] = await usageWhile([sharer.pid], Promise.resolve());
     const started = performance.now();
     await using joiner = FsyncProcess.start([
       "--home",
@@ -48,18 +46,13 @@ export async function measureInitialSync(
       "--yes",
       "--once",
     ]);
-    const usage = { sharer: { peakRssBytes: 0, cpuSeconds: 0 }, joiner: { peakRssBytes: 0, cpuSeconds: 0 } };
-    let exited = false;
-    const code = joiner.exit(900_000).finally(() => exited = true);
-    while (!exited) {
-      await sample(joiner.pid, usage.joiner);
-      await sample(sharer.pid, usage.sharer);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const code = joiner.exit(900_000);
+    const [sharerUsage, joinerUsage] = await usageWhile([sharer.pid, joiner.pid], code);
     if (await code !== 0) throw new Error(`join failed:\n${joiner.log()}`);
     const seconds = (performance.now() - started) / 1000;
-    usage.sharer.cpuSeconds -= sharerAtStart.cpuSeconds; // its start-up scan is not the sync
-    return { files: summary.files, bytes: summary.bytes, seconds, cpSeconds, ...usage };
+    sharerUsage.cpuSeconds -= sharerAtStart.cpuSeconds; // its start-up scan is not the sync
+    const usage: { sharer: Usage; joiner: Usage } = { sharer: sharerUsage, joiner: joinerUsage };
+    return { files: summary.files, bytes: summary.bytes, seconds, cpSeconds, rsyncSeconds, ...usage };
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
@@ -75,16 +68,44 @@ async function timeCp(src: string, dst: string): Promise<number> {
   return seconds;
 }
 
-/** Updates `usage` from /proc/PID (peak RSS and CPU seconds so far); a gone process leaves it as it was. */
-async function sample(pid: number, usage: Usage): Promise<Usage> {
+/**
+ * Seconds `rsync -a` takes to pull `src` from an rsync daemon on 127.0.0.1 (the copy is
+ * removed afterwards), or undefined when rsync is not installed.
+ */
+async function timeRsyncDaemon(tmp: string, src: string): Promise<number | undefined> {
   try {
-    const status = await Deno.readTextFile(`/proc/${pid}/status`);
-    const hwm = Number(status.match(/VmHWM:\s+(\d+) kB/)?.[1] ?? 0) * 1024;
-    const fields = (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1].split(" ");
-    usage.peakRssBytes = Math.max(usage.peakRssBytes, hwm);
-    usage.cpuSeconds = (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in 1/100 s
+    await new Deno.Command("rsync", { args: ["--version"], stdout: "null" }).output();
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
   }
-  return usage;
+  const port = freePort();
+  const config = join(tmp, "rsyncd.conf");
+  await Deno.writeTextFile(config, `use chroot = no\n[src]\n  path = ${src}\n  read only = yes\n`);
+  const daemon = new Deno.Command("rsync", {
+    args: ["--daemon", "--no-detach", `--config=${config}`, "--address=127.0.0.1", `--port=${port}`],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    for (let tries = 0;; tries++) {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+        break;
+      } catch (e) {
+        if (tries > 100) throw e;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    const dst = join(tmp, "rsync-copy");
+    const started = performance.now();
+    const out = await new Deno.Command("rsync", { args: ["-a", `rsync://127.0.0.1:${port}/src/`, dst] }).output();
+    const seconds = (performance.now() - started) / 1000;
+    if (!out.success) throw new Error(`rsync failed: ${new TextDecoder().decode(out.stderr)}`);
+    await Deno.remove(dst, { recursive: true });
+    return seconds;
+  } finally {
+    daemon.kill("SIGTERM");
+    await daemon.status;
+  }
 }

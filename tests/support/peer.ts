@@ -36,7 +36,17 @@ export class FsyncProcess implements AsyncDisposable {
 
   private constructor(args: string[], options: StartOptions) {
     this.args = args;
-    const fsync = [Deno.execPath(), "run", "-A", "--quiet", `--config=${CONFIG}`, CLI, ...args];
+    // As `deno task fsync` and the compiled binary run it (the V8 flag: see deno.json's tasks).
+    const fsync = [
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--quiet",
+      "--v8-flags=--max-semi-space-size=4",
+      `--config=${CONFIG}`,
+      CLI,
+      ...args,
+    ];
     const command = options.inotifyWatchLimit === undefined ? fsync : [
       // A user namespace of its own, whose inotify watch limit can be lowered without touching the machine's.
       ...["unshare", "--user", "--map-root-user", "sh", "-c"],
@@ -171,7 +181,7 @@ export async function startSharer(
   options: StartOptions = {},
 ): Promise<{ sharer: FsyncProcess; port: number; invite: string }> {
   const sharer = FsyncProcess.start(["--home", home, "share", dir, "--listen", `127.0.0.1:${port}`, ...extra], options);
-  const m = await sharer.waitFor(/listening on 127\.0\.0\.1:(\d+)/, 60_000);
+  const m = await sharer.waitFor(/listening on 127\.0\.0\.1:(\d+)/, 180_000); // after its first scan
   const invite = await sharer.waitFor(/fsync join (fsync:\/\/\S+)/);
   return { sharer, port: Number(m[1]), invite: invite[1] };
 }
