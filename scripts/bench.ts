@@ -48,7 +48,9 @@ const BENCHMARKS: Record<string, () => Promise<string>> = {
     const { webCrypto, nodeCrypto } = await measureHashSpeeds();
     const line = (speeds: Record<string, number>) =>
       Object.entries(speeds).map(([block, mibs]) => `${mibs.toFixed(0)} MiB/s (${block} blocks)`).join(", ");
-    return `SHA-256 Web Crypto digest ${line(webCrypto)}; node:crypto createHash ${line(nodeCrypto)} (fsync uses node:crypto)`;
+    return `SHA-256 Web Crypto digest ${line(webCrypto)}; node:crypto createHash ${
+      line(nodeCrypto)
+    } (fsync uses node:crypto)`;
   },
   "change-latency": async () => {
     const f = await measureChangeLatency(50);

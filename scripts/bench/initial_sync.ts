@@ -4,7 +4,7 @@
  * from /proc while they run, and optionally `cp -a` of the same tree on the same disk.
  */
 import { join } from "node:path";
-import { FsyncProcess, freePort, startSharer } from "../../tests/support/peer.ts";
+import { freePort, FsyncProcess, startSharer } from "../../tests/support/peer.ts";
 import { type Usage, usageWhile } from "../../tests/support/usage.ts";
 import { generateTree, type TreeSpec } from "../gen_tree.ts";
 
@@ -81,7 +81,10 @@ async function timeRsyncDaemon(tmp: string, src: string): Promise<number | undef
   }
   const port = freePort();
   const config = join(tmp, "rsyncd.conf");
-  await Deno.writeTextFile(config, `use chroot = no\n[src]\n  path = ${src}\n  read only = yes\n`);
+  // As this user (a daemon started by root would read as nobody).
+  const settings =
+    `use chroot = no\nuid = ${Deno.uid()}\ngid = ${Deno.gid()}\n[src]\n  path = ${src}\n  read only = yes\n`;
+  await Deno.writeTextFile(config, settings);
   const daemon = new Deno.Command("rsync", {
     args: ["--daemon", "--no-detach", `--config=${config}`, "--address=127.0.0.1", `--port=${port}`],
     stdout: "null",
@@ -101,7 +104,7 @@ async function timeRsyncDaemon(tmp: string, src: string): Promise<number | undef
     const started = performance.now();
     const out = await new Deno.Command("rsync", { args: ["-a", `rsync://127.0.0.1:${port}/src/`, dst] }).output();
     const seconds = (performance.now() - started) / 1000;
-    if (!out.success) throw new Error(`rsync failed: ${new TextDecoder().decode(out.stderr)}`);
+    if (!out.success) throw new Error(`rsync failed: ${new TextDecoder().decode(out.stderr).split("\n")[0]}`);
     await Deno.remove(dst, { recursive: true });
     return seconds;
   } finally {
