@@ -24,8 +24,13 @@ export {
   type DeviceApprover,
   type DeviceEvent,
   type DeviceOptions,
+  explainIgnored,
+  type IgnoreExplanation,
   listPeers,
+  LOG_LEVELS,
+  type LogContext,
   type Logger,
+  type LogLevel,
   type OfferHandler,
   revokePeer,
   type ShareOffer,
@@ -42,4 +47,13 @@ export {
   parseInvite,
   UntrustedPeerError,
 } from "./lib/net/mod.ts";
-export { ExitCode, formatDeviceId, FsyncError, humanBytes, parseDeviceId } from "./lib/model/mod.ts";
+export {
+  ExitCode,
+  FOLDER_MODES,
+  type FolderMode,
+  formatDeviceId,
+  FsyncError,
+  humanBytes,
+  parseDeviceId,
+  shortOfDisplayId,
+} from "./lib/model/mod.ts";

@@ -60,3 +60,8 @@ export function parseDeviceId(text: string): Uint8Array | undefined {
 export function shortDeviceId(id: Uint8Array): string {
   return formatDeviceId(id).slice(0, GROUP);
 }
+
+/** The short form of a device ID already formatted by {@linkcode formatDeviceId}. */
+export function shortOfDisplayId(displayId: string): string {
+  return displayId.slice(0, GROUP);
+}

@@ -5,8 +5,12 @@ export const ExitCode = {
   unavailable: 69,
   bug: 70,
   io: 74,
+  /** Try again later: the home is used by another fsync, or a one-shot sync ran out of time. */
+  tempFail: 75,
   protocol: 76,
   untrusted: 77,
+  /** The configuration file is unreadable or invalid. */
+  config: 78,
 } as const;
 
 /** Exit code numbers as used in {@linkcode ExitCode}. */

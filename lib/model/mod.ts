@@ -12,3 +12,4 @@ export * from "./conflict_name.ts";
 export * from "./hash.ts";
 export type * from "./decision.ts";
 export * from "./human_bytes.ts";
+export * from "./folder_mode.ts";

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { ExitCode, type FileInfo, FsyncError, parseDeviceId, toHex } from "../model/mod.ts";
+import { ExitCode, type FileInfo, FsyncError, parseDeviceId, shortOfDisplayId, toHex } from "../model/mod.ts";
 import {
   type BlockErrorCode,
   type Connection,
@@ -29,7 +29,7 @@ import { BlockServer } from "./block_server.ts";
 import type { DeviceEvent, TransferTotals } from "./events.ts";
 import { FolderRunner } from "./folder_runner.ts";
 import { storePathOf } from "./peers.ts";
-import { type Logger, silentLogger } from "./logger.ts";
+import { type LogContext, type Logger, silentLogger } from "./logger.ts";
 import { PeerSession, type SessionEvent } from "./session.ts";
 
 /** Default interval of the full scan that backs up the watcher. */
@@ -53,6 +53,8 @@ export interface DeviceOptions {
   readonly watch?: boolean;
   /** Interval of the full scan that backs the watcher up (default one hour). */
   readonly scanIntervalMs?: number;
+  /** Ignore common OS junk in every folder, besides its `.fsyncignore` (default true). */
+  readonly ignoreDefaults?: boolean;
 }
 
 /** A folder a peer offers to share. */
@@ -135,6 +137,7 @@ export class Device {
   #shares = new Map<string, Set<string>>();
   #totals = new Map<string, TransferTotals>();
   #closed = false;
+  #options: DeviceOptions;
   #watch: boolean;
   #scanIntervalMs: number;
   #watchers: FolderWatcher[] = [];
@@ -144,24 +147,16 @@ export class Device {
   #staleServed = new Set<string>();
   #blockServer: BlockServer;
 
-  private constructor(
-    lock: Deno.FsFile,
-    identity: DeviceIdentity,
-    store: Store,
-    name: string,
-    logger: Logger,
-    nowMs: () => number,
-    watch: boolean,
-    scanIntervalMs: number,
-  ) {
-    this.#watch = watch;
-    this.#scanIntervalMs = scanIntervalMs;
+  private constructor(lock: Deno.FsFile, identity: DeviceIdentity, store: Store, name: string, options: DeviceOptions) {
+    this.#options = options;
+    this.#watch = options.watch ?? true;
+    this.#scanIntervalMs = options.scanIntervalMs ?? DEFAULT_SCAN_INTERVAL_MS;
     this.#lock = lock;
     this.identity = identity;
     this.store = store;
     this.name = name;
-    this.#logger = logger;
-    this.#nowMs = nowMs;
+    this.#logger = options.logger ?? silentLogger;
+    this.#nowMs = options.nowMs ?? Date.now;
     this.#blockServer = new BlockServer(store, (folderId, path) => this.#servedStale(folderId, path));
   }
 
@@ -182,16 +177,7 @@ export class Device {
     const name = options.name ?? Deno.hostname();
     const identity = await loadOrCreateIdentity(home, name);
     const store = await Store.open(storePathOf(home));
-    const device = new Device(
-      lock,
-      identity,
-      store,
-      name,
-      options.logger ?? silentLogger,
-      options.nowMs ?? Date.now,
-      options.watch ?? true,
-      options.scanIntervalMs ?? DEFAULT_SCAN_INTERVAL_MS,
-    );
+    const device = new Device(lock, identity, store, name, options);
     for (const folder of await store.listFolders()) await device.#startFolder(folder);
     return device;
   }
@@ -360,7 +346,7 @@ export class Device {
     const { peer } = session;
     if (peer.deviceId === this.identity.displayId) {
       await session.close("connected to itself");
-      this.#logger.warn(`${connection.remoteAddress} is this device itself; disconnected`);
+      this.#logger.warn(`${connection.remoteAddress} is this device itself; disconnected`, peerContext(peer.deviceId));
       return;
     }
     // A device this one dialled was pinned or confirmed by the caller; one that dialled in
@@ -370,7 +356,7 @@ export class Device {
     if (connection.role === "server") {
       const granted = await this.#admit(session, connection.channelBinding, known);
       if (!granted) {
-        this.#logger.warn(`refused ${peer.deviceName} (${peer.deviceId}) at ${peer.address}: ${NOT_TRUSTED}`);
+        this.#logger.warn(`refused ${peer.deviceName} at ${peer.address}: ${NOT_TRUSTED}`, peerContext(peer.deviceId));
         await session.refuse(NOT_TRUSTED);
         return;
       }
@@ -386,7 +372,10 @@ export class Device {
       trusted: true,
       invitedTo,
     });
-    this.#logger.info(`connected to ${peer.deviceName} (${peer.deviceId}) at ${peer.address}`);
+    this.#logger.info(
+      `connected to ${peer.deviceName} (${peer.deviceId}) at ${peer.address}`,
+      peerContext(peer.deviceId),
+    );
     this.#emit({ type: "peer-connected", peerId: peer.deviceId, name: peer.deviceName, address: peer.address });
     ready?.(session);
     let reason = "connection closed";
@@ -400,7 +389,10 @@ export class Device {
     } catch (e) {
       reason = (e as Error).message;
       if (e instanceof ProtocolError) {
-        this.#logger.error(`peer ${peer.deviceId} at ${peer.address} broke the protocol: ${reason}; disconnected`);
+        this.#logger.error(
+          `${peer.deviceName} at ${peer.address} broke the protocol: ${reason}; disconnected`,
+          peerContext(peer.deviceId),
+        );
         await session.close(`protocol error: ${reason}`);
       } else if (!(e instanceof PeerUnreachableError)) {
         await session.close("internal error");
@@ -437,13 +429,16 @@ export class Device {
         if (invite.expiresAtMs <= now) continue;
         if (!inviteProofMatches(invite.secret, channelBinding, peer.inviteProof)) continue;
         if (!(await this.store.useInvite(invite))) continue;
-        this.#logger.info(`${peer.deviceName} (${peer.deviceId}) joined with an invite`);
+        this.#logger.info(`${peer.deviceName} joined with an invite`, peerContext(peer.deviceId));
         granted = [...(granted ?? []), invite.folderId];
         matched = true;
         break;
       }
       if (!matched && !granted) {
-        this.#logger.warn(`${peer.deviceName} (${peer.deviceId}) presented an invite that is wrong, used or expired`);
+        this.#logger.warn(
+          `${peer.deviceName} presented an invite that is wrong, used or expired`,
+          peerContext(peer.deviceId),
+        );
       }
     }
     const missing = [...this.#offered].filter((f) => !granted?.includes(f));
@@ -459,7 +454,7 @@ export class Device {
   async #dropUntrusted(): Promise<void> {
     for (const [peerId, session] of this.#sessions) {
       if ((await this.store.getPeer(peerId))?.trusted !== false) continue;
-      this.#logger.warn(`${session.peer.deviceName} (${peerId}) was revoked; disconnected`);
+      this.#logger.warn(`${session.peer.deviceName} was revoked; disconnected`, peerContext(peerId));
       this.#sessions.delete(peerId);
       this.#track(session.refuse(NOT_TRUSTED));
     }
@@ -478,20 +473,21 @@ export class Device {
           throw new ProtocolError(`accepted folder ${event.folderId} never offered`);
         }
         await this.#share(event.folderId, peerId);
-        this.#logger.info(
-          `${session.peer.deviceName} accepted folder ${this.#folders.get(event.folderId)?.folder.label}`,
-        );
+        this.#logger.info(`${session.peer.deviceName} accepted the folder`, this.#context(event.folderId, peerId));
         this.#emit({ type: "share-accepted", folderId: event.folderId, peerId });
         return await this.#sendClusterConfig(session);
       }
       case "shareDecline":
-        this.#logger.info(`${session.peer.deviceName} declined folder ${event.folderId}: ${event.reason}`);
+        this.#logger.info(
+          `${session.peer.deviceName} declined the folder: ${event.reason}`,
+          this.#context(event.folderId, peerId),
+        );
         this.#emit({ type: "share-declined", folderId: event.folderId, peerId, reason: event.reason });
         return;
       case "indexUpdate":
         return await this.#onIndexUpdate(session, event);
       case "goodbye":
-        this.#logger.info(`${session.peer.deviceName} said goodbye: ${event.reason}`);
+        this.#logger.info(`${session.peer.deviceName} said goodbye: ${event.reason}`, peerContext(peerId));
         if (event.reason === NOT_TRUSTED) this.#emit({ type: "not-trusted", peerId });
         await session.close("the peer said goodbye");
         return;
@@ -547,7 +543,10 @@ export class Device {
       folder ??= await this.addFolder(answer.path, offer.label, offer.folderId);
     } catch (e) {
       if (!(e instanceof FsyncError)) throw e;
-      this.#logger.error(`cannot accept folder "${offer.label}": ${e.message}`);
+      this.#logger.error(`cannot accept the folder: ${e.message}`, {
+        folder: offer.label,
+        ...peerContext(peer.deviceId),
+      });
       this.#emit({ type: "offer-failed", folderId: offer.folderId, peerId: peer.deviceId, error: e });
       await session.send({ type: "shareDecline", folderId: offer.folderId, reason: "the replica folder is unusable" });
       return;
@@ -627,7 +626,10 @@ export class Device {
     try {
       return await this.#blockServer.serve(folderId, runner.folder.path, want);
     } catch (e) {
-      this.#logger.warn(`cannot read ${want.path} for ${session.peer.deviceName}: ${(e as Error).message}`);
+      this.#logger.warn(
+        `cannot read ${want.path} for ${session.peer.deviceName}: ${(e as Error).message}`,
+        this.#context(folderId, session.peer.deviceId),
+      );
       return "read-failed";
     }
   }
@@ -658,10 +660,17 @@ export class Device {
   // --- folders and pulls ---
 
   async #startFolder(folder: FolderRecord): Promise<void> {
-    const runner = new FolderRunner(folder, this.store, this.identity.shortId, this.#logger, this.#nowMs);
+    const runner = new FolderRunner(
+      folder,
+      this.store,
+      this.identity.shortId,
+      this.#logger,
+      this.#nowMs,
+      this.#options.ignoreDefaults,
+    );
     this.#folders.set(folder.id, runner);
     const changed = await runner.scan(); // fails with a clear FsyncError when the folder is gone
-    this.#logger.info(`folder ${folder.label} (${folder.path}): scanned, ${changed} changes`);
+    this.#logger.info(`${folder.path} scanned: ${changed} changes`, { folder: folder.label });
     if (!this.#watch) {
       // One-shot: files still fresh are read again before anything is sent.
       if (runner.hasRecent) await new Promise((r) => setTimeout(r, RECENT_MS));
@@ -685,12 +694,22 @@ export class Device {
    */
   async #rescan(runner: FolderRunner, paths?: readonly string[] | "recent"): Promise<void> {
     if (this.#closed) return;
+    const rulesBefore = runner.rulesGeneration;
     try {
       const changed = paths === "recent" ? await runner.recheckRecent() : await runner.requestScan(paths);
-      if (changed > 0) this.#logger.debug(`folder ${runner.folder.label}: ${changed} local changes`);
+      if (changed > 0) this.#logger.debug(`${changed} local changes`, { folder: runner.folder.label });
+      if (runner.rulesGeneration !== rulesBefore) {
+        this.#logger.info("the ignore rules changed", { folder: runner.folder.label });
+        // Peers' entries the old rules skipped may be wanted now.
+        for (const peerId of this.#sessions.keys()) {
+          if (await this.#isShared(runner.folder.id, peerId)) {
+            this.#schedulePull({ folderId: runner.folder.id, peerId });
+          }
+        }
+      }
     } catch (e) {
       if (!(e instanceof FsyncError)) throw e;
-      this.#logger.error(`folder ${runner.folder.label}: ${e.message}`);
+      this.#logger.error(e.message, { folder: runner.folder.label });
     }
     this.#scheduleRecheck(runner);
   }
@@ -722,9 +741,10 @@ export class Device {
     const ms = this.#scanIntervalMs;
     const every = ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
     this.#logger.warn(
-      `folder ${folder.label}: cannot watch ${folder.path} (${message}); changes are found by a full scan ` +
+      `cannot watch ${folder.path} (${message}); changes are found by a full scan ` +
         `every ${every} instead. If the inotify watch limit${limit ? ` (now ${limit})` : ""} is too low, ` +
         `raise it: sudo sysctl fs.inotify.max_user_watches=524288`,
+      { folder: folder.label },
     );
   }
 
@@ -771,7 +791,9 @@ export class Device {
         if (result.actions > 0 || result.problems.length > 0) this.#inSync.delete(key(pair));
         state.pulled = result.problems.length === 0 ? { session, indexId, sequence: seenBefore } : undefined;
         if (result.problems.length > 0) {
-          for (const p of result.problems) this.#logger.warn(`cannot sync ${p.path}: ${p.message}`);
+          for (const p of result.problems) {
+            this.#logger.warn(`cannot sync ${p.path}: ${p.message}`, this.#context(folderId, peerId));
+          }
           this.#emit({ type: "pull-problems", folderId, problems: result.problems });
           if (session.closed) return;
           state.timer = setTimeout(() => this.#schedulePull(pair), state.retryMs);
@@ -794,6 +816,11 @@ export class Device {
 
   // --- plumbing ---
 
+  /** The log context of a folder (by label) and a peer. */
+  #context(folderId: string, peerId: string): LogContext {
+    return { folder: this.#folders.get(folderId)?.folder.label ?? folderId, ...peerContext(peerId) };
+  }
+
   #emit(event: DeviceEvent): void {
     for (const listener of this.#listeners) listener(event);
   }
@@ -808,6 +835,11 @@ export class Device {
     owned.catch(() => {}).finally(() => this.#background.delete(owned));
     return owned;
   }
+}
+
+/** The log context naming a peer by its short device ID. */
+function peerContext(deviceId: string): LogContext {
+  return { peer: shortOfDisplayId(deviceId) };
 }
 
 function key({ folderId, peerId }: Pair): string {

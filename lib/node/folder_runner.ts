@@ -1,7 +1,7 @@
 import { join } from "node:path";
-import { type FileInfo, FsyncError, mtimeNsOf, parentPath, pathDepth } from "../model/mod.ts";
+import { type FileInfo, FsyncError, mtimeNsOf, parentPath, pathDepth, shortOfDisplayId } from "../model/mod.ts";
 import { decide } from "../plan/mod.ts";
-import { scanFolder, type ScanProblem } from "../scan/mod.ts";
+import { IgnoreRules, loadIgnoreRules, scanFolder, type ScanProblem } from "../scan/mod.ts";
 import type { FolderRecord, Store } from "../store/mod.ts";
 import {
   applyDecision,
@@ -55,13 +55,56 @@ export class FolderRunner {
   #mutex = new Mutex();
   #recent = new Set<string>();
   #waitingScan?: { paths?: Set<string>; done: Promise<number> };
+  #ignoreDefaults: boolean;
+  #rules: IgnoreRules;
+  /** Counts changes of the ignore rules; a pull made under older rules is redone in full. */
+  #rulesGeneration = 0;
+  #pulledUnder = new Map<string, number>();
 
-  constructor(folder: FolderRecord, store: Store, shortId: string, logger: Logger, nowMs: () => number) {
+  constructor(
+    folder: FolderRecord,
+    store: Store,
+    shortId: string,
+    logger: Logger,
+    nowMs: () => number,
+    ignoreDefaults = true,
+  ) {
     this.folder = folder;
     this.#store = store;
     this.#shortId = shortId;
     this.#logger = logger;
     this.#nowMs = nowMs;
+    this.#ignoreDefaults = ignoreDefaults;
+    this.#rules = new IgnoreRules("", ignoreDefaults);
+    this.#reloadRules();
+    this.#rulesGeneration = 0;
+  }
+
+  /** The folder's ignore rules as the last scan read them. */
+  get ignoreRules(): IgnoreRules {
+    return this.#rules;
+  }
+
+  /** Bumped each time a scan finds the ignore rules changed (peers' entries need a full pull then). */
+  get rulesGeneration(): number {
+    return this.#rulesGeneration;
+  }
+
+  /** Reads `.fsyncignore` again; true when the rules changed. */
+  #reloadRules(): boolean {
+    let rules: IgnoreRules;
+    try {
+      rules = loadIgnoreRules(this.folder.path, this.#ignoreDefaults);
+    } catch (e) {
+      this.#logger.warn(`cannot read .fsyncignore: ${(e as Error).message}; the previous rules stay`, {
+        folder: this.folder.label,
+      });
+      return false;
+    }
+    if (rules.text === this.#rules.text) return false;
+    this.#rules = rules;
+    this.#rulesGeneration++;
+    return true;
   }
 
   /** True when files seen by a scan may still have been changing: `recheckRecent()` is due in RECENT_MS. */
@@ -111,6 +154,9 @@ export class FolderRunner {
 
   async #scan(paths?: readonly string[], recheck?: ReadonlySet<string>): Promise<number> {
     const { id, path: root } = this.folder;
+    // New rules: paths they no longer ignore may be anywhere, so the whole folder is scanned.
+    if (this.#reloadRules()) paths = undefined;
+    const rules = this.#rules;
     let batch: FileInfo[] = [];
     let changed = 0;
     // A batch is written while the scan goes on, at most one commit behind it.
@@ -131,9 +177,10 @@ export class FolderRunner {
         getMany: (paths) => this.#store.getLocalMany(id, paths),
         listUnder: (prefix) => this.#store.listLocalUnder(id, prefix),
       },
-      onProblem: (p) => this.#logger.warn(`folder ${this.folder.label}: ${p.path}: ${p.message}`),
+      onProblem: (p) => this.#logger.warn(`${p.path}: ${p.message}`, { folder: this.folder.label }),
       onTempFile: (path, mtimeMs) => this.#removeStaleTemp(path, mtimeMs),
       onRecent: (path) => this.#recent.add(path),
+      ignores: (path, isDirectory) => rules.ignores(path, isDirectory),
       paths,
       recheck,
     });
@@ -158,6 +205,10 @@ export class FolderRunner {
 
   async #pull(peerId: string, source: BlockSource, after: number | undefined): Promise<PullResult> {
     const { id, path: root } = this.folder;
+    const rules = this.#rules;
+    // Entries skipped under other rules may be wanted now.
+    if (this.#pulledUnder.get(peerId) !== this.#rulesGeneration) after = undefined;
+    this.#pulledUnder.set(peerId, this.#rulesGeneration);
     const problems: ScanProblem[] = [];
     let actions = 0;
     let written = 0;
@@ -206,7 +257,9 @@ export class FolderRunner {
         if (!(e instanceof Error)) throw e;
         if (e instanceof DiskFullError) diskFull = true;
         if (e instanceof ChangedLocallyError) changedLocally.push(decision.file.path);
-        if (e instanceof BlockMismatchError) this.#logger.warn(`peer ${peerId}: ${e.message}`);
+        if (e instanceof BlockMismatchError) {
+          this.#logger.warn(e.message, { folder: this.folder.label, peer: shortOfDisplayId(peerId) });
+        }
         const hint = e instanceof FsyncError && e.hint ? ` (${e.hint})` : "";
         problems.push({ path: decision.file.path, message: e.message + hint });
       }
@@ -223,6 +276,8 @@ export class FolderRunner {
       : this.#store.remoteSince(id, peerId, after);
     for await (const { local, remote } of pairs) {
       if (!remote) continue;
+      // Ignored here: neither written nor deleted, whatever the peer did.
+      if (rules.ignores(remote.path, (local ?? remote).type === "directory")) continue;
       const decision = decide(local, remote, this.#shortId);
       if (decision.action === "fetch" && (!local || local.deleted)) {
         try {

@@ -9,3 +9,4 @@ export * from "./events.ts";
 export * from "./logger.ts";
 export { PeerSession } from "./session.ts";
 export { listPeers, revokePeer } from "./peers.ts";
+export { explainIgnored, type IgnoreExplanation } from "./ignore_check.ts";

@@ -12,7 +12,7 @@ export function storePathOf(home: string): string {
  * on that home: Deno KV takes several processes on one file (DENO-FACTS §3).
  */
 export async function listPeers(home: string): Promise<(PeerRecord & { folders: string[] })[]> {
-  const store = await openExisting(home);
+  const store = await openExistingStore(home);
   try {
     const shares: { label: string; devices: string[] }[] = [];
     for (const f of await store.listFolders()) shares.push({ label: f.label, devices: await store.sharesOf(f.id) });
@@ -34,7 +34,7 @@ export async function listPeers(home: string): Promise<(PeerRecord & { folders: 
 export async function revokePeer(home: string, deviceId: string): Promise<PeerRecord> {
   const id = parseDeviceId(deviceId);
   if (!id) throw new FsyncError(`not a device ID: ${deviceId}`, ExitCode.usage, { hint: "see `fsync peers`" });
-  const store = await openExisting(home);
+  const store = await openExistingStore(home);
   try {
     const display = formatDeviceId(id);
     const peer = await store.getPeer(display);
@@ -47,7 +47,12 @@ export async function revokePeer(home: string, deviceId: string): Promise<PeerRe
   }
 }
 
-async function openExisting(home: string): Promise<Store> {
+/**
+ * Opens the store of an existing home (usable while a device runs on it).
+ *
+ * @throws {FsyncError} (usage) when the home holds no fsync state.
+ */
+export async function openExistingStore(home: string): Promise<Store> {
   try {
     await Deno.stat(storePathOf(home));
   } catch (e) {

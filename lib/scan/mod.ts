@@ -5,3 +5,4 @@
  */
 export * from "./scanner.ts";
 export * from "./hash_file.ts";
+export * from "./ignore.ts";

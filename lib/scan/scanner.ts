@@ -58,6 +58,11 @@ export interface ScanOptions {
    * it may still be being written, so it is to be scanned again (with `recheck`) later.
    */
   readonly onRecent?: (path: string) => void;
+  /**
+   * Whether a path is ignored: it is neither recorded nor, when the index already holds it,
+   * tombstoned (its entry stays as it was, so peers neither get nor lose it).
+   */
+  readonly ignores?: (path: string, isDirectory: boolean) => boolean;
 }
 
 /**
@@ -79,8 +84,8 @@ type Observation =
  * changed since the index last saw it (created, modified, type or mode changed) and a
  * tombstone for every indexed path that is gone. Parents come before their children. A
  * file whose size, mtime, inode and mode are unchanged is not read. Symlinks are recorded,
- * never followed; fsync's temporary files and entries other than files, directories and
- * symlinks are skipped. Sequences are left for the store to assign.
+ * never followed; fsync's temporary files, ignored paths and entries other than files,
+ * directories and symlinks are skipped. Sequences are left for the store to assign.
  *
  * @throws {FsyncError} (local IO) when the folder itself cannot be read.
  */
@@ -131,11 +136,15 @@ class ScanRun {
   /** Rescans one hinted path: its parents, itself, and below it. */
   async *rescan(path: string): AsyncGenerator<FileInfo> {
     const names = path.split("/");
+    const ignores = this.#options.ignores ?? (() => false);
     for (let i = 1; i <= names.length; i++) {
       const current = names.slice(0, i).join("/");
+      if (i < names.length && ignores(current, true)) return;
       const [previous] = await this.#options.index.getMany([current]);
       const observed = await this.#observe(current, previous);
       if (observed.kind === "kept") return;
+      const isDirectory = observed.kind === "present" ? observed.isDirectory : previous?.type === "directory";
+      if (ignores(current, isDirectory)) return;
       if (observed.kind === "gone") {
         // Gone: it and everything under it are deleted.
         if (previous && !previous.deleted) yield tombstone(previous, this.#options.shortId, this.#options.nowMs());
@@ -158,12 +167,13 @@ class ScanRun {
   /** Walks the subtree below `start` ("" for the whole folder), parents first. */
   async *walk(start: string): AsyncGenerator<FileInfo> {
     const { root, index, onProblem } = this.#options;
+    const ignores = this.#options.ignores ?? (() => false);
     const pending = [start];
     while (pending.length > 0) {
       const dir = pending.pop()!;
-      let names: string[];
+      let entries: Deno.DirEntry[];
       try {
-        names = await listNames(join(root, dir));
+        entries = await listEntries(join(root, dir));
       } catch (e) {
         if (dir === "") throw new FsyncError(`cannot read folder ${root}: ${(e as Error).message}`, ExitCode.io);
         if (e instanceof Deno.errors.NotFound) continue; // removed meanwhile: the watcher reports it
@@ -172,10 +182,11 @@ class ScanRun {
         continue;
       }
       const paths: string[] = [];
-      for (const name of names) {
+      for (const { name, isDirectory } of entries) {
         const path = dir ? `${dir}/${name}` : name;
-        if (!name.startsWith(TEMP_PREFIX)) paths.push(path);
-        else if (this.#options.onTempFile) await reportTemp(root, path, this.#options.onTempFile);
+        if (name.startsWith(TEMP_PREFIX)) {
+          if (this.#options.onTempFile) await reportTemp(root, path, this.#options.onTempFile);
+        } else if (!ignores(path, isDirectory)) paths.push(path);
       }
       const previous = await index.getMany(paths);
       const subdirs: string[] = [];
@@ -222,6 +233,7 @@ class ScanRun {
   async *tombstonesUnder(prefix: string): AsyncGenerator<FileInfo> {
     for await (const entry of this.#options.index.listUnder(prefix)) {
       if (entry.deleted || this.#seen.has(entry.path)) continue;
+      if (this.#options.ignores?.(entry.path, entry.type === "directory")) continue;
       if (this.#unreadable.some((d) => entry.path.startsWith(d))) continue;
       yield tombstone(entry, this.#options.shortId, this.#options.nowMs());
     }
@@ -237,10 +249,10 @@ async function reportTemp(root: string, path: string, onTempFile: (path: string,
   }
 }
 
-async function listNames(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const e of Deno.readDir(dir)) names.push(e.name);
-  return names.sort();
+async function listEntries(dir: string): Promise<Deno.DirEntry[]> {
+  const entries: Deno.DirEntry[] = [];
+  for await (const e of Deno.readDir(dir)) entries.push(e);
+  return entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 }
 
 /**

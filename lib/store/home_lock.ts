@@ -4,7 +4,7 @@ import { ExitCode, FsyncError } from "../model/mod.ts";
 /** Another fsync process holds the home directory. */
 export class HomeLockedError extends FsyncError {
   constructor(message: string, options: ErrorOptions = {}) {
-    super(message, ExitCode.unavailable, { ...options, hint: "stop the other fsync, or pass another --home" });
+    super(message, ExitCode.tempFail, { ...options, hint: "stop the other fsync, or pass another --home" });
   }
 }
 
@@ -18,10 +18,17 @@ export class HomeLockedError extends FsyncError {
 export async function lockHome(home: string): Promise<Deno.FsFile> {
   const file = await Deno.open(join(home, "lock"), { read: true, write: true, create: true });
   if (!(await file.tryLock(true))) {
+    const pid = new TextDecoder().decode(await readAll(file)).trim();
     file.close();
-    throw new HomeLockedError(`home ${home} is in use by another fsync process`);
+    throw new HomeLockedError(`home ${home} is in use by another fsync process${pid ? ` (pid ${pid})` : ""}`);
   }
   await file.truncate(0);
   await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
   return file;
+}
+
+async function readAll(file: Deno.FsFile): Promise<Uint8Array> {
+  const buf = new Uint8Array(32);
+  const n = await file.read(buf);
+  return buf.subarray(0, n ?? 0);
 }

@@ -1,5 +1,5 @@
 /**
- * A `deno lint` plugin that keeps the layers of STYLE.md: cli → mod → lib/node →
+ * A `deno lint` plugin that keeps the layers of STYLE.md: cli (cli.ts, lib/cli) → mod → lib/node →
  * {plan, scan, watch, store, transfer, net} → lib/model. It rejects upward and sideways
  * imports, reaching into another folder other than through its mod.ts, lib/gen outside
  * lib/net, and any use of `Deno` in lib/model and lib/plan (they must stay pure).
@@ -16,6 +16,8 @@ export function importViolation(from: string, to: string): string | undefined {
   const source = layerOf(from);
   const target = layerOf(to);
   if (!source || !target || source === target) return undefined;
+  if (source === "cli") return "lib/cli uses fsync through the root mod.ts, as any library user would";
+  if (target === "cli") return "only cli.ts may import lib/cli";
   if (target === "gen") return source === "net" ? undefined : "only lib/net may import generated code (lib/gen)";
   if (!to.endsWith(`/lib/${target}/mod.ts`)) return `import lib/${target} through its mod.ts`;
   if (source === "node") return undefined;

@@ -9,6 +9,9 @@ Deno.test("importViolation() enforces the layer rules of STYLE.md", async (t) =>
       to: "/p/lib/store/mod.ts",
       bad: false,
     },
+    { description: "cli may import the root mod.ts", from: "/p/lib/cli/join.ts", to: "/p/mod.ts", bad: false },
+    { description: "cli may not reach into lib", from: "/p/lib/cli/join.ts", to: "/p/lib/node/mod.ts", bad: true },
+    { description: "lib may not import cli", from: "/p/lib/node/device.ts", to: "/p/lib/cli/log.ts", bad: true },
     { description: "a leaf may import model", from: "/p/lib/scan/scanner.ts", to: "/p/lib/model/mod.ts", bad: false },
     {
       description: "inside one folder anything goes",

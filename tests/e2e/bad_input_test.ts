@@ -54,8 +54,9 @@ Deno.test("bad input gives a one-line error and the right exit code", async (t) 
         /port \d+ is in use/,
       ));
     await t.step(
-      "home in use by another fsync: 69",
-      () => expectFailure(["--home", join(tmp, "home-sharer"), "id"], 69, /in use by another fsync/),
+      "home in use by another fsync: 75",
+      () =>
+        expectFailure(["--home", join(tmp, "home-sharer"), "id"], 75, /in use by another fsync process \(pid \d+\)/),
     );
     await t.step("no terminal and no --yes: refuses (2), writes nothing", async () => {
       await expectFailure(

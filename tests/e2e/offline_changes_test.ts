@@ -48,8 +48,8 @@ Deno.test("changes made on both sides while both were stopped converge after res
     await using joiner = FsyncProcess.start(joinArgs);
     await waitConverged(a, b, "after the restart");
     // Only what changed got new versions at start (a: 2 edits, 1 delete, a rename; b: 3 edits, 1 delete)...
-    assert.match(sharer.stderr, /folder a \(.*\): scanned, 5 changes/);
-    assert.match(joiner.stderr, /folder a \(.*\): scanned, 4 changes/);
+    assert.match(sharer.stderr, /\[a\] .* scanned: 5 changes/);
+    assert.match(joiner.stderr, /\[a\] .* scanned: 4 changes/);
     // ... and only changed content crossed the wire (the 2 MiB file and the renamed one stayed put).
     await joiner.waitFor(/In sync:/);
     const received = receivedBytes(joiner);

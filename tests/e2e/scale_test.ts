@@ -98,7 +98,7 @@ Deno.test({
       }
       const { sharer, invite } = await startSharer(src, join(tmp, "home-a"));
       await using _ = sharer;
-      await sharer.waitFor(/scanned, 1 changes/);
+      await sharer.waitFor(/scanned: 1 changes/);
       const { joiner } = await joinOnce(sharer, invite, home, dst, 600_000);
       assert.equal(await sha256Of(join(dst, "big.bin")), await sha256Of(big));
       const received = receivedBytes(joiner);

@@ -1,0 +1,197 @@
+import { join, resolve } from "node:path";
+import { parse } from "smol-toml";
+import {
+  DEFAULT_PORT,
+  ExitCode,
+  FOLDER_MODES,
+  type FolderMode,
+  FsyncError,
+  type HostPort,
+  LOG_LEVELS,
+  type LogLevel,
+  parseHostPort,
+} from "../../mod.ts";
+
+/** The configuration file's name inside the home directory. */
+export const CONFIG_FILE = "config.toml";
+
+/** A folder's settings in the configuration file. */
+export interface FolderConfig {
+  /** Absolute path. */
+  readonly path: string;
+  readonly mode?: FolderMode;
+}
+
+/** Settings from `<home>/config.toml`; command-line flags override them. */
+export interface Config {
+  readonly listen: HostPort;
+  /** Seconds between the full scans that back up the watcher. */
+  readonly rescanInterval: number;
+  /** Upload and download limits in KiB/s; 0 is unlimited. */
+  readonly maxSendKbps: number;
+  readonly maxRecvKbps: number;
+  readonly logLevel: LogLevel;
+  readonly jsonLogs: boolean;
+  /** Ignore OS junk files by default (fsync's own temporary files are always ignored). */
+  readonly ignoreDefaults: boolean;
+  /** Addresses `run` and `sync` dial, besides the peers remembered in the store. */
+  readonly peers: readonly HostPort[];
+  readonly folders: readonly FolderConfig[];
+}
+
+/** The values used when the file does not set them. */
+export const DEFAULT_CONFIG: Config = {
+  listen: { host: "0.0.0.0", port: DEFAULT_PORT },
+  rescanInterval: 3600,
+  maxSendKbps: 0,
+  maxRecvKbps: 0,
+  logLevel: "info",
+  jsonLogs: false,
+  ignoreDefaults: true,
+  peers: [],
+  folders: [],
+};
+
+/** What a new home's configuration file says: every setting, commented out at its default. */
+export const CONFIG_TEMPLATE = `# fsync configuration. Command-line flags override what is set here.
+# Uncomment a line to change it.
+
+# Address to accept peers on (fsync share, fsync run).
+# listen = "0.0.0.0:${DEFAULT_PORT}"
+
+# Seconds between the full scans that back up the file watcher.
+# rescan_interval = 3600
+
+# Bandwidth limits in KiB/s for all peers together; 0 is unlimited.
+# max_send_kbps = 0
+# max_recv_kbps = 0
+
+# Log level (debug, info, warn, error) and one JSON object per log line.
+# log_level = "info"
+# json_logs = false
+
+# Ignore common OS junk (.DS_Store, Thumbs.db, desktop.ini, ...) in every folder.
+# Each folder's own patterns go in a .fsyncignore file at its root (gitignore syntax).
+# ignore_defaults = true
+
+# Peers that fsync run and fsync sync dial, besides those already remembered.
+# peers = ["192.168.1.20:${DEFAULT_PORT}"]
+
+# Per-folder settings. mode is send-receive (default), send-only or receive-only.
+# [[folders]]
+# path = "/home/me/Documents"
+# mode = "send-only"
+`;
+
+class ConfigError extends FsyncError {
+  constructor(file: string, message: string) {
+    super(`config ${file}: ${message}`, ExitCode.config, { hint: "fix the file or remove the setting" });
+  }
+}
+
+/**
+ * Reads `<home>/config.toml`; a home without one gets the commented template (written
+ * once). Unknown keys and wrong types are errors, so a typo never goes unnoticed.
+ *
+ * @throws {FsyncError} (config) when the file is unreadable or invalid.
+ */
+export async function loadConfig(home: string): Promise<Config> {
+  const file = join(home, CONFIG_FILE);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw new ConfigError(file, (e as Error).message);
+    await writeTemplate(home, file);
+    return DEFAULT_CONFIG;
+  }
+  let raw: Record<string, unknown>;
+  try {
+    raw = parse(text);
+  } catch (e) {
+    throw new ConfigError(file, (e as Error).message.split("\n")[0]);
+  }
+  return parseConfig(raw, (message) => new ConfigError(file, message));
+}
+
+async function writeTemplate(home: string, file: string): Promise<void> {
+  try {
+    await Deno.mkdir(home, { recursive: true, mode: 0o700 });
+    await Deno.writeTextFile(file, CONFIG_TEMPLATE, { createNew: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.AlreadyExists) return;
+    throw new FsyncError(`cannot write ${file}: ${(e as Error).message}`, ExitCode.io, { cause: e });
+  }
+}
+
+/** Validates a parsed configuration file (exported for tests). */
+export function parseConfig(raw: Record<string, unknown>, fail: (message: string) => Error): Config {
+  const known = new Set([
+    "listen",
+    "rescan_interval",
+    "max_send_kbps",
+    "max_recv_kbps",
+    "log_level",
+    "json_logs",
+    "ignore_defaults",
+    "peers",
+    "folders",
+  ]);
+  for (const key of Object.keys(raw)) if (!known.has(key)) throw fail(`unknown setting "${key}"`);
+  const address = (value: unknown, what: string): HostPort => {
+    if (typeof value !== "string") throw fail(`${what} must be a "host:port" string`);
+    try {
+      return parseHostPort(value, DEFAULT_PORT);
+    } catch (e) {
+      throw fail(`${what}: ${(e as Error).message}`);
+    }
+  };
+  const whole = (key: string, min: number): number | undefined => {
+    const value = raw[key];
+    if (value === undefined) return undefined;
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+      throw fail(`${key} must be a whole number of at least ${min}`);
+    }
+    return value;
+  };
+  const flag = (key: string): boolean | undefined => {
+    const value = raw[key];
+    if (value !== undefined && typeof value !== "boolean") throw fail(`${key} must be true or false`);
+    return value;
+  };
+  const level = raw.log_level;
+  if (level !== undefined && !(LOG_LEVELS as readonly unknown[]).includes(level)) {
+    throw fail(`log_level must be one of ${LOG_LEVELS.join(", ")}`);
+  }
+  if (raw.peers !== undefined && !Array.isArray(raw.peers)) throw fail(`peers must be a list of "host:port" strings`);
+  if (raw.folders !== undefined && !Array.isArray(raw.folders)) throw fail(`folders must be [[folders]] tables`);
+  const folders = ((raw.folders ?? []) as unknown[]).map((entry, i): FolderConfig => {
+    const what = `folders[${i}]`;
+    if (typeof entry !== "object" || entry === null) throw fail(`${what} must be a table`);
+    const { path, mode, ...rest } = entry as Record<string, unknown>;
+    const extra = Object.keys(rest)[0];
+    if (extra !== undefined) throw fail(`${what}: unknown setting "${extra}"`);
+    if (typeof path !== "string" || path === "") throw fail(`${what}.path must be a folder path`);
+    if (mode !== undefined && !(FOLDER_MODES as readonly unknown[]).includes(mode)) {
+      throw fail(`${what}.mode must be one of ${FOLDER_MODES.join(", ")}`);
+    }
+    return { path: resolve(expandHome(path)), mode: mode as FolderMode | undefined };
+  });
+  return {
+    listen: raw.listen === undefined ? DEFAULT_CONFIG.listen : address(raw.listen, "listen"),
+    rescanInterval: whole("rescan_interval", 1) ?? DEFAULT_CONFIG.rescanInterval,
+    maxSendKbps: whole("max_send_kbps", 0) ?? DEFAULT_CONFIG.maxSendKbps,
+    maxRecvKbps: whole("max_recv_kbps", 0) ?? DEFAULT_CONFIG.maxRecvKbps,
+    logLevel: (level as LogLevel | undefined) ?? DEFAULT_CONFIG.logLevel,
+    jsonLogs: flag("json_logs") ?? DEFAULT_CONFIG.jsonLogs,
+    ignoreDefaults: flag("ignore_defaults") ?? DEFAULT_CONFIG.ignoreDefaults,
+    peers: ((raw.peers ?? []) as unknown[]).map((p, i) => address(p, `peers[${i}]`)),
+    folders,
+  };
+}
+
+/** `~/x` as the user means it. */
+function expandHome(path: string): string {
+  const home = Deno.env.get("HOME");
+  return home && (path === "~" || path.startsWith("~/")) ? join(home, path.slice(1)) : path;
+}

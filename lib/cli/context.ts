@@ -1,0 +1,41 @@
+import { join as joinPath } from "node:path";
+import { ExitCode, FsyncError, type Logger, type LogLevel } from "../../mod.ts";
+import { type Config, loadConfig } from "./config.ts";
+import { createLogger } from "./log.ts";
+
+/** Options every command takes. */
+export interface GlobalOptions {
+  readonly home: string;
+  readonly verbose: boolean;
+  readonly logLevel?: LogLevel;
+  readonly jsonLogs?: boolean;
+}
+
+/** What a command runs with: the home, its configuration, and a logger set up from both and the flags. */
+export interface CliContext {
+  readonly home: string;
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly verbose: boolean;
+}
+
+/** A usage error raised after parsing (e.g. a refused prompt): exit code 2. */
+export class UsageError extends FsyncError {
+  constructor(message: string, hint?: string) {
+    super(message, ExitCode.usage, { hint });
+  }
+}
+
+/** `$XDG_STATE_HOME/fsync`, or `~/.local/state/fsync`. */
+export function defaultHome(): string {
+  const state = Deno.env.get("XDG_STATE_HOME") ?? joinPath(Deno.env.get("HOME") ?? ".", ".local", "state");
+  return joinPath(state, "fsync");
+}
+
+/** Loads the home's configuration and builds the logger: flags override the file. */
+export async function openContext(globals: GlobalOptions): Promise<CliContext> {
+  const config = await loadConfig(globals.home);
+  const level = globals.logLevel ?? (globals.verbose ? "debug" : config.logLevel);
+  const logger = createLogger({ level, json: globals.jsonLogs ?? config.jsonLogs });
+  return { home: globals.home, config, logger, verbose: globals.verbose };
+}

@@ -1,0 +1,144 @@
+// deno-lint-ignore-file no-console -- commands print for people on standard output.
+import { Command, Option } from "commander";
+import { DEFAULT_PORT, Device, listPeers, revokePeer } from "../../mod.ts";
+import { defaultHome, type GlobalOptions, openContext } from "./context.ts";
+import { join } from "./join.ts";
+import { normalizeDeviceId, parseAddress, parseLogLevel, parsePeer, wholeNumber } from "./parsers.ts";
+import { share } from "./share.ts";
+import { why } from "./why.ts";
+
+/** Printed under the main --help. */
+const EXIT_CODES = `
+Exit codes:
+  0   ok (for sync --once: in sync)
+  2   usage: bad arguments or flags
+  69  unavailable: peer unreachable, port in use
+  70  internal error (a bug: please report it with the --verbose output)
+  74  local IO: folder missing or unreadable, disk full
+  75  try again later: another fsync uses the home, or sync --once ran out of time
+  76  protocol or integrity error from a peer
+  77  device not trusted
+  78  configuration file invalid
+
+Settings are read from HOME/config.toml (written with every setting commented out on first
+use); flags override it.`;
+
+/** Help text listing examples. */
+function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  ${l}`).join("\n")}`;
+}
+
+/** `--rescan-interval`: how often a full scan backs up the watcher (default: the configuration's). */
+function rescanOption(): Option {
+  return new Option("--rescan-interval <seconds>", "full scan interval backing up the file watcher (default 3600)")
+    .argParser(wholeNumber("seconds"));
+}
+
+/** Builds the command line parser; every action gets the loaded configuration and a logger. */
+export function program(): Command {
+  const cmd = new Command()
+    .name("fsync")
+    .description("Peer-to-peer folder synchronization.")
+    .version("0.1.0")
+    .option("--home <dir>", "state directory (index, device key, config.toml)", defaultHome())
+    .option("-v, --verbose", "print debug logs and error causes", false)
+    .addOption(
+      new Option("--log-level <level>", "least severe log lines shown: debug, info, warn, error (default info)")
+        .argParser(parseLogLevel),
+    )
+    .option("--json-logs", "write log lines as JSON objects")
+    .option("--no-json-logs", "write log lines as text (overrides json_logs in the configuration)")
+    .showHelpAfterError("(run with --help for usage)")
+    .addHelpText("after", EXIT_CODES + examples("fsync share ~/Documents", "fsync --home /srv/fsync status --json"))
+    .exitOverride();
+  // Each subcommand exits on its own errors the same way.
+  const sub = (name: string) => cmd.command(name).showHelpAfterError("(run with --help for usage)").exitOverride();
+  const context = (c: Command) => openContext(c.optsWithGlobals() as GlobalOptions);
+
+  sub("share")
+    .description("share a folder and wait for peers to join")
+    .argument("<dir>", "the folder to share")
+    .addOption(
+      new Option("--listen <host:port>", `address to listen on (default 0.0.0.0:${DEFAULT_PORT})`)
+        .argParser(parseAddress),
+    )
+    .option("--name <label>", "folder label shown to peers (default: the folder's name)")
+    .addOption(rescanOption())
+    .addOption(
+      new Option("--invite-uses <n>", "how many devices the printed invite admits").argParser(wholeNumber("uses"))
+        .default(1),
+    )
+    .addOption(
+      new Option("--invite-ttl <hours>", "how long the printed invite is valid").argParser(wholeNumber("hours"))
+        .default(24),
+    )
+    .addOption(
+      new Option("--accept <device-id>", "let this device join without an invite (repeatable)")
+        .argParser((v: string, previous: string[]) => [...previous, normalizeDeviceId(v)])
+        .default([]),
+    )
+    .addHelpText(
+      "after",
+      examples("fsync share ~/Documents", "fsync share ~/Photos --listen 0.0.0.0:50052 --invite-uses 3"),
+    )
+    .action(async (dir, opts, c) => share(dir, opts, await context(c)));
+
+  sub("join")
+    .description("join a folder shared by a peer and keep it in sync")
+    .argument("<invite|host:port>", "the invite printed by `fsync share`, or the sharing peer's address", parsePeer)
+    .argument("[dir]", "where to put the replica (default: the folder's label in the current directory)")
+    .option("-y, --yes", "accept the offer without asking", false)
+    .option("--once", "exit 0 as soon as the replica is complete (for scripts and cron)", false)
+    .addOption(rescanOption())
+    .addHelpText(
+      "after",
+      examples(
+        "fsync join fsync://192.168.1.20:50051/ID/SECRET ~/Documents",
+        "fsync join 192.168.1.20:50051 ~/Documents --yes   (the sharer must approve this device)",
+      ),
+    )
+    .action(async (peer, dir, opts, c) => join(peer, dir, opts, await context(c)));
+
+  sub("why")
+    .description("say whether a path is ignored (.fsyncignore or the defaults), and by which pattern")
+    .argument("<path>", "a path inside a synced folder (it need not exist; end it with / for a directory)")
+    .option("--json", "print the answer as JSON", false)
+    .addHelpText("after", examples("fsync why ~/Documents/build/out.js", "fsync why ~/Documents/cache/ --json"))
+    .action(async (path, opts, c) => why(path, opts.json, await context(c)));
+
+  sub("peers")
+    .description("list the devices this one knows, whether they are trusted, and what is shared with them")
+    .addHelpText("after", examples("fsync peers"))
+    .action(async (_opts, c) => {
+      const { home } = c.optsWithGlobals() as GlobalOptions;
+      const peers = await listPeers(home);
+      if (peers.length === 0) console.log("no peers yet");
+      for (const p of peers) {
+        const folders = p.folders.length > 0 ? p.folders.map((f) => `"${f}"`).join(", ") : "nothing";
+        console.log(
+          `${p.deviceId}  ${p.trusted ? "trusted" : "revoked"}  ${p.name}  ${p.address || "-"}  shares ${folders}`,
+        );
+      }
+    });
+
+  sub("revoke")
+    .description("stop trusting a device: its sessions end and its next connection is refused")
+    .argument("<device-id>", "the device (see `fsync peers`)")
+    .addHelpText("after", examples("fsync revoke ABCDEFG-HIJKLMN-..."))
+    .action(async (deviceId, _opts, c) => {
+      const { home } = c.optsWithGlobals() as GlobalOptions;
+      const peer = await revokePeer(home, deviceId);
+      console.log(`revoked ${peer.name} (${peer.deviceId})`);
+    });
+
+  sub("id")
+    .description("print this device's ID")
+    .addHelpText("after", examples("fsync id"))
+    .action(async (_opts, c) => {
+      const ctx = await context(c);
+      const device = await Device.start({ home: ctx.home, logger: ctx.logger });
+      console.log(device.identity.displayId);
+      await device.close();
+    });
+  return cmd;
+}

@@ -1,0 +1,80 @@
+// deno-lint-ignore-file no-console -- a command prints for people on standard output.
+import { basename, resolve } from "node:path";
+import {
+  Device,
+  formatHostPort,
+  formatInvite,
+  type HostPort,
+  humanBytes,
+  parseHostPort,
+  shortOfDisplayId,
+} from "../../mod.ts";
+import type { CliContext } from "./context.ts";
+import { askYesNo, untilSignal } from "./terminal.ts";
+
+/** `fsync share`'s options (undefined: from the configuration). */
+export interface ShareOptions {
+  readonly listen?: HostPort;
+  readonly name?: string;
+  readonly rescanInterval?: number;
+  readonly inviteUses: number;
+  readonly inviteTtl: number;
+  readonly accept: readonly string[];
+}
+
+/** `fsync share DIR`: offers the folder, prints the invite, and syncs until a signal. */
+export async function share(dir: string, opts: ShareOptions, ctx: CliContext): Promise<void> {
+  const { logger, config } = ctx;
+  const listen = opts.listen ?? config.listen;
+  const device = await Device.start({
+    home: ctx.home,
+    logger,
+    scanIntervalMs: (opts.rescanInterval ?? config.rescanInterval) * 1000,
+    ignoreDefaults: config.ignoreDefaults,
+  });
+  try {
+    const label = opts.name ?? basename(resolve(dir));
+    const folder = await device.addFolder(dir, label);
+    device.offerToNewDevices(folder.id);
+    const { files, bytes } = await device.folderSummary(folder.id);
+    const port = await device.listen(listen);
+    const accepted = new Set(opts.accept);
+    let asking = Promise.resolve(false);
+    device.onUnknownDevice((peer) => {
+      if (accepted.has(peer.deviceId)) return Promise.resolve(true);
+      if (!Deno.stdin.isTerminal()) return Promise.resolve(false);
+      // One question at a time on the terminal.
+      asking = asking.then(() =>
+        askYesNo(`${peer.name} (${peer.deviceId}) at ${peer.address} has no invite. Let it join "${folder.label}"?`)
+      );
+      return asking;
+    });
+    device.on((e) => {
+      const peer = e.type === "in-sync" || e.type === "peer-disconnected" ? shortOfDisplayId(e.peerId) : undefined;
+      if (e.type === "in-sync") logger.info(`in sync`, { folder: folder.label, peer });
+      if (e.type === "peer-disconnected") logger.info(`disconnected: ${e.reason}`, { peer });
+    });
+    const address = reachableAddress(listen, port);
+    const secret = await device.createInvite(folder.id, opts.inviteUses, opts.inviteTtl * 3_600_000);
+    const invite = formatInvite({ address: parseHostPort(address), deviceId: device.identity.deviceId, secret });
+    console.log(`Sharing "${folder.label}" (${files} files, ${humanBytes(bytes)}) from ${folder.path}`);
+    console.log(`This device: ${device.identity.displayId}`);
+    console.log(`listening on ${formatHostPort({ host: listen.host, port })}`);
+    const uses = opts.inviteUses === 1 ? "once" : `${opts.inviteUses} times`;
+    console.log(
+      `On the other machine, run (the invite works ${uses}, for ${opts.inviteTtl} h):\n` +
+        `  fsync join ${invite} ${folder.label}`,
+    );
+    const signal = await untilSignal();
+    logger.info(`${signal}: stopping`);
+  } finally {
+    await device.close();
+  }
+}
+
+/** The address peers should dial: the listen host, or this machine's first LAN address. */
+function reachableAddress(listen: HostPort, port: number): string {
+  if (listen.host !== "0.0.0.0" && listen.host !== "::") return formatHostPort({ host: listen.host, port });
+  const lan = Deno.networkInterfaces().find((i) => i.family === "IPv4" && !i.address.startsWith("127."));
+  return formatHostPort({ host: lan?.address ?? "127.0.0.1", port });
+}

@@ -1,0 +1,35 @@
+/** Resolves at SIGINT or SIGTERM with the signal's name. */
+export function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => resolve(sig));
+  });
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}
+
+/** Asks a yes/no question on the terminal without blocking the event loop. */
+export async function askYesNo(question: string): Promise<boolean> {
+  await Deno.stderr.write(new TextEncoder().encode(`${question} [y/N] `));
+  const reader = Deno.stdin.readable.getReader();
+  try {
+    let line = "";
+    const decoder = new TextDecoder();
+    while (!line.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      line += decoder.decode(value);
+    }
+    return /^y(es)?$/i.test(line.trim());
+  } finally {
+    reader.releaseLock();
+  }
+}

@@ -1,0 +1,111 @@
+import { join } from "node:path";
+import ignore, { type Ignore } from "ignore";
+
+/** The file at a folder's root holding its ignore patterns (gitignore syntax); never synced itself. */
+export const IGNORE_FILE = ".fsyncignore";
+
+/** Common OS junk, ignored unless the configuration turns the defaults off. */
+export const DEFAULT_IGNORES: readonly string[] = [
+  ".DS_Store",
+  "._*",
+  ".Spotlight-V100/",
+  ".Trashes/",
+  ".fseventsd/",
+  ".TemporaryItems/",
+  "Thumbs.db",
+  "ehthumbs.db",
+  "desktop.ini",
+  "$RECYCLE.BIN/",
+  "~$*",
+  ".~lock.*#",
+];
+
+/** Why a path is ignored or not: the deciding pattern and where it was written. */
+export interface IgnoreVerdict {
+  readonly ignored: boolean;
+  /** The last pattern that matched (a `!` pattern when it re-included the path), if any. */
+  readonly pattern?: string;
+  /** `.fsyncignore` line number, or 0 for a default pattern. */
+  readonly line?: number;
+}
+
+/**
+ * A folder's ignore rules: the defaults (optionally) and then its `.fsyncignore`, with
+ * gitignore semantics (later lines win, `!` re-includes, `**`, a trailing `/` for
+ * directories; a path under an ignored directory is ignored). Matching is done by the
+ * `ignore` package, which implements the gitignore specification.
+ *
+ * @example
+ * ```ts
+ * import { IgnoreRules } from "./ignore.ts";
+ * import assert from "node:assert/strict";
+ * const rules = new IgnoreRules("*.log\n!keep.log\nbuild/\n", true);
+ * assert.equal(rules.ignores("a/x.log", false), true);
+ * assert.equal(rules.ignores("keep.log", false), false);
+ * assert.equal(rules.ignores("build", true), true);
+ * assert.equal(rules.ignores("build", false), false);
+ * assert.equal(rules.ignores(".DS_Store", false), true);
+ * assert.deepEqual(rules.explain("x.log", false), { ignored: true, pattern: "*.log", line: 1 });
+ * ```
+ */
+export class IgnoreRules {
+  /** The `.fsyncignore` text these rules were made from ("" when there is none). */
+  readonly text: string;
+  readonly defaults: boolean;
+  #matcher: Ignore;
+  #lines: Map<string, { pattern: string; line: number }>;
+
+  constructor(text: string, defaults: boolean) {
+    this.text = text;
+    this.defaults = defaults;
+    this.#lines = new Map();
+    const patterns: { pattern: string; mark: string }[] = [];
+    const add = (pattern: string, line: number) => {
+      const mark = String(patterns.length);
+      patterns.push({ pattern, mark });
+      this.#lines.set(mark, { pattern, line });
+    };
+    if (defaults) { for (const p of DEFAULT_IGNORES) add(p, 0); }
+    text.split(/\r?\n/).forEach((raw, i) => {
+      const pattern = raw.trimEnd();
+      if (pattern !== "" && !pattern.startsWith("#")) add(pattern, i + 1);
+    });
+    this.#matcher = ignore().add(patterns);
+  }
+
+  /** Whether the relative `path` (a directory when `isDirectory`) is ignored; the ignore file itself always is. */
+  ignores(path: string, isDirectory: boolean): boolean {
+    if (path === IGNORE_FILE) return true;
+    return this.#matcher.ignores(isDirectory ? `${path}/` : path);
+  }
+
+  /** Whether `path` is ignored, and by which pattern (or which `!` pattern re-included it). */
+  explain(path: string, isDirectory: boolean): IgnoreVerdict {
+    if (path === IGNORE_FILE) return { ignored: true };
+    const target = isDirectory ? `${path}/` : path;
+    const result = this.#matcher.test(target);
+    let rule = result.rule?.mark !== undefined ? this.#lines.get(result.rule.mark) : undefined;
+    if (result.unignored) {
+      // The package names no rule for a re-included path: the last `!` pattern matching it did.
+      rule = [...this.#lines.values()].findLast((r) =>
+        r.pattern.startsWith("!") && ignore().add(r.pattern.slice(1)).ignores(target)
+      );
+    }
+    return { ignored: result.ignored, ...(rule && { pattern: rule.pattern, line: rule.line }) };
+  }
+}
+
+/**
+ * Reads the ignore rules of the folder at `root`.
+ *
+ * @throws {Deno.errors.PermissionDenied} and other read errors but NotFound.
+ */
+export function loadIgnoreRules(root: string, defaults: boolean): IgnoreRules {
+  let text = "";
+  try {
+    text = Deno.readTextFileSync(join(root, IGNORE_FILE));
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return new IgnoreRules(text, defaults);
+}
