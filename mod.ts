@@ -45,6 +45,7 @@ export {
   isInvite,
   parseHostPort,
   parseInvite,
+  PeerUnreachableError,
   UntrustedPeerError,
 } from "./lib/net/mod.ts";
 export {

@@ -4,6 +4,8 @@ import { DEFAULT_PORT, Device, listPeers, revokePeer } from "../../mod.ts";
 import { defaultHome, type GlobalOptions, openContext } from "./context.ts";
 import { join } from "./join.ts";
 import { normalizeDeviceId, parseAddress, parseLogLevel, parsePeer, wholeNumber } from "./parsers.ts";
+import { serve, syncOnce } from "./run.ts";
+import { installService } from "./service.ts";
 import { share } from "./share.ts";
 import { why } from "./why.ts";
 
@@ -34,6 +36,12 @@ function rescanOption(): Option {
     .argParser(wholeNumber("seconds"));
 }
 
+/** `--listen` (default: the configuration's). */
+function listenOption(): Option {
+  return new Option("--listen <host:port>", `address to listen on (default 0.0.0.0:${DEFAULT_PORT})`)
+    .argParser(parseAddress);
+}
+
 /** Builds the command line parser; every action gets the loaded configuration and a logger. */
 export function program(): Command {
   const cmd = new Command()
@@ -58,10 +66,7 @@ export function program(): Command {
   sub("share")
     .description("share a folder and wait for peers to join")
     .argument("<dir>", "the folder to share")
-    .addOption(
-      new Option("--listen <host:port>", `address to listen on (default 0.0.0.0:${DEFAULT_PORT})`)
-        .argParser(parseAddress),
-    )
+    .addOption(listenOption())
     .option("--name <label>", "folder label shown to peers (default: the folder's name)")
     .addOption(rescanOption())
     .addOption(
@@ -98,6 +103,41 @@ export function program(): Command {
       ),
     )
     .action(async (peer, dir, opts, c) => join(peer, dir, opts, await context(c)));
+
+  sub("run")
+    .description("sync every folder of the home with every known peer, listening for peers (for systemd)")
+    .addOption(listenOption())
+    .addOption(rescanOption())
+    .addHelpText("after", examples("fsync run", "fsync --home /srv/fsync run --listen 0.0.0.0:50051"))
+    .action(async (opts, c) => serve(opts, await context(c), true));
+
+  sub("sync")
+    .description("sync every folder of the home with the peers it knows, dialling them (not listening)")
+    .option("--once", "converge once, then exit: 0 in sync, 69 a peer unreachable, 75 home in use or timed out")
+    .addOption(
+      new Option("--timeout <seconds>", "with --once: how long to wait for convergence").argParser(
+        wholeNumber("seconds"),
+      ).default(3600),
+    )
+    .addOption(rescanOption())
+    .addHelpText(
+      "after",
+      examples(
+        "fsync sync --once",
+        "*/15 * * * * fsync sync --once --timeout 600 >> ~/fsync.log 2>&1   (a crontab line)",
+      ),
+    )
+    .action(async (opts, c) => opts.once ? syncOnce(opts, await context(c)) : serve(opts, await context(c), false));
+
+  const service = sub("service").description("run fsync as a systemd service");
+  service.command("install")
+    .description("write a systemd unit that runs `fsync run` on this home, restarting it on failure")
+    .option("--user", "a user unit (systemctl --user) instead of a system one", false)
+    .option("--unit-dir <dir>", "write the unit there instead of systemd's directory")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .addHelpText("after", examples("fsync service install --user", "sudo fsync --home /srv/fsync service install"))
+    .action(async (opts, c) => installService(opts, await context(c)));
 
   sub("why")
     .description("say whether a path is ignored (.fsyncignore or the defaults), and by which pattern")

@@ -1,4 +1,4 @@
-import { type Device, formatHostPort, FsyncError, type HostPort, type Logger } from "../../mod.ts";
+import { type Device, formatDeviceId, formatHostPort, FsyncError, type HostPort, type Logger } from "../../mod.ts";
 import { abortableSleep } from "./terminal.ts";
 
 /** The first and the longest wait between two attempts to reach a peer. */
@@ -21,6 +21,7 @@ export async function keepConnected(
   stop: AbortSignal,
   firstSession?: Promise<void>,
 ): Promise<void> {
+  const peerId = pin?.deviceId && formatDeviceId(pin.deviceId);
   const target = formatHostPort(address);
   let sessionDone = firstSession;
   let waitMs = FIRST_WAIT_MS;
@@ -32,6 +33,12 @@ export async function keepConnected(
     }
     await abortableSleep(sessionDone ? waitMs : 0, stop);
     if (stop.aborted) return;
+    if (peerId && device.isConnected(peerId)) {
+      // It dialled this device: one session is enough (two would keep replacing each other).
+      sessionDone = undefined;
+      await abortableSleep(LONGEST_WAIT_MS, stop);
+      continue;
+    }
     try {
       sessionDone = (await device.connect(address, pin)).done;
       waitMs = FIRST_WAIT_MS;

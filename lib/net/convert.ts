@@ -88,6 +88,11 @@ export function toWire(message: Message): wire.Envelope {
       });
     case "ping":
       return envelope({ case: "ping", value: create(wire.PingSchema) });
+    case "pulled":
+      return envelope({
+        case: "pulled",
+        value: create(wire.PulledSchema, { ...message, sequence: BigInt(message.sequence) }),
+      });
     case "goodbye":
       return envelope({ case: "goodbye", value: create(wire.GoodbyeSchema, message) });
   }
@@ -155,6 +160,13 @@ export function fromWire(env: wire.Envelope): Message {
     }
     case "ping":
       return { type: "ping" };
+    case "pulled":
+      return {
+        type: "pulled",
+        folderId: id(m.value.folderId),
+        indexId: id(m.value.indexId),
+        sequence: safe(m.value.sequence, "pulled sequence"),
+      };
     case "goodbye":
       return { type: "goodbye", reason: text(m.value.reason, "reason", 1000) };
     default:

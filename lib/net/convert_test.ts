@@ -51,6 +51,7 @@ Deno.test("every message survives encoding and decoding", async (t) => {
     { type: "blockResponse", id: 6, data: new Uint8Array(), error: "no-such-file" },
     { type: "ping" },
     { type: "goodbye", reason: "bye" },
+    { type: "pulled", folderId: "f1", indexId: "i1", sequence: 42 },
   ];
   for (const m of messages) await t.step(m.type, () => assert.deepEqual(roundTrip(m), m));
 });

@@ -1,7 +1,7 @@
 import type { FileInfo } from "../model/mod.ts";
 
 /** Version of the Session protocol this build speaks. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 /** Largest block payload in one response, and so the largest block size. */
 export const MAX_BLOCK_BYTES = 1 << 20;
 /** Most FileInfos accepted in one IndexUpdate. */
@@ -61,4 +61,6 @@ export type Message =
   }
   | { readonly type: "blockResponse"; readonly id: number; readonly data: Uint8Array; readonly error: BlockErrorCode }
   | { readonly type: "ping" }
+  /** The receiver of an index has applied all of it up to `sequence`. */
+  | { readonly type: "pulled"; readonly folderId: string; readonly indexId: string; readonly sequence: number }
   | { readonly type: "goodbye"; readonly reason: string };

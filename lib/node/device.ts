@@ -104,6 +104,8 @@ interface PullState {
   timer?: ReturnType<typeof setTimeout>;
   /** The peer's index up to this sequence was pulled without problems, in this session. */
   pulled?: { session: PeerSession; indexId: string; sequence: number };
+  /** The last `pulled` sequence told to the peer, in that session. */
+  told?: { session: PeerSession; sequence: number };
 }
 
 /**
@@ -132,6 +134,8 @@ export class Device {
     PullState
   >();
   #caughtUp = new Map<string, number>();
+  /** How far each peer has applied this device's index of a folder, as it said (Pulled). */
+  #peerPulled = new Map<string, { indexId: string; sequence: number }>();
   #inSync = new Set<string>();
   #senders = new WeakMap<PeerSession, Set<string>>();
   #shares = new Map<string, Set<string>>();
@@ -256,6 +260,30 @@ export class Device {
       bytes += f.size;
     }
     return { files, bytes };
+  }
+
+  /**
+   * Whether this device and a connected peer hold the same versions of every folder they
+   * share: each has pulled all of the other's index (this device is in sync with the peer,
+   * and the peer said it applied this device's index up to its current sequence).
+   */
+  async convergedWith(peerId: string): Promise<boolean> {
+    let shared = 0;
+    for (const runner of this.#folders.values()) {
+      const pair = { folderId: runner.folder.id, peerId };
+      if (!this.#caughtUp.has(key(pair))) continue; // not shared, or not announced by the peer
+      shared++;
+      if (!this.#inSync.has(key(pair))) return false;
+      const told = this.#peerPulled.get(key(pair));
+      if (told?.indexId !== runner.folder.indexId) return false;
+      if (told.sequence < await this.store.localSequence(runner.folder.id)) return false;
+    }
+    return shared > 0;
+  }
+
+  /** Whether a session with the peer is open. */
+  isConnected(peerId: string): boolean {
+    return this.#sessions.has(peerId);
   }
 
   /** Sums of what was pulled for a folder from a peer. */
@@ -404,6 +432,7 @@ export class Device {
         this.#sessions.delete(peer.deviceId);
         const mine = (k: string) => k.startsWith(`${peer.deviceId}/`);
         for (const k of [...this.#caughtUp.keys()].filter(mine)) this.#caughtUp.delete(k);
+        for (const k of [...this.#peerPulled.keys()].filter(mine)) this.#peerPulled.delete(k);
         for (const k of [...this.#inSync].filter(mine)) this.#inSync.delete(k);
       }
       this.#emit({ type: "peer-disconnected", peerId: peer.deviceId, reason });
@@ -486,6 +515,15 @@ export class Device {
         return;
       case "indexUpdate":
         return await this.#onIndexUpdate(session, event);
+      case "pulled": {
+        if (!await this.#isShared(event.folderId, peerId)) {
+          throw new ProtocolError(`pulled folder ${event.folderId}, which is not shared with this peer`);
+        }
+        const pair = { folderId: event.folderId, peerId };
+        this.#peerPulled.set(key(pair), { indexId: event.indexId, sequence: event.sequence });
+        this.#emit({ type: "peer-pulled", ...pair });
+        return;
+      }
       case "goodbye":
         this.#logger.info(`${session.peer.deviceName} said goodbye: ${event.reason}`, peerContext(peerId));
         if (event.reason === NOT_TRUSTED) this.#emit({ type: "not-trusted", peerId });
@@ -790,6 +828,12 @@ export class Device {
         if (result.changedLocally.length > 0) await this.#rescan(runner, result.changedLocally);
         if (result.actions > 0 || result.problems.length > 0) this.#inSync.delete(key(pair));
         state.pulled = result.problems.length === 0 ? { session, indexId, sequence: seenBefore } : undefined;
+        if (state.pulled && (state.told?.session !== session || state.told.sequence < seenBefore)) {
+          state.told = { session, sequence: seenBefore };
+          await session.send({ type: "pulled", folderId, indexId, sequence: seenBefore }).catch((e) => {
+            if (!(e instanceof PeerUnreachableError)) throw e;
+          });
+        }
         if (result.problems.length > 0) {
           for (const p of result.problems) {
             this.#logger.warn(`cannot sync ${p.path}: ${p.message}`, this.#context(folderId, peerId));

@@ -22,6 +22,8 @@ export type DeviceEvent =
     readonly peerId: string;
     readonly totals: TransferTotals;
   }
+  /** The peer applied more of this device's index of a folder (see `Device.convergedWith`). */
+  | { readonly type: "peer-pulled"; readonly folderId: string; readonly peerId: string }
   | { readonly type: "pull-problems"; readonly folderId: string; readonly problems: readonly ScanProblem[] }
   | { readonly type: "share-declined"; readonly folderId: string; readonly peerId: string; readonly reason: string }
   | { readonly type: "share-accepted"; readonly folderId: string; readonly peerId: string }

@@ -1,0 +1,152 @@
+// deno-lint-ignore-file no-console -- a command prints for people on standard output.
+import {
+  Device,
+  ExitCode,
+  formatHostPort,
+  FsyncError,
+  type HostPort,
+  parseDeviceId,
+  parseHostPort,
+  PeerUnreachableError,
+} from "../../mod.ts";
+import type { CliContext } from "./context.ts";
+import { keepConnected, type Pin } from "./reconnect.ts";
+import { untilSignal } from "./terminal.ts";
+
+/** `fsync run` and `fsync sync`'s options (undefined: from the configuration). */
+export interface RunOptions {
+  readonly listen?: HostPort;
+  readonly rescanInterval?: number;
+}
+
+/** A peer to dial: its address, and its device ID when the store remembers it. */
+interface DialTarget {
+  readonly address: HostPort;
+  readonly pin: Pin;
+}
+
+/** The trusted peers the store remembers an address for, and the configuration's peers. */
+async function dialTargets(device: Device, ctx: CliContext): Promise<DialTarget[]> {
+  const targets = new Map<string, DialTarget>();
+  for (const peer of await device.store.listPeers()) {
+    if (!peer.trusted || peer.address === "") continue;
+    targets.set(peer.address, {
+      address: parseHostPort(peer.address),
+      pin: { deviceId: parseDeviceId(peer.deviceId) },
+    });
+  }
+  for (const address of ctx.config.peers) {
+    const text = formatHostPort(address);
+    if (!targets.has(text)) targets.set(text, { address, pin: {} });
+  }
+  return [...targets.values()];
+}
+
+function startDevice(ctx: CliContext, opts: RunOptions, watch: boolean): Promise<Device> {
+  return Device.start({
+    home: ctx.home,
+    logger: ctx.logger,
+    watch,
+    scanIntervalMs: (opts.rescanInterval ?? ctx.config.rescanInterval) * 1000,
+    ignoreDefaults: ctx.config.ignoreDefaults,
+  });
+}
+
+/**
+ * `fsync run` (listening) and `fsync sync` (not): syncs every folder of the home with every
+ * known peer, keeping them connected, until SIGINT or SIGTERM. Invites made by `fsync share`
+ * stay valid: invited devices get their folder offered.
+ */
+export async function serve(opts: RunOptions, ctx: CliContext, listen: boolean): Promise<void> {
+  const { logger } = ctx;
+  const device = await startDevice(ctx, opts, true);
+  const stop = new AbortController();
+  const loops: Promise<void>[] = [];
+  try {
+    const folders = await device.store.listFolders();
+    if (folders.length === 0) logger.warn("this home has no folders yet: add one with fsync share or fsync join");
+    for (const folder of folders) device.offerToNewDevices(folder.id);
+    if (listen) {
+      const address = opts.listen ?? ctx.config.listen;
+      const port = await device.listen(address);
+      logger.info(`listening on ${formatHostPort({ host: address.host, port })}`);
+    }
+    const targets = await dialTargets(device, ctx);
+    for (const t of targets) loops.push(keepConnected(device, t.address, t.pin, logger, stop.signal));
+    logger.info(`syncing ${folders.length} folder(s); dialling ${targets.length} peer(s)`);
+    const signal = await Promise.race([untilSignal(), Promise.all(loops).then(() => "")]);
+    logger.info(`${signal}: stopping`);
+  } finally {
+    stop.abort();
+    await device.close();
+    await Promise.all(loops);
+  }
+}
+
+/** `fsync sync --once`'s options. */
+export interface SyncOnceOptions extends RunOptions {
+  /** Seconds to wait for every reached peer to converge. */
+  readonly timeout: number;
+}
+
+/**
+ * `fsync sync --once`: scans, dials every known peer, and exits once this device and each
+ * peer it reached hold the same versions of every folder they share.
+ *
+ * @throws {PeerUnreachableError} when no peer, or not every peer, could be reached.
+ * @throws {FsyncError} (tempFail) when the peers did not converge within the timeout.
+ */
+export async function syncOnce(opts: SyncOnceOptions, ctx: CliContext): Promise<void> {
+  const started = performance.now();
+  const device = await startDevice(ctx, opts, false);
+  const stop = new AbortController();
+  const loops: Promise<void>[] = [];
+  try {
+    const targets = await dialTargets(device, ctx);
+    if (targets.length === 0) {
+      throw new FsyncError("no peer to sync with", ExitCode.unavailable, {
+        hint: `join a folder first, or list peers in ${ctx.home}/config.toml`,
+      });
+    }
+    const reached = new Map<string, string>();
+    const failed: string[] = [];
+    device.on((e) => {
+      if (e.type !== "not-trusted" || !reached.has(e.peerId)) return;
+      failed.push(`${reached.get(e.peerId)} does not trust this device`);
+      reached.delete(e.peerId);
+    });
+    await Promise.all(targets.map(async (t) => {
+      const target = formatHostPort(t.address);
+      try {
+        const { session, done } = await device.connect(t.address, t.pin);
+        reached.set(session.peer.deviceId, `${session.peer.deviceName} (${target})`);
+        loops.push(keepConnected(device, t.address, t.pin, ctx.logger, stop.signal, done));
+      } catch (e) {
+        if (!(e instanceof FsyncError)) throw e;
+        failed.push(`${target}: ${e.message}`);
+      }
+    }));
+    const deadline = Date.now() + opts.timeout * 1000;
+    while (reached.size > 0) {
+      const waiting: string[] = [];
+      for (const [peerId, name] of reached) if (!(await device.convergedWith(peerId))) waiting.push(name);
+      if (waiting.length === 0) break;
+      if (Date.now() > deadline) {
+        throw new FsyncError(`not in sync after ${opts.timeout} s with ${waiting.join(", ")}`, ExitCode.tempFail, {
+          hint: "run it again, or raise --timeout",
+        });
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    if (reached.size > 0) console.log(`In sync with ${[...reached.values()].join(", ")} in ${seconds} s`);
+    if (failed.length > 0) {
+      const done = reached.size > 0 ? `in sync with ${reached.size} peer(s), but ` : "";
+      throw new PeerUnreachableError(`${done}could not sync with ${failed.join("; ")}`);
+    }
+  } finally {
+    stop.abort();
+    await device.close();
+    await Promise.all(loops);
+  }
+}

@@ -1,0 +1,88 @@
+// deno-lint-ignore-file no-console -- a command prints for people on standard output.
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ExitCode, FsyncError } from "../../mod.ts";
+import type { CliContext } from "./context.ts";
+
+/** The unit's file name. */
+const UNIT_NAME = "fsync.service";
+
+/** `fsync service install`'s options. */
+export interface ServiceOptions {
+  /** A user unit (systemctl --user) instead of a system one. */
+  readonly user: boolean;
+  /** Where to write the unit instead of systemd's directory. */
+  readonly unitDir?: string;
+}
+
+/** Quotes a word for a systemd command line when it needs it. */
+function quote(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `"${word.replace(/(["\\])/g, "\\$1").replaceAll("%", "%%")}"`;
+}
+
+/**
+ * The command that starts this same fsync: the compiled binary itself, or Deno running
+ * this cli.ts with the flags of `deno task fsync`.
+ */
+export function execStart(home: string): string[] {
+  const exe = Deno.execPath();
+  if (basename(exe) !== "deno") return [exe, "--home", home, "run"];
+  if (!Deno.mainModule.startsWith("file:")) {
+    throw new FsyncError(`cannot install a service for ${Deno.mainModule}: not a local file`, ExitCode.usage, {
+      hint: "install from a compiled fsync or a local checkout",
+    });
+  }
+  const cli = fileURLToPath(Deno.mainModule);
+  // systemd starts it in /: the project's deno.json (import map, npm packages) is named.
+  const flags = [
+    "-A",
+    "--unstable-kv",
+    "--v8-flags=--max-semi-space-size=4",
+    `--config=${join(dirname(cli), "deno.json")}`,
+  ];
+  return [exe, "run", ...flags, cli, "--home", home, "run"];
+}
+
+/** The text of the systemd unit running `fsync run` on `home`. */
+export function unitText(home: string, user: boolean, runAs?: string): string {
+  return `[Unit]
+Description=fsync peer-to-peer folder sync (home ${home})
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=simple
+ExecStart=${execStart(home).map(quote).join(" ")}
+${runAs ? `User=${runAs}\n` : ""}Restart=on-failure
+RestartSec=10
+# fsync stops cleanly on SIGTERM: sessions closed, the index committed.
+KillSignal=SIGTERM
+TimeoutStopSec=30
+
+[Install]
+WantedBy=${user ? "default.target" : "multi-user.target"}
+`;
+}
+
+/** `fsync service install [--user]`: writes the unit and prints how to enable it. */
+export async function installService(opts: ServiceOptions, ctx: CliContext): Promise<void> {
+  const home = resolve(ctx.home);
+  const configHome = Deno.env.get("XDG_CONFIG_HOME") ?? join(Deno.env.get("HOME") ?? "/root", ".config");
+  const dir = opts.unitDir ?? (opts.user ? join(configHome, "systemd", "user") : "/etc/systemd/system");
+  // A system unit runs as the user who asked for it (through sudo), never silently as root.
+  const invoker = Deno.env.get("SUDO_USER") ?? Deno.env.get("USER");
+  const runAs = !opts.user && invoker && invoker !== "root" ? invoker : undefined;
+  const file = join(dir, UNIT_NAME);
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(file, unitText(home, opts.user, runAs));
+  } catch (e) {
+    const hint = opts.user ? undefined : "run it with sudo, or install a user unit with --user";
+    throw new FsyncError(`cannot write ${file}: ${(e as Error).message}`, ExitCode.io, { cause: e, hint });
+  }
+  const systemctl = opts.user ? "systemctl --user" : "sudo systemctl";
+  console.log(`wrote ${file}`);
+  console.log(`enable and start it with:\n  ${systemctl} daemon-reload && ${systemctl} enable --now ${UNIT_NAME}`);
+  console.log(`its logs: journalctl ${opts.user ? "--user " : ""}-u fsync -f`);
+  if (opts.user) console.log(`to keep it running after you log out: loginctl enable-linger ${invoker ?? "$USER"}`);
+}

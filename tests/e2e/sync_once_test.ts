@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { FsyncProcess, startSharer } from "../support/peer.ts";
+
+/** Waits until `path` holds `content` (polling), or fails. */
+async function waitContent(path: string, content: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    try {
+      if ((await Deno.readTextFile(path)) === content) return;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${path}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+Deno.test("sync --once converges both ways and exits 0; 75 when the home is in use; 69 when the peer is unreachable; run keeps syncing", async (t) => {
+  const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-once-" });
+  const [a, b, homeA, homeB] = ["a", "b", "home-a", "home-b"].map((d) => join(tmp, d));
+  await Deno.mkdir(a);
+  await Deno.writeTextFile(join(a, "first.txt"), "first");
+  try {
+    const { sharer, invite } = await startSharer(a, homeA, 0, ["--log-level", "debug"]);
+    await using _sharer = sharer;
+    const joined = await FsyncProcess.run(["--home", homeB, "join", invite, b, "--yes", "--once"]);
+    assert.equal(joined.code, 0, joined.stderr);
+
+    await t.step("changes made on the joiner while it was stopped reach the sharer before it exits", async () => {
+      await Deno.writeTextFile(join(b, "from-b.txt"), "from b");
+      const r = await FsyncProcess.run(["--home", homeB, "sync", "--once"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^In sync with .* \(127\.0\.0\.1:\d+\) in [\d.]+ s$/m);
+      assert.equal(await Deno.readTextFile(join(a, "from-b.txt")), "from b", "already there when sync exits");
+    });
+
+    await t.step("and the sharer's changes reach the joiner", async () => {
+      await Deno.writeTextFile(join(a, "from-a.txt"), "from a");
+      await sharer.waitFor(/\[a\] 1 local changes/); // recorded by the sharer's watcher
+      const r = await FsyncProcess.run(["--home", homeB, "sync", "--once"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(await Deno.readTextFile(join(b, "from-a.txt")), "from a");
+    });
+
+    await t.step("fsync run keeps syncing with the remembered peer; meanwhile sync --once exits 75", async () => {
+      await using runner = FsyncProcess.start(["--home", homeB, "run", "--listen", "127.0.0.1:0"]);
+      await runner.waitFor(/listening on 127\.0\.0\.1:\d+/);
+      await runner.waitFor(/dialling 1 peer/);
+      await Deno.writeTextFile(join(a, "live.txt"), "live");
+      await waitContent(join(b, "live.txt"), "live");
+      await Deno.writeTextFile(join(b, "live-back.txt"), "back");
+      await waitContent(join(a, "live-back.txt"), "back");
+
+      const r = await FsyncProcess.run(["--home", homeB, "sync", "--once"]);
+      assert.equal(r.code, 75, r.stderr);
+      assert.match(
+        r.stderr.trim(),
+        new RegExp(`^fsync: home .* is in use by another fsync process \\(pid ${runner.pid}\\)`),
+      );
+      await runner.stop();
+      assert.equal(await runner.status.then((s) => s.code), 0, "run stops cleanly on SIGTERM");
+    });
+
+    await t.step("with the peer gone: 69 and a one-line reason", async () => {
+      await sharer.stop();
+      const r = await FsyncProcess.run(["--home", homeB, "sync", "--once"]);
+      assert.equal(r.code, 69, r.stderr);
+      const errors = r.stderr.trim().split("\n").filter((l) => l.startsWith("fsync:"));
+      assert.equal(errors.length, 1, r.stderr);
+      assert.match(errors[0], /^fsync: could not sync with 127\.0\.0\.1:\d+: /);
+    });
+
+    await t.step("a home without peers: 69, saying so", async () => {
+      const r = await FsyncProcess.run(["--home", join(tmp, "home-new"), "sync", "--once"]);
+      assert.equal(r.code, 69, r.stderr);
+      assert.match(r.stderr, /^fsync: no peer to sync with/m);
+    });
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
