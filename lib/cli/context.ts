@@ -1,5 +1,5 @@
 import { join as joinPath } from "node:path";
-import { ExitCode, FsyncError, type Logger, type LogLevel } from "../../mod.ts";
+import { ExitCode, type FolderMode, FsyncError, type Logger, type LogLevel } from "../../mod.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { createLogger } from "./log.ts";
 
@@ -38,4 +38,9 @@ export async function openContext(globals: GlobalOptions): Promise<CliContext> {
   const level = globals.logLevel ?? (globals.verbose ? "debug" : config.logLevel);
   const logger = createLogger({ level, json: globals.jsonLogs ?? config.jsonLogs });
   return { home: globals.home, config, logger, verbose: globals.verbose };
+}
+
+/** Folder modes by absolute path, as the configuration sets them (a command adds its --mode). */
+export function configuredModes(config: Config): Map<string, FolderMode> {
+  return new Map(config.folders.flatMap((f) => f.mode ? [[f.path, f.mode] as const] : []));
 }

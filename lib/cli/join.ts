@@ -3,6 +3,7 @@ import { basename, resolve } from "node:path";
 import {
   Device,
   ExitCode,
+  type FolderMode,
   formatHostPort,
   FsyncError,
   type HostPort,
@@ -10,7 +11,7 @@ import {
   type Invite,
   UntrustedPeerError,
 } from "../../mod.ts";
-import { type CliContext, UsageError } from "./context.ts";
+import { type CliContext, configuredModes, UsageError } from "./context.ts";
 import { keepConnected } from "./reconnect.ts";
 import { askYesNo, untilSignal } from "./terminal.ts";
 
@@ -19,6 +20,7 @@ export interface JoinOptions {
   readonly yes: boolean;
   readonly once: boolean;
   readonly rescanInterval?: number;
+  readonly mode?: FolderMode;
 }
 
 /**
@@ -32,7 +34,9 @@ export async function join(
   ctx: CliContext,
 ): Promise<void> {
   const { logger, config } = ctx;
+  const folderModes = configuredModes(config);
   const device = await Device.start({
+    folderModes,
     home: ctx.home,
     logger,
     watch: !opts.once,
@@ -80,8 +84,9 @@ export async function join(
       return { decline: "the replica folder could not be created" };
     }
     folderId = offer.folderId;
-    console.log(`Joining "${offer.label}" into ${path}`);
-    return { path };
+    if (opts.mode) folderModes.set(path, opts.mode);
+    console.log(`Joining "${offer.label}" into ${path}${opts.mode ? ` (${opts.mode})` : ""}`);
+    return { path, mode: opts.mode };
   });
   device.on((e) => {
     if (e.type === "offer-failed") refuse(e.error);

@@ -3,7 +3,7 @@ import { Command, Option } from "commander";
 import { DEFAULT_PORT, Device, listPeers, revokePeer } from "../../mod.ts";
 import { defaultHome, type GlobalOptions, openContext } from "./context.ts";
 import { join } from "./join.ts";
-import { normalizeDeviceId, parseAddress, parseLogLevel, parsePeer, wholeNumber } from "./parsers.ts";
+import { normalizeDeviceId, parseAddress, parseLogLevel, parseMode, parsePeer, wholeNumber } from "./parsers.ts";
 import { serve, syncOnce } from "./run.ts";
 import { installService } from "./service.ts";
 import { share } from "./share.ts";
@@ -34,6 +34,14 @@ function examples(...lines: string[]): string {
 function rescanOption(): Option {
   return new Option("--rescan-interval <seconds>", "full scan interval backing up the file watcher (default 3600)")
     .argParser(wholeNumber("seconds"));
+}
+
+/** `--mode` of a folder (default: the configuration's, else send-receive). */
+function modeOption(): Option {
+  return new Option(
+    "--mode <mode>",
+    "send-receive (default), send-only (peers' changes are not applied here) or receive-only (changes made here are not sent)",
+  ).argParser(parseMode);
 }
 
 /** `--listen` (default: the configuration's). */
@@ -68,6 +76,7 @@ export function program(): Command {
     .argument("<dir>", "the folder to share")
     .addOption(listenOption())
     .option("--name <label>", "folder label shown to peers (default: the folder's name)")
+    .addOption(modeOption())
     .addOption(rescanOption())
     .addOption(
       new Option("--invite-uses <n>", "how many devices the printed invite admits").argParser(wholeNumber("uses"))
@@ -84,7 +93,11 @@ export function program(): Command {
     )
     .addHelpText(
       "after",
-      examples("fsync share ~/Documents", "fsync share ~/Photos --listen 0.0.0.0:50052 --invite-uses 3"),
+      examples(
+        "fsync share ~/Documents",
+        "fsync share ~/Photos --listen 0.0.0.0:50052 --invite-uses 3",
+        "fsync share ~/Backups --mode send-only",
+      ),
     )
     .action(async (dir, opts, c) => share(dir, opts, await context(c)));
 
@@ -94,6 +107,7 @@ export function program(): Command {
     .argument("[dir]", "where to put the replica (default: the folder's label in the current directory)")
     .option("-y, --yes", "accept the offer without asking", false)
     .option("--once", "exit 0 as soon as the replica is complete (for scripts and cron)", false)
+    .addOption(modeOption())
     .addOption(rescanOption())
     .addHelpText(
       "after",

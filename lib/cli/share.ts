@@ -2,6 +2,7 @@
 import { basename, resolve } from "node:path";
 import {
   Device,
+  type FolderMode,
   formatHostPort,
   formatInvite,
   type HostPort,
@@ -9,7 +10,7 @@ import {
   parseHostPort,
   shortOfDisplayId,
 } from "../../mod.ts";
-import type { CliContext } from "./context.ts";
+import { type CliContext, configuredModes } from "./context.ts";
 import { askYesNo, untilSignal } from "./terminal.ts";
 
 /** `fsync share`'s options (undefined: from the configuration). */
@@ -20,13 +21,17 @@ export interface ShareOptions {
   readonly inviteUses: number;
   readonly inviteTtl: number;
   readonly accept: readonly string[];
+  readonly mode?: FolderMode;
 }
 
 /** `fsync share DIR`: offers the folder, prints the invite, and syncs until a signal. */
 export async function share(dir: string, opts: ShareOptions, ctx: CliContext): Promise<void> {
   const { logger, config } = ctx;
   const listen = opts.listen ?? config.listen;
+  const folderModes = configuredModes(config);
+  if (opts.mode) folderModes.set(resolve(dir), opts.mode);
   const device = await Device.start({
+    folderModes,
     home: ctx.home,
     logger,
     scanIntervalMs: (opts.rescanInterval ?? config.rescanInterval) * 1000,
@@ -34,7 +39,7 @@ export async function share(dir: string, opts: ShareOptions, ctx: CliContext): P
   });
   try {
     const label = opts.name ?? basename(resolve(dir));
-    const folder = await device.addFolder(dir, label);
+    const folder = await device.addFolder(dir, label, undefined, opts.mode);
     device.offerToNewDevices(folder.id);
     const { files, bytes } = await device.folderSummary(folder.id);
     const port = await device.listen(listen);

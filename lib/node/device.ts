@@ -1,5 +1,13 @@
 import { resolve } from "node:path";
-import { ExitCode, type FileInfo, FsyncError, parseDeviceId, shortOfDisplayId, toHex } from "../model/mod.ts";
+import {
+  ExitCode,
+  type FileInfo,
+  type FolderMode,
+  FsyncError,
+  parseDeviceId,
+  shortOfDisplayId,
+  toHex,
+} from "../model/mod.ts";
 import {
   type BlockErrorCode,
   type Connection,
@@ -55,6 +63,8 @@ export interface DeviceOptions {
   readonly scanIntervalMs?: number;
   /** Ignore common OS junk in every folder, besides its `.fsyncignore` (default true). */
   readonly ignoreDefaults?: boolean;
+  /** Modes by folder path, overriding those stored with the folders (from the configuration and flags). */
+  readonly folderModes?: ReadonlyMap<string, FolderMode>;
 }
 
 /** A folder a peer offers to share. */
@@ -68,7 +78,7 @@ export interface ShareOffer {
 }
 
 /** Decides about an offer: the absolute path to replicate into, or a reason to decline. */
-export type OfferHandler = (offer: ShareOffer) => Promise<{ path: string } | { decline: string }>;
+export type OfferHandler = (offer: ShareOffer) => Promise<{ path: string; mode?: FolderMode } | { decline: string }>;
 
 /** A device that connected without a valid invite and is not trusted yet. */
 export interface UnknownDevice {
@@ -136,6 +146,8 @@ export class Device {
   #caughtUp = new Map<string, number>();
   /** How far each peer has applied this device's index of a folder, as it said (Pulled). */
   #peerPulled = new Map<string, { indexId: string; sequence: number }>();
+  /** How far the index sender to each peer has read the local index, and sent entries of it. */
+  #indexSent = new Map<string, { read: number; sent: number }>();
   #inSync = new Set<string>();
   #senders = new WeakMap<PeerSession, Set<string>>();
   #shares = new Map<string, Set<string>>();
@@ -234,12 +246,21 @@ export class Device {
    *
    * @throws {FsyncError} (local IO) when it is missing, not a directory or unreadable.
    */
-  async addFolder(path: string, label: string, folderId: string = randomId()): Promise<FolderRecord> {
+  async addFolder(
+    path: string,
+    label: string,
+    folderId: string = randomId(),
+    mode?: FolderMode,
+  ): Promise<FolderRecord> {
     const abs = resolve(path);
     await checkReadableDirectory(abs);
     const existing = await this.folderAt(abs);
-    if (existing) return existing;
-    const folder = { id: folderId, label, path: abs, indexId: randomId() };
+    if (existing) {
+      // A mode given again is kept for the next start (this run already uses it: see folderModes).
+      if (mode && mode !== (existing.mode ?? "send-receive")) await this.store.putFolder({ ...existing, mode });
+      return existing;
+    }
+    const folder = { id: folderId, label, path: abs, indexId: randomId(), ...(mode && { mode }) };
     await this.store.putFolder(folder);
     await this.#startFolder(folder);
     return folder;
@@ -275,8 +296,9 @@ export class Device {
       shared++;
       if (!this.#inSync.has(key(pair))) return false;
       const told = this.#peerPulled.get(key(pair));
-      if (told?.indexId !== runner.folder.indexId) return false;
-      if (told.sequence < await this.store.localSequence(runner.folder.id)) return false;
+      const index = this.#indexSent.get(key(pair));
+      if (told?.indexId !== runner.folder.indexId || !index) return false;
+      if (index.read < await this.store.localSequence(runner.folder.id) || told.sequence < index.sent) return false;
     }
     return shared > 0;
   }
@@ -433,6 +455,7 @@ export class Device {
         const mine = (k: string) => k.startsWith(`${peer.deviceId}/`);
         for (const k of [...this.#caughtUp.keys()].filter(mine)) this.#caughtUp.delete(k);
         for (const k of [...this.#peerPulled.keys()].filter(mine)) this.#peerPulled.delete(k);
+        for (const k of [...this.#indexSent.keys()].filter(mine)) this.#indexSent.delete(k);
         for (const k of [...this.#inSync].filter(mine)) this.#inSync.delete(k);
       }
       this.#emit({ type: "peer-disconnected", peerId: peer.deviceId, reason });
@@ -578,7 +601,7 @@ export class Device {
           hint: "join into a different directory",
         });
       }
-      folder ??= await this.addFolder(answer.path, offer.label, offer.folderId);
+      folder ??= await this.addFolder(answer.path, offer.label, offer.folderId, answer.mode);
     } catch (e) {
       if (!(e instanceof FsyncError)) throw e;
       this.#logger.error(`cannot accept the folder: ${e.message}`, {
@@ -613,30 +636,42 @@ export class Device {
     this.#schedulePull(pair);
   }
 
-  /** Sends the local index from sequence `after` on, then every change as it is committed. */
+  /**
+   * Sends the local index from sequence `after` on, then every change as it is committed. A
+   * receive-only folder does not send this device's own changes; the announced maxSequence
+   * then ends at the last entry sent, so the peer can tell it has everything.
+   */
   async #sendIndex(session: PeerSession, runner: FolderRunner, after: number): Promise<void> {
     const folderId = runner.folder.id;
-    let sent = after;
+    const progress = { read: after, sent: after };
+    this.#indexSent.set(key({ folderId, peerId: session.peer.deviceId }), progress);
+    const withheld = (file: FileInfo) => runner.mode === "receive-only" && file.modifiedBy === this.identity.shortId;
     let first = true;
     try {
       while (!session.closed && !this.#closed) {
         const changed = runner.localChanged.wait();
         let files: FileInfo[] = [];
         let bytes = 0;
-        const flush = async () => {
-          const maxSequence = await this.store.localSequence(folderId);
+        let skipped = false;
+        const flush = async (last: boolean) => {
+          if (files.length > 0) progress.sent = files[files.length - 1].sequence;
+          const maxSequence = last && skipped ? progress.sent : await this.store.localSequence(folderId);
           await session.send({ type: "indexUpdate", folderId, files, maxSequence });
-          if (files.length > 0) sent = files[files.length - 1].sequence;
           files = [];
           bytes = 0;
           first = false;
         };
-        for await (const file of this.store.localSince(folderId, sent)) {
+        for await (const file of this.store.localSince(folderId, progress.read)) {
+          progress.read = file.sequence;
+          if (withheld(file)) {
+            skipped = true;
+            continue;
+          }
           files.push(file);
           bytes += 200 + file.path.length + file.blockHashes.length;
-          if (files.length >= MAX_INDEX_BATCH || bytes >= INDEX_BATCH_BYTES) await flush();
+          if (files.length >= MAX_INDEX_BATCH || bytes >= INDEX_BATCH_BYTES) await flush(false);
         }
-        if (files.length > 0 || first) await flush();
+        if (files.length > 0 || first || skipped) await flush(true);
         await Promise.race([changed, session.ended]);
       }
     } catch (e) {
@@ -698,14 +733,13 @@ export class Device {
   // --- folders and pulls ---
 
   async #startFolder(folder: FolderRecord): Promise<void> {
-    const runner = new FolderRunner(
-      folder,
-      this.store,
-      this.identity.shortId,
-      this.#logger,
-      this.#nowMs,
-      this.#options.ignoreDefaults,
-    );
+    const runner = new FolderRunner(folder, this.store, {
+      shortId: this.identity.shortId,
+      logger: this.#logger,
+      nowMs: this.#nowMs,
+      ignoreDefaults: this.#options.ignoreDefaults,
+      mode: this.#options.folderModes?.get(folder.path) ?? folder.mode,
+    });
     this.#folders.set(folder.id, runner);
     const changed = await runner.scan(); // fails with a clear FsyncError when the folder is gone
     this.#logger.info(`${folder.path} scanned: ${changed} changes`, { folder: folder.label });

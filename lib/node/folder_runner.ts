@@ -1,5 +1,13 @@
 import { join } from "node:path";
-import { type FileInfo, FsyncError, mtimeNsOf, parentPath, pathDepth, shortOfDisplayId } from "../model/mod.ts";
+import {
+  type FileInfo,
+  type FolderMode,
+  FsyncError,
+  mtimeNsOf,
+  parentPath,
+  pathDepth,
+  shortOfDisplayId,
+} from "../model/mod.ts";
 import { decide } from "../plan/mod.ts";
 import { IgnoreRules, loadIgnoreRules, scanFolder, type ScanProblem } from "../scan/mod.ts";
 import type { FolderRecord, Store } from "../store/mod.ts";
@@ -27,6 +35,17 @@ const MAX_WAITING_PATHS = 10_000;
 /** Temporary files older than this belong to no pull that can still resume. */
 const STALE_TEMP_MS = 24 * 3600_000;
 
+/** How a folder runner works. */
+export interface FolderRunnerOptions {
+  /** This device's short ID, for new versions. */
+  readonly shortId: string;
+  readonly logger: Logger;
+  readonly nowMs: () => number;
+  /** Ignore common OS junk besides `.fsyncignore` (default true). */
+  readonly ignoreDefaults?: boolean;
+  readonly mode?: FolderMode;
+}
+
 /** The outcome of one pass over a peer's index. */
 export interface PullResult {
   /** Paths acted on (written, deleted, recorded). */
@@ -47,6 +66,8 @@ export interface PullResult {
  */
 export class FolderRunner {
   readonly folder: FolderRecord;
+  /** Send-only folders pull nothing; receive-only ones let a peer's edit win every conflict. */
+  readonly mode: FolderMode;
   readonly localChanged: Signal = new Signal();
   #store: Store;
   #shortId: string;
@@ -61,21 +82,15 @@ export class FolderRunner {
   #rulesGeneration = 0;
   #pulledUnder = new Map<string, number>();
 
-  constructor(
-    folder: FolderRecord,
-    store: Store,
-    shortId: string,
-    logger: Logger,
-    nowMs: () => number,
-    ignoreDefaults = true,
-  ) {
+  constructor(folder: FolderRecord, store: Store, options: FolderRunnerOptions) {
     this.folder = folder;
     this.#store = store;
-    this.#shortId = shortId;
-    this.#logger = logger;
-    this.#nowMs = nowMs;
-    this.#ignoreDefaults = ignoreDefaults;
-    this.#rules = new IgnoreRules("", ignoreDefaults);
+    this.#shortId = options.shortId;
+    this.#logger = options.logger;
+    this.#nowMs = options.nowMs;
+    this.#ignoreDefaults = options.ignoreDefaults ?? true;
+    this.mode = options.mode ?? "send-receive";
+    this.#rules = new IgnoreRules("", this.#ignoreDefaults);
     this.#reloadRules();
     this.#rulesGeneration = 0;
   }
@@ -205,6 +220,9 @@ export class FolderRunner {
 
   async #pull(peerId: string, source: BlockSource, after: number | undefined): Promise<PullResult> {
     const { id, path: root } = this.folder;
+    if (this.mode === "send-only") {
+      return { actions: 0, written: 0, problems: [], bytesFetched: 0, bytesReused: 0, changedLocally: [] };
+    }
     const rules = this.#rules;
     // Entries skipped under other rules may be wanted now.
     if (this.#pulledUnder.get(peerId) !== this.#rulesGeneration) after = undefined;
@@ -278,7 +296,7 @@ export class FolderRunner {
       if (!remote) continue;
       // Ignored here: neither written nor deleted, whatever the peer did.
       if (rules.ignores(remote.path, (local ?? remote).type === "directory")) continue;
-      const decision = decide(local, remote, this.#shortId);
+      const decision = decide(local, remote, this.#shortId, this.mode === "receive-only");
       if (decision.action === "fetch" && (!local || local.deleted)) {
         try {
           await cases.reserve(decision.file.path);

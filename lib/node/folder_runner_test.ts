@@ -9,7 +9,11 @@ async function withRunner(fn: (root: string, runner: FolderRunner, store: Store)
   const store = await Store.open(":memory:");
   try {
     const folder = { id: "f1", label: "f1", path: root, indexId: "i1" };
-    await fn(root, new FolderRunner(folder, store, "ME00000", silentLogger, () => Date.now()), store);
+    await fn(
+      root,
+      new FolderRunner(folder, store, { shortId: "ME00000", logger: silentLogger, nowMs: () => Date.now() }),
+      store,
+    );
   } finally {
     store.close();
     await Deno.remove(root, { recursive: true });

@@ -19,7 +19,8 @@ const KEEP: Decision = { action: "keep" };
  * - It is newer: take it, as cheaply as the difference allows (record only, metadata only,
  *   fetch, delete).
  * - The two are concurrent: identical entries record the merged vector. Otherwise
- *   {@linkcode pickWinner} decides; when the peer wins, this device takes the peer's
+ *   {@linkcode pickWinner} decides (on a receive-only folder, `peerWins`, the peer's edit
+ *   always wins: local changes there are never sent, only kept); when the peer wins, this device takes the peer's
  *   version (keeping its own content as a conflict copy) under the merged vector plus its
  *   own counter, a new version that dominates both histories.
  *
@@ -34,7 +35,7 @@ const KEEP: Decision = { action: "keep" };
  * assert.equal(decide(file, file, "B").action, "keep");
  * ```
  */
-export function decide(local: FileInfo | undefined, remote: FileInfo, self: string): Decision {
+export function decide(local: FileInfo | undefined, remote: FileInfo, self: string, peerWins = false): Decision {
   if (local === undefined) {
     // A tombstone for a path we never had needs nothing on disk; record it so a later,
     // older copy from a third device cannot bring the path back.
@@ -47,7 +48,7 @@ export function decide(local: FileInfo | undefined, remote: FileInfo, self: stri
     case "greater":
       return follow(local, remote);
     case "concurrent":
-      return resolveConflict(local, remote, self);
+      return resolveConflict(local, remote, self, peerWins);
   }
 }
 
@@ -62,9 +63,10 @@ function follow(local: FileInfo, remote: FileInfo): Decision {
 }
 
 /** Neither version has seen the other. */
-function resolveConflict(local: FileInfo, remote: FileInfo, self: string): Decision {
+function resolveConflict(local: FileInfo, remote: FileInfo, self: string, peerWins: boolean): Decision {
   const merged = merge(local.version, remote.version);
-  const winner = pickWinner(local, remote);
+  // Receive-only: the peer's edit wins, but its delete never takes a local edit away.
+  const winner = peerWins && !remote.deleted ? remote : pickWinner(local, remote);
   if (sameOnDisk(local, remote)) {
     // Identical copies made independently: both sides record the merged vector, and as the
     // entries are identical, so are the results (else a later edit would look like a conflict).

@@ -126,6 +126,40 @@ Deno.test("decide() follows the peer's version with the least work", async (t) =
   for (const c of cases) await t.step(c.description, () => assert.deepEqual(decide(c.local, c.remote, SELF), c.want));
 });
 
+Deno.test("decide() on a receive-only folder: the peer's version wins every conflict, ours is kept as a copy", async (t) => {
+  const resolved = { A: 1, B: 1, [SELF]: 1 };
+  const cases: { description: string; local?: FileInfo; remote: FileInfo; want: Decision }[] = [
+    {
+      description: "our edit is later: still fetch theirs, keeping ours as a copy",
+      local: fileA1,
+      remote: fileB1Earlier,
+      want: { action: "fetch", file: { ...fileB1Earlier, version: resolved }, keepLocalAsConflict: true },
+    },
+    {
+      description: "the peer deleted what we edited: our edit stays (a delete never takes bytes away)",
+      local: fileA1,
+      remote: tombstoneB1Later,
+      want: { action: "keep" },
+    },
+    {
+      description: "same content, ours later: take the peer's metadata",
+      local: fileB1SameContentLater,
+      remote: fileA1,
+      want: { action: "update-metadata", file: { ...fileA1, version: resolved } },
+    },
+    {
+      description: "not a conflict: newer remote is followed as always",
+      local: fileA1,
+      remote: fileA2,
+      want: { action: "fetch", file: fileA2, keepLocalAsConflict: false },
+    },
+    { description: "not a conflict: older remote is kept", local: fileA2, remote: fileA1, want: { action: "keep" } },
+  ];
+  for (const c of cases) {
+    await t.step(c.description, () => assert.deepEqual(decide(c.local, c.remote, SELF, true), c.want));
+  }
+});
+
 const device = fc.constantFrom("A", "B", "C");
 const anyEntry: fc.Arbitrary<FileInfo> = fc.record({
   content: fc.constantFrom("x", "y", "z"),
@@ -262,4 +296,17 @@ Deno.test("replicas converge for random edits, deletes and delivery orders, and 
   fc.assert(fc.property(fc.array(op, { maxLength: 30 }), simulate), {
     numRuns: Number(Deno.env.get("FSYNC_PROPERTY_RUNS") ?? 20_000),
   });
+});
+
+Deno.test("decide() never drops live local bytes, receive-only or not: a replaced file is kept as a copy", () => {
+  fc.assert(
+    fc.property(anyEntry, anyEntry, fc.boolean(), (local, remote, peerWins) => {
+      const decision = decide(local, remote, SELF, peerWins);
+      if (local.deleted || local.type !== "file" || compareVersions(remote.version, local.version) !== "concurrent") {
+        return;
+      }
+      if (decision.action === "delete") assert.ok(sameContent(local, remote), "a concurrent delete took an edit");
+      if (decision.action === "fetch") assert.ok(decision.keepLocalAsConflict, "replaced without a conflict copy");
+    }),
+  );
 });

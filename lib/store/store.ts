@@ -1,4 +1,4 @@
-import { blockCount, blockHash, type FileInfo, toHex } from "../model/mod.ts";
+import { blockCount, blockHash, type FileInfo, type FolderMode, toHex } from "../model/mod.ts";
 import { KvBatch, type Mutation } from "./_batch.ts";
 import { compareKeyParts, pathKey } from "./_path_key.ts";
 
@@ -10,6 +10,8 @@ export interface FolderRecord {
   readonly path: string;
   /** Random identity of this device's index of the folder; a new one restarts sequences. */
   readonly indexId: string;
+  /** As set by `share --mode` or `join --mode` (absent: send-receive). */
+  readonly mode?: FolderMode;
 }
 
 /** A device this device knows. */
