@@ -7,6 +7,7 @@ import { normalizeDeviceId, parseAddress, parseLogLevel, parseMode, parsePeer, w
 import { serve, syncOnce } from "./run.ts";
 import { installService } from "./service.ts";
 import { share } from "./share.ts";
+import { conflicts, status } from "./status.ts";
 import { why } from "./why.ts";
 
 /** Printed under the main --help. */
@@ -152,6 +153,18 @@ export function program(): Command {
     .exitOverride()
     .addHelpText("after", examples("fsync service install --user", "sudo fsync --home /srv/fsync service install"))
     .action(async (opts, c) => installService(opts, await context(c)));
+
+  sub("status")
+    .description("show folders, peers (connected, last seen), what is still needed and from whom, the last problem")
+    .option("--json", "print it as JSON", false)
+    .addHelpText("after", examples("fsync status", "fsync status --json | jq '.folders[].peers'"))
+    .action(async (opts, c) => status(opts.json, await context(c)));
+
+  sub("conflicts")
+    .description("list conflict copies, with the two versions' origins and times")
+    .option("--json", "print them as JSON", false)
+    .addHelpText("after", examples("fsync conflicts", "fsync conflicts --json"))
+    .action(async (opts, c) => conflicts(opts.json, await context(c)));
 
   sub("why")
     .description("say whether a path is ignored (.fsyncignore or the defaults), and by which pattern")

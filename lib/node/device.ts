@@ -1,4 +1,4 @@
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import {
   ExitCode,
   type FileInfo,
@@ -29,11 +29,13 @@ import {
   ProtocolError,
   proveIdentity,
 } from "../net/mod.ts";
-import { type FolderRecord, lockHome, type PeerRecord, Store } from "../store/mod.ts";
-import { RECENT_MS } from "../scan/mod.ts";
+import { type FolderRecord, type LastError, lockHome, type PeerRecord, Store } from "../store/mod.ts";
+import { IgnoreRules, RECENT_MS } from "../scan/mod.ts";
 import type { BlockWant } from "../transfer/mod.ts";
 import { FolderWatcher } from "../watch/mod.ts";
 import { BlockServer } from "./block_server.ts";
+import { CONTROL_SOCKET, type ControlServer, serveControl } from "./control.ts";
+import { collectStatus, type StatusReport } from "./status.ts";
 import type { DeviceEvent, TransferTotals } from "./events.ts";
 import { FolderRunner } from "./folder_runner.ts";
 import { storePathOf } from "./peers.ts";
@@ -154,6 +156,8 @@ export class Device {
   #totals = new Map<string, TransferTotals>();
   #closed = false;
   #options: DeviceOptions;
+  #lastError?: LastError;
+  #control?: ControlServer;
   #watch: boolean;
   #scanIntervalMs: number;
   #watchers: FolderWatcher[] = [];
@@ -171,7 +175,14 @@ export class Device {
     this.identity = identity;
     this.store = store;
     this.name = name;
-    this.#logger = options.logger ?? silentLogger;
+    const logger = options.logger ?? silentLogger;
+    // Warnings and errors are remembered (in the store too) for `fsync status`.
+    const remember = (level: "warn" | "error") => (message: string, context?: LogContext) => {
+      logger[level](message, context);
+      this.#lastError = { message, atMs: this.#nowMs(), ...context };
+      if (!this.#closed) this.#track(this.store.putLastError(this.#lastError));
+    };
+    this.#logger = { debug: logger.debug, info: logger.info, warn: remember("warn"), error: remember("error") };
     this.#nowMs = options.nowMs ?? Date.now;
     this.#blockServer = new BlockServer(store, (folderId, path) => this.#servedStale(folderId, path));
   }
@@ -194,6 +205,12 @@ export class Device {
     const identity = await loadOrCreateIdentity(home, name);
     const store = await Store.open(storePathOf(home));
     const device = new Device(lock, identity, store, name, options);
+    try {
+      device.#control = await serveControl(join(home, CONTROL_SOCKET), () => device.status());
+    } catch (e) {
+      // A home path too long for a Unix socket, say: `fsync status` then reads the store.
+      device.#logger.debug(`no control endpoint: ${(e as Error).message}`);
+    }
     for (const folder of await store.listFolders()) await device.#startFolder(folder);
     return device;
   }
@@ -303,6 +320,18 @@ export class Device {
     return shared > 0;
   }
 
+  /** What `fsync status` shows: folders, what is needed from whom, peers, the last problem. */
+  status(): Promise<StatusReport> {
+    return collectStatus(this.store, {
+      running: true,
+      shortId: this.identity.shortId,
+      isConnected: (deviceId) => this.isConnected(deviceId),
+      modeOf: (folder) => this.#folders.get(folder.id)?.mode ?? folder.mode ?? "send-receive",
+      rulesOf: (folder) => this.#folders.get(folder.id)?.ignoreRules ?? new IgnoreRules("", true),
+      lastError: this.#lastError,
+    });
+  }
+
   /** Whether a session with the peer is open. */
   isConnected(peerId: string): boolean {
     return this.#sessions.has(peerId);
@@ -365,6 +394,7 @@ export class Device {
     for (const t of this.#recheckTimers.values()) clearTimeout(t);
     clearInterval(this.#trustTimer);
     await this.#listener?.close();
+    await this.#control?.close();
     await Promise.all([...this.#sessions.values()].map((s) => s.close("device shutting down")));
     await Promise.allSettled([...this.#background]);
     this.store.close();
@@ -421,6 +451,7 @@ export class Device {
       address: dialled || known?.address || "",
       trusted: true,
       invitedTo,
+      lastSeenMs: this.#nowMs(),
     });
     this.#logger.info(
       `connected to ${peer.deviceName} (${peer.deviceId}) at ${peer.address}`,
@@ -459,6 +490,8 @@ export class Device {
         for (const k of [...this.#inSync].filter(mine)) this.#inSync.delete(k);
       }
       this.#emit({ type: "peer-disconnected", peerId: peer.deviceId, reason });
+      const record = await this.store.getPeer(peer.deviceId);
+      if (record) await this.store.putPeer({ ...record, lastSeenMs: this.#nowMs() });
     }
   }
 

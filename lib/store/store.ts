@@ -25,6 +25,16 @@ export interface PeerRecord {
   readonly trusted: boolean;
   /** Folders it may be offered: the folder of the invite it used, or those it was approved to. */
   readonly invitedTo: readonly string[];
+  /** When a session with it last started or ended (ms since the epoch). */
+  readonly lastSeenMs?: number;
+}
+
+/** The last problem a device reported (a warning or an error), with what it concerned. */
+export interface LastError {
+  readonly message: string;
+  readonly atMs: number;
+  readonly folder?: string;
+  readonly peer?: string;
 }
 
 /** An invite to a folder: who presents a proof made with its secret is trusted. */
@@ -134,6 +144,16 @@ export class Store {
     for (const folder of await this.listFolders()) op.delete(["share", folder.id, deviceId]);
     await op.commit();
     return true;
+  }
+
+  /** Records the last problem the device reported. */
+  async putLastError(error: LastError): Promise<void> {
+    await this.#kv.set(["meta", "lastError"], error);
+  }
+
+  /** The last problem the device reported, if any. */
+  async getLastError(): Promise<LastError | undefined> {
+    return (await this.#kv.get<LastError>(["meta", "lastError"])).value ?? undefined;
   }
 
   /** Saves an invite. */

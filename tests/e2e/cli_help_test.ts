@@ -9,6 +9,8 @@ const COMMANDS = [
   ["sync"],
   ["service", "install"],
   ["why"],
+  ["status"],
+  ["conflicts"],
   ["peers"],
   ["revoke"],
   ["id"],

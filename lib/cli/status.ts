@@ -1,0 +1,59 @@
+// deno-lint-ignore-file no-console -- a command prints for people on standard output.
+import { humanBytes, readConflicts, readStatus, shortOfDisplayId, type StatusReport } from "../../mod.ts";
+import { type CliContext, configuredModes } from "./context.ts";
+
+/** `fsync status [--json]`: folders, what is needed from whom, peers, conflicts, the last problem. */
+export async function status(json: boolean, ctx: CliContext): Promise<void> {
+  const report = await readStatus(ctx.home, {
+    ignoreDefaults: ctx.config.ignoreDefaults,
+    folderModes: configuredModes(ctx.config),
+  });
+  if (json) console.log(JSON.stringify(report, null, 2));
+  else console.log(formatStatus(report));
+}
+
+/** The status for people. */
+export function formatStatus(report: StatusReport): string {
+  const lines = [report.running ? "fsync is running on this home" : "fsync is not running (read from the store)"];
+  if (report.folders.length === 0) lines.push("no folders yet");
+  for (const f of report.folders) {
+    const conflicts = f.conflicts > 0 ? `, ${f.conflicts} conflict cop${f.conflicts === 1 ? "y" : "ies"}` : "";
+    lines.push(`folder "${f.label}" ${f.path} (${f.mode}): ${f.files} files, ${humanBytes(f.bytes)}${conflicts}`);
+    if (f.peers.length === 0) lines.push("  shared with no peer yet");
+    for (const p of f.peers) {
+      const state = p.inSync ? "in sync" : `needs ${p.needFiles} files (${humanBytes(p.needBytes)}) from it`;
+      lines.push(
+        `  ${p.name} (${shortOfDisplayId(p.deviceId)}): ${p.connected ? "connected" : "not connected"}, ${state}`,
+      );
+    }
+  }
+  if (report.peers.length > 0) lines.push("peers:");
+  for (const p of report.peers) {
+    const seen = p.connected ? "connected" : p.lastSeen ? `last seen ${p.lastSeen}` : "never seen";
+    lines.push(`  ${p.deviceId}  ${p.name}  ${p.address || "-"}  ${p.trusted ? "trusted" : "revoked"}  ${seen}`);
+  }
+  const e = report.lastError;
+  if (e) {
+    const about = [e.folder, e.peer].filter(Boolean).join(" ");
+    lines.push(`last problem (${e.time}): ${about ? `[${about}] ` : ""}${e.message}`);
+  }
+  return lines.join("\n");
+}
+
+/** `fsync conflicts [--json]`: each conflict copy, with the two versions' origins and times. */
+export async function conflicts(json: boolean, ctx: CliContext): Promise<void> {
+  const list = await readConflicts(ctx.home);
+  if (json) {
+    console.log(JSON.stringify(list, null, 2));
+    return;
+  }
+  if (list.length === 0) console.log("no conflict copies");
+  for (const c of list) {
+    const now = c.originalOrigin
+      ? `${c.original} now holds ${c.originalOrigin}'s version of ${c.originalModified}`
+      : `${c.original} was deleted since`;
+    console.log(
+      `[${c.folder}] ${c.copy}: ${c.copyOrigin}'s version of ${c.copyModified}, kept at ${c.resolvedAt}; ${now}`,
+    );
+  }
+}

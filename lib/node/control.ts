@@ -1,0 +1,114 @@
+/** The control endpoint's file in the home: a Unix socket, reachable by this user only. */
+export const CONTROL_SOCKET = "control.sock";
+
+/** What a local client may ask a running device. */
+export type ControlRequest = { readonly command: "status" };
+
+/** The longest request line accepted. */
+const MAX_REQUEST_BYTES = 4096;
+
+/** A listening control endpoint. */
+export interface ControlServer {
+  close(): Promise<void>;
+}
+
+/**
+ * Answers requests on a Unix socket at `path` (replacing a stale one: the caller holds the
+ * home's lock): one JSON line in, one JSON line out, then the connection is closed.
+ */
+export async function serveControl(
+  path: string,
+  answer: (request: ControlRequest) => Promise<unknown>,
+): Promise<ControlServer> {
+  try {
+    await Deno.remove(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const listener = Deno.listen({ transport: "unix", path });
+  await Deno.chmod(path, 0o600);
+  const open = new Set<Promise<void>>();
+  const serving = (async () => {
+    for await (const conn of listener) {
+      const task = handle(conn, answer).catch(() => {}).finally(() => open.delete(task));
+      open.add(task);
+    }
+  })().catch(() => {}); // ends when the listener closes
+  return {
+    async close() {
+      listener.close();
+      await serving;
+      await Promise.all(open);
+      await Deno.remove(path).catch(() => {});
+    },
+  };
+}
+
+async function handle(conn: Deno.UnixConn, answer: (request: ControlRequest) => Promise<unknown>): Promise<void> {
+  try {
+    const line = await readLine(conn);
+    let reply: unknown;
+    try {
+      const request = JSON.parse(line);
+      if (request?.command !== "status") throw new Error(`unknown command ${JSON.stringify(request?.command)}`);
+      reply = { ok: true, result: await answer(request) };
+    } catch (e) {
+      reply = { ok: false, error: (e as Error).message };
+    }
+    await writeAll(conn, new TextEncoder().encode(JSON.stringify(reply) + "\n"));
+  } finally {
+    conn.close();
+  }
+}
+
+async function readLine(conn: Deno.Conn): Promise<string> {
+  const buf = new Uint8Array(MAX_REQUEST_BYTES);
+  let length = 0;
+  while (length < buf.length) {
+    const n = await conn.read(buf.subarray(length));
+    if (n === null) break;
+    length += n;
+    if (buf.subarray(0, length).includes(10)) break;
+  }
+  return new TextDecoder().decode(buf.subarray(0, length)).split("\n")[0];
+}
+
+async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  for (let done = 0; done < data.length;) done += await conn.write(data.subarray(done));
+}
+
+/**
+ * Asks the device running on the socket at `path`; undefined when none listens there.
+ *
+ * @throws {Error} when the device answers with an error, or does not answer within `timeoutMs`.
+ */
+export async function askControl(path: string, request: ControlRequest, timeoutMs = 10_000): Promise<unknown> {
+  let conn: Deno.UnixConn;
+  try {
+    conn = await Deno.connect({ transport: "unix", path });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.ConnectionRefused) return undefined;
+    throw e;
+  }
+  const timer = setTimeout(() => {
+    try {
+      conn.close();
+    } catch {
+      // already closed by the reader
+    }
+  }, timeoutMs);
+  try {
+    await writeAll(conn, new TextEncoder().encode(JSON.stringify(request) + "\n"));
+    const text = await new Response(conn.readable).text();
+    const reply = JSON.parse(text);
+    if (!reply.ok) throw new Error(`the running fsync answered: ${reply.error}`);
+    return reply.result;
+  } catch (e) {
+    if (e instanceof SyntaxError || e instanceof Deno.errors.BadResource) {
+      throw new Error(`the running fsync did not answer within ${timeoutMs / 1000} s`);
+    }
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,157 @@
+import { type FolderMode, parseConflictName } from "../model/mod.ts";
+import { decide } from "../plan/mod.ts";
+import type { IgnoreRules } from "../scan/mod.ts";
+import type { FolderRecord, LastError, Store } from "../store/mod.ts";
+
+/** What this device still needs of a folder from one peer. */
+export interface FolderPeerStatus {
+  readonly deviceId: string;
+  readonly name: string;
+  readonly connected: boolean;
+  /** Nothing is needed from the peer (as far as its index, last received, says). */
+  readonly inSync: boolean;
+  readonly needFiles: number;
+  /** Bytes of the files to fetch (blocks that are reused locally included). */
+  readonly needBytes: number;
+}
+
+/** One folder's state. */
+export interface FolderStatus {
+  readonly id: string;
+  readonly label: string;
+  readonly path: string;
+  readonly mode: FolderMode;
+  readonly files: number;
+  readonly bytes: number;
+  /** Conflict copies present in the folder. */
+  readonly conflicts: number;
+  readonly peers: readonly FolderPeerStatus[];
+}
+
+/** A peer this device knows. */
+export interface PeerStatus {
+  readonly deviceId: string;
+  readonly name: string;
+  readonly address: string;
+  readonly trusted: boolean;
+  readonly connected: boolean;
+  /** ISO time a session last started or ended, or null. */
+  readonly lastSeen: string | null;
+}
+
+/** `fsync status --json`: the whole answer. */
+export interface StatusReport {
+  /** Whether a running fsync answered (else it was read from the store). */
+  readonly running: boolean;
+  readonly folders: readonly FolderStatus[];
+  readonly peers: readonly PeerStatus[];
+  readonly lastError: (LastError & { time: string }) | null;
+}
+
+/** A conflict copy, with the two versions' origins (short device IDs) and times. */
+export interface ConflictReport {
+  readonly folder: string;
+  /** The copy: the version that lost. */
+  readonly copy: string;
+  readonly copyOrigin: string;
+  readonly copyModified: string;
+  readonly copySize: number;
+  /** The path it was a version of, and the version there now (null when deleted since). */
+  readonly original: string;
+  readonly originalOrigin: string | null;
+  readonly originalModified: string | null;
+  /** When the conflict was resolved. */
+  readonly resolvedAt: string;
+}
+
+/** What the store alone cannot say: supplied by a running device, or guessed when none runs. */
+export interface LiveView {
+  readonly running: boolean;
+  readonly shortId: string;
+  isConnected(deviceId: string): boolean;
+  modeOf(folder: FolderRecord): FolderMode;
+  rulesOf(folder: FolderRecord): IgnoreRules;
+  readonly lastError?: LastError;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const isoNs = (ns: bigint) => iso(Number(ns / 1_000_000n));
+
+/** Builds the status report from the store and the live view. */
+export async function collectStatus(store: Store, view: LiveView): Promise<StatusReport> {
+  const peers = await store.listPeers();
+  const folders: FolderStatus[] = [];
+  for (const folder of await store.listFolders()) {
+    let files = 0;
+    let bytes = 0;
+    let conflicts = 0;
+    for await (const f of store.listLocal(folder.id)) {
+      if (f.deleted) continue;
+      if (f.type === "file") {
+        files++;
+        bytes += f.size;
+      }
+      if (parseConflictName(f.path)) conflicts++;
+    }
+    const mode = view.modeOf(folder);
+    const rules = view.rulesOf(folder);
+    const folderPeers: FolderPeerStatus[] = [];
+    for (const deviceId of await store.sharesOf(folder.id)) {
+      let needFiles = 0;
+      let needBytes = 0;
+      if (mode !== "send-only") {
+        for await (const { local, remote } of store.pairWithRemote(folder.id, deviceId)) {
+          if (!remote || rules.ignores(remote.path, (local ?? remote).type === "directory")) continue;
+          const decision = decide(local, remote, view.shortId, mode === "receive-only");
+          if (decision.action === "keep" || decision.action === "record") continue;
+          needFiles++;
+          if (decision.action === "fetch") needBytes += decision.file.size;
+        }
+      }
+      const name = peers.find((p) => p.deviceId === deviceId)?.name ?? "";
+      const connected = view.isConnected(deviceId);
+      folderPeers.push({ deviceId, name, connected, inSync: needFiles === 0, needFiles, needBytes });
+    }
+    const { id, label, path } = folder;
+    folders.push({ id, label, path, mode, files, bytes, conflicts, peers: folderPeers });
+  }
+  const lastError = view.lastError ?? await store.getLastError();
+  return {
+    running: view.running,
+    folders,
+    peers: peers.map((p) => ({
+      deviceId: p.deviceId,
+      name: p.name,
+      address: p.address,
+      trusted: p.trusted,
+      connected: view.isConnected(p.deviceId),
+      lastSeen: p.lastSeenMs === undefined ? null : iso(p.lastSeenMs),
+    })),
+    lastError: lastError ? { ...lastError, time: iso(lastError.atMs) } : null,
+  };
+}
+
+/** Every conflict copy in the store's folders, oldest resolution first. */
+export async function collectConflicts(store: Store): Promise<ConflictReport[]> {
+  const out: ConflictReport[] = [];
+  for (const folder of await store.listFolders()) {
+    for await (const f of store.listLocal(folder.id)) {
+      const name = f.deleted ? undefined : parseConflictName(f.path);
+      if (!name) continue;
+      const original = await store.getLocal(folder.id, name.original);
+      const live = original && !original.deleted ? original : undefined;
+      out.push({
+        folder: folder.label,
+        copy: f.path,
+        copyOrigin: name.shortId,
+        copyModified: isoNs(f.mtimeNs),
+        copySize: f.size,
+        original: name.original,
+        originalOrigin: live?.modifiedBy ?? null,
+        originalModified: live ? isoNs(live.mtimeNs) : null,
+        resolvedAt: name.at.toISOString(),
+      });
+    }
+  }
+  return out.sort((a, b) => a.resolvedAt.localeCompare(b.resolvedAt));
+}
