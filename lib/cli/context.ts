@@ -1,5 +1,5 @@
 import { join as joinPath } from "node:path";
-import { ExitCode, type FolderMode, FsyncError, type Logger, type LogLevel } from "../../mod.ts";
+import { type DeviceOptions, ExitCode, type FolderMode, FsyncError, type Logger, type LogLevel } from "../../mod.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { createLogger } from "./log.ts";
 
@@ -9,6 +9,8 @@ export interface GlobalOptions {
   readonly verbose: boolean;
   readonly logLevel?: LogLevel;
   readonly jsonLogs?: boolean;
+  readonly maxSendKbps?: number;
+  readonly maxRecvKbps?: number;
 }
 
 /** What a command runs with: the home, its configuration, and a logger set up from both and the flags. */
@@ -17,6 +19,9 @@ export interface CliContext {
   readonly config: Config;
   readonly logger: Logger;
   readonly verbose: boolean;
+  /** Bandwidth limits in KiB/s (0: none), from the flags or the configuration. */
+  readonly maxSendKbps: number;
+  readonly maxRecvKbps: number;
 }
 
 /** A usage error raised after parsing (e.g. a refused prompt): exit code 2. */
@@ -37,7 +42,27 @@ export async function openContext(globals: GlobalOptions): Promise<CliContext> {
   const config = await loadConfig(globals.home);
   const level = globals.logLevel ?? (globals.verbose ? "debug" : config.logLevel);
   const logger = createLogger({ level, json: globals.jsonLogs ?? config.jsonLogs });
-  return { home: globals.home, config, logger, verbose: globals.verbose };
+  return {
+    home: globals.home,
+    config,
+    logger,
+    verbose: globals.verbose,
+    maxSendKbps: globals.maxSendKbps ?? config.maxSendKbps,
+    maxRecvKbps: globals.maxRecvKbps ?? config.maxRecvKbps,
+  };
+}
+
+/** The Device options every command that runs a device shares. */
+export function deviceOptions(ctx: CliContext, scanIntervalSeconds?: number): DeviceOptions {
+  return {
+    home: ctx.home,
+    logger: ctx.logger,
+    scanIntervalMs: (scanIntervalSeconds ?? ctx.config.rescanInterval) * 1000,
+    ignoreDefaults: ctx.config.ignoreDefaults,
+    folderModes: configuredModes(ctx.config),
+    maxSendBytesPerSecond: ctx.maxSendKbps * 1024 || undefined,
+    maxRecvBytesPerSecond: ctx.maxRecvKbps * 1024 || undefined,
+  };
 }
 
 /** Folder modes by absolute path, as the configuration sets them (a command adds its --mode). */

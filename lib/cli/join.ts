@@ -11,7 +11,7 @@ import {
   type Invite,
   UntrustedPeerError,
 } from "../../mod.ts";
-import { type CliContext, configuredModes, UsageError } from "./context.ts";
+import { type CliContext, deviceOptions, UsageError } from "./context.ts";
 import { keepConnected } from "./reconnect.ts";
 import { askYesNo, untilSignal } from "./terminal.ts";
 
@@ -33,16 +33,10 @@ export async function join(
   opts: JoinOptions,
   ctx: CliContext,
 ): Promise<void> {
-  const { logger, config } = ctx;
-  const folderModes = configuredModes(config);
-  const device = await Device.start({
-    folderModes,
-    home: ctx.home,
-    logger,
-    watch: !opts.once,
-    scanIntervalMs: (opts.rescanInterval ?? config.rescanInterval) * 1000,
-    ignoreDefaults: config.ignoreDefaults,
-  });
+  const { logger } = ctx;
+  const options = deviceOptions(ctx, opts.rescanInterval);
+  const folderModes = new Map(options.folderModes);
+  const device = await Device.start({ ...options, folderModes, watch: !opts.once });
   const { address, invite } = peer;
   const target = formatHostPort(address);
   const started = performance.now();

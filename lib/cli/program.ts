@@ -65,6 +65,14 @@ export function program(): Command {
     )
     .option("--json-logs", "write log lines as JSON objects")
     .option("--no-json-logs", "write log lines as text (overrides json_logs in the configuration)")
+    .addOption(
+      new Option("--max-send-kbps <KiB/s>", "limit block data sent to all peers together (0: no limit)")
+        .argParser(wholeNumber("KiB/s", 0)),
+    )
+    .addOption(
+      new Option("--max-recv-kbps <KiB/s>", "limit block data received from all peers together (0: no limit)")
+        .argParser(wholeNumber("KiB/s", 0)),
+    )
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText("after", EXIT_CODES + examples("fsync share ~/Documents", "fsync --home /srv/fsync status --json"))
     .exitOverride();

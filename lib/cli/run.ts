@@ -9,7 +9,7 @@ import {
   parseHostPort,
   PeerUnreachableError,
 } from "../../mod.ts";
-import { type CliContext, configuredModes } from "./context.ts";
+import { type CliContext, deviceOptions } from "./context.ts";
 import { keepConnected, type Pin } from "./reconnect.ts";
 import { untilSignal } from "./terminal.ts";
 
@@ -43,14 +43,7 @@ async function dialTargets(device: Device, ctx: CliContext): Promise<DialTarget[
 }
 
 function startDevice(ctx: CliContext, opts: RunOptions, watch: boolean): Promise<Device> {
-  return Device.start({
-    home: ctx.home,
-    folderModes: configuredModes(ctx.config),
-    logger: ctx.logger,
-    watch,
-    scanIntervalMs: (opts.rescanInterval ?? ctx.config.rescanInterval) * 1000,
-    ignoreDefaults: ctx.config.ignoreDefaults,
-  });
+  return Device.start({ ...deviceOptions(ctx, opts.rescanInterval), watch });
 }
 
 /**

@@ -10,7 +10,7 @@ import {
   parseHostPort,
   shortOfDisplayId,
 } from "../../mod.ts";
-import { type CliContext, configuredModes } from "./context.ts";
+import { type CliContext, deviceOptions } from "./context.ts";
 import { askYesNo, untilSignal } from "./terminal.ts";
 
 /** `fsync share`'s options (undefined: from the configuration). */
@@ -28,15 +28,10 @@ export interface ShareOptions {
 export async function share(dir: string, opts: ShareOptions, ctx: CliContext): Promise<void> {
   const { logger, config } = ctx;
   const listen = opts.listen ?? config.listen;
-  const folderModes = configuredModes(config);
+  const options = deviceOptions(ctx, opts.rescanInterval);
+  const folderModes = new Map(options.folderModes);
   if (opts.mode) folderModes.set(resolve(dir), opts.mode);
-  const device = await Device.start({
-    folderModes,
-    home: ctx.home,
-    logger,
-    scanIntervalMs: (opts.rescanInterval ?? config.rescanInterval) * 1000,
-    ignoreDefaults: config.ignoreDefaults,
-  });
+  const device = await Device.start({ ...options, folderModes });
   try {
     const label = opts.name ?? basename(resolve(dir));
     const folder = await device.addFolder(dir, label, undefined, opts.mode);

@@ -31,7 +31,7 @@ import {
 } from "../net/mod.ts";
 import { type FolderRecord, type LastError, lockHome, type PeerRecord, Store } from "../store/mod.ts";
 import { IgnoreRules, RECENT_MS } from "../scan/mod.ts";
-import type { BlockWant } from "../transfer/mod.ts";
+import { type BlockWant, RateLimiter } from "../transfer/mod.ts";
 import { FolderWatcher } from "../watch/mod.ts";
 import { BlockServer } from "./block_server.ts";
 import { CONTROL_SOCKET, type ControlServer, serveControl } from "./control.ts";
@@ -67,6 +67,9 @@ export interface DeviceOptions {
   readonly ignoreDefaults?: boolean;
   /** Modes by folder path, overriding those stored with the folders (from the configuration and flags). */
   readonly folderModes?: ReadonlyMap<string, FolderMode>;
+  /** Limits of block data sent to and received from all peers together, in bytes per second (absent: none). */
+  readonly maxSendBytesPerSecond?: number;
+  readonly maxRecvBytesPerSecond?: number;
 }
 
 /** A folder a peer offers to share. */
@@ -157,6 +160,8 @@ export class Device {
   #closed = false;
   #options: DeviceOptions;
   #lastError?: LastError;
+  #sendLimit?: RateLimiter;
+  #recvLimit?: RateLimiter;
   #control?: ControlServer;
   #watch: boolean;
   #scanIntervalMs: number;
@@ -169,6 +174,8 @@ export class Device {
 
   private constructor(lock: Deno.FsFile, identity: DeviceIdentity, store: Store, name: string, options: DeviceOptions) {
     this.#options = options;
+    if (options.maxSendBytesPerSecond) this.#sendLimit = new RateLimiter(options.maxSendBytesPerSecond);
+    if (options.maxRecvBytesPerSecond) this.#recvLimit = new RateLimiter(options.maxRecvBytesPerSecond);
     this.#watch = options.watch ?? true;
     this.#scanIntervalMs = options.scanIntervalMs ?? DEFAULT_SCAN_INTERVAL_MS;
     this.#lock = lock;
@@ -730,7 +737,9 @@ export class Device {
     const runner = this.#folders.get(folderId);
     if (!runner || !await this.#isShared(folderId, session.peer.deviceId)) return "invalid-request";
     try {
-      return await this.#blockServer.serve(folderId, runner.folder.path, want);
+      const data = await this.#blockServer.serve(folderId, runner.folder.path, want);
+      if (typeof data !== "string") await this.#sendLimit?.take(data.length);
+      return data;
     } catch (e) {
       this.#logger.warn(
         `cannot read ${want.path} for ${session.peer.deviceName}: ${(e as Error).message}`,
@@ -884,7 +893,12 @@ export class Device {
         const after = pulled?.session === session && pulled.indexId === indexId && pulled.sequence <= seenBefore
           ? pulled.sequence
           : undefined;
-        const source = { fetchBlock: (want: BlockWant) => session.fetchBlock(folderId, want) };
+        const source = {
+          fetchBlock: async (want: BlockWant) => {
+            await this.#recvLimit?.take(want.size);
+            return await session.fetchBlock(folderId, want);
+          },
+        };
         const result = await runner.pullFrom(peerId, source, after);
         const t = this.totals(folderId, peerId);
         this.#totals.set(key(pair), {

@@ -7,3 +7,4 @@
 export * from "./puller.ts";
 export * from "./errors.ts";
 export * from "./case_check.ts";
+export * from "./rate_limiter.ts";

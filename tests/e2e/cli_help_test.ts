@@ -47,6 +47,9 @@ Deno.test("every command has --help with examples, and refuses unknown flags and
       await refuse(["run", "--listen", "nope:-1"], /--listen.*invalid address/);
       await refuse(["share", "/tmp", "--rescan-interval", "-5"], /--rescan-interval.*whole number/);
       await refuse(["why"], /missing required argument 'path'/);
+      await refuse(["--max-send-kbps", "-1", "id"], /--max-send-kbps.*whole number of KiB\/s \(0 or more\)/);
+      await refuse(["--max-recv-kbps", "fast", "id"], /--max-recv-kbps.*whole number of KiB\/s/);
+      await refuse(["share", "/tmp", "--mode", "both"], /--mode.*must be one of send-receive, send-only, receive-only/);
     });
   } finally {
     await Deno.remove(home, { recursive: true });
