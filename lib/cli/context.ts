@@ -1,7 +1,16 @@
 import { join as joinPath } from "node:path";
-import { type DeviceOptions, ExitCode, type FolderMode, FsyncError, type Logger, type LogLevel } from "../../mod.ts";
+import {
+  type Device,
+  type DeviceOptions,
+  ExitCode,
+  type FolderMode,
+  FsyncError,
+  type Logger,
+  type LogLevel,
+} from "../../mod.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { createLogger } from "./log.ts";
+import { followProgress } from "./progress.ts";
 
 /** Options every command takes. */
 export interface GlobalOptions {
@@ -11,6 +20,7 @@ export interface GlobalOptions {
   readonly jsonLogs?: boolean;
   readonly maxSendKbps?: number;
   readonly maxRecvKbps?: number;
+  readonly progressInterval: number;
 }
 
 /** What a command runs with: the home, its configuration, and a logger set up from both and the flags. */
@@ -22,6 +32,8 @@ export interface CliContext {
   /** Bandwidth limits in KiB/s (0: none), from the flags or the configuration. */
   readonly maxSendKbps: number;
   readonly maxRecvKbps: number;
+  /** Seconds between progress log lines when standard error is not a terminal. */
+  readonly progressInterval: number;
 }
 
 /** A usage error raised after parsing (e.g. a refused prompt): exit code 2. */
@@ -49,6 +61,7 @@ export async function openContext(globals: GlobalOptions): Promise<CliContext> {
     verbose: globals.verbose,
     maxSendKbps: globals.maxSendKbps ?? config.maxSendKbps,
     maxRecvKbps: globals.maxRecvKbps ?? config.maxRecvKbps,
+    progressInterval: globals.progressInterval,
   };
 }
 
@@ -68,4 +81,13 @@ export function deviceOptions(ctx: CliContext, scanIntervalSeconds?: number): De
 /** Folder modes by absolute path, as the configuration sets them (a command adds its --mode). */
 export function configuredModes(config: Config): Map<string, FolderMode> {
   return new Map(config.folders.flatMap((f) => f.mode ? [[f.path, f.mode] as const] : []));
+}
+
+/** Shows the device's pulls as they go (a live line per folder on a terminal, log lines elsewhere); returns the stop function. */
+export function showProgress(device: Device, ctx: CliContext): () => void {
+  return followProgress(device, {
+    terminal: Deno.stderr.isTerminal(),
+    logEverySeconds: ctx.progressInterval,
+    logger: ctx.logger,
+  });
 }

@@ -11,7 +11,7 @@ import {
   type Invite,
   UntrustedPeerError,
 } from "../../mod.ts";
-import { type CliContext, deviceOptions, UsageError } from "./context.ts";
+import { type CliContext, deviceOptions, showProgress, UsageError } from "./context.ts";
 import { keepConnected } from "./reconnect.ts";
 import { askYesNo, untilSignal } from "./terminal.ts";
 
@@ -37,6 +37,7 @@ export async function join(
   const options = deviceOptions(ctx, opts.rescanInterval);
   const folderModes = new Map(options.folderModes);
   const device = await Device.start({ ...options, folderModes, watch: !opts.once });
+  const stopProgress = showProgress(device, ctx);
   const { address, invite } = peer;
   const target = formatHostPort(address);
   const started = performance.now();
@@ -114,6 +115,7 @@ export async function join(
     if (refusal) throw refusal;
   } finally {
     stop.abort();
+    stopProgress();
     await device.close();
   }
 }

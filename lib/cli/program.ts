@@ -73,6 +73,10 @@ export function program(): Command {
       new Option("--max-recv-kbps <KiB/s>", "limit block data received from all peers together (0: no limit)")
         .argParser(wholeNumber("KiB/s", 0)),
     )
+    .addOption(
+      new Option("--progress-interval <seconds>", "when output is not a terminal, log pull progress this often")
+        .argParser(wholeNumber("seconds")).default(10),
+    )
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText("after", EXIT_CODES + examples("fsync share ~/Documents", "fsync --home /srv/fsync status --json"))
     .exitOverride();

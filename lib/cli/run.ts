@@ -9,7 +9,7 @@ import {
   parseHostPort,
   PeerUnreachableError,
 } from "../../mod.ts";
-import { type CliContext, deviceOptions } from "./context.ts";
+import { type CliContext, deviceOptions, showProgress } from "./context.ts";
 import { keepConnected, type Pin } from "./reconnect.ts";
 import { untilSignal } from "./terminal.ts";
 
@@ -54,6 +54,7 @@ function startDevice(ctx: CliContext, opts: RunOptions, watch: boolean): Promise
 export async function serve(opts: RunOptions, ctx: CliContext, listen: boolean): Promise<void> {
   const { logger } = ctx;
   const device = await startDevice(ctx, opts, true);
+  const stopProgress = showProgress(device, ctx);
   const stop = new AbortController();
   const loops: Promise<void>[] = [];
   try {
@@ -72,6 +73,7 @@ export async function serve(opts: RunOptions, ctx: CliContext, listen: boolean):
     logger.info(`${signal}: stopping`);
   } finally {
     stop.abort();
+    stopProgress();
     await device.close();
     await Promise.all(loops);
   }
@@ -93,6 +95,7 @@ export interface SyncOnceOptions extends RunOptions {
 export async function syncOnce(opts: SyncOnceOptions, ctx: CliContext): Promise<void> {
   const started = performance.now();
   const device = await startDevice(ctx, opts, false);
+  const stopProgress = showProgress(device, ctx);
   const stop = new AbortController();
   const loops: Promise<void>[] = [];
   try {
@@ -140,6 +143,7 @@ export async function syncOnce(opts: SyncOnceOptions, ctx: CliContext): Promise<
     }
   } finally {
     stop.abort();
+    stopProgress();
     await device.close();
     await Promise.all(loops);
   }

@@ -10,7 +10,7 @@ import {
   parseHostPort,
   shortOfDisplayId,
 } from "../../mod.ts";
-import { type CliContext, deviceOptions } from "./context.ts";
+import { type CliContext, deviceOptions, showProgress } from "./context.ts";
 import { askYesNo, untilSignal } from "./terminal.ts";
 
 /** `fsync share`'s options (undefined: from the configuration). */
@@ -32,6 +32,7 @@ export async function share(dir: string, opts: ShareOptions, ctx: CliContext): P
   const folderModes = new Map(options.folderModes);
   if (opts.mode) folderModes.set(resolve(dir), opts.mode);
   const device = await Device.start({ ...options, folderModes });
+  const stopProgress = showProgress(device, ctx);
   try {
     const label = opts.name ?? basename(resolve(dir));
     const folder = await device.addFolder(dir, label, undefined, opts.mode);
@@ -68,6 +69,7 @@ export async function share(dir: string, opts: ShareOptions, ctx: CliContext): P
     const signal = await untilSignal();
     logger.info(`${signal}: stopping`);
   } finally {
+    stopProgress();
     await device.close();
   }
 }

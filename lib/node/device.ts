@@ -781,6 +781,8 @@ export class Device {
       nowMs: this.#nowMs,
       ignoreDefaults: this.#options.ignoreDefaults,
       mode: this.#options.folderModes?.get(folder.path) ?? folder.mode,
+      onPullProgress: (progress) =>
+        this.#emit({ type: "pull-progress", folderId: folder.id, label: folder.label, ...progress }),
     });
     this.#folders.set(folder.id, runner);
     const changed = await runner.scan(); // fails with a clear FsyncError when the folder is gone

@@ -1,5 +1,6 @@
 import type { FsyncError } from "../model/mod.ts";
 import type { ScanProblem } from "../scan/mod.ts";
+import type { PullProgress } from "./folder_runner.ts";
 
 /** Totals of one folder's pulls from one peer since the device started. */
 export interface TransferTotals {
@@ -24,6 +25,8 @@ export type DeviceEvent =
   }
   /** The peer applied more of this device's index of a folder (see `Device.convergedWith`). */
   | { readonly type: "peer-pulled"; readonly folderId: string; readonly peerId: string }
+  /** A pull pass with work to do advanced (see `PullProgress`). */
+  | ({ readonly type: "pull-progress"; readonly folderId: string; readonly label: string } & PullProgress)
   | { readonly type: "pull-problems"; readonly folderId: string; readonly problems: readonly ScanProblem[] }
   | { readonly type: "share-declined"; readonly folderId: string; readonly peerId: string; readonly reason: string }
   | { readonly type: "share-accepted"; readonly folderId: string; readonly peerId: string }

@@ -44,7 +44,24 @@ export interface FolderRunnerOptions {
   /** Ignore common OS junk besides `.fsyncignore` (default true). */
   readonly ignoreDefaults?: boolean;
   readonly mode?: FolderMode;
+  /** Told how a pull pass with work to do advances (at its start, at most every 200 ms, and at its end). */
+  readonly onPullProgress?: (progress: PullProgress) => void;
 }
+
+/** How far a pull pass is: what it has to do, counted before it starts, and what it did. */
+export interface PullProgress {
+  readonly peerId: string;
+  readonly filesTotal: number;
+  readonly filesDone: number;
+  /** Size of the files to fetch; reused bytes are found only while fetching. */
+  readonly bytesTotal: number;
+  readonly bytesFetched: number;
+  readonly bytesReused: number;
+  readonly done: boolean;
+}
+
+/** The least time between two progress reports of a pass. */
+const PROGRESS_EVERY_MS = 200;
 
 /** The outcome of one pass over a peer's index. */
 export interface PullResult {
@@ -77,6 +94,7 @@ export class FolderRunner {
   #recent = new Set<string>();
   #waitingScan?: { paths?: Set<string>; done: Promise<number> };
   #ignoreDefaults: boolean;
+  #onPullProgress?: (progress: PullProgress) => void;
   #rules: IgnoreRules;
   /** Counts changes of the ignore rules; a pull made under older rules is redone in full. */
   #rulesGeneration = 0;
@@ -89,6 +107,7 @@ export class FolderRunner {
     this.#logger = options.logger;
     this.#nowMs = options.nowMs;
     this.#ignoreDefaults = options.ignoreDefaults ?? true;
+    this.#onPullProgress = options.onPullProgress;
     this.mode = options.mode ?? "send-receive";
     this.#rules = new IgnoreRules("", this.#ignoreDefaults);
     this.#reloadRules();
@@ -254,6 +273,7 @@ export class FolderRunner {
       onProgress: (fetched: number, reused: number) => {
         bytesFetched += fetched;
         bytesReused += reused;
+        report(false);
       },
       findBlock: (hash: Uint8Array) => this.#store.findBlock(id, hash),
       syncDirectoryLater: (dir: string) => unsynced.add(dir),
@@ -268,6 +288,7 @@ export class FolderRunner {
         pending.push(...entries);
         if (decision.action !== "record") {
           written++;
+          report(false);
           touchedDirs.add(parentPath(decision.file.path));
           if (decision.file.type === "directory") touchedDirs.add(decision.file.path);
         }
@@ -289,10 +310,31 @@ export class FolderRunner {
     const deletes: [Parameters<typeof applyDecision>[1], FileInfo | undefined][] = [];
     const replacements: typeof deletes = [];
     const cases = new CaseCheck(root);
-    const pairs = after === undefined
-      ? this.#store.pairWithRemote(id, peerId)
-      : this.#store.remoteSince(id, peerId, after);
-    for await (const { local, remote } of pairs) {
+    const pairs = () =>
+      after === undefined ? this.#store.pairWithRemote(id, peerId) : this.#store.remoteSince(id, peerId, after);
+    // What the pass has to do, counted first when someone follows the progress.
+    let filesTotal = 0;
+    let bytesTotal = 0;
+    if (this.#onPullProgress) {
+      for await (const { local, remote } of pairs()) {
+        if (!remote || rules.ignores(remote.path, (local ?? remote).type === "directory")) continue;
+        const decision = decide(local, remote, this.#shortId, this.mode === "receive-only");
+        if (decision.action === "keep" || decision.action === "record") continue;
+        filesTotal++;
+        if (decision.action === "fetch") bytesTotal += decision.file.size;
+      }
+    }
+    let lastReport = 0;
+    const report = (done: boolean) => {
+      if (!this.#onPullProgress || filesTotal === 0) return;
+      const now = performance.now();
+      if (!done && now - lastReport < PROGRESS_EVERY_MS) return;
+      lastReport = now;
+      const filesDone = Math.min(written, filesTotal);
+      this.#onPullProgress({ peerId, filesTotal, filesDone, bytesTotal, bytesFetched, bytesReused, done });
+    };
+    report(false);
+    for await (const { local, remote } of pairs()) {
       if (!remote) continue;
       // Ignored here: neither written nor deleted, whatever the peer did.
       if (rules.ignores(remote.path, (local ?? remote).type === "directory")) continue;
@@ -332,6 +374,7 @@ export class FolderRunner {
     for (const [decision, local] of replacements) await apply(decision, local);
     await commit();
     await this.#restoreDirectoryTimes(touchedDirs);
+    report(true);
     return { actions, written, problems, bytesFetched, bytesReused, changedLocally };
   }
 

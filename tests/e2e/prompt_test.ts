@@ -1,33 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { FsyncProcess, startSharer } from "../support/peer.ts";
-
-const CLI = fileURLToPath(new URL("../../cli.ts", import.meta.url));
-
-/** Starts `fsync ARGS` on a pseudo-terminal (util-linux `script`); what is written to its stdin is typed at it. */
-function spawnOnTerminal(args: string[]): Deno.ChildProcess {
-  const command = [Deno.execPath(), "run", "-A", "--quiet", CLI, ...args].map((a) => `'${a.replaceAll("'", `'\\''`)}'`)
-    .join(" ");
-  return new Deno.Command("script", {
-    args: ["--quiet", "--return", "--command", command, "/dev/null"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-}
-
-/** Runs `fsync ARGS` on a pseudo-terminal with `input` typed at it, to the end. */
-async function onTerminal(args: string[], input: string): Promise<{ code: number; screen: string }> {
-  const child = spawnOnTerminal(args);
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(input));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  const out = await child.output().finally(() => clearTimeout(timer));
-  await writer.close().catch(() => {/* script may have closed its input already */});
-  return { code: out.code, screen: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr) };
-}
+import { onTerminal, spawnOnTerminal } from "../support/terminal.ts";
 
 Deno.test("on a terminal, join shows the offer and asks; yes syncs, no declines and writes nothing", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-prompt-" });

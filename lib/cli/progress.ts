@@ -1,0 +1,96 @@
+// @ts-types="npm:@types/cli-progress@3.11.6"
+import cliProgress from "cli-progress";
+import process from "node:process";
+import { type Device, type DeviceEvent, humanBytes, type Logger, shortOfDisplayId } from "../../mod.ts";
+
+/** How progress is shown. */
+export interface ProgressOptions {
+  /** A live line per folder (standard error is a terminal), else log lines. */
+  readonly terminal: boolean;
+  /** Seconds between two log lines of a folder when not on a terminal. */
+  readonly logEverySeconds: number;
+  readonly logger: Logger;
+}
+
+type Progress = Extract<DeviceEvent, { type: "pull-progress" }>;
+
+/** What is known of one folder's running pass. */
+interface FolderProgress {
+  latest: Progress;
+  /** Fetched bytes per second, smoothed. */
+  rate: number;
+  sampledAt: number;
+  sampledBytes: number;
+  bar?: cliProgress.SingleBar;
+  loggedAt: number;
+}
+
+/** How long the rest takes at `rate`: only bytes still to fetch count, not the ones reused locally. */
+export function timeLeft(p: Progress, rate: number): string {
+  const remaining = Math.max(0, p.bytesTotal - p.bytesFetched - p.bytesReused);
+  if (remaining === 0) return "0 s";
+  if (rate <= 0) return "?";
+  const s = Math.ceil(remaining / rate);
+  return s < 60 ? `${s} s` : s < 3600 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${(s / 3600).toFixed(1)} h`;
+}
+
+/** One folder's progress in words. */
+export function describe(p: Progress, rate: number): string {
+  return `${p.filesDone}/${p.filesTotal} files, ${humanBytes(p.bytesFetched + p.bytesReused)}/` +
+    `${humanBytes(p.bytesTotal)} (${humanBytes(p.bytesReused)} reused), ${humanBytes(rate)}/s, ` +
+    `${timeLeft(p, rate)} left`;
+}
+
+/**
+ * Shows the device's pulls as they go: on a terminal a live line per folder (cli-progress),
+ * elsewhere a log line per folder every `logEverySeconds`. Returns the function that stops it.
+ */
+export function followProgress(device: Device, options: ProgressOptions): () => void {
+  // The bars go to standard error, like the log lines they stand for.
+  const folders = new Map<string, FolderProgress>();
+  const bars = options.terminal
+    ? new cliProgress.MultiBar({
+      format: "{label} [{bar}] {text}",
+      hideCursor: true,
+      clearOnComplete: true,
+      stopOnComplete: false,
+      autopadding: true,
+      barsize: 24,
+      stream: process.stderr,
+    }, cliProgress.Presets.shades_classic)
+    : undefined;
+  const unsubscribe = device.on((e) => {
+    if (e.type !== "pull-progress") return;
+    const now = performance.now();
+    let f = folders.get(e.folderId);
+    if (!f) {
+      f = { latest: e, rate: 0, sampledAt: now, sampledBytes: e.bytesFetched, loggedAt: now };
+      folders.set(e.folderId, f);
+    }
+    const elapsed = (now - f.sampledAt) / 1000;
+    if (elapsed >= 0.5) {
+      const instant = (e.bytesFetched - f.sampledBytes) / elapsed;
+      f.rate = f.rate === 0 ? instant : 0.7 * f.rate + 0.3 * instant;
+      f.sampledAt = now;
+      f.sampledBytes = e.bytesFetched;
+    }
+    f.latest = e;
+    const label = `${e.label} ← ${shortOfDisplayId(e.peerId)}`;
+    if (bars) {
+      f.bar ??= bars.create(e.filesTotal, 0, { label, text: "" });
+      f.bar.setTotal(e.filesTotal);
+      f.bar.update(e.filesDone, { label, text: describe(e, f.rate) });
+    } else if (now - f.loggedAt >= options.logEverySeconds * 1000) {
+      f.loggedAt = now;
+      options.logger.info(`pulling: ${describe(e, f.rate)}`, { folder: e.label, peer: shortOfDisplayId(e.peerId) });
+    }
+    if (e.done) {
+      if (f.bar) bars?.remove(f.bar);
+      folders.delete(e.folderId);
+    }
+  });
+  return () => {
+    unsubscribe();
+    bars?.stop();
+  };
+}
