@@ -20,14 +20,11 @@
  * ```
  */
 export {
+  type ConflictReport,
   Device,
   type DeviceApprover,
   type DeviceEvent,
-  type ConflictReport,
   type DeviceOptions,
-  type StatusReport,
-  readConflicts,
-  readStatus,
   explainIgnored,
   type IgnoreExplanation,
   listPeers,
@@ -36,8 +33,11 @@ export {
   type Logger,
   type LogLevel,
   type OfferHandler,
+  readConflicts,
+  readStatus,
   revokePeer,
   type ShareOffer,
+  type StatusReport,
   type UnknownDevice,
 } from "./lib/node/mod.ts";
 export {
