@@ -1,4 +1,12 @@
-import { type Device, formatDeviceId, formatHostPort, FsyncError, type HostPort, type Logger } from "../../mod.ts";
+import {
+  type Device,
+  formatDeviceId,
+  formatHostPort,
+  FsyncError,
+  type HostPort,
+  type Logger,
+  shortOfDisplayId,
+} from "../../mod.ts";
 import { abortableSleep } from "./terminal.ts";
 
 /** The first and the longest wait between two attempts to reach a peer. */
@@ -22,6 +30,7 @@ export async function keepConnected(
   firstSession?: Promise<void>,
 ): Promise<void> {
   const peerId = pin?.deviceId && formatDeviceId(pin.deviceId);
+  const context = peerId ? { peer: shortOfDisplayId(peerId) } : undefined;
   const target = formatHostPort(address);
   let sessionDone = firstSession;
   let waitMs = FIRST_WAIT_MS;
@@ -29,7 +38,7 @@ export async function keepConnected(
     if (sessionDone) {
       await Promise.race([sessionDone, new Promise((r) => stop.addEventListener("abort", r, { once: true }))]);
       if (stop.aborted) return;
-      logger.warn(`lost connection to ${target}; retrying in ${(waitMs / 1000).toFixed(1)} s`);
+      logger.warn(`lost connection to ${target}; retrying in ${(waitMs / 1000).toFixed(1)} s`, context);
     }
     await abortableSleep(sessionDone ? waitMs : 0, stop);
     if (stop.aborted) return;
@@ -44,7 +53,7 @@ export async function keepConnected(
       waitMs = FIRST_WAIT_MS;
     } catch (e) {
       if (!(e instanceof FsyncError)) throw e;
-      logger.debug(`${target}: ${e.message}`);
+      logger.debug(`${target}: ${e.message}`, context);
       sessionDone = undefined;
       await abortableSleep(waitMs, stop);
       waitMs = Math.min(waitMs * 2, LONGEST_WAIT_MS);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FsyncProcess, startSharer } from "../support/peer.ts";
+import { freePort, FsyncProcess, startSharer } from "../support/peer.ts";
 
 /** Waits until `path` holds `content` (polling), or fails. */
 async function waitContent(path: string, content: string, timeoutMs = 30_000): Promise<void> {
@@ -69,6 +69,30 @@ Deno.test("sync --once converges both ways and exits 0; 75 when the home is in u
       const errors = r.stderr.trim().split("\n").filter((l) => l.startsWith("fsync:"));
       assert.equal(errors.length, 1, r.stderr);
       assert.match(errors[0], /^fsync: could not sync with 127\.0\.0\.1:\d+: /);
+    });
+
+    await t.step("peers from config.toml are dialled; --timeout ends a sync that cannot converge with 75", async () => {
+      // The sharer's store has no address for the joiner (it dialled in): only the config names it.
+      const port = freePort();
+      await using runner = FsyncProcess.start(["--home", homeB, "run", "--listen", `127.0.0.1:${port}`]);
+      await runner.waitFor(/listening on/);
+      await Deno.writeTextFile(join(homeA, "config.toml"), `peers = ["127.0.0.1:${port}"]\n`);
+      await Deno.mkdir(join(a, "d"));
+      await Deno.writeTextFile(join(a, "d/f.txt"), "f");
+      await Deno.writeTextFile(join(a, "d/.DS_Store"), "ignored: never synced");
+      const first = await FsyncProcess.run(["--home", homeA, "sync", "--once"]);
+      assert.equal(first.code, 0, first.stderr);
+      await waitContent(join(b, "d/f.txt"), "f");
+      // The joiner deletes d/; the sharer cannot, as its d/ holds an ignored file: never in sync.
+      await Deno.remove(join(b, "d"), { recursive: true });
+      await new Promise((r) => setTimeout(r, 500));
+      const stuck = await FsyncProcess.run(["--home", homeA, "sync", "--once", "--timeout", "3"]);
+      assert.equal(stuck.code, 75, stuck.stderr);
+      assert.match(
+        stuck.stderr,
+        /^fsync: not in sync after 3 s with .* \(127\.0\.0\.1:\d+\) \(run it again, or raise --timeout\)$/m,
+      );
+      await runner.stop();
     });
 
     await t.step("a home without peers: 69, saying so", async () => {
