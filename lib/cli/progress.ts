@@ -22,7 +22,6 @@ interface FolderProgress {
   sampledAt: number;
   sampledBytes: number;
   bar?: cliProgress.SingleBar;
-  loggedAt: number;
 }
 
 /** How long the rest takes at `rate`: only bytes still to fetch count, not the ones reused locally. */
@@ -59,30 +58,39 @@ export function followProgress(device: Device, options: ProgressOptions): () => 
       stream: process.stderr,
     }, cliProgress.Presets.shades_classic)
     : undefined;
+  /** Updates the smoothed fetch rate from the bytes fetched since the last sample. */
+  const sample = (f: FolderProgress, now: number) => {
+    const elapsed = (now - f.sampledAt) / 1000;
+    if (elapsed < 0.5) return;
+    const instant = (f.latest.bytesFetched - f.sampledBytes) / elapsed;
+    f.rate = f.rate === 0 ? instant : 0.7 * f.rate + 0.3 * instant;
+    f.sampledAt = now;
+    f.sampledBytes = f.latest.bytesFetched;
+  };
+  // Without a terminal, a line per running pass every interval, whether or not bytes came.
+  const timer = bars ? undefined : setInterval(() => {
+    const now = performance.now();
+    for (const f of folders.values()) {
+      sample(f, now);
+      const e = f.latest;
+      options.logger.info(`pulling: ${describe(e, f.rate)}`, { folder: e.label, peer: shortOfDisplayId(e.peerId) });
+    }
+  }, options.logEverySeconds * 1000);
   const unsubscribe = device.on((e) => {
     if (e.type !== "pull-progress") return;
     const now = performance.now();
     let f = folders.get(e.folderId);
     if (!f) {
-      f = { latest: e, rate: 0, sampledAt: now, sampledBytes: e.bytesFetched, loggedAt: now };
+      f = { latest: e, rate: 0, sampledAt: now, sampledBytes: e.bytesFetched };
       folders.set(e.folderId, f);
     }
-    const elapsed = (now - f.sampledAt) / 1000;
-    if (elapsed >= 0.5) {
-      const instant = (e.bytesFetched - f.sampledBytes) / elapsed;
-      f.rate = f.rate === 0 ? instant : 0.7 * f.rate + 0.3 * instant;
-      f.sampledAt = now;
-      f.sampledBytes = e.bytesFetched;
-    }
     f.latest = e;
-    const label = `${e.label} ← ${shortOfDisplayId(e.peerId)}`;
+    sample(f, now);
     if (bars) {
+      const label = `${e.label} ← ${shortOfDisplayId(e.peerId)}`;
       f.bar ??= bars.create(e.filesTotal, 0, { label, text: "" });
       f.bar.setTotal(e.filesTotal);
       f.bar.update(e.filesDone, { label, text: describe(e, f.rate) });
-    } else if (now - f.loggedAt >= options.logEverySeconds * 1000) {
-      f.loggedAt = now;
-      options.logger.info(`pulling: ${describe(e, f.rate)}`, { folder: e.label, peer: shortOfDisplayId(e.peerId) });
     }
     if (e.done) {
       if (f.bar) bars?.remove(f.bar);
@@ -90,6 +98,7 @@ export function followProgress(device: Device, options: ProgressOptions): () => 
     }
   });
   return () => {
+    clearInterval(timer);
     unsubscribe();
     bars?.stop();
   };

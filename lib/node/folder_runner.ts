@@ -21,6 +21,7 @@ import {
   syncDirectory,
 } from "../transfer/mod.ts";
 import { Mutex } from "./_mutex.ts";
+import { countNeeds } from "./needs.ts";
 import { Signal } from "./_signal.ts";
 import type { Logger } from "./logger.ts";
 
@@ -313,19 +314,15 @@ export class FolderRunner {
     const pairs = () =>
       after === undefined ? this.#store.pairWithRemote(id, peerId) : this.#store.remoteSince(id, peerId, after);
     // What the pass has to do, counted first when someone follows the progress.
-    let filesTotal = 0;
-    let bytesTotal = 0;
-    if (this.#onPullProgress) {
-      for await (const { local, remote } of pairs()) {
-        if (!remote || rules.ignores(remote.path, (local ?? remote).type === "directory")) continue;
-        const decision = decide(local, remote, this.#shortId, this.mode === "receive-only");
-        if (decision.action === "keep" || decision.action === "record") continue;
-        filesTotal++;
-        if (decision.action === "fetch") bytesTotal += decision.file.size;
-      }
-    }
+    const counted = this.#onPullProgress
+      ? await countNeeds(pairs(), rules, this.#shortId, this.mode === "receive-only")
+      : { files: 0, bytes: 0 };
+    // The index may grow between the count and the pass: what the pass meets raises the totals.
+    let met = { files: 0, bytes: 0 };
     let lastReport = 0;
     const report = (done: boolean) => {
+      const filesTotal = Math.max(counted.files, met.files);
+      const bytesTotal = Math.max(counted.bytes, met.bytes);
       if (!this.#onPullProgress || filesTotal === 0) return;
       const now = performance.now();
       if (!done && now - lastReport < PROGRESS_EVERY_MS) return;
@@ -356,6 +353,9 @@ export class FolderRunner {
       }
       if (decision.action === "keep") continue;
       actions++;
+      if (decision.action !== "record") {
+        met = { files: met.files + 1, bytes: met.bytes + (decision.action === "fetch" ? decision.file.size : 0) };
+      }
       if (decision.action === "delete") {
         deletes.push([decision, local]); // after everything else
       } else if (decision.action === "fetch" && isLiveDirectory(local) && decision.file.type !== "directory") {

@@ -1,7 +1,7 @@
 import { type FolderMode, parseConflictName } from "../model/mod.ts";
-import { decide } from "../plan/mod.ts";
 import type { IgnoreRules } from "../scan/mod.ts";
 import type { FolderRecord, LastError, Store } from "../store/mod.ts";
+import { countNeeds } from "./needs.ts";
 
 /** What this device still needs of a folder from one peer. */
 export interface FolderPeerStatus {
@@ -97,17 +97,9 @@ export async function collectStatus(store: Store, view: LiveView): Promise<Statu
     const rules = view.rulesOf(folder);
     const folderPeers: FolderPeerStatus[] = [];
     for (const deviceId of await store.sharesOf(folder.id)) {
-      let needFiles = 0;
-      let needBytes = 0;
-      if (mode !== "send-only") {
-        for await (const { local, remote } of store.pairWithRemote(folder.id, deviceId)) {
-          if (!remote || rules.ignores(remote.path, (local ?? remote).type === "directory")) continue;
-          const decision = decide(local, remote, view.shortId, mode === "receive-only");
-          if (decision.action === "keep" || decision.action === "record") continue;
-          needFiles++;
-          if (decision.action === "fetch") needBytes += decision.file.size;
-        }
-      }
+      const { files: needFiles, bytes: needBytes } = mode === "send-only"
+        ? { files: 0, bytes: 0 }
+        : await countNeeds(store.pairWithRemote(folder.id, deviceId), rules, view.shortId, mode === "receive-only");
       const name = peers.find((p) => p.deviceId === deviceId)?.name ?? "";
       const connected = view.isConnected(deviceId);
       folderPeers.push({ deviceId, name, connected, inSync: needFiles === 0, needFiles, needBytes });

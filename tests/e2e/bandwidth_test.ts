@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FsyncProcess, startSharer } from "../support/peer.ts";
+import { randomData } from "../support/tree.ts";
 
 const SIZE = 3 << 20;
 
@@ -9,8 +10,7 @@ async function timedJoin(sharerArgs: string[], joinerArgs: string[]): Promise<nu
   const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-bandwidth-" });
   try {
     await Deno.mkdir(join(tmp, "a"));
-    const data = new Uint8Array(SIZE);
-    for (let i = 0; i < SIZE; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536));
+    const data = randomData(SIZE);
     await Deno.writeFile(join(tmp, "a/big.bin"), data);
     const { sharer, invite } = await startSharer(join(tmp, "a"), join(tmp, "home-a"), 0, sharerArgs);
     await using _ = sharer;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FsyncProcess, startSharer } from "../support/peer.ts";
+import { randomData } from "../support/tree.ts";
 import { onTerminal } from "../support/terminal.ts";
 
 const SIZE = 3 << 20;
@@ -10,8 +11,7 @@ async function withSharer(fn: (tmp: string, invite: string, data: Uint8Array) =>
   const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-progress-" });
   try {
     await Deno.mkdir(join(tmp, "a"));
-    const data = new Uint8Array(SIZE);
-    for (let i = 0; i < SIZE; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536));
+    const data = randomData(SIZE);
     await Deno.writeFile(join(tmp, "a/big.bin"), data);
     const { sharer, invite } = await startSharer(join(tmp, "a"), join(tmp, "home-a"), 0, ["--invite-uses", "2"]);
     await using _ = sharer;
@@ -21,22 +21,18 @@ async function withSharer(fn: (tmp: string, invite: string, data: Uint8Array) =>
   }
 }
 
+/** `join --once` into `tmp/dir` at 512 KiB/s, with a progress log line every second. */
+function slowJoin(tmp: string, dir: string, invite: string): string[] {
+  return [
+    ...["--home", join(tmp, `home-${dir}`), "--max-recv-kbps", "512", "--progress-interval", "1"],
+    ...["join", invite, join(tmp, dir), "--yes", "--once"],
+  ];
+}
+
 Deno.test("progress: periodic log lines in a pipe, a live line on a terminal", async (t) => {
   await withSharer(async (tmp, invite, data) => {
     await t.step("in a pipe: a log line per interval, naming folder and peer, counting up", async () => {
-      const r = await FsyncProcess.run([
-        "--home",
-        join(tmp, "home-b"),
-        "--max-recv-kbps",
-        "512",
-        "--progress-interval",
-        "1",
-        "join",
-        invite,
-        join(tmp, "b"),
-        "--yes",
-        "--once",
-      ]);
+      const r = await FsyncProcess.run(slowJoin(tmp, "b", invite));
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(await Deno.readFile(join(tmp, "b/big.bin")), data);
       const lines = [
@@ -50,19 +46,7 @@ Deno.test("progress: periodic log lines in a pipe, a live line on a terminal", a
       assert.ok(!r.stderr.includes("\x1b["), "no terminal control sequences in a pipe");
     });
     await t.step("on a terminal: a progress bar, no progress log lines", async () => {
-      const { code, screen } = await onTerminal([
-        "--home",
-        join(tmp, "home-c"),
-        "--max-recv-kbps",
-        "512",
-        "--progress-interval",
-        "1",
-        "join",
-        invite,
-        join(tmp, "c"),
-        "--yes",
-        "--once",
-      ], "");
+      const { code, screen } = await onTerminal(slowJoin(tmp, "c", invite), "");
       assert.equal(code, 0, screen);
       assert.match(
         screen,

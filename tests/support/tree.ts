@@ -108,3 +108,10 @@ export async function waitConverged(a: string, b: string, what: string, timeoutM
   }
   throw new Error(`${what}: not converged after ${timeoutMs} ms:\n${last.slice(0, 10).join("\n")}`);
 }
+
+/** `size` random bytes (getRandomValues fills at most 64 KiB at a time). */
+export function randomData(size: number): Uint8Array {
+  const data = new Uint8Array(size);
+  for (let i = 0; i < size; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536));
+  return data;
+}
