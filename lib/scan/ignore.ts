@@ -20,6 +20,12 @@ export const DEFAULT_IGNORES: readonly string[] = [
   ".~lock.*#",
 ];
 
+/**
+ * Lookups between two fresh matchers. The `ignore` package caches the answer for every path
+ * (and its parents) it is asked about; unbounded, that was 50 MiB over 100,000 files.
+ */
+const CACHE_LIMIT = 4096;
+
 /** Why a path is ignored or not: the deciding pattern and where it was written. */
 export interface IgnoreVerdict {
   readonly ignored: boolean;
@@ -53,6 +59,9 @@ export class IgnoreRules {
   readonly text: string;
   readonly defaults: boolean;
   #matcher: Ignore;
+  #patterns: { pattern: string; mark: string }[];
+  /** Lookups since the matcher was made: the package caches every path it is asked about, forever. */
+  #lookups = 0;
   #lines: Map<string, { pattern: string; line: number }>;
 
   constructor(text: string, defaults: boolean) {
@@ -70,20 +79,31 @@ export class IgnoreRules {
       const pattern = raw.trimEnd();
       if (pattern !== "" && !pattern.startsWith("#")) add(pattern, i + 1);
     });
+    this.#patterns = patterns;
     this.#matcher = ignore().add(patterns);
+  }
+
+  /** The matcher, made anew every CACHE_LIMIT lookups so that its cache stays bounded. */
+  #fresh(): Ignore {
+    if (++this.#lookups > CACHE_LIMIT) {
+      this.#matcher = ignore().add(this.#patterns);
+      this.#lookups = 0;
+    }
+    return this.#matcher;
   }
 
   /** Whether the relative `path` (a directory when `isDirectory`) is ignored; the ignore file itself always is. */
   ignores(path: string, isDirectory: boolean): boolean {
     if (path === IGNORE_FILE) return true;
-    return this.#matcher.ignores(isDirectory ? `${path}/` : path);
+    if (this.#patterns.length === 0) return false;
+    return this.#fresh().ignores(isDirectory ? `${path}/` : path);
   }
 
   /** Whether `path` is ignored, and by which pattern (or which `!` pattern re-included it). */
   explain(path: string, isDirectory: boolean): IgnoreVerdict {
     if (path === IGNORE_FILE) return { ignored: true };
     const target = isDirectory ? `${path}/` : path;
-    const result = this.#matcher.test(target);
+    const result = this.#fresh().test(target);
     let rule = result.rule?.mark !== undefined ? this.#lines.get(result.rule.mark) : undefined;
     if (result.unignored) {
       // The package names no rule for a re-included path: the last `!` pattern matching it did.
