@@ -34,15 +34,14 @@ export async function join(
   ctx: CliContext,
 ): Promise<void> {
   const { logger } = ctx;
-  const options = deviceOptions(ctx, opts.rescanInterval);
-  const folderModes = new Map(options.folderModes);
-  const device = await Device.start({ ...options, folderModes, watch: !opts.once });
+  const device = await Device.start({ ...deviceOptions(ctx, opts.rescanInterval), watch: !opts.once });
   const stopProgress = showProgress(device, ctx);
   const { address, invite } = peer;
   const target = formatHostPort(address);
   const started = performance.now();
   let refusal: FsyncError | undefined;
   const existing = dir ? await device.folderAt(dir) : undefined;
+  if (existing && opts.mode) await device.setFolderMode(existing.id, opts.mode);
   let folderId = existing?.id;
   const stop = new AbortController();
   let resolveDone!: () => void;
@@ -79,7 +78,6 @@ export async function join(
       return { decline: "the replica folder could not be created" };
     }
     folderId = offer.folderId;
-    if (opts.mode) folderModes.set(path, opts.mode);
     console.log(`Joining "${offer.label}" into ${path}${opts.mode ? ` (${opts.mode})` : ""}`);
     return { path, mode: opts.mode };
   });

@@ -42,8 +42,16 @@ async function dialTargets(device: Device, ctx: CliContext): Promise<DialTarget[
   return [...targets.values()];
 }
 
-function startDevice(ctx: CliContext, opts: RunOptions, watch: boolean): Promise<Device> {
-  return Device.start({ ...deviceOptions(ctx, opts.rescanInterval), watch });
+async function startDevice(ctx: CliContext, opts: RunOptions, watch: boolean): Promise<Device> {
+  const device = await Device.start({ ...deviceOptions(ctx, opts.rescanInterval), watch });
+  // [[folders]] set a folder's settings; a folder itself comes from share or join (its ID, its peers).
+  const known = new Set((await device.store.listFolders()).map((f) => f.path));
+  for (const { path } of ctx.config.folders) {
+    if (!known.has(path)) {
+      ctx.logger.warn(`config.toml lists ${path}, which this home does not sync yet: share or join it first`);
+    }
+  }
+  return device;
 }
 
 /**

@@ -28,14 +28,12 @@ export interface ShareOptions {
 export async function share(dir: string, opts: ShareOptions, ctx: CliContext): Promise<void> {
   const { logger, config } = ctx;
   const listen = opts.listen ?? config.listen;
-  const options = deviceOptions(ctx, opts.rescanInterval);
-  const folderModes = new Map(options.folderModes);
-  if (opts.mode) folderModes.set(resolve(dir), opts.mode);
-  const device = await Device.start({ ...options, folderModes });
+  const device = await Device.start(deviceOptions(ctx, opts.rescanInterval));
   const stopProgress = showProgress(device, ctx);
   try {
     const label = opts.name ?? basename(resolve(dir));
-    const folder = await device.addFolder(dir, label, undefined, opts.mode);
+    const folder = await device.addFolder(dir, label);
+    if (opts.mode) await device.setFolderMode(folder.id, opts.mode);
     device.offerToNewDevices(folder.id);
     const { files, bytes } = await device.folderSummary(folder.id);
     const port = await device.listen(listen);

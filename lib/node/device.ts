@@ -30,14 +30,15 @@ import {
   proveIdentity,
 } from "../net/mod.ts";
 import { type FolderRecord, type LastError, lockHome, type PeerRecord, Store } from "../store/mod.ts";
-import { IgnoreRules, RECENT_MS } from "../scan/mod.ts";
+import { RECENT_MS } from "../scan/mod.ts";
 import { type BlockWant, RateLimiter } from "../transfer/mod.ts";
 import { FolderWatcher } from "../watch/mod.ts";
 import { BlockServer } from "./block_server.ts";
 import { CONTROL_SOCKET, type ControlServer, serveControl } from "./control.ts";
-import { collectStatus, type StatusReport } from "./status.ts";
+import { collectStatus, type StatusReport, summarizeFolder } from "./status.ts";
 import type { DeviceEvent, TransferTotals } from "./events.ts";
 import { FolderRunner } from "./folder_runner.ts";
+import { folderModeOf, policyFromDisk } from "./needs.ts";
 import { storePathOf } from "./peers.ts";
 import { type LogContext, type Logger, silentLogger } from "./logger.ts";
 import { PeerSession, type SessionEvent } from "./session.ts";
@@ -160,6 +161,8 @@ export class Device {
   #closed = false;
   #options: DeviceOptions;
   #lastError?: LastError;
+  #lastErrorTimer?: ReturnType<typeof setTimeout>;
+  #lastErrorUnsaved = false;
   #sendLimit?: RateLimiter;
   #recvLimit?: RateLimiter;
   #control?: ControlServer;
@@ -187,7 +190,13 @@ export class Device {
     const remember = (level: "warn" | "error") => (message: string, context?: LogContext) => {
       logger[level](message, context);
       this.#lastError = { message, atMs: this.#nowMs(), ...context };
-      if (!this.#closed) this.#track(this.store.putLastError(this.#lastError));
+      // Kept in memory at once, in the store at most once a second (a failing pass may warn per file).
+      this.#lastErrorUnsaved = true;
+      if (this.#closed) return;
+      this.#lastErrorTimer ??= setTimeout(() => {
+        this.#lastErrorTimer = undefined;
+        this.#track(this.#saveLastError());
+      }, 1000);
     };
     this.#logger = { debug: logger.debug, info: logger.info, warn: remember("warn"), error: remember("error") };
     this.#nowMs = options.nowMs ?? Date.now;
@@ -270,24 +279,23 @@ export class Device {
    *
    * @throws {FsyncError} (local IO) when it is missing, not a directory or unreadable.
    */
-  async addFolder(
-    path: string,
-    label: string,
-    folderId: string = randomId(),
-    mode?: FolderMode,
-  ): Promise<FolderRecord> {
+  async addFolder(path: string, label: string, folderId: string = randomId()): Promise<FolderRecord> {
     const abs = resolve(path);
     await checkReadableDirectory(abs);
     const existing = await this.folderAt(abs);
-    if (existing) {
-      // A mode given again is kept for the next start (this run already uses it: see folderModes).
-      if (mode && mode !== (existing.mode ?? "send-receive")) await this.store.putFolder({ ...existing, mode });
-      return existing;
-    }
-    const folder = { id: folderId, label, path: abs, indexId: randomId(), ...(mode && { mode }) };
+    if (existing) return existing;
+    const folder = { id: folderId, label, path: abs, indexId: randomId() };
     await this.store.putFolder(folder);
     await this.#startFolder(folder);
     return folder;
+  }
+
+  /** Sets a folder's mode, now and for the next starts (the configuration may still override it there). */
+  async setFolderMode(folderId: string, mode: FolderMode): Promise<void> {
+    const runner = this.#folders.get(folderId);
+    if (!runner) throw new Error(`no folder ${folderId}`);
+    await this.store.putFolder({ ...runner.folder, mode });
+    runner.setMode(mode);
   }
 
   /** Offers a folder to every device that connects and does not share it yet. */
@@ -297,13 +305,7 @@ export class Device {
 
   /** Number and total size of the files in a folder's local index. */
   async folderSummary(folderId: string): Promise<{ files: number; bytes: number }> {
-    let files = 0;
-    let bytes = 0;
-    for await (const f of this.store.listLocal(folderId)) {
-      if (f.deleted || f.type !== "file") continue;
-      files++;
-      bytes += f.size;
-    }
+    const { files, bytes } = await summarizeFolder(this.store, folderId);
     return { files, bytes };
   }
 
@@ -331,10 +333,13 @@ export class Device {
   status(): Promise<StatusReport> {
     return collectStatus(this.store, {
       running: true,
-      shortId: this.identity.shortId,
       isConnected: (deviceId) => this.isConnected(deviceId),
-      modeOf: (folder) => this.#folders.get(folder.id)?.mode ?? folder.mode ?? "send-receive",
-      rulesOf: (folder) => this.#folders.get(folder.id)?.ignoreRules ?? new IgnoreRules("", true),
+      policyOf: (folder) => {
+        const runner = this.#folders.get(folder.id);
+        return runner
+          ? { mode: runner.mode, decider: runner.decider }
+          : policyFromDisk(folder, this.#options.ignoreDefaults ?? true, this.#options.folderModes); // being added
+      },
       lastError: this.#lastError,
     });
   }
@@ -399,11 +404,13 @@ export class Device {
     for (const w of this.#watchers) w.close();
     for (const t of this.#scanTimers) clearInterval(t);
     for (const t of this.#recheckTimers.values()) clearTimeout(t);
+    clearTimeout(this.#lastErrorTimer);
     clearInterval(this.#trustTimer);
     await this.#listener?.close();
     await this.#control?.close();
     await Promise.all([...this.#sessions.values()].map((s) => s.close("device shutting down")));
     await Promise.allSettled([...this.#background]);
+    await this.#saveLastError();
     this.store.close();
     this.#lock.close();
   }
@@ -641,7 +648,8 @@ export class Device {
           hint: "join into a different directory",
         });
       }
-      folder ??= await this.addFolder(answer.path, offer.label, offer.folderId, answer.mode);
+      folder ??= await this.addFolder(answer.path, offer.label, offer.folderId);
+      if (answer.mode) await this.setFolderMode(folder.id, answer.mode);
     } catch (e) {
       if (!(e instanceof FsyncError)) throw e;
       this.#logger.error(`cannot accept the folder: ${e.message}`, {
@@ -737,9 +745,9 @@ export class Device {
     const runner = this.#folders.get(folderId);
     if (!runner || !await this.#isShared(folderId, session.peer.deviceId)) return "invalid-request";
     try {
-      const data = await this.#blockServer.serve(folderId, runner.folder.path, want);
-      if (typeof data !== "string") await this.#sendLimit?.take(data.length);
-      return data;
+      // Before reading: requests waiting for their turn hold no data.
+      await this.#sendLimit?.take(want.size);
+      return await this.#blockServer.serve(folderId, runner.folder.path, want);
     } catch (e) {
       this.#logger.warn(
         `cannot read ${want.path} for ${session.peer.deviceName}: ${(e as Error).message}`,
@@ -780,7 +788,8 @@ export class Device {
       logger: this.#logger,
       nowMs: this.#nowMs,
       ignoreDefaults: this.#options.ignoreDefaults,
-      mode: this.#options.folderModes?.get(folder.path) ?? folder.mode,
+      mode: folderModeOf(folder, this.#options.folderModes),
+      onPolicyChanged: () => this.#pullAgain(folder.id),
       onPullProgress: (progress) =>
         this.#emit({ type: "pull-progress", folderId: folder.id, label: folder.label, ...progress }),
     });
@@ -810,19 +819,9 @@ export class Device {
    */
   async #rescan(runner: FolderRunner, paths?: readonly string[] | "recent"): Promise<void> {
     if (this.#closed) return;
-    const rulesBefore = runner.rulesGeneration;
     try {
       const changed = paths === "recent" ? await runner.recheckRecent() : await runner.requestScan(paths);
       if (changed > 0) this.#logger.debug(`${changed} local changes`, { folder: runner.folder.label });
-      if (runner.rulesGeneration !== rulesBefore) {
-        this.#logger.info("the ignore rules changed", { folder: runner.folder.label });
-        // Peers' entries the old rules skipped may be wanted now.
-        for (const peerId of this.#sessions.keys()) {
-          if (await this.#isShared(runner.folder.id, peerId)) {
-            this.#schedulePull({ folderId: runner.folder.id, peerId });
-          }
-        }
-      }
     } catch (e) {
       if (!(e instanceof FsyncError)) throw e;
       this.#logger.error(e.message, { folder: runner.folder.label });
@@ -862,6 +861,15 @@ export class Device {
         `raise it: sudo sysctl fs.inotify.max_user_watches=524288`,
       { folder: folder.label },
     );
+  }
+
+  /** Pulls a folder from every connected peer sharing it (what it takes from them changed). */
+  #pullAgain(folderId: string): void {
+    this.#track((async () => {
+      for (const peerId of this.#sessions.keys()) {
+        if (await this.#isShared(folderId, peerId)) this.#schedulePull({ folderId, peerId });
+      }
+    })());
   }
 
   #schedulePull(pair: Pair): void {
@@ -942,6 +950,12 @@ export class Device {
   }
 
   // --- plumbing ---
+
+  async #saveLastError(): Promise<void> {
+    if (!this.#lastErrorUnsaved || !this.#lastError) return;
+    this.#lastErrorUnsaved = false;
+    await this.store.putLastError(this.#lastError);
+  }
 
   /** The log context of a folder (by label) and a peer. */
   #context(folderId: string, peerId: string): LogContext {

@@ -8,7 +8,6 @@ import {
   pathDepth,
   shortOfDisplayId,
 } from "../model/mod.ts";
-import { decide } from "../plan/mod.ts";
 import { IgnoreRules, loadIgnoreRules, scanFolder, type ScanProblem } from "../scan/mod.ts";
 import type { FolderRecord, Store } from "../store/mod.ts";
 import {
@@ -21,7 +20,7 @@ import {
   syncDirectory,
 } from "../transfer/mod.ts";
 import { Mutex } from "./_mutex.ts";
-import { countNeeds } from "./needs.ts";
+import { changesDisk, countNeeds, type Decider, folderDecider } from "./needs.ts";
 import { Signal } from "./_signal.ts";
 import type { Logger } from "./logger.ts";
 
@@ -45,6 +44,8 @@ export interface FolderRunnerOptions {
   /** Ignore common OS junk besides `.fsyncignore` (default true). */
   readonly ignoreDefaults?: boolean;
   readonly mode?: FolderMode;
+  /** Told when the ignore rules or the mode change what the folder takes from peers (pull again then). */
+  readonly onPolicyChanged?: () => void;
   /** Told how a pull pass with work to do advances (at its start, at most every 200 ms, and at its end). */
   readonly onPullProgress?: (progress: PullProgress) => void;
 }
@@ -84,8 +85,6 @@ export interface PullResult {
  */
 export class FolderRunner {
   readonly folder: FolderRecord;
-  /** Send-only folders pull nothing; receive-only ones let a peer's edit win every conflict. */
-  readonly mode: FolderMode;
   readonly localChanged: Signal = new Signal();
   #store: Store;
   #shortId: string;
@@ -96,9 +95,11 @@ export class FolderRunner {
   #waitingScan?: { paths?: Set<string>; done: Promise<number> };
   #ignoreDefaults: boolean;
   #onPullProgress?: (progress: PullProgress) => void;
+  #onPolicyChanged?: () => void;
+  #mode: FolderMode;
   #rules: IgnoreRules;
-  /** Counts changes of the ignore rules; a pull made under older rules is redone in full. */
-  #rulesGeneration = 0;
+  /** Counts changes of the rules or the mode; a pull made under an older policy is redone in full. */
+  #policyGeneration = 0;
   #pulledUnder = new Map<string, number>();
 
   constructor(folder: FolderRecord, store: Store, options: FolderRunnerOptions) {
@@ -109,37 +110,53 @@ export class FolderRunner {
     this.#nowMs = options.nowMs;
     this.#ignoreDefaults = options.ignoreDefaults ?? true;
     this.#onPullProgress = options.onPullProgress;
-    this.mode = options.mode ?? "send-receive";
-    this.#rules = new IgnoreRules("", this.#ignoreDefaults);
-    this.#reloadRules();
-    this.#rulesGeneration = 0;
+    this.#onPolicyChanged = options.onPolicyChanged;
+    this.#mode = options.mode ?? "send-receive";
+    this.#rules = this.#readRules() ?? new IgnoreRules("", this.#ignoreDefaults);
   }
 
-  /** The folder's ignore rules as the last scan read them. */
-  get ignoreRules(): IgnoreRules {
-    return this.#rules;
+  /** Send-only folders pull nothing; receive-only ones let a peer's edit win every conflict. */
+  get mode(): FolderMode {
+    return this.#mode;
   }
 
-  /** Bumped each time a scan finds the ignore rules changed (peers' entries need a full pull then). */
-  get rulesGeneration(): number {
-    return this.#rulesGeneration;
+  /** Changes the mode; peers' entries are looked at again in full by the next pulls. */
+  setMode(mode: FolderMode): void {
+    if (mode === this.#mode) return;
+    this.#mode = mode;
+    this.#policyChanged();
   }
 
-  /** Reads `.fsyncignore` again; true when the rules changed. */
-  #reloadRules(): boolean {
-    let rules: IgnoreRules;
+  /** How the folder decides about peers' entries under its current rules and mode. */
+  get decider(): Decider {
+    return folderDecider(this.#rules, this.#shortId, this.#mode);
+  }
+
+  /** The `.fsyncignore` rules on disk, or undefined (said once) when the file cannot be read. */
+  #readRules(): IgnoreRules | undefined {
     try {
-      rules = loadIgnoreRules(this.folder.path, this.#ignoreDefaults);
+      return loadIgnoreRules(this.folder.path, this.#ignoreDefaults);
     } catch (e) {
       this.#logger.warn(`cannot read .fsyncignore: ${(e as Error).message}; the previous rules stay`, {
         folder: this.folder.label,
       });
-      return false;
+      return undefined;
     }
-    if (rules.text === this.#rules.text) return false;
+  }
+
+  /** Reads `.fsyncignore` again; true when the rules changed. */
+  #reloadRules(): boolean {
+    const rules = this.#readRules();
+    if (!rules || rules.text === this.#rules.text) return false;
     this.#rules = rules;
-    this.#rulesGeneration++;
+    this.#logger.info("the ignore rules changed", { folder: this.folder.label });
+    this.#policyChanged();
     return true;
+  }
+
+  #policyChanged(): void {
+    this.#policyGeneration++;
+    this.#onPolicyChanged?.();
   }
 
   /** True when files seen by a scan may still have been changing: `recheckRecent()` is due in RECENT_MS. */
@@ -240,13 +257,13 @@ export class FolderRunner {
 
   async #pull(peerId: string, source: BlockSource, after: number | undefined): Promise<PullResult> {
     const { id, path: root } = this.folder;
-    if (this.mode === "send-only") {
+    if (this.#mode === "send-only") {
       return { actions: 0, written: 0, problems: [], bytesFetched: 0, bytesReused: 0, changedLocally: [] };
     }
-    const rules = this.#rules;
-    // Entries skipped under other rules may be wanted now.
-    if (this.#pulledUnder.get(peerId) !== this.#rulesGeneration) after = undefined;
-    this.#pulledUnder.set(peerId, this.#rulesGeneration);
+    const decider = this.decider;
+    // Entries skipped under another policy may be wanted now.
+    if (this.#pulledUnder.get(peerId) !== this.#policyGeneration) after = undefined;
+    this.#pulledUnder.set(peerId, this.#policyGeneration);
     const problems: ScanProblem[] = [];
     let actions = 0;
     let written = 0;
@@ -314,15 +331,14 @@ export class FolderRunner {
     const pairs = () =>
       after === undefined ? this.#store.pairWithRemote(id, peerId) : this.#store.remoteSince(id, peerId, after);
     // What the pass has to do, counted first when someone follows the progress.
-    const counted = this.#onPullProgress
-      ? await countNeeds(pairs(), rules, this.#shortId, this.mode === "receive-only")
-      : { files: 0, bytes: 0 };
+    const counted = this.#onPullProgress ? await countNeeds(pairs(), decider) : { files: 0, bytes: 0 };
     // The index may grow between the count and the pass: what the pass meets raises the totals.
-    let met = { files: 0, bytes: 0 };
+    let metFiles = 0;
+    let metBytes = 0;
     let lastReport = 0;
     const report = (done: boolean) => {
-      const filesTotal = Math.max(counted.files, met.files);
-      const bytesTotal = Math.max(counted.bytes, met.bytes);
+      const filesTotal = Math.max(counted.files, metFiles);
+      const bytesTotal = Math.max(counted.bytes, metBytes);
       if (!this.#onPullProgress || filesTotal === 0) return;
       const now = performance.now();
       if (!done && now - lastReport < PROGRESS_EVERY_MS) return;
@@ -332,10 +348,9 @@ export class FolderRunner {
     };
     report(false);
     for await (const { local, remote } of pairs()) {
-      if (!remote) continue;
-      // Ignored here: neither written nor deleted, whatever the peer did.
-      if (rules.ignores(remote.path, (local ?? remote).type === "directory")) continue;
-      const decision = decide(local, remote, this.#shortId, this.mode === "receive-only");
+      // Undecided (ignored here): neither written nor deleted, whatever the peer did.
+      const decision = remote && decider(local, remote);
+      if (!decision) continue;
       if (decision.action === "fetch" && (!local || local.deleted)) {
         try {
           await cases.reserve(decision.file.path);
@@ -353,8 +368,9 @@ export class FolderRunner {
       }
       if (decision.action === "keep") continue;
       actions++;
-      if (decision.action !== "record") {
-        met = { files: met.files + 1, bytes: met.bytes + (decision.action === "fetch" ? decision.file.size : 0) };
+      if (changesDisk(decision)) {
+        metFiles++;
+        if (decision.action === "fetch") metBytes += decision.file.size;
       }
       if (decision.action === "delete") {
         deletes.push([decision, local]); // after everything else

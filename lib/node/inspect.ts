@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { FolderMode } from "../model/mod.ts";
-import { IgnoreRules, loadIgnoreRules } from "../scan/mod.ts";
 import { askControl, CONTROL_SOCKET } from "./control.ts";
+import { policyFromDisk } from "./needs.ts";
 import { openExistingStore } from "./peers.ts";
 import { collectConflicts, collectStatus, type ConflictReport, type StatusReport } from "./status.ts";
 
@@ -26,16 +26,8 @@ export async function readStatus(home: string, options: InspectOptions): Promise
   try {
     return await collectStatus(store, {
       running: false,
-      shortId: "",
       isConnected: () => false,
-      modeOf: (folder) => options.folderModes.get(folder.path) ?? folder.mode ?? "send-receive",
-      rulesOf: (folder) => {
-        try {
-          return loadIgnoreRules(folder.path, options.ignoreDefaults);
-        } catch {
-          return new IgnoreRules("", options.ignoreDefaults);
-        }
-      },
+      policyOf: (folder) => policyFromDisk(folder, options.ignoreDefaults, options.folderModes),
     });
   } finally {
     store.close();

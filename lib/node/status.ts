@@ -1,7 +1,6 @@
 import { type FolderMode, parseConflictName } from "../model/mod.ts";
-import type { IgnoreRules } from "../scan/mod.ts";
 import type { FolderRecord, LastError, Store } from "../store/mod.ts";
-import { countNeeds } from "./needs.ts";
+import { countNeeds, type FolderPolicy } from "./needs.ts";
 
 /** What this device still needs of a folder from one peer. */
 export interface FolderPeerStatus {
@@ -67,10 +66,8 @@ export interface ConflictReport {
 /** What the store alone cannot say: supplied by a running device, or guessed when none runs. */
 export interface LiveView {
   readonly running: boolean;
-  readonly shortId: string;
   isConnected(deviceId: string): boolean;
-  modeOf(folder: FolderRecord): FolderMode;
-  rulesOf(folder: FolderRecord): IgnoreRules;
+  policyOf(folder: FolderRecord): FolderPolicy;
   readonly lastError?: LastError;
 }
 
@@ -82,24 +79,14 @@ export async function collectStatus(store: Store, view: LiveView): Promise<Statu
   const peers = await store.listPeers();
   const folders: FolderStatus[] = [];
   for (const folder of await store.listFolders()) {
-    let files = 0;
-    let bytes = 0;
-    let conflicts = 0;
-    for await (const f of store.listLocal(folder.id)) {
-      if (f.deleted) continue;
-      if (f.type === "file") {
-        files++;
-        bytes += f.size;
-      }
-      if (parseConflictName(f.path)) conflicts++;
-    }
-    const mode = view.modeOf(folder);
-    const rules = view.rulesOf(folder);
+    const { files, bytes, conflicts } = await summarizeFolder(store, folder.id);
+    const { mode, decider } = view.policyOf(folder);
     const folderPeers: FolderPeerStatus[] = [];
     for (const deviceId of await store.sharesOf(folder.id)) {
-      const { files: needFiles, bytes: needBytes } = mode === "send-only"
-        ? { files: 0, bytes: 0 }
-        : await countNeeds(store.pairWithRemote(folder.id, deviceId), rules, view.shortId, mode === "receive-only");
+      const { files: needFiles, bytes: needBytes } = await countNeeds(
+        store.pairWithRemote(folder.id, deviceId),
+        decider,
+      );
       const name = peers.find((p) => p.deviceId === deviceId)?.name ?? "";
       const connected = view.isConnected(deviceId);
       folderPeers.push({ deviceId, name, connected, inSync: needFiles === 0, needFiles, needBytes });
@@ -121,6 +108,24 @@ export async function collectStatus(store: Store, view: LiveView): Promise<Statu
     })),
     lastError: lastError ? { ...lastError, time: iso(lastError.atMs) } : null,
   };
+}
+
+/** Number and total size of the live files in a folder's local index, and how many entries are conflict copies. */
+export async function summarizeFolder(
+  store: Store,
+  folderId: string,
+): Promise<{ files: number; bytes: number; conflicts: number }> {
+  let files = 0;
+  let bytes = 0;
+  let conflicts = 0;
+  for await (const f of store.listLocal(folderId)) {
+    if (f.deleted) continue;
+    if (parseConflictName(f.path)) conflicts++;
+    if (f.type !== "file") continue;
+    files++;
+    bytes += f.size;
+  }
+  return { files, bytes, conflicts };
 }
 
 /** Every conflict copy in the store's folders, oldest resolution first. */

@@ -76,12 +76,20 @@ Deno.test("sync --once converges both ways and exits 0; 75 when the home is in u
       const port = freePort();
       await using runner = FsyncProcess.start(["--home", homeB, "run", "--listen", `127.0.0.1:${port}`]);
       await runner.waitFor(/listening on/);
-      await Deno.writeTextFile(join(homeA, "config.toml"), `peers = ["127.0.0.1:${port}"]\n`);
+      const elsewhere = join(tmp, "not-shared");
+      await Deno.writeTextFile(
+        join(homeA, "config.toml"),
+        `peers = ["127.0.0.1:${port}"]\n[[folders]]\npath = "${elsewhere}"\nmode = "send-only"\n`,
+      );
       await Deno.mkdir(join(a, "d"));
       await Deno.writeTextFile(join(a, "d/f.txt"), "f");
       await Deno.writeTextFile(join(a, "d/.DS_Store"), "ignored: never synced");
       const first = await FsyncProcess.run(["--home", homeA, "sync", "--once"]);
       assert.equal(first.code, 0, first.stderr);
+      assert.match(
+        first.stderr,
+        new RegExp(`warn .*config\\.toml lists ${elsewhere}, which this home does not sync yet`),
+      );
       await waitContent(join(b, "d/f.txt"), "f");
       // The joiner deletes d/; the sharer cannot, as its d/ holds an ignored file: never in sync.
       await Deno.remove(join(b, "d"), { recursive: true });
