@@ -242,37 +242,61 @@ async function reuseLocalBlocks(
     return [...old, ...elsewhere.filter((c) => c.path !== file.path)];
   };
   const done = new Set<number>();
-  const sources = new Map<string, FileHandle | null>();
+  const sources = new LocalSources(options.root);
   try {
     for (let start = 0; start < missing.length; start += LOOKUPS_AT_ONCE) {
       const batch = missing.slice(start, start + LOOKUPS_AT_ONCE);
       const found = await Promise.all(batch.map((i) => candidatesFor(blockHash(file, i))));
       for (const [k, i] of batch.entries()) {
-        const length = blockLength(file, i);
-        for (const candidate of found[k]) {
-          let source = sources.get(candidate.path);
-          if (source === undefined) {
-            source = await openHandle(join(options.root, candidate.path), "r").catch((e: NodeJS.ErrnoException) => {
-              if (e.code === "ENOENT" || e.code === "EACCES" || e.code === "EISDIR") return null;
-              throw e;
-            });
-            sources.set(candidate.path, source);
-          }
-          if (!source) continue;
-          const buffer = new Uint8Array(length);
-          const { bytesRead } = await source.read(buffer, 0, length, candidate.offset);
-          if (bytesRead !== length || !equalBytes(sha256(buffer), blockHash(file, i))) continue;
-          await handle.write(buffer, i * file.blockSize);
-          done.add(i);
-          options.onProgress?.(0, length);
-          break;
-        }
+        const block = await sources.firstVerified(found[k], blockHash(file, i), blockLength(file, i));
+        if (!block) continue;
+        await handle.write(block, i * file.blockSize);
+        done.add(i);
+        options.onProgress?.(0, block.length);
       }
     }
   } finally {
-    for (const source of sources.values()) await source?.close();
+    await sources.close();
   }
   return done;
+}
+
+/** Local files read for block reuse, each opened once (null: gone or unreadable since indexed). */
+class LocalSources {
+  #root: string;
+  #open = new Map<string, FileHandle | null>();
+
+  constructor(root: string) {
+    this.#root = root;
+  }
+
+  /** The bytes of the first candidate that still holds the block with `hash`, if any. */
+  async firstVerified(candidates: readonly BlockCandidate[], hash: Uint8Array, length: number) {
+    for (const candidate of candidates) {
+      const source = await this.#handle(candidate.path);
+      if (!source) continue;
+      const buffer = new Uint8Array(length);
+      const { bytesRead } = await source.read(buffer, 0, length, candidate.offset);
+      if (bytesRead === length && equalBytes(sha256(buffer), hash)) return buffer;
+    }
+    return undefined;
+  }
+
+  async #handle(path: string): Promise<FileHandle | null> {
+    let source = this.#open.get(path);
+    if (source === undefined) {
+      source = await openHandle(join(this.#root, path), "r").catch((e: NodeJS.ErrnoException) => {
+        if (e.code === "ENOENT" || e.code === "EACCES" || e.code === "EISDIR") return null;
+        throw e;
+      });
+      this.#open.set(path, source);
+    }
+    return source;
+  }
+
+  async close(): Promise<void> {
+    for (const source of this.#open.values()) await source?.close();
+  }
 }
 
 /** Fetches blocks from the peer, runs of consecutive ones in one request, several requests in flight; verifies each block before writing. */
@@ -288,7 +312,7 @@ async function fetchBlocks(
     while (next < spans.length) {
       const { first, count } = spans[next++];
       const offset = first * file.blockSize;
-      const size = offset + count * file.blockSize > file.size ? file.size - offset : count * file.blockSize;
+      const size = Math.min(count * file.blockSize, file.size - offset);
       const data = await options.source.fetchBlock({ path: file.path, offset, size, hash: blockHash(file, first) });
       for (let i = first, at = 0; i < first + count; at += blockLength(file, i), i++) {
         const block = data.subarray(at, at + blockLength(file, i));

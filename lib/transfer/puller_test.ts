@@ -98,19 +98,25 @@ Deno.test("fetch writes a verified file with its mode and mtime, through a tempo
     assert.deepEqual([...Deno.readDirSync(join(root, "sub"))].map((e) => e.name), ["new.bin"]);
   }));
 
+/** Writes `old` as f.bin (indexed here), then pulls the peer's `changed` version of it; returns the peer. */
+async function pullChange(root: string, old: Uint8Array, changed: Uint8Array): Promise<MemorySource> {
+  await Deno.writeFile(join(root, "f.bin"), old);
+  const local = await localEntry(root, describe("f.bin", old, { ME00000: 1 }));
+  const source = new MemorySource(changed);
+  await applyDecision(options(root, source), {
+    action: "fetch",
+    file: describe("f.bin", changed, { ME00000: 1, PEER000: 1 }),
+    keepLocalAsConflict: false,
+  }, local);
+  return source;
+}
+
 Deno.test("blocks the old version already has are copied locally, not fetched", () =>
   inTempDir(async (root) => {
     const old = pattern(8 * BLOCK, 2);
-    await Deno.writeFile(join(root, "f.bin"), old);
-    const local = await localEntry(root, describe("f.bin", old, { ME00000: 1 }));
     const changed = old.slice();
     changed.fill(0xee, 5 * BLOCK + 10, 5 * BLOCK + 20); // one block differs
-    const source = new MemorySource(changed);
-    await applyDecision(options(root, source), {
-      action: "fetch",
-      file: describe("f.bin", changed, { ME00000: 1, PEER000: 1 }),
-      keepLocalAsConflict: false,
-    }, local);
+    const source = await pullChange(root, old, changed);
     assert.deepEqual(source.requested.map((w) => w.offset), [5 * BLOCK]);
     assert.deepEqual(await Deno.readFile(join(root, "f.bin")), changed);
   }));
@@ -136,16 +142,9 @@ Deno.test("an interrupted pull resumes from the verified blocks of its temporary
 Deno.test("runs of missing blocks are asked for in requests of up to 1 MiB", () =>
   inTempDir(async (root) => {
     const old = pattern(20 * BLOCK + 100, 6);
-    await Deno.writeFile(join(root, "f.bin"), old);
-    const local = await localEntry(root, describe("f.bin", old, { ME00000: 1 }));
     const changed = pattern(20 * BLOCK + 100, 7);
     changed.set(old.subarray(9 * BLOCK, 10 * BLOCK), 9 * BLOCK); // block 9 is still there
-    const source = new MemorySource(changed);
-    await applyDecision(options(root, source), {
-      action: "fetch",
-      file: describe("f.bin", changed, { ME00000: 1, PEER000: 1 }),
-      keepLocalAsConflict: false,
-    }, local);
+    const source = await pullChange(root, old, changed);
     const requested = source.requested.map((w) => [w.offset / BLOCK, w.size]).sort((a, b) => a[0] - b[0]);
     assert.deepEqual(requested, [[0, 8 * BLOCK], [8, BLOCK], [10, 8 * BLOCK], [18, 2 * BLOCK + 100]]);
     assert.deepEqual(
