@@ -1,26 +1,44 @@
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { parse } from "smol-toml";
 import {
   DEFAULT_PORT,
   ExitCode,
   FOLDER_MODES,
   type FolderMode,
+  formatDeviceId,
   FsyncError,
   type HostPort,
   LOG_LEVELS,
   type LogLevel,
+  parseDeviceId,
   parseHostPort,
 } from "../../mod.ts";
 
 /** The configuration file's name inside the home directory. */
 export const CONFIG_FILE = "config.toml";
 
-/** A folder's settings in the configuration file. */
+/** A folder in the configuration file: `fsync run` and `fsync sync` add it when the home does not sync it yet. */
 export interface FolderConfig {
   /** Absolute path. */
   readonly path: string;
+  /** The folder's ID, the same on every peer (absent: the one it has in this home, or a new one). */
+  readonly id?: string;
+  /** Its name for people (absent: the directory's name). */
+  readonly label: string;
   readonly mode?: FolderMode;
+  /** Devices (display IDs) trusted with it: offered it, and whose offer of it is accepted. */
+  readonly shareWith: readonly string[];
 }
+
+/** A peer to dial, pinned to a device ID when the configuration gives one (`ID@host:port`). */
+export interface PeerConfig {
+  readonly address: HostPort;
+  /** Display form. */
+  readonly deviceId?: string;
+}
+
+/** Folder IDs the configuration may set: what a person can type, and short enough for the protocol. */
+const FOLDER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** Settings from `<home>/config.toml`; command-line flags override them. */
 export interface Config {
@@ -34,8 +52,8 @@ export interface Config {
   readonly jsonLogs: boolean;
   /** Ignore OS junk files by default (fsync's own temporary files are always ignored). */
   readonly ignoreDefaults: boolean;
-  /** Addresses `run` and `sync` dial, besides the peers remembered in the store. */
-  readonly peers: readonly HostPort[];
+  /** Peers `run` and `sync` dial, besides those remembered in the store. */
+  readonly peers: readonly PeerConfig[];
   readonly folders: readonly FolderConfig[];
 }
 
@@ -75,12 +93,17 @@ export const CONFIG_TEMPLATE = `# fsync configuration. Command-line flags overri
 # ignore_defaults = true
 
 # Peers that fsync run and fsync sync dial, besides those already remembered.
-# peers = ["192.168.1.20:${DEFAULT_PORT}"]
+# Prefix an address with the device's ID (fsync id) to connect only to that device.
+# peers = ["192.168.1.20:${DEFAULT_PORT}", "ABCDEFG-...-XYZ@laptop.lan:${DEFAULT_PORT}"]
 
-# Per-folder settings. mode is send-receive (default), send-only or receive-only.
+# Folders fsync run and fsync sync keep in sync (fsync share and fsync join add
+# folders too; list them here to change their settings).
 # [[folders]]
-# path = "/home/me/Documents"
-# mode = "send-only"
+# path = "/home/me/Documents"   # created when missing, the first time
+# id = "documents"              # the same on every device that syncs it (default: a new random ID)
+# label = "Documents"           # default: the directory's name
+# mode = "send-receive"         # or send-only, receive-only
+# share_with = ["ABCDEFG-...-XYZ"]   # device IDs trusted with it: offered it, and accepted from
 `;
 
 class ConfigError extends FsyncError {
@@ -163,20 +186,52 @@ export function parseConfig(raw: Record<string, unknown>, fail: (message: string
   if (level !== undefined && !(LOG_LEVELS as readonly unknown[]).includes(level)) {
     throw fail(`log_level must be one of ${LOG_LEVELS.join(", ")}`);
   }
+  const deviceId = (value: unknown, what: string): string => {
+    const id = typeof value === "string" ? parseDeviceId(value) : undefined;
+    if (!id) throw fail(`${what} must be a device ID (see fsync id)`);
+    return formatDeviceId(id);
+  };
+  const peer = (value: unknown, what: string): PeerConfig => {
+    if (typeof value !== "string") throw fail(`${what} must be a "host:port" or "DEVICE-ID@host:port" string`);
+    const at = value.lastIndexOf("@");
+    if (at < 0) return { address: address(value, what) };
+    return { address: address(value.slice(at + 1), what), deviceId: deviceId(value.slice(0, at), what) };
+  };
   if (raw.peers !== undefined && !Array.isArray(raw.peers)) throw fail(`peers must be a list of "host:port" strings`);
   if (raw.folders !== undefined && !Array.isArray(raw.folders)) throw fail(`folders must be [[folders]] tables`);
   const folders = ((raw.folders ?? []) as unknown[]).map((entry, i): FolderConfig => {
     const what = `folders[${i}]`;
     if (typeof entry !== "object" || entry === null) throw fail(`${what} must be a table`);
-    const { path, mode, ...rest } = entry as Record<string, unknown>;
+    const { path, id, label, mode, share_with: shareWith, ...rest } = entry as Record<string, unknown>;
     const extra = Object.keys(rest)[0];
     if (extra !== undefined) throw fail(`${what}: unknown setting "${extra}"`);
     if (typeof path !== "string" || path === "") throw fail(`${what}.path must be a folder path`);
+    if (id !== undefined && (typeof id !== "string" || !FOLDER_ID.test(id))) {
+      throw fail(`${what}.id must be 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit`);
+    }
+    if (label !== undefined && (typeof label !== "string" || label === "" || label.length > 200)) {
+      throw fail(`${what}.label must be a name of 1 to 200 characters`);
+    }
     if (mode !== undefined && !(FOLDER_MODES as readonly unknown[]).includes(mode)) {
       throw fail(`${what}.mode must be one of ${FOLDER_MODES.join(", ")}`);
     }
-    return { path: resolve(expandHome(path)), mode: mode as FolderMode | undefined };
+    if (shareWith !== undefined && !Array.isArray(shareWith)) {
+      throw fail(`${what}.share_with must be a list of device IDs`);
+    }
+    const absolute = resolve(expandHome(path));
+    return {
+      path: absolute,
+      id: id as string | undefined,
+      label: (label as string | undefined) ?? (basename(absolute) || absolute),
+      mode: mode as FolderMode | undefined,
+      shareWith: [...new Set(((shareWith ?? []) as unknown[]).map((d, j) => deviceId(d, `${what}.share_with[${j}]`)))],
+    };
   });
+  const twice = (values: (string | undefined)[]) => values.find((v, i) => v !== undefined && values.indexOf(v) !== i);
+  const samePath = twice(folders.map((f) => f.path));
+  if (samePath) throw fail(`two [[folders]] have the path ${samePath}`);
+  const sameId = twice(folders.map((f) => f.id));
+  if (sameId) throw fail(`two [[folders]] have the id "${sameId}"`);
   return {
     listen: raw.listen === undefined ? DEFAULT_CONFIG.listen : address(raw.listen, "listen"),
     rescanInterval: whole("rescan_interval", 1) ?? DEFAULT_CONFIG.rescanInterval,
@@ -185,7 +240,7 @@ export function parseConfig(raw: Record<string, unknown>, fail: (message: string
     logLevel: (level as LogLevel | undefined) ?? DEFAULT_CONFIG.logLevel,
     jsonLogs: flag("json_logs") ?? DEFAULT_CONFIG.jsonLogs,
     ignoreDefaults: flag("ignore_defaults") ?? DEFAULT_CONFIG.ignoreDefaults,
-    peers: ((raw.peers ?? []) as unknown[]).map((p, i) => address(p, `peers[${i}]`)),
+    peers: ((raw.peers ?? []) as unknown[]).map((p, i) => peer(p, `peers[${i}]`)),
     folders,
   };
 }

@@ -4,18 +4,56 @@ import { CONFIG_TEMPLATE, DEFAULT_CONFIG, parseConfig } from "./config.ts";
 
 Deno.test("the template's commented settings are the defaults, and valid", () => {
   const uncommented = CONFIG_TEMPLATE.split("\n")
-    .filter((l) => /^# [a-z_]+ = /.test(l) && !/^# (peers|path|mode) = /.test(l))
+    .filter((l) => /^# [a-z_]+ = /.test(l) && !/^# (peers|path|id|label|mode|share_with) = /.test(l))
     .map((l) => l.slice(2))
     .join("\n");
   const config = parseConfig(parse(uncommented), (m) => new Error(m));
   assert.deepEqual(config, DEFAULT_CONFIG);
 });
 
+const ID = "AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAA";
+const OTHER_ID = "77777777777777777777777777777777777777777777777777Q"; // undashed, with a wrong last character
+const read = (text: string) => parseConfig(parse(text), (m) => new Error(m));
+
 Deno.test("parseConfig() reads folders and peers", () => {
-  const config = parseConfig(
-    parse(`peers = ["10.0.0.2", "host:6000"]\n[[folders]]\npath = "/srv/a"\nmode = "receive-only"\n`),
-    (m) => new Error(m),
+  const config = read(
+    `peers = ["10.0.0.2", "host:6000", "${ID.toLowerCase()}@[::1]:7000"]
+[[folders]]
+path = "/srv/a"
+mode = "receive-only"
+[[folders]]
+path = "/srv/b/"
+id = "docs-2024.v1"
+label = "Documents"
+share_with = ["${ID}", "${ID.replaceAll("-", "")}"]
+`,
   );
-  assert.deepEqual(config.peers, [{ host: "10.0.0.2", port: 50051 }, { host: "host", port: 6000 }]);
-  assert.deepEqual(config.folders, [{ path: "/srv/a", mode: "receive-only" }]);
+  assert.deepEqual(config.peers, [
+    { address: { host: "10.0.0.2", port: 50051 } },
+    { address: { host: "host", port: 6000 } },
+    { address: { host: "::1", port: 7000 }, deviceId: ID },
+  ]);
+  assert.deepEqual(config.folders, [
+    { path: "/srv/a", id: undefined, label: "a", mode: "receive-only", shareWith: [] },
+    { path: "/srv/b", id: "docs-2024.v1", label: "Documents", mode: undefined, shareWith: [ID] },
+  ]);
+});
+
+Deno.test("parseConfig() names what is wrong", () => {
+  const cases: [string, RegExp][] = [
+    [`colour = "blue"`, /^unknown setting "colour"$/],
+    [`peers = ["nobody@host:1"]`, /^peers\[0\] must be a device ID/],
+    [`peers = [7]`, /^peers\[0\] must be a "host:port" or "DEVICE-ID@host:port" string$/],
+    [`[[folders]]\npath = "/a"\nshare = []`, /^folders\[0\]: unknown setting "share"$/],
+    [`[[folders]]\nmode = "send-only"`, /^folders\[0\]\.path must be a folder path$/],
+    [`[[folders]]\npath = "/a"\nid = "../x"`, /^folders\[0\]\.id must be 1 to 64 letters/],
+    [`[[folders]]\npath = "/a"\nid = "${"x".repeat(65)}"`, /^folders\[0\]\.id must be/],
+    [`[[folders]]\npath = "/a"\nlabel = ""`, /^folders\[0\]\.label must be a name/],
+    [`[[folders]]\npath = "/a"\nmode = "mirror"`, /^folders\[0\]\.mode must be one of/],
+    [`[[folders]]\npath = "/a"\nshare_with = "${ID}"`, /^folders\[0\]\.share_with must be a list/],
+    [`[[folders]]\npath = "/a"\nshare_with = ["${OTHER_ID}"]`, /^folders\[0\]\.share_with\[0\] must be a device ID/],
+    [`[[folders]]\npath = "/a"\n[[folders]]\npath = "/a/"`, /^two \[\[folders\]\] have the path \/a$/],
+    [`[[folders]]\npath = "/a"\nid = "x"\n[[folders]]\npath = "/b"\nid = "x"`, /^two \[\[folders\]\] have the id "x"$/],
+  ];
+  for (const [text, message] of cases) assert.throws(() => read(text), { message }, text);
 });

@@ -9,6 +9,7 @@ import {
   parseHostPort,
   PeerUnreachableError,
 } from "../../mod.ts";
+import { applyConfiguredFolders } from "./config_folders.ts";
 import { type CliContext, deviceOptions, showProgress } from "./context.ts";
 import { keepConnected, type Pin } from "./reconnect.ts";
 import { untilSignal } from "./terminal.ts";
@@ -35,21 +36,22 @@ async function dialTargets(device: Device, ctx: CliContext): Promise<DialTarget[
       pin: { deviceId: parseDeviceId(peer.deviceId) },
     });
   }
-  for (const address of ctx.config.peers) {
+  for (const { address, deviceId } of ctx.config.peers) {
     const text = formatHostPort(address);
-    if (!targets.has(text)) targets.set(text, { address, pin: {} });
+    if (deviceId !== undefined) targets.set(text, { address, pin: { deviceId: parseDeviceId(deviceId) } });
+    else if (!targets.has(text)) targets.set(text, { address, pin: {} });
   }
   return [...targets.values()];
 }
 
+/** Starts the home's device with the configuration's folders added, and offers of them accepted. */
 async function startDevice(ctx: CliContext, opts: RunOptions, watch: boolean): Promise<Device> {
   const device = await Device.start({ ...deviceOptions(ctx, opts.rescanInterval), watch });
-  // [[folders]] set a folder's settings; a folder itself comes from share or join (its ID, its peers).
-  const known = new Set((await device.store.listFolders()).map((f) => f.path));
-  for (const { path } of ctx.config.folders) {
-    if (!known.has(path)) {
-      ctx.logger.warn(`config.toml lists ${path}, which this home does not sync yet: share or join it first`);
-    }
+  try {
+    device.onOffer(await applyConfiguredFolders(device, ctx));
+  } catch (e) {
+    await device.close();
+    throw e;
   }
   return device;
 }
@@ -77,7 +79,8 @@ export async function serve(opts: RunOptions, ctx: CliContext, listen: boolean):
     const targets = await dialTargets(device, ctx);
     for (const t of targets) loops.push(keepConnected(device, t.address, t.pin, logger, stop.signal));
     logger.info(`syncing ${folders.length} folder(s); dialling ${targets.length} peer(s)`);
-    const signal = await Promise.race([untilSignal(), Promise.all(loops).then(() => "")]);
+    // Until a signal (the dialling loops end only then, or by throwing, which ends the run too).
+    const signal = await Promise.race([untilSignal(), Promise.all(loops).then(() => new Promise<never>(() => {}))]);
     logger.info(`${signal}: stopping`);
   } finally {
     stop.abort();
@@ -116,6 +119,9 @@ export async function syncOnce(opts: SyncOnceOptions, ctx: CliContext): Promise<
     const reached = new Map<string, string>();
     const failed: string[] = [];
     device.on((e) => {
+      if (e.type === "share-declined" && reached.has(e.peerId)) {
+        failed.push(`${reached.get(e.peerId)}: it declined folder ${e.folderId} (${e.reason})`);
+      }
       if (e.type !== "not-trusted" || !reached.has(e.peerId)) return;
       failed.push(`${reached.get(e.peerId)} does not trust this device`);
       reached.delete(e.peerId);

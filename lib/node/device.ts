@@ -155,6 +155,10 @@ export class Device {
   /** How far the index sender to each peer has read the local index, and sent entries of it. */
   #indexSent = new Map<string, { read: number; sent: number }>();
   #inSync = new Set<string>();
+  /** Offers the peer declined, in its current session. */
+  #declined = new Set<string>();
+  /** Folders shared in a peer's current session that the peer has not announced yet. */
+  #unannounced = new Set<string>();
   #senders = new WeakMap<PeerSession, Set<string>>();
   #shares = new Map<string, Set<string>>();
   #totals = new Map<string, TransferTotals>();
@@ -303,6 +307,25 @@ export class Device {
     this.#offered.add(folderId);
   }
 
+  /**
+   * Trusts a device with a folder, as a configuration's `share_with` does: it may connect,
+   * and is offered the folder (when connected, and not shared yet). A revoked device stays
+   * revoked: returns false.
+   */
+  async trustWith(folderId: string, peerId: string): Promise<boolean> {
+    const known = await this.store.getPeer(peerId);
+    if (known && !known.trusted) return false;
+    if (!known?.invitedTo.includes(folderId)) {
+      await this.store.putPeer(
+        known
+          ? { ...known, invitedTo: [...known.invitedTo, folderId] }
+          : { deviceId: peerId, name: "", address: "", trusted: true, invitedTo: [folderId] },
+      );
+    }
+    this.offerToNewDevices(folderId);
+    return true;
+  }
+
   /** Number and total size of the files in a folder's local index. */
   async folderSummary(folderId: string): Promise<{ files: number; bytes: number }> {
     const { files, bytes } = await summarizeFolder(this.store, folderId);
@@ -312,9 +335,11 @@ export class Device {
   /**
    * Whether this device and a connected peer hold the same versions of every folder they
    * share: each has pulled all of the other's index (this device is in sync with the peer,
-   * and the peer said it applied this device's index up to its current sequence).
+   * and the peer said it applied this device's index up to its current sequence), and the
+   * peer answered every offer made to it. False while nothing is shared or declined yet.
    */
   async convergedWith(peerId: string): Promise<boolean> {
+    if (await this.#offersPending(peerId)) return false;
     let shared = 0;
     for (const runner of this.#folders.values()) {
       const pair = { folderId: runner.folder.id, peerId };
@@ -326,7 +351,18 @@ export class Device {
       if (told?.indexId !== runner.folder.indexId || !index) return false;
       if (index.read < await this.store.localSequence(runner.folder.id) || told.sequence < index.sent) return false;
     }
-    return shared > 0;
+    return shared > 0 || [...this.#declined].some((k) => k.startsWith(`${peerId}/`));
+  }
+
+  /** Whether the peer has yet to answer an offer, or to announce a folder shared in this session. */
+  async #offersPending(peerId: string): Promise<boolean> {
+    const invitedTo = (await this.store.getPeer(peerId))?.invitedTo ?? [];
+    for (const folderId of this.#offered) {
+      const pair = key({ folderId, peerId });
+      if (!invitedTo.includes(folderId) || this.#declined.has(pair)) continue;
+      if (!(await this.#isShared(folderId, peerId))) return true;
+    }
+    return [...this.#unannounced].some((k) => k.startsWith(`${peerId}/`));
   }
 
   /** What `fsync status` shows: folders, what is needed from whom, peers, the last problem. */
@@ -502,6 +538,8 @@ export class Device {
         for (const k of [...this.#peerPulled.keys()].filter(mine)) this.#peerPulled.delete(k);
         for (const k of [...this.#indexSent.keys()].filter(mine)) this.#indexSent.delete(k);
         for (const k of [...this.#inSync].filter(mine)) this.#inSync.delete(k);
+        for (const k of [...this.#declined].filter(mine)) this.#declined.delete(k);
+        for (const k of [...this.#unannounced].filter(mine)) this.#unannounced.delete(k);
       }
       this.#emit({ type: "peer-disconnected", peerId: peer.deviceId, reason });
       const record = await this.store.getPeer(peer.deviceId);
@@ -577,6 +615,7 @@ export class Device {
         return await this.#sendClusterConfig(session);
       }
       case "shareDecline":
+        this.#declined.add(key({ folderId: event.folderId, peerId }));
         this.#logger.info(
           `${session.peer.deviceName} declined the folder: ${event.reason}`,
           this.#context(event.folderId, peerId),
@@ -672,6 +711,7 @@ export class Device {
     const held = await this.store.remoteState(state.folderId, peerId);
     if (held.indexId !== state.indexId) await this.store.resetRemote(state.folderId, peerId, state.indexId);
     const pair = { folderId: state.folderId, peerId };
+    this.#unannounced.delete(key(pair));
     this.#caughtUp.set(key(pair), state.maxSequence);
     let senders = this.#senders.get(session);
     if (!senders) this.#senders.set(session, senders = new Set());
@@ -775,7 +815,10 @@ export class Device {
     return peers.has(peerId);
   }
 
+  /** Shares a folder with a connected peer, which is then to announce it in its ClusterConfig. */
   async #share(folderId: string, peerId: string): Promise<void> {
+    const pair = key({ folderId, peerId });
+    if (!this.#caughtUp.has(pair)) this.#unannounced.add(pair);
     await this.store.addShare(folderId, peerId);
     if (!(await this.#isShared(folderId, peerId))) this.#shares.get(folderId)!.add(peerId);
   }

@@ -1,24 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FsyncProcess, startSharer } from "../support/peer.ts";
-
-async function read(path: string): Promise<string | undefined> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
-    throw e;
-  }
-}
-
-/** Waits until `path` holds `content` (polling), or fails. */
-async function waitContent(path: string, content: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while ((await read(path)) !== content) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${path} to hold "${content}"`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { readIfExists, waitContent } from "../support/tree.ts";
 
 /** Starts a sharer of `tmp/a` and a joiner into `tmp/b`, each with its own extra arguments, and waits for the join. */
 async function startPair(tmp: string, sharerArgs: string[], joinerArgs: string[]) {
@@ -37,7 +20,7 @@ Deno.test("a send-only folder sends its changes and applies none of its peers'",
     const { a, b, sharer, joiner } = await startPair(tmp, ["--mode", "send-only"], []);
     await using _s = sharer;
     await using _j = joiner;
-    assert.equal(await read(join(b, "shared.txt")), "v1");
+    assert.equal(await readIfExists(join(b, "shared.txt")), "v1");
     await Deno.writeTextFile(join(a, "from-a.txt"), "from a");
     await waitContent(join(b, "from-a.txt"), "from a");
     await Deno.writeTextFile(join(b, "from-b.txt"), "from b");
@@ -47,10 +30,10 @@ Deno.test("a send-only folder sends its changes and applies none of its peers'",
     await new Promise((r) => setTimeout(r, 1500));
     await Deno.writeTextFile(join(a, "marker.txt"), "m");
     await waitContent(join(b, "marker.txt"), "m");
-    assert.equal(await read(join(a, "from-b.txt")), undefined, "b's new file is not applied on a");
-    assert.equal(await read(join(a, "shared.txt")), "v1", "b's edit is not applied on a");
-    assert.equal(await read(join(a, "from-a.txt")), "from a", "b's delete is not applied on a");
-    assert.equal(await read(join(b, "shared.txt")), "edited on b", "b keeps its own edit");
+    assert.equal(await readIfExists(join(a, "from-b.txt")), undefined, "b's new file is not applied on a");
+    assert.equal(await readIfExists(join(a, "shared.txt")), "v1", "b's edit is not applied on a");
+    assert.equal(await readIfExists(join(a, "from-a.txt")), "from a", "b's delete is not applied on a");
+    assert.equal(await readIfExists(join(b, "shared.txt")), "edited on b", "b keeps its own edit");
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
@@ -71,8 +54,8 @@ Deno.test("a receive-only folder applies its peers' changes and sends none of it
     await new Promise((r) => setTimeout(r, 1500));
     await Deno.writeTextFile(join(a, "from-a.txt"), "from a");
     await waitContent(join(b, "from-a.txt"), "from a");
-    assert.equal(await read(join(a, "local-only.txt")), undefined, "b's new file is not sent");
-    assert.equal(await read(join(a, "shared.txt")), "v1", "b's edit is not sent");
+    assert.equal(await readIfExists(join(a, "local-only.txt")), undefined, "b's new file is not sent");
+    assert.equal(await readIfExists(join(a, "shared.txt")), "v1", "b's edit is not sent");
 
     // The sharer edits the file b changed: its version wins on b, though b's edit is newer.
     await Deno.writeTextFile(join(a, "shared.txt"), "edited on a");
@@ -80,7 +63,7 @@ Deno.test("a receive-only folder applies its peers' changes and sends none of it
     const copies = [];
     for await (const e of Deno.readDir(b)) if (e.name.startsWith("shared.sync-conflict-")) copies.push(e.name);
     assert.equal(copies.length, 1, `one conflict copy on b: ${copies}`);
-    assert.equal(await read(join(b, copies[0])), "edited on b", "b's bytes are kept");
+    assert.equal(await readIfExists(join(b, copies[0])), "edited on b", "b's bytes are kept");
     await new Promise((r) => setTimeout(r, 1000));
     for await (const e of Deno.readDir(a)) assert.ok(!e.name.includes("sync-conflict"), "the copy stays on b");
   } finally {

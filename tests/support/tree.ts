@@ -115,3 +115,22 @@ export function randomData(size: number): Uint8Array {
   for (let i = 0; i < size; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536));
   return data;
 }
+
+/** A file's text, or undefined when it does not exist. */
+export async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+}
+
+/** Waits until the file at `path` holds `content` (polling), or fails. */
+export async function waitContent(path: string, content: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await readIfExists(path)) !== content) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${path} to hold "${content}"`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
