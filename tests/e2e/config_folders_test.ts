@@ -24,15 +24,17 @@ Deno.test("folders declared only in config.toml sync between the devices they ar
     await Deno.mkdir(photosA);
     await Deno.writeTextFile(join(a, "from-a.txt"), "a");
     await Deno.writeTextFile(join(photosA, "cat.jpg"), "meow");
+    await Deno.writeTextFile(join(a, ".DS_Store"), "synced: both configs turn the default ignores off");
     const [idA, idB] = await Promise.all([deviceId(homeA), deviceId(homeB)]);
     const port = freePort();
-    const configA = folder(a, { id: "docs", label: "Documents", share_with: [idB, idA] }) +
+    const configA = "ignore_defaults = false\n" +
+      folder(a, { id: "docs", label: "Documents", share_with: [idB, idA] }) +
       folder(photosA, { id: "photos", share_with: [idB] });
     await Deno.writeTextFile(join(homeA, "config.toml"), configA);
     // B's folders do not exist yet: the first run creates them.
     await Deno.writeTextFile(
       join(homeB, "config.toml"),
-      `peers = ["${idA}@127.0.0.1:${port}"]\n` + folder(b, { id: "docs", share_with: [idA] }) +
+      `ignore_defaults = false\npeers = ["${idA}@127.0.0.1:${port}"]\n` + folder(b, { id: "docs", share_with: [idA] }) +
         folder(photosB, { id: "photos", mode: "receive-only", share_with: [idA] }),
     );
 
@@ -44,6 +46,7 @@ Deno.test("folders declared only in config.toml sync between the devices they ar
       assert.match(first.stderr, new RegExp(`added ${b} from config\\.toml \\(folder id docs\\)`));
       assert.equal(await readIfExists(join(b, "from-a.txt")), "a");
       assert.equal(await readIfExists(join(photosB, "cat.jpg")), "meow");
+      assert.equal(await readIfExists(join(b, ".DS_Store")), "synced: both configs turn the default ignores off");
 
       await Deno.writeTextFile(join(b, "from-b.txt"), "b");
       await Deno.writeTextFile(join(photosB, "dog.jpg"), "woof: stays on B, whose photos are receive-only");
