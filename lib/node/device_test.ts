@@ -156,3 +156,52 @@ Deno.test("an invite admits a device to its folder only: other folders shared he
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("trustWith(): the device connects without an invite and is offered the folder; convergedWith() waits for its answer; a revoked device stays revoked", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "fsync-device-trust-with-" });
+  try {
+    const [src, dst] = [join(tmp, "src"), join(tmp, "dst")];
+    await Deno.mkdir(src);
+    await Deno.mkdir(dst);
+    await Deno.writeTextFile(join(src, "a.txt"), "a");
+    const sharer = await Device.start({ home: join(tmp, "home-a"), name: "a", watch: false });
+    const joiner = await Device.start({ home: join(tmp, "home-b"), name: "b", watch: false });
+    const joinerId = joiner.identity.displayId;
+    try {
+      await sharer.addFolder(src, "src", "docs");
+      assert.equal(await sharer.trustWith("docs", joinerId), true);
+      assert.equal(await sharer.convergedWith(joinerId), false, "offered, not answered yet");
+
+      let answer: { decline: string } | { path: string } = { decline: "not now" };
+      joiner.onOffer(() => Promise.resolve(answer));
+      const declined = nextEvent(sharer, "share-declined");
+      let [y, x] = connectionPair(joiner.identity, sharer.identity);
+      let runs = [sharer.runConnection(x), joiner.runConnection(y)];
+      assert.equal((await declined).reason, "not now");
+      assert.equal(await sharer.convergedWith(joinerId), true, "a decline answers the offer; nothing else is shared");
+      y.close();
+      await Promise.all(runs);
+
+      answer = { path: dst };
+      [y, x] = connectionPair(joiner.identity, sharer.identity);
+      runs = [sharer.runConnection(x), joiner.runConnection(y)];
+      const deadline = Date.now() + 20_000;
+      while (!(await sharer.convergedWith(joinerId))) {
+        assert.ok(Date.now() < deadline, "converged after accepting");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(await Deno.readTextFile(join(dst, "a.txt")), "a", "converged means the file is there");
+      y.close();
+      await Promise.all(runs);
+
+      await sharer.store.revokePeer(joinerId);
+      assert.equal(await sharer.trustWith("docs", joinerId), false);
+      assert.equal((await sharer.store.getPeer(joinerId))?.trusted, false);
+    } finally {
+      await joiner.close();
+      await sharer.close();
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
