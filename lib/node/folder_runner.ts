@@ -24,8 +24,13 @@ import { changesDisk, countNeeds, type Decider, folderDecider } from "./needs.ts
 import { Signal } from "./_signal.ts";
 import type { Logger } from "./logger.ts";
 
-/** Files pulled at once; each keeps several blocks in flight of its own. */
-const FILES_IN_FLIGHT = 8;
+/**
+ * Files pulled at once; each keeps several blocks in flight of its own (the session bounds
+ * the bytes in flight). Many at once let the disk group their fdatasyncs: 2,000 files of
+ * 8 KiB were made durable in 343 ms 8 at a time and 142 ms 64 at a time here, and an initial
+ * sync of 2,000 small files went from 7.4 s to 5.3 s.
+ */
+const FILES_IN_FLIGHT = 64;
 /** Local index entries written per commit while pulling. */
 const COMMIT_EVERY = 200;
 /** Scanned entries written per commit. */
