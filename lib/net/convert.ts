@@ -154,7 +154,9 @@ export function fromWire(env: wire.Envelope): Message {
       return {
         type: "blockResponse",
         id: safe(m.value.id, "response id"),
-        data: bytes(m.value.data, "block data", 0, MAX_BLOCK_BYTES),
+        // Not copied: grpc-js gives each message a buffer of its own, and block data is written
+        // and dropped at once (copying 1 MiB took 8.8% of a receiver's main thread).
+        data: sized(m.value.data, "block data", 0, MAX_BLOCK_BYTES),
         error,
       };
     }
@@ -306,9 +308,17 @@ function text(value: string, what: string, max: number): string {
   return value;
 }
 
+/** A bytes field, checked and copied: what is kept must not keep the received message buffer alive. */
 function bytes(value: Uint8Array, what: string, min: number, max: number): Uint8Array {
+  const copy = new Uint8Array(sized(value, what, min, max).length);
+  copy.set(value);
+  return copy;
+}
+
+/** A bytes field checked for length. */
+function sized(value: Uint8Array, what: string, min: number, max: number): Uint8Array {
   if (value.length < min || value.length > max) throw new ProtocolError(`${what} of ${value.length} bytes`);
-  return new Uint8Array(value); // a copy: the received message buffer is not kept alive
+  return value;
 }
 
 /** A uint64 from the wire as a number, refused when it exceeds 2^53 - 1. */
