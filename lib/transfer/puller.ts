@@ -67,6 +67,18 @@ export interface PullerOptions {
    * caller must fsync it before recording the entry (one fsync per directory for many files).
    */
   readonly syncDirectoryLater?: (dir: string) => void;
+  /**
+   * Bounds the bytes fetched and not yet written, across every file pulled at once: taken
+   * before a request, given back once its data is written (the session's own bound ends
+   * when the data arrives, and writes may lag behind arrivals).
+   */
+  readonly unwritten?: ByteBudget;
+}
+
+/** A bound on bytes in use (a semaphore). */
+export interface ByteBudget {
+  acquire(bytes: number): Promise<void>;
+  release(bytes: number): void;
 }
 
 /**
@@ -313,17 +325,22 @@ async function fetchBlocks(
       const { first, count } = spans[next++];
       const offset = first * file.blockSize;
       const size = Math.min(count * file.blockSize, file.size - offset);
-      const data = await options.source.fetchBlock({ path: file.path, offset, size, hash: blockHash(file, first) });
-      for (let i = first, at = 0; i < first + count; at += blockLength(file, i), i++) {
-        const block = data.subarray(at, at + blockLength(file, i));
-        if (data.length !== size || !equalBytes(sha256(block), blockHash(file, i))) {
-          throw new BlockMismatchError(
-            `${file.path}: block at offset ${i * file.blockSize} from the peer does not match its hash (rejected)`,
-          );
+      await options.unwritten?.acquire(size);
+      try {
+        const data = await options.source.fetchBlock({ path: file.path, offset, size, hash: blockHash(file, first) });
+        for (let i = first, at = 0; i < first + count; at += blockLength(file, i), i++) {
+          const block = data.subarray(at, at + blockLength(file, i));
+          if (data.length !== size || !equalBytes(sha256(block), blockHash(file, i))) {
+            throw new BlockMismatchError(
+              `${file.path}: block at offset ${i * file.blockSize} from the peer does not match its hash (rejected)`,
+            );
+          }
         }
+        await handle.write(data, offset);
+      } finally {
+        options.unwritten?.release(size);
       }
-      await handle.write(data, offset);
-      options.onProgress?.(data.length, 0);
+      options.onProgress?.(size, 0);
     }
   };
   const workers = Math.min(REQUESTS_IN_FLIGHT, spans.length);
