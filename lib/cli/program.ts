@@ -195,7 +195,9 @@ export function program(): Command {
       for (const p of peers) {
         const folders = p.folders.length > 0 ? p.folders.map((f) => `"${f}"`).join(", ") : "nothing";
         console.log(
-          `${p.deviceId}  ${p.trusted ? "trusted" : "revoked"}  ${p.name}  ${p.address || "-"}  shares ${folders}`,
+          `${p.deviceId}  ${p.trusted ? "trusted" : "revoked"}  ${p.name || "?"}  ${
+            p.address || "-"
+          }  shares ${folders}`,
         );
       }
     });

@@ -23,14 +23,17 @@ export function formatStatus(report: StatusReport): string {
     for (const p of f.peers) {
       const state = p.inSync ? "in sync" : `needs ${p.needFiles} files (${humanBytes(p.needBytes)}) from it`;
       lines.push(
-        `  ${p.name} (${shortOfDisplayId(p.deviceId)}): ${p.connected ? "connected" : "not connected"}, ${state}`,
+        `  ${p.name || "?"} (${shortOfDisplayId(p.deviceId)}): ${
+          p.connected ? "connected" : "not connected"
+        }, ${state}`,
       );
     }
   }
   if (report.peers.length > 0) lines.push("peers:");
   for (const p of report.peers) {
     const seen = p.connected ? "connected" : p.lastSeen ? `last seen ${p.lastSeen}` : "never seen";
-    lines.push(`  ${p.deviceId}  ${p.name}  ${p.address || "-"}  ${p.trusted ? "trusted" : "revoked"}  ${seen}`);
+    // A device trusted by config.toml has no name until it connects.
+    lines.push(`  ${p.deviceId}  ${p.name || "?"}  ${p.address || "-"}  ${p.trusted ? "trusted" : "revoked"}  ${seen}`);
   }
   const e = report.lastError;
   if (e) {

@@ -41,6 +41,9 @@ Deno.test("folders declared only in config.toml sync between the devices they ar
     await t.step("sync --once on B creates its folders, is offered A's and accepts them, and converges", async () => {
       await using runA = FsyncProcess.start(["--home", homeA, "run", "--listen", `127.0.0.1:${port}`]);
       await runA.waitFor(/listening on/);
+      const status = await FsyncProcess.run(["--home", homeA, "status"]);
+      assert.equal(status.code, 0, status.stderr);
+      assert.match(status.stdout, new RegExp(`^  ${idB}  \\?  -  trusted  never seen$`, "m"), "trusted by the config");
       const first = await FsyncProcess.run(["--home", homeB, "sync", "--once"]);
       assert.equal(first.code, 0, first.stderr + runA.log());
       assert.match(first.stderr, new RegExp(`added ${b} from config\\.toml \\(folder id docs\\)`));
