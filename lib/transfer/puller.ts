@@ -153,13 +153,13 @@ async function fetchEntry(
       Deno.symlinkSync(file.symlinkTarget, abs);
       break;
     case "file":
-      Deno.renameSync(staged!, abs);
+      Deno.renameSync(staged!.temp, abs);
       if (options.syncDirectoryLater) options.syncDirectoryLater(dirname(abs));
       else await syncDirectory(dirname(abs));
       break;
   }
-  const st = Deno.lstatSync(abs);
-  out.unshift({ ...file, inode: st.ino ?? 0 });
+  // A renamed file keeps its inode: no need to look again.
+  out.unshift({ ...file, inode: staged ? staged.ino : Deno.lstatSync(abs).ino ?? 0 });
   return out;
 }
 
@@ -173,18 +173,26 @@ export function tempPathFor(abs: string, file: FileInfo): string {
 /**
  * Builds the new content in the temporary file: blocks already there from an interrupted
  * pull, then blocks of the old local version, then the rest from the peer, each verified.
- * Returns the temporary path, fsynced and with the entry's mode and mtime.
+ * Returns the temporary path, fsynced and with the entry's mode and mtime, and its inode.
  */
-async function stageFile(options: PullerOptions, abs: string, file: FileInfo, local?: FileInfo): Promise<string> {
+async function stageFile(
+  options: PullerOptions,
+  abs: string,
+  file: FileInfo,
+  local?: FileInfo,
+): Promise<{ temp: string; ino: number }> {
   if (!equalBytes(contentHashOf(file.blockHashes), file.contentHash)) {
     throw new BlockMismatchError(`${file.path}: block list does not match its content hash`);
   }
   const temp = tempPathFor(abs, file);
+  let ino: number;
   try {
     await using handle = await openTempFile(temp, file.size);
     const count = blockCount(file);
     const missing: number[] = [];
-    const presentBytes = await handle.size();
+    const present = await handle.stat();
+    const presentBytes = present.size;
+    ino = present.ino;
     for (let i = 0; i < count; i++) {
       const end = i * file.blockSize + blockLength(file, i);
       if (end <= presentBytes && await blockMatches(handle, file, i)) continue;
@@ -194,7 +202,8 @@ async function stageFile(options: PullerOptions, abs: string, file: FileInfo, lo
     const reused = await reuseLocalBlocks(options, file, local, handle, missing);
     const toFetch = missing.filter((i) => !reused.has(i));
     await fetchBlocks(options, file, handle, toFetch);
-    await handle.truncate(file.size);
+    // Every block was written or found there: only a longer leftover needs cutting.
+    if (presentBytes > file.size) await handle.truncate(file.size);
     await handle.datasync();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOSPC") { // Deno's and Node's file calls alike
@@ -203,7 +212,7 @@ async function stageFile(options: PullerOptions, abs: string, file: FileInfo, lo
     throw e;
   }
   setMetadata(temp, file);
-  return temp;
+  return { temp, ino };
 }
 
 /**

@@ -2,8 +2,8 @@ import { SYNC_IO_MAX_BYTES } from "../model/mod.ts";
 
 /** The temporary file a pull builds a file's new content in, written and read at offsets. */
 export interface TempFile extends AsyncDisposable {
-  /** Its current size. */
-  size(): Promise<number>;
+  /** Its current size, and its inode (which the renamed file keeps). */
+  stat(): Promise<{ size: number; ino: number }>;
   /** Reads into `into` from `position`; returns the bytes read (fewer at the end). */
   read(into: Uint8Array, position: number): Promise<number>;
   /** Writes all of `data` at `position`. */
@@ -35,8 +35,9 @@ class SyncTempFile implements TempFile {
     this.#file = file;
   }
 
-  size(): Promise<number> {
-    return Promise.resolve(this.#file.statSync().size);
+  stat(): Promise<{ size: number; ino: number }> {
+    const { size, ino } = this.#file.statSync();
+    return Promise.resolve({ size, ino: ino ?? 0 });
   }
 
   read(into: Uint8Array, position: number): Promise<number> {
@@ -90,8 +91,11 @@ class AsyncTempFile implements TempFile {
     return result;
   }
 
-  size(): Promise<number> {
-    return this.#inTurn(async () => (await this.#file.stat()).size);
+  stat(): Promise<{ size: number; ino: number }> {
+    return this.#inTurn(async () => {
+      const { size, ino } = await this.#file.stat();
+      return { size, ino: ino ?? 0 };
+    });
   }
 
   read(into: Uint8Array, position: number): Promise<number> {
