@@ -132,14 +132,20 @@ export function program(): Command {
     .action(async (peer, dir, opts, c) => join(peer, dir, opts, await context(c)));
 
   sub("run")
-    .description("sync every folder of the home with every known peer, listening for peers (for systemd)")
+    .description(
+      "sync every folder of the home (from share, join and config.toml's [[folders]]) with every known peer, " +
+        "listening for peers (for systemd)",
+    )
     .addOption(listenOption())
     .addOption(rescanOption())
     .addHelpText("after", examples("fsync run", "fsync --home /srv/fsync run --listen 0.0.0.0:50051"))
     .action(async (opts, c) => serve(opts, await context(c), true));
 
   sub("sync")
-    .description("sync every folder of the home with the peers it knows, dialling them (not listening)")
+    .description(
+      "sync every folder of the home (from share, join and config.toml's [[folders]]) with the peers it knows, " +
+        "dialling them (not listening)",
+    )
     .option("--once", "converge once, then exit: 0 in sync, 69 a peer unreachable, 75 home in use or timed out")
     .addOption(
       new Option("--timeout <seconds>", "with --once: how long to wait for convergence").argParser(
