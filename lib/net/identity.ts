@@ -1,10 +1,6 @@
-import "reflect-metadata"; // @peculiar/x509 needs it loaded first (DENO-FACTS §1).
-import * as x509 from "@peculiar/x509";
 import { createHash, sign, verify, X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { ExitCode, formatDeviceId, FsyncError, shortDeviceId, toHex } from "../model/mod.ts";
-
-x509.cryptoProvider.set(crypto);
 
 /** A device's key pair, certificate and the ID derived from it. */
 export interface DeviceIdentity {
@@ -54,7 +50,7 @@ export async function loadOrCreateIdentity(home: string, deviceName: string): Pr
 
 /** The device ID of a certificate in PEM form. */
 function deviceIdOfCertificate(certPem: string): Uint8Array {
-  return deviceIdOf(new Uint8Array(new x509.X509Certificate(certPem).rawData));
+  return deviceIdOf(new Uint8Array(new X509Certificate(certPem).raw));
 }
 
 /** The device ID of a certificate in DER form: its SHA-256. */
@@ -102,7 +98,19 @@ function identityOf(certPem: string, keyPem: string): DeviceIdentity {
   return { deviceId, displayId: formatDeviceId(deviceId), shortId: shortDeviceId(deviceId), certPem, keyPem };
 }
 
+/**
+ * @peculiar/x509, loaded only to create a certificate: loading it took 3-4% of a joiner's
+ * main thread, a tenth of every start.
+ */
+async function loadX509(): Promise<typeof import("@peculiar/x509")> {
+  await import("reflect-metadata"); // @peculiar/x509 needs it loaded first (DENO-FACTS §1).
+  const x509 = await import("@peculiar/x509");
+  x509.cryptoProvider.set(crypto);
+  return x509;
+}
+
 async function createCertificate(deviceName: string): Promise<{ certPem: string; keyPem: string }> {
+  const x509 = await loadX509();
   const algorithm = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
   const keys = await crypto.subtle.generateKey(algorithm, true, ["sign", "verify"]);
   const now = Date.now();
