@@ -7,7 +7,7 @@ import { normalizeDeviceId, parseAddress, parseLogLevel, parseMode, parsePeer, w
 import { serve, syncOnce } from "./run.ts";
 import { installService } from "./service.ts";
 import { share } from "./share.ts";
-import { conflicts, status } from "./status.ts";
+import { conflicts, nameOf, status } from "./status.ts";
 import { why } from "./why.ts";
 
 /** Printed under the main --help. */
@@ -201,9 +201,7 @@ export function program(): Command {
       for (const p of peers) {
         const folders = p.folders.length > 0 ? p.folders.map((f) => `"${f}"`).join(", ") : "nothing";
         console.log(
-          `${p.deviceId}  ${p.trusted ? "trusted" : "revoked"}  ${p.name || "?"}  ${
-            p.address || "-"
-          }  shares ${folders}`,
+          `${p.deviceId}  ${p.trusted ? "trusted" : "revoked"}  ${nameOf(p)}  ${p.address || "-"}  shares ${folders}`,
         );
       }
     });

@@ -23,17 +23,14 @@ export function formatStatus(report: StatusReport): string {
     for (const p of f.peers) {
       const state = p.inSync ? "in sync" : `needs ${p.needFiles} files (${humanBytes(p.needBytes)}) from it`;
       lines.push(
-        `  ${p.name || "?"} (${shortOfDisplayId(p.deviceId)}): ${
-          p.connected ? "connected" : "not connected"
-        }, ${state}`,
+        `  ${nameOf(p)} (${shortOfDisplayId(p.deviceId)}): ${p.connected ? "connected" : "not connected"}, ${state}`,
       );
     }
   }
   if (report.peers.length > 0) lines.push("peers:");
   for (const p of report.peers) {
     const seen = p.connected ? "connected" : p.lastSeen ? `last seen ${p.lastSeen}` : "never seen";
-    // A device trusted by config.toml has no name until it connects.
-    lines.push(`  ${p.deviceId}  ${p.name || "?"}  ${p.address || "-"}  ${p.trusted ? "trusted" : "revoked"}  ${seen}`);
+    lines.push(`  ${p.deviceId}  ${nameOf(p)}  ${p.address || "-"}  ${p.trusted ? "trusted" : "revoked"}  ${seen}`);
   }
   const e = report.lastError;
   if (e) {
@@ -59,4 +56,9 @@ export async function conflicts(json: boolean, ctx: CliContext): Promise<void> {
       `[${c.folder}] ${c.copy}: ${c.copyOrigin}'s version of ${c.copyModified}, kept at ${c.resolvedAt}; ${now}`,
     );
   }
+}
+
+/** A peer's name as printed: "?" for a device trusted by config.toml that has not connected yet (it has none). */
+export function nameOf(peer: { readonly name: string }): string {
+  return peer.name || "?";
 }

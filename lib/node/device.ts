@@ -37,7 +37,8 @@ import { BlockServer } from "./block_server.ts";
 import { CONTROL_SOCKET, type ControlServer, serveControl } from "./control.ts";
 import { collectStatus, type StatusReport, summarizeFolder } from "./status.ts";
 import type { DeviceEvent, TransferTotals } from "./events.ts";
-import { FolderRunner } from "./folder_runner.ts";
+import { FolderRunner, UNWRITTEN_BYTES } from "./folder_runner.ts";
+import { Semaphore } from "./_semaphore.ts";
 import { folderModeOf, policyFromDisk } from "./needs.ts";
 import { storePathOf } from "./peers.ts";
 import { type LogContext, type Logger, silentLogger } from "./logger.ts";
@@ -178,6 +179,8 @@ export class Device {
   /** Files found changed while serving them, with a rescan under way. */
   #staleServed = new Set<string>();
   #blockServer: BlockServer;
+  /** Block data every pull of this device has fetched and not yet written. */
+  #unwritten = new Semaphore(UNWRITTEN_BYTES);
 
   private constructor(lock: Deno.FsFile, identity: DeviceIdentity, store: Store, name: string, options: DeviceOptions) {
     this.#options = options;
@@ -835,6 +838,7 @@ export class Device {
       onPolicyChanged: () => this.#pullAgain(folder.id),
       onPullProgress: (progress) =>
         this.#emit({ type: "pull-progress", folderId: folder.id, label: folder.label, ...progress }),
+      unwritten: this.#unwritten,
     });
     this.#folders.set(folder.id, runner);
     const changed = await runner.scan(); // fails with a clear FsyncError when the folder is gone

@@ -14,6 +14,7 @@ import {
   applyDecision,
   BlockMismatchError,
   type BlockSource,
+  type ByteBudget,
   CaseCheck,
   ChangedLocallyError,
   DiskFullError,
@@ -33,8 +34,11 @@ import type { Logger } from "./logger.ts";
  * 64 raised the joiner's peak RSS in the mixed bench from 266-270 to 300 MiB.
  */
 const FILES_IN_FLIGHT = 32;
-/** Bytes a pull pass has fetched and not yet written, at most (each request is at most 1 MiB). */
-const UNWRITTEN_BYTES = 32 << 20;
+/**
+ * Bytes pulls may have fetched and not yet written, at most (each request is at most 1 MiB):
+ * one bound for the whole device, whatever the number of folders and peers pulling.
+ */
+export const UNWRITTEN_BYTES = 32 << 20;
 /** Local index entries written per commit while pulling. */
 const COMMIT_EVERY = 200;
 /** Scanned entries written per commit. */
@@ -57,6 +61,8 @@ export interface FolderRunnerOptions {
   readonly onPolicyChanged?: () => void;
   /** Told how a pull pass with work to do advances (at its start, at most every 200 ms, and at its end). */
   readonly onPullProgress?: (progress: PullProgress) => void;
+  /** Bounds the bytes fetched and not yet written, shared with the device's other folders (default: its own). */
+  readonly unwritten?: ByteBudget;
 }
 
 /** How far a pull pass is: what it has to do, counted before it starts, and what it did. */
@@ -105,6 +111,7 @@ export class FolderRunner {
   #ignoreDefaults: boolean;
   #onPullProgress?: (progress: PullProgress) => void;
   #onPolicyChanged?: () => void;
+  #unwritten: ByteBudget;
   #mode: FolderMode;
   #rules: IgnoreRules;
   /** Counts changes of the rules or the mode; a pull made under an older policy is redone in full. */
@@ -120,6 +127,7 @@ export class FolderRunner {
     this.#ignoreDefaults = options.ignoreDefaults ?? true;
     this.#onPullProgress = options.onPullProgress;
     this.#onPolicyChanged = options.onPolicyChanged;
+    this.#unwritten = options.unwritten ?? new Semaphore(UNWRITTEN_BYTES);
     this.#mode = options.mode ?? "send-receive";
     this.#rules = this.#readRules() ?? new IgnoreRules("", this.#ignoreDefaults);
   }
@@ -304,7 +312,7 @@ export class FolderRunner {
       },
       findBlock: (hash: Uint8Array) => this.#store.findBlock(id, hash),
       syncDirectoryLater: (dir: string) => unsynced.add(dir),
-      unwritten: new Semaphore(UNWRITTEN_BYTES),
+      unwritten: this.#unwritten,
     };
     let diskFull = false;
     const apply = async (decision: Parameters<typeof applyDecision>[1], local: FileInfo | undefined) => {
