@@ -4,6 +4,7 @@
  */
 // deno-lint-ignore-file no-console -- a benchmark prints its figures
 import { measureChangeLatency } from "./bench/change_latency.ts";
+import { measureFloor } from "./bench/floor.ts";
 import { measureHashSpeeds } from "./bench/hash_speed.ts";
 import { measureInitialSync } from "./bench/initial_sync.ts";
 import { measureTransferBytes } from "./bench/transfer_bytes.ts";
@@ -37,6 +38,14 @@ const BENCHMARKS: Record<string, () => Promise<string>> = {
     const f = await measureInitialSync({ smallFiles: 2000, maxSmallBytes: 16 * 1024, largeFiles: [], seed: 2 });
     return `initial sync of ${f.files} files of 1-16 KiB: ${f.seconds.toFixed(2)} s, ` +
       `${(f.files / f.seconds).toFixed(0)} files/s`;
+  },
+  "floor": async () => {
+    const { stream: s, files: f } = await measureFloor();
+    return `fsync's transport and a pull's disk steps alone (no index, no hashing): 256 MiB from memory in ` +
+      `${s.seconds.toFixed(2)} s, ${(s.bytes / MB / s.seconds).toFixed(1)} MB/s ` +
+      `(${(s.bytes / MB / s.processSeconds).toFixed(1)} MB/s from process start); ${f.files} files of 1-16 KiB ` +
+      `fetched and made durable one by one: ${(f.files / f.seconds).toFixed(0)} files/s ` +
+      `(${(f.files / f.processSeconds).toFixed(0)} from process start)`;
   },
   "transfer-bytes": async () => {
     const { renameDirectory: r, middleChange: m } = await measureTransferBytes();
