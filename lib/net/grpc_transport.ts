@@ -376,13 +376,21 @@ function duplexConnection(
   // grpc-js reports a peer that hangs up as an error on the stream; the iterator below
   // surfaces it, and a listener keeps it from being an unhandled 'error' event.
   stream.on("error", () => closed = true);
+  // Every sender that finds the stream full waits on one 'drain' listener: a pull has dozens
+  // of tasks sending at once, and a listener each made Node warn of a leak on stderr.
+  let drained: Promise<void> | undefined;
+  const drain = () =>
+    drained ??= new Promise<void>((resolve) =>
+      stream.once("drain", () => {
+        drained = undefined;
+        resolve();
+      })
+    );
   return {
     ...ends,
     async send(message: Message): Promise<void> {
       if (closed) throw new PeerUnreachableError(`connection to ${remoteAddress} closed`);
-      if (!stream.write(toWire(message))) {
-        await Promise.race([new Promise((resolve) => stream.once("drain", resolve)), failure]);
-      }
+      if (!stream.write(toWire(message))) await Promise.race([drain(), failure]);
     },
     async *messages(): AsyncGenerator<Message> {
       try {

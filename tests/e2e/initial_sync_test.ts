@@ -23,6 +23,9 @@ Deno.test("share + join --once gives a byte-identical replica of 2,000+ files an
     );
     assert.equal(joined.code, 0, joined.stdout + joined.stderr);
     assert.match(joined.stdout, /In sync: .* received/);
+    // No runtime warning reaches the user (a pull waits on a full stream from many tasks at once).
+    assert.doesNotMatch(joined.stderr, /Warning/);
+    assert.doesNotMatch(sharer.stderr, /Warning/);
     const [a, b] = [await snapshotTree(src), await snapshotTree(join(tmp, "dst"))];
     assert.ok(a.size >= summary.files + 5, `expected every entry in the snapshot, got ${a.size}`);
     assert.deepEqual(diffTrees(a, b), []);
