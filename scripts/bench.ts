@@ -43,7 +43,11 @@ const BENCHMARKS: Record<string, () => Promise<string>> = {
     const { stream: s, files: f } = await measureFloor();
     return `fsync's transport and a pull's disk steps alone (no index, no hashing): 256 MiB from memory in ` +
       `${s.seconds.toFixed(2)} s, ${(s.bytes / MB / s.seconds).toFixed(1)} MB/s ` +
-      `(${(s.bytes / MB / s.processSeconds).toFixed(1)} MB/s from process start); ${f.files} files of 1-16 KiB ` +
+      `(${(s.bytes / MB / s.processSeconds).toFixed(1)} MB/s from process start; peak RSS fetching ` +
+      `${(s.fetcherPeakRssBytes / 2 ** 20).toFixed(0)} MiB, serving ${
+        (s.serverPeakRssBytes / 2 ** 20).toFixed(0)
+      } MiB); ` +
+      `${f.files} files of 1-16 KiB ` +
       `fetched and made durable one by one: ${(f.files / f.seconds).toFixed(0)} files/s ` +
       `(${(f.files / f.processSeconds).toFixed(0)} from process start)`;
   },

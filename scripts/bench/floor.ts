@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
+import { usageWhile } from "../../tests/support/usage.ts";
 import { generateTree } from "../gen_tree.ts";
 
 const PEER = fromFileUrl(new URL("./floor_peer.ts", import.meta.url));
@@ -15,6 +16,9 @@ const CONFIG = fromFileUrl(new URL("../../deno.json", import.meta.url));
 export interface FloorRun {
   readonly seconds: number;
   readonly processSeconds: number;
+  /** Peak RSS of the fetching process, and of the serving one (since it started). */
+  readonly fetcherPeakRssBytes: number;
+  readonly serverPeakRssBytes: number;
 }
 
 /** Both floor transfers. */
@@ -31,14 +35,22 @@ function peerCommand(args: string[]): Deno.Command {
   return new Deno.Command(Deno.execPath(), { args: [...flags, PEER, ...args], stdout: "piped", stderr: "piped" });
 }
 
-/** Runs one fetching side to its end; its seconds, and its process's. */
-async function timeFetch(args: string[]): Promise<FloorRun> {
+/** Runs one fetching side to its end, against the server with PID `serverPid`. */
+async function timeFetch(args: string[], serverPid: number): Promise<FloorRun> {
   const started = performance.now();
-  const out = await peerCommand(args).output();
+  const fetcher = peerCommand(args).spawn();
+  const output = fetcher.output();
+  const [fetcherUsage, serverUsage] = await usageWhile([fetcher.pid, serverPid], output);
+  const out = await output;
   const processSeconds = (performance.now() - started) / 1000;
   const text = new TextDecoder();
   if (!out.success) throw new Error(`floor_peer ${args[0]} failed: ${text.decode(out.stderr)}`);
-  return { seconds: JSON.parse(text.decode(out.stdout)).seconds, processSeconds };
+  return {
+    seconds: JSON.parse(text.decode(out.stdout)).seconds,
+    processSeconds,
+    fetcherPeakRssBytes: fetcherUsage.peakRssBytes,
+    serverPeakRssBytes: serverUsage.peakRssBytes,
+  };
 }
 
 /** Measures both floor transfers between two fresh processes on 127.0.0.1. */
@@ -54,8 +66,11 @@ export async function measureFloor(): Promise<FloorFigures> {
     server.status.then(() => exited = true);
     try {
       const port = await portOf(server);
-      const stream = await timeFetch(["stream", join(tmp, "home-stream"), String(port), "256"]);
-      const files = await timeFetch(["files", join(tmp, "home-files"), String(port), src, join(tmp, "dst")]);
+      const stream = await timeFetch(["stream", join(tmp, "home-stream"), String(port), "256"], server.pid);
+      const files = await timeFetch(
+        ["files", join(tmp, "home-files"), String(port), src, join(tmp, "dst")],
+        server.pid,
+      );
       return { stream: { ...stream, bytes: 256 * 2 ** 20 }, files: { ...files, files: tree.files } };
     } finally {
       if (!exited) server.kill("SIGTERM");
