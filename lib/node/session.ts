@@ -12,13 +12,17 @@ import {
 import type { BlockWant } from "../transfer/mod.ts";
 import { Semaphore } from "./_semaphore.ts";
 
-/** Bytes of block data requested from one peer and not yet received. */
-const MAX_BYTES_IN_FLIGHT = 32 << 20;
+/**
+ * Bytes of block data requested from one peer and not yet received: 8 MiB kept a 256 MiB pull
+ * as fast as 32 on 127.0.0.1, and allow 80 MB/s at a 100 ms round trip.
+ */
+const MAX_BYTES_IN_FLIGHT = 8 << 20;
 /** Block requests from one peer served at once. */
 const MAX_CONCURRENT_SERVES = 16;
 /**
- * Block requests from one peer not yet answered. An honest peer keeps at most 32 MiB in
- * flight (256 blocks of 128 KiB); more is a flood, and the peer is disconnected.
+ * Block requests from one peer not yet answered. This fsync keeps at most 8 MiB in flight
+ * (64 blocks of 128 KiB), earlier ones 32 MiB (256); over 1,024 is a flood, and the peer is
+ * disconnected.
  */
 const MAX_OUTSTANDING_REQUESTS = 1024;
 /** How long the peer has to say Hello. */
