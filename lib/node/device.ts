@@ -354,7 +354,7 @@ export class Device {
       if (told?.indexId !== runner.folder.indexId || !index) return false;
       if (index.read < await this.store.localSequence(runner.folder.id) || told.sequence < index.sent) return false;
     }
-    return shared > 0 || [...this.#declined].some((k) => k.startsWith(`${peerId}/`));
+    return shared > 0 || [...this.#declined].some(isOfPeer(peerId));
   }
 
   /** Whether the peer has yet to answer an offer, or to announce a folder shared in this session. */
@@ -365,7 +365,7 @@ export class Device {
       if (!invitedTo.includes(folderId) || this.#declined.has(pair)) continue;
       if (!(await this.#isShared(folderId, peerId))) return true;
     }
-    return [...this.#unannounced].some((k) => k.startsWith(`${peerId}/`));
+    return [...this.#unannounced].some(isOfPeer(peerId));
   }
 
   /** What `fsync status` shows: folders, what is needed from whom, peers, the last problem. */
@@ -536,13 +536,17 @@ export class Device {
       // A newer session with the same peer may have replaced this one: its state stays.
       if (this.#sessions.get(peer.deviceId) === session) {
         this.#sessions.delete(peer.deviceId);
-        const mine = (k: string) => k.startsWith(`${peer.deviceId}/`);
-        for (const k of [...this.#caughtUp.keys()].filter(mine)) this.#caughtUp.delete(k);
-        for (const k of [...this.#peerPulled.keys()].filter(mine)) this.#peerPulled.delete(k);
-        for (const k of [...this.#indexSent.keys()].filter(mine)) this.#indexSent.delete(k);
-        for (const k of [...this.#inSync].filter(mine)) this.#inSync.delete(k);
-        for (const k of [...this.#declined].filter(mine)) this.#declined.delete(k);
-        for (const k of [...this.#unannounced].filter(mine)) this.#unannounced.delete(k);
+        const sessionState = [
+          this.#caughtUp,
+          this.#peerPulled,
+          this.#indexSent,
+          this.#inSync,
+          this.#declined,
+          this.#unannounced,
+        ];
+        for (const keys of sessionState) {
+          for (const k of [...keys.keys()].filter(isOfPeer(peer.deviceId))) keys.delete(k);
+        }
       }
       this.#emit({ type: "peer-disconnected", peerId: peer.deviceId, reason });
       const record = await this.store.getPeer(peer.deviceId);
@@ -1032,6 +1036,11 @@ function peerContext(deviceId: string): LogContext {
 
 function key({ folderId, peerId }: Pair): string {
   return `${peerId}/${folderId}`;
+}
+
+/** Whether a {@linkcode key} belongs to the peer. */
+function isOfPeer(peerId: string): (key: string) => boolean {
+  return (k) => k.startsWith(`${peerId}/`);
 }
 
 function randomId(): string {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { readFull } from "../scan/mod.ts";
 import { Store } from "../store/mod.ts";
 import { FolderRunner, type PullProgress } from "./folder_runner.ts";
 import { silentLogger } from "./logger.ts";
@@ -62,7 +63,7 @@ Deno.test("a pull reports its totals from the start, and its last report has eve
         using file = await Deno.open(join(source, want.path));
         await file.seek(want.offset, Deno.SeekMode.Start);
         const data = new Uint8Array(want.size);
-        for (let done = 0; done < want.size;) done += (await file.read(data.subarray(done)))!;
+        await readFull(file, data);
         return data;
       },
     });

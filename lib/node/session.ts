@@ -14,7 +14,7 @@ import { Semaphore } from "./_semaphore.ts";
 
 /**
  * Bytes of block data requested from one peer and not yet received: 8 MiB kept a 256 MiB pull
- * as fast as 32 on 127.0.0.1, and allow 80 MB/s at a 100 ms round trip.
+ * as fast as 32 on 127.0.0.1, and allows 80 MB/s at a 100 ms round trip.
  */
 const MAX_BYTES_IN_FLIGHT = 8 << 20;
 /** Block requests from one peer served at once. */

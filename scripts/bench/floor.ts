@@ -6,11 +6,11 @@
  */
 import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
+import { DENO_RUN_FLAGS } from "../../tests/support/peer.ts";
 import { usageWhile } from "../../tests/support/usage.ts";
 import { generateTree } from "../gen_tree.ts";
 
 const PEER = fromFileUrl(new URL("./floor_peer.ts", import.meta.url));
-const CONFIG = fromFileUrl(new URL("../../deno.json", import.meta.url));
 
 /** One floor transfer: timed from its first request, and from the start of its process. */
 export interface FloorRun {
@@ -29,10 +29,13 @@ export interface FloorFigures {
   readonly files: FloorRun & { readonly files: number };
 }
 
-/** As fsync runs (the V8 flag: see deno.json's tasks). */
+/** Runs floor_peer.ts as fsync runs. */
 function peerCommand(args: string[]): Deno.Command {
-  const flags = ["run", "-A", "--quiet", `--config=${CONFIG}`, "--v8-flags=--max-semi-space-size=4"];
-  return new Deno.Command(Deno.execPath(), { args: [...flags, PEER, ...args], stdout: "piped", stderr: "piped" });
+  return new Deno.Command(Deno.execPath(), {
+    args: [...DENO_RUN_FLAGS, PEER, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  });
 }
 
 /** Runs one fetching side to its end, against the server with PID `serverPid`. */

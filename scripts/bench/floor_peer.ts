@@ -18,6 +18,7 @@
 // deno-lint-ignore-file no-console -- prints its port and figures for the parent process
 import { dirname, join, relative } from "node:path";
 import { type Connection, dial, listen, loadOrCreateIdentity, type Message } from "../../lib/net/mod.ts";
+import { readFullSync } from "../../lib/scan/mod.ts";
 import { fillPseudoRandom } from "../gen_tree.ts";
 
 /** The path a `stream` request names: answered from memory, not from disk. */
@@ -62,11 +63,7 @@ function readRange(path: string, offset: number, size: number): Uint8Array {
   using file = Deno.openSync(path, { read: true });
   file.seekSync(offset, Deno.SeekMode.Start);
   const data = new Uint8Array(size);
-  for (let done = 0; done < size;) {
-    const n = file.readSync(data.subarray(done));
-    if (n === null) throw new Error(`${path} is shorter than ${offset + size} bytes`);
-    done += n;
-  }
+  if (readFullSync(file, data) < size) throw new Error(`${path} is shorter than ${offset + size} bytes`);
   file.statSync();
   return data;
 }

@@ -3,6 +3,14 @@ import { waitConverged } from "./tree.ts";
 
 const CLI = fromFileUrl(new URL("../../cli.ts", import.meta.url));
 const CONFIG = fromFileUrl(new URL("../../deno.json", import.meta.url));
+/** `deno` arguments that run a script as `deno task fsync` and the compiled binary run fsync (the V8 flag: see deno.json's tasks). */
+export const DENO_RUN_FLAGS: readonly string[] = [
+  "run",
+  "-A",
+  "--quiet",
+  "--v8-flags=--max-semi-space-size=4",
+  `--config=${CONFIG}`,
+];
 
 /** How a test's fsync process is started. */
 export interface StartOptions {
@@ -36,17 +44,7 @@ export class FsyncProcess implements AsyncDisposable {
 
   private constructor(args: string[], options: StartOptions) {
     this.args = args;
-    // As `deno task fsync` and the compiled binary run it (the V8 flag: see deno.json's tasks).
-    const fsync = [
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--quiet",
-      "--v8-flags=--max-semi-space-size=4",
-      `--config=${CONFIG}`,
-      CLI,
-      ...args,
-    ];
+    const fsync = [Deno.execPath(), ...DENO_RUN_FLAGS, CLI, ...args];
     const command = options.inotifyWatchLimit === undefined ? fsync : [
       // A user namespace of its own, whose inotify watch limit can be lowered without touching the machine's.
       ...["unshare", "--user", "--map-root-user", "sh", "-c"],
