@@ -17,7 +17,10 @@ export interface FileInfo {
   readonly size: number;
   /** Modification time in nanoseconds since the epoch. */
   readonly mtimeNs: bigint;
-  /** Permission bits (at most 0o7777). */
+  /**
+   * Permission bits, at most 0o777: setuid, setgid and sticky bits are never recorded, sent or
+   * applied (a peer could otherwise plant a setuid file on a device that runs fsync as root).
+   */
   readonly mode: number;
   /** A tombstone: the path was deleted at this version. */
   readonly deleted: boolean;

@@ -9,6 +9,7 @@ import {
   type VersionVector,
 } from "../model/mod.ts";
 import { ProtocolError } from "./errors.ts";
+import { INVITE_PROOF_BYTES } from "./invite.ts";
 import { type BlockErrorCode, type FolderState, MAX_BLOCK_BYTES, MAX_INDEX_BATCH, type Message } from "./messages.ts";
 
 const MAX_ID_CHARS = 128;
@@ -114,7 +115,7 @@ export function fromWire(env: wire.Envelope): Message {
         deviceName: text(m.value.deviceName, "device name", MAX_NAME_CHARS),
         protocolVersion: m.value.protocolVersion,
         identityProof: bytes(m.value.identityProof, "identity proof", 1, MAX_PROOF_BYTES),
-        inviteProof: bytes(m.value.inviteProof, "invite proof", 0, HASH_BYTES),
+        inviteProof: bytes(m.value.inviteProof, "invite proof", 0, INVITE_PROOF_BYTES),
       };
     case "clusterConfig":
       if (m.value.folders.length > MAX_FOLDERS) {
@@ -183,7 +184,7 @@ export function fileInfoToWire(f: FileInfo): wire.FileInfo {
     type: [...FILE_TYPES].find(([, t]) => t === f.type)![0],
     size: BigInt(f.size),
     mtimeNs: f.mtimeNs,
-    mode: f.mode,
+    mode: f.mode & 0o777, // entries indexed before special bits were dropped may still carry them
     deleted: f.deleted,
     version: Object.entries(f.version).map(([device, value]) =>
       create(wire.CounterSchema, { device, value: BigInt(value) })
@@ -207,6 +208,9 @@ export function fileInfoFromWire(w: wire.FileInfo): FileInfo {
   const type = FILE_TYPES.get(w.type);
   if (type === undefined) throw new ProtocolError(`${where}: unknown type ${w.type}`);
   if (w.mode > 0o7777) throw new ProtocolError(`${where}: mode ${w.mode.toString(8)} out of range`);
+  // Special bits are accepted and dropped rather than refused: peers that predate this rule
+  // announce them for their setuid files, and refusing would end the whole session over one
+  // file. They are never applied (the puller masks modes too).
   const sequence = safe(w.sequence, `${where}: sequence`);
   if (sequence < 1) throw new ProtocolError(`${where}: sequence 0`);
   const size = safe(w.size, `${where}: size`);
@@ -215,7 +219,7 @@ export function fileInfoFromWire(w: wire.FileInfo): FileInfo {
     type,
     size: type === "file" ? size : 0,
     mtimeNs: w.mtimeNs,
-    mode: w.mode,
+    mode: w.mode & 0o777,
     deleted: w.deleted,
     version: versionFromWire(w.version, where),
     sequence,

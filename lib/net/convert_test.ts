@@ -76,11 +76,6 @@ Deno.test("fromWire() refuses malformed or out-of-range messages", async (t) => 
       why: /unsafe path/,
     },
     {
-      description: "mode out of range",
-      message: { type: "indexUpdate", folderId: "f", files: [{ ...good, mode: 0o17777 }], maxSequence: 7 },
-      why: /mode/,
-    },
-    {
       description: "sequence 0",
       message: { type: "indexUpdate", folderId: "f", files: [{ ...good, sequence: 0 }], maxSequence: 7 },
       why: /sequence 0/,
@@ -153,8 +148,46 @@ Deno.test("fromWire() refuses malformed or out-of-range messages", async (t) => 
       () => assert.throws(() => roundTrip(c.message), (e) => e instanceof ProtocolError && c.why.test(e.message)),
     );
   }
+  await t.step("mode out of range", () => {
+    assert.throws(() => decodeWithMode(good, 0o17777), (e) => e instanceof ProtocolError && /mode/.test(e.message));
+  });
   await t.step("an empty envelope", () => {
     assert.throws(() => fromWire(fromBinary(EnvelopeSchema, new Uint8Array())), ProtocolError);
+  });
+});
+
+/** Decodes an index update of `entry` whose mode was forged on the wire (toWire never sends special bits). */
+function decodeWithMode(entry: FileInfo, mode: number): Message {
+  const envelope = toWire({ type: "indexUpdate", folderId: "f", files: [entry], maxSequence: 7 });
+  if (envelope.msg.case !== "indexUpdate") throw new Error("not an index update");
+  envelope.msg.value.files[0].mode = mode;
+  return fromWire(fromBinary(EnvelopeSchema, toBinary(EnvelopeSchema, envelope)));
+}
+
+Deno.test("a hostile index entry's setuid, setgid and sticky bits are dropped, its 0o777 bits kept", async (t) => {
+  const cases = [
+    { description: "a setuid-root file", type: "file" as const, mode: 0o4755, want: 0o755 },
+    { description: "a setgid file", type: "file" as const, mode: 0o2711, want: 0o711 },
+    { description: "a setgid and sticky directory", type: "directory" as const, mode: 0o3775, want: 0o775 },
+    { description: "plain bits pass unchanged", type: "file" as const, mode: 0o640, want: 0o640 },
+  ];
+  for (const c of cases) {
+    await t.step(c.description, () => {
+      const entry: FileInfo = c.type === "file" ? good : {
+        ...good,
+        type: "directory",
+        size: 0,
+        blockSize: 0,
+        blockHashes: new Uint8Array(),
+        contentHash: new Uint8Array(),
+      };
+      const got = decodeWithMode(entry, c.mode);
+      assert.equal(got.type === "indexUpdate" && got.files[0].mode, c.want);
+    });
+  }
+  await t.step("toWire() sends no special bit an old index entry still holds", () => {
+    const envelope = toWire({ type: "indexUpdate", folderId: "f", files: [{ ...good, mode: 0o4755 }], maxSequence: 7 });
+    assert.equal(envelope.msg.case === "indexUpdate" && envelope.msg.value.files[0].mode, 0o755);
   });
 });
 

@@ -269,7 +269,8 @@ async function observe(
 ): Promise<{ file?: FileInfo; isDirectory: boolean; mtimeMs?: number }> {
   const abs = join(root, path);
   const st = Deno.lstatSync(abs);
-  const mode = (st.mode ?? 0) & 0o7777;
+  // Special bits (setuid, setgid, sticky) are not synced: a change to them alone is no change.
+  const mode = (st.mode ?? 0) & 0o777;
   const mtimeNs = mtimeNsOf(st.mtime);
   const inode = st.ino ?? 0;
   const live = previous && !previous.deleted ? previous : undefined;

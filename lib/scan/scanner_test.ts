@@ -96,6 +96,26 @@ Deno.test("scanFolder() reports only changes, and does not read files whose stat
   }
 });
 
+Deno.test("scanFolder() records only the 0o777 bits: setuid, setgid and sticky bits are no change", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(root, "tool"), "#!/bin/sh\n");
+    await Deno.chmod(join(root, "tool"), 0o4755);
+    await Deno.mkdir(join(root, "shared"));
+    await Deno.chmod(join(root, "shared"), 0o2775);
+    const index = new MemoryIndex();
+    const found = new Map((await scan(root, index)).map((f) => [f.path, f.mode]));
+    assert.deepEqual(found, new Map([["tool", 0o755], ["shared", 0o775]]));
+    await Deno.chmod(join(root, "tool"), 0o6755);
+    await Deno.chmod(join(root, "shared"), 0o3775);
+    assert.deepEqual(await scan(root, index), [], "a change of special bits alone is not a change");
+    await Deno.chmod(join(root, "tool"), 0o4750);
+    assert.deepEqual((await scan(root, index)).map((f) => [f.path, f.mode]), [["tool", 0o750]]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("scanFolder() with hinted paths: new subtrees, and whatever was under a path that is no directory now", async () => {
   const root = await Deno.makeTempDir();
   try {

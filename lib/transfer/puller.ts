@@ -99,6 +99,9 @@ export async function applyDecision(
       return [{ ...file, inode: local?.inode ?? 0 }];
     case "update-metadata": {
       const abs = prepareParents(options.root, file.path);
+      // A chmod or utime would reach every other path of the inode, maybe outside the folder:
+      // such a file is rebuilt from its own verified blocks in a fresh file renamed over it.
+      if (file.type === "file" && hasOtherLinks(abs)) return await fetchEntry(options, file, local, false);
       expectUnchanged(abs, local);
       setMetadata(abs, file);
       return [{ ...file, inode: Deno.lstatSync(abs).ino ?? 0 }];
@@ -124,7 +127,7 @@ async function fetchEntry(
   const staged = file.type === "file" ? await stageFile(options, abs, file, local) : undefined;
   if (file.type === "directory" && !keepLocalAsConflict && isDirectory(abs)) {
     // Already there (made as the parent of a file pulled earlier): nothing to lose.
-    Deno.chmodSync(abs, file.mode);
+    setMode(abs, file);
     return [{ ...file, inode: Deno.lstatSync(abs).ino ?? 0 }];
   }
   expectUnchanged(abs, local);
@@ -146,7 +149,7 @@ async function fetchEntry(
   switch (file.type) {
     case "directory":
       Deno.mkdirSync(abs, { recursive: true });
-      Deno.chmodSync(abs, file.mode);
+      setMode(abs, file);
       break;
     case "symlink":
       if (live?.type === "symlink" && !keepLocalAsConflict) Deno.removeSync(abs);
@@ -412,9 +415,32 @@ function removeEntry(abs: string, local: FileInfo | undefined): void {
   }
 }
 
+/** True when `abs` is a file with more than one name (a hard link), false when absent. */
+function hasOtherLinks(abs: string): boolean {
+  try {
+    const st = Deno.lstatSync(abs);
+    return st.isFile && (st.nlink ?? 1) > 1;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/**
+ * Applies the entry's permission bits (0o777) and never a special bit from a peer. A file
+ * ends with exactly the peer's bits, losing any setuid, setgid or sticky bit of its own (new
+ * content always arrives in a fresh file; a setuid file kept setuid while a peer widens who
+ * may run it would hand that power on). A directory keeps its own special bits: setgid and
+ * sticky there are local policy for what is made inside, and grant no privilege.
+ */
+function setMode(abs: string, file: FileInfo): void {
+  const own = file.type === "directory" ? (Deno.lstatSync(abs).mode ?? 0) & 0o7000 : 0;
+  Deno.chmodSync(abs, own | (file.mode & 0o777));
+}
+
 function setMetadata(abs: string, file: FileInfo): void {
   if (file.type === "symlink") return;
-  Deno.chmodSync(abs, file.mode);
+  setMode(abs, file);
   const ms = Number(file.mtimeNs / 1_000_000n);
   Deno.utimeSync(abs, new Date(ms), new Date(ms));
 }

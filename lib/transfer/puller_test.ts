@@ -62,7 +62,7 @@ function pattern(size: number, seed: number): Uint8Array {
 
 async function localEntry(root: string, file: FileInfo): Promise<FileInfo> {
   const st = await Deno.lstat(join(root, file.path));
-  return { ...file, mtimeNs: mtimeNsOf(st.mtime), inode: st.ino ?? 0, mode: (st.mode ?? 0) & 0o7777 };
+  return { ...file, mtimeNs: mtimeNsOf(st.mtime), inode: st.ino ?? 0, mode: (st.mode ?? 0) & 0o777 };
 }
 
 async function inTempDir(fn: (root: string) => Promise<void>): Promise<void> {
@@ -257,4 +257,113 @@ Deno.test("blockCount/blockHash/blockLength describe a file's blocks", () => {
   assert.equal(blockCount(f), 3);
   assert.equal(blockLength(f, 2), 5);
   assert.deepEqual(blockHash(f, 2), sha256(data.subarray(2 * BLOCK)));
+});
+
+/** Root's temporary directory with the folder in `folder/` and files outside it beside. */
+async function inFolderWithOutside(fn: (tmp: string, root: string) => Promise<void>): Promise<void> {
+  await inTempDir(async (tmp) => {
+    const root = join(tmp, "folder");
+    await Deno.mkdir(root);
+    await fn(tmp, root);
+  });
+}
+
+Deno.test("a peer's metadata change to a hard-linked file replaces the file and leaves the other link alone", () =>
+  inFolderWithOutside(async (tmp, root) => {
+    const data = new TextEncoder().encode("shared inode");
+    const outside = join(tmp, "outside.txt");
+    await Deno.writeFile(outside, data, { mode: 0o600 });
+    await Deno.chmod(outside, 0o600);
+    const before = await Deno.stat(outside);
+    await Deno.link(outside, join(root, "linked.txt"));
+    const local = await localEntry(root, describe("linked.txt", data, { ME00000: 1 }));
+    const remote = describe("linked.txt", data, { ME00000: 1, PEER000: 1 }, { mode: 0o777 });
+    const source = new MemorySource(data);
+    const [entry] = await applyDecision(options(root, source), { action: "update-metadata", file: remote }, local);
+    const after = await Deno.stat(outside);
+    assert.equal((after.mode ?? 0) & 0o7777, 0o600, "the outside file keeps its mode");
+    assert.equal(after.mtime?.getTime(), before.mtime?.getTime(), "and its mtime");
+    assert.equal(after.nlink, 1, "and is no longer linked into the folder");
+    assert.deepEqual(await Deno.readFile(outside), data);
+    const inside = await Deno.stat(join(root, "linked.txt"));
+    assert.equal((inside.mode ?? 0) & 0o7777, 0o777);
+    assert.equal(mtimeNsOf(inside.mtime), remote.mtimeNs);
+    assert.deepEqual(await Deno.readFile(join(root, "linked.txt")), data);
+    assert.notEqual(inside.ino, before.ino);
+    assert.equal(entry.inode, inside.ino);
+    assert.deepEqual(source.requested, [], "rebuilt from the local blocks");
+  }));
+
+Deno.test("a peer's metadata change to a file with one link is made in place", () =>
+  inTempDir(async (root) => {
+    const data = new TextEncoder().encode("alone");
+    await Deno.writeFile(join(root, "f.txt"), data);
+    const before = await Deno.stat(join(root, "f.txt"));
+    const local = await localEntry(root, describe("f.txt", data, { ME00000: 1 }));
+    const remote = describe("f.txt", data, { ME00000: 1, PEER000: 1 }, { mode: 0o751 });
+    const [entry] = await applyDecision(
+      options(root, new MemorySource(data)),
+      { action: "update-metadata", file: remote },
+      local,
+    );
+    const after = await Deno.stat(join(root, "f.txt"));
+    assert.equal(after.ino, before.ino);
+    assert.equal(entry.inode, before.ino);
+    assert.equal((after.mode ?? 0) & 0o7777, 0o751);
+  }));
+
+Deno.test("special bits from a peer are never applied; a file loses its own, a directory keeps its own", async (t) => {
+  const data = new TextEncoder().encode("#!/bin/sh\n");
+  const modeOf = async (abs: string) => ((await Deno.lstat(abs)).mode ?? 0) & 0o7777;
+  await t.step("a new setuid file arrives without setuid", () =>
+    inTempDir(async (root) => {
+      const remote = describe("bin/tool", data, { PEER000: 1 }, { mode: 0o4755 });
+      await applyDecision(
+        options(root, new MemorySource(data)),
+        { action: "fetch", file: remote, keepLocalAsConflict: false },
+        undefined,
+      );
+      assert.equal(await modeOf(join(root, "bin/tool")), 0o755);
+    }));
+  await t.step("a metadata change to 6755 leaves a local setuid file 0755", () =>
+    inTempDir(async (root) => {
+      await Deno.writeFile(join(root, "tool"), data);
+      await Deno.chmod(join(root, "tool"), 0o4700);
+      const local = await localEntry(root, describe("tool", data, { ME00000: 1 }, { mode: 0o700 }));
+      const remote = describe("tool", data, { ME00000: 1, PEER000: 1 }, { mode: 0o6755 });
+      await applyDecision(
+        options(root, new MemorySource(data)),
+        { action: "update-metadata", file: remote },
+        local,
+      );
+      assert.equal(await modeOf(join(root, "tool")), 0o755);
+    }));
+  const dir = (mode: number, version: Record<string, number>): FileInfo => ({
+    ...describe("shared", new Uint8Array(), version, { mode }),
+    type: "directory",
+    blockSize: 0,
+  });
+  await t.step("a new setgid directory arrives without setgid", () =>
+    inTempDir(async (root) => {
+      await applyDecision(
+        options(root, new MemorySource(data)),
+        { action: "fetch", file: dir(0o2775, { PEER000: 1 }), keepLocalAsConflict: false },
+        undefined,
+      );
+      assert.equal(await modeOf(join(root, "shared")), 0o775);
+    }));
+  await t.step(
+    "a local setgid directory keeps setgid and takes the peer's 0o777 bits",
+    () =>
+      inTempDir(async (root) => {
+        await Deno.mkdir(join(root, "shared"));
+        await Deno.chmod(join(root, "shared"), 0o2775);
+        await applyDecision(
+          options(root, new MemorySource(data)),
+          { action: "update-metadata", file: dir(0o1750, { ME00000: 1, PEER000: 1 }) },
+          dir(0o775, { ME00000: 1 }),
+        );
+        assert.equal(await modeOf(join(root, "shared")), 0o2750);
+      }),
+  );
 });
