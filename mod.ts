@@ -62,3 +62,4 @@ export {
   parseDeviceId,
   shortOfDisplayId,
 } from "./lib/model/mod.ts";
+export { prepareHome } from "./lib/store/mod.ts";

@@ -140,7 +140,7 @@ export async function loadConfig(home: string): Promise<Config> {
 async function writeTemplate(home: string, file: string): Promise<void> {
   try {
     await Deno.mkdir(home, { recursive: true, mode: 0o700 });
-    await Deno.writeTextFile(file, CONFIG_TEMPLATE, { createNew: true });
+    await Deno.writeTextFile(file, CONFIG_TEMPLATE, { createNew: true, mode: 0o600 });
   } catch (e) {
     if (e instanceof Deno.errors.AlreadyExists) return;
     throw new FsyncError(`cannot write ${file}: ${(e as Error).message}`, ExitCode.io, { cause: e });

@@ -7,6 +7,7 @@ import {
   FsyncError,
   type Logger,
   type LogLevel,
+  prepareHome,
 } from "../../mod.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { createLogger } from "./log.ts";
@@ -49,11 +50,18 @@ export function defaultHome(): string {
   return joinPath(state, "fsync");
 }
 
-/** Loads the home's configuration and builds the logger: flags override the file. */
+/**
+ * Makes the home private (or refuses one of another user), loads its configuration and builds
+ * the logger: flags override the file.
+ *
+ * @throws {FsyncError} (local IO) when the home belongs to another user or cannot be read.
+ */
 export async function openContext(globals: GlobalOptions): Promise<CliContext> {
+  const madePrivate = await prepareHome(globals.home);
   const config = await loadConfig(globals.home);
   const level = globals.logLevel ?? (globals.verbose ? "debug" : config.logLevel);
   const logger = createLogger({ level, json: globals.jsonLogs ?? config.jsonLogs });
+  if (madePrivate) logger.warn(madePrivate);
   return {
     home: globals.home,
     config,

@@ -9,6 +9,7 @@ import {
   type VersionVector,
 } from "../model/mod.ts";
 import { ProtocolError } from "./errors.ts";
+import { INVITE_PROOF_BYTES } from "./invite.ts";
 import { type BlockErrorCode, type FolderState, MAX_BLOCK_BYTES, MAX_INDEX_BATCH, type Message } from "./messages.ts";
 
 const MAX_ID_CHARS = 128;
@@ -114,7 +115,7 @@ export function fromWire(env: wire.Envelope): Message {
         deviceName: text(m.value.deviceName, "device name", MAX_NAME_CHARS),
         protocolVersion: m.value.protocolVersion,
         identityProof: bytes(m.value.identityProof, "identity proof", 1, MAX_PROOF_BYTES),
-        inviteProof: bytes(m.value.inviteProof, "invite proof", 0, HASH_BYTES),
+        inviteProof: bytes(m.value.inviteProof, "invite proof", 0, INVITE_PROOF_BYTES),
       };
     case "clusterConfig":
       if (m.value.folders.length > MAX_FOLDERS) {

@@ -19,7 +19,7 @@ const KEY_FILE = "key.pem";
 
 /**
  * Loads the device identity kept in `home`, creating an ECDSA P-256 key pair and a
- * self-signed certificate on first use (the key file is readable by the owner only).
+ * self-signed certificate on first use (both files are readable by the owner only).
  *
  * @throws {FsyncError} (local IO) when the files cannot be read or written.
  */
@@ -39,7 +39,7 @@ export async function loadOrCreateIdentity(home: string, deviceName: string): Pr
   const { certPem, keyPem } = await createCertificate(deviceName);
   try {
     await Deno.writeTextFile(keyPath, keyPem, { mode: 0o600, createNew: true });
-    await Deno.writeTextFile(certPath, certPem, { mode: 0o644 });
+    await Deno.writeTextFile(certPath, certPem, { mode: 0o600 });
   } catch (e) {
     throw new FsyncError(`cannot write the device identity to ${home}: ${(e as Error).message}`, ExitCode.io, {
       cause: e,

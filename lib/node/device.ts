@@ -23,13 +23,13 @@ import {
   loadOrCreateIdentity,
   MAX_INDEX_BATCH,
   type Message,
-  newInviteSecret,
+  newInviteKey,
   PeerUnreachableError,
   PROTOCOL_VERSION,
   ProtocolError,
   proveIdentity,
 } from "../net/mod.ts";
-import { type FolderRecord, type LastError, lockHome, type PeerRecord, Store } from "../store/mod.ts";
+import { type FolderRecord, type LastError, lockHome, type PeerRecord, prepareHome, Store } from "../store/mod.ts";
 import { RECENT_MS } from "../scan/mod.ts";
 import { type BlockWant, RateLimiter } from "../transfer/mod.ts";
 import { FolderWatcher } from "../watch/mod.ts";
@@ -211,23 +211,21 @@ export class Device {
   }
 
   /**
-   * Opens (creating) the home directory, takes its lock, loads the identity and store, and
-   * starts every folder already configured there (scanning each).
+   * Opens (creating) the home directory and makes it private, takes its lock, loads the
+   * identity and store, and starts every folder already configured there (scanning each).
    *
    * @throws {HomeLockedError} when another fsync uses the home.
+   * @throws {FsyncError} (local IO) when the home cannot be created, or belongs to another user.
    */
   static async start(options: DeviceOptions): Promise<Device> {
     const home = resolve(options.home);
-    try {
-      await Deno.mkdir(home, { recursive: true, mode: 0o700 });
-    } catch (e) {
-      throw new FsyncError(`cannot create home ${home}: ${(e as Error).message}`, ExitCode.io, { cause: e });
-    }
+    const madePrivate = await prepareHome(home);
     const lock = await lockHome(home);
     const name = options.name ?? Deno.hostname();
     const identity = await loadOrCreateIdentity(home, name);
     const store = await Store.open(storePathOf(home));
     const device = new Device(lock, identity, store, name, options);
+    if (madePrivate) device.#logger.warn(madePrivate);
     try {
       device.#control = await serveControl(join(home, CONTROL_SOCKET), () => device.status());
     } catch (e) {
@@ -259,7 +257,7 @@ export class Device {
    * it within `ttlMs`. Returns the secret; the caller adds address and device ID.
    */
   async createInvite(folderId: string, uses: number, ttlMs: number): Promise<Uint8Array> {
-    const secret = newInviteSecret();
+    const { secret, publicKey } = newInviteKey();
     const now = this.#nowMs();
     for (const old of await this.store.listInvites()) {
       if (old.expiresAtMs <= now) await this.store.deleteInvite(old.id);
@@ -267,7 +265,7 @@ export class Device {
     await this.store.putInvite({
       id: randomId(),
       folderId,
-      secret,
+      publicKey,
       expiresAtMs: now + ttlMs,
       usesLeft: uses,
     });
@@ -571,7 +569,7 @@ export class Device {
       let matched = false;
       for (const invite of await this.store.listInvites()) {
         if (invite.expiresAtMs <= now) continue;
-        if (!inviteProofMatches(invite.secret, channelBinding, peer.inviteProof)) continue;
+        if (!inviteProofMatches(invite.publicKey, channelBinding, peer.inviteProof)) continue;
         if (!(await this.store.useInvite(invite))) continue;
         this.#logger.info(`${peer.deviceName} joined with an invite`, peerContext(peer.deviceId));
         granted = [...(granted ?? []), invite.folderId];

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { connectionPair } from "../net/mod.ts";
+import { Store } from "../store/mod.ts";
 import { Device } from "./device.ts";
 import type { DeviceEvent } from "./events.ts";
 
@@ -197,6 +198,56 @@ Deno.test("trustWith(): the device connects without an invite and is offered the
       await sharer.store.revokePeer(joinerId);
       assert.equal(await sharer.trustWith("docs", joinerId), false);
       assert.equal((await sharer.store.getPeer(joinerId))?.trusted, false);
+    } finally {
+      await joiner.close();
+      await sharer.close();
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("a copy of the sharer's store cannot join: its invite records cannot make a valid proof", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "fsync-device-invite-copy-" });
+  try {
+    const src = join(tmp, "src");
+    await Deno.mkdir(src);
+    const sharer = await Device.start({ home: join(tmp, "home-a"), name: "a", watch: false });
+    const joiner = await Device.start({ home: join(tmp, "home-b"), name: "b", watch: false });
+    try {
+      const folder = await sharer.addFolder(src, "src");
+      sharer.offerToNewDevices(folder.id);
+      const secret = await sharer.createInvite(folder.id, 1, 60_000);
+      // What another user who copied the home's KV files would read.
+      const copy = join(tmp, "copy");
+      await Deno.mkdir(copy);
+      for (const name of ["index.kv", "index.kv-wal", "index.kv-shm"]) {
+        await Deno.copyFile(join(tmp, "home-a", name), join(copy, name));
+      }
+      const copied = await Store.open(join(copy, "index.kv"));
+      const records = await copied.listInvites();
+      copied.close();
+      assert.equal(records.length, 1);
+      const stored = Object.values(records[0]).filter((v): v is Uint8Array => v instanceof Uint8Array);
+      assert.ok(stored.length > 0);
+      for (const bytes of stored) {
+        assert.notDeepEqual(bytes, secret, "the secret itself is not stored");
+        const refused = nextEvent(joiner, "not-trusted");
+        const [y, x] = connectionPair(joiner.identity, sharer.identity);
+        const runs = [sharer.runConnection(x), joiner.runConnection(y, bytes)];
+        assert.equal((await refused).peerId, sharer.identity.displayId, "stored bytes used as the secret");
+        await Promise.all(runs);
+      }
+      assert.equal(await sharer.store.getPeer(joiner.identity.displayId), undefined);
+      // The invite was not used up by the attempts: its real secret still joins.
+      joiner.onOffer(() => Promise.resolve({ decline: "only checking admission" }));
+      const declined = nextEvent(sharer, "share-declined");
+      const [y, x] = connectionPair(joiner.identity, sharer.identity);
+      const runs = [sharer.runConnection(x), joiner.runConnection(y, secret)];
+      await declined;
+      assert.equal((await sharer.store.getPeer(joiner.identity.displayId))?.trusted, true);
+      y.close();
+      await Promise.all(runs);
     } finally {
       await joiner.close();
       await sharer.close();

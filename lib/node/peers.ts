@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { ExitCode, formatDeviceId, FsyncError, parseDeviceId } from "../model/mod.ts";
-import { type PeerRecord, Store } from "../store/mod.ts";
+import { type PeerRecord, prepareHome, Store } from "../store/mod.ts";
 
 /** The KV database of a home directory (the device uses the same path). */
 export function storePathOf(home: string): string {
@@ -12,6 +12,7 @@ export function storePathOf(home: string): string {
  * on that home: Deno KV takes several processes on one file (DENO-FACTS §3).
  */
 export async function listPeers(home: string): Promise<(PeerRecord & { folders: string[] })[]> {
+  await prepareHome(home); // another user's home is a one-line error here
   const store = await openExistingStore(home);
   try {
     const shares: { label: string; devices: string[] }[] = [];
@@ -34,6 +35,7 @@ export async function listPeers(home: string): Promise<(PeerRecord & { folders: 
 export async function revokePeer(home: string, deviceId: string): Promise<PeerRecord> {
   const id = parseDeviceId(deviceId);
   if (!id) throw new FsyncError(`not a device ID: ${deviceId}`, ExitCode.usage, { hint: "see `fsync peers`" });
+  await prepareHome(home); // another user's home is a one-line error here
   const store = await openExistingStore(home);
   try {
     const display = formatDeviceId(id);

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { ExitCode, FsyncError } from "../model/mod.ts";
+import { PRIVATE_FILE_MODE } from "./home.ts";
 
 /** Another fsync process holds the home directory. */
 export class HomeLockedError extends FsyncError {
@@ -16,7 +17,7 @@ export class HomeLockedError extends FsyncError {
  * @throws {HomeLockedError} when another process holds it.
  */
 export async function lockHome(home: string): Promise<Deno.FsFile> {
-  const file = await Deno.open(join(home, "lock"), { read: true, write: true, create: true });
+  const file = await Deno.open(join(home, "lock"), { read: true, write: true, create: true, mode: PRIVATE_FILE_MODE });
   if (!(await file.tryLock(true))) {
     const pid = new TextDecoder().decode(await readAll(file)).trim();
     file.close();

@@ -1,6 +1,7 @@
 import { blockCount, blockHash, type FileInfo, type FolderMode, toHex } from "../model/mod.ts";
 import { KvBatch, type Mutation } from "./_batch.ts";
 import { compareKeyParts, pathKey } from "./_path_key.ts";
+import { ensurePrivateFile } from "./home.ts";
 
 /** A folder this device replicates. */
 export interface FolderRecord {
@@ -42,8 +43,8 @@ export interface InviteRecord {
   /** Random ID, the key of the record. */
   readonly id: string;
   readonly folderId: string;
-  /** The one-time secret, kept only in this private store. */
-  readonly secret: Uint8Array;
+  /** The public key of the invite's secret: it checks proofs and cannot make one (the secret is never stored). */
+  readonly publicKey: Uint8Array;
   readonly expiresAtMs: number;
   readonly usesLeft: number;
 }
@@ -94,8 +95,12 @@ export class Store {
     this.#kv = kv;
   }
 
-  /** Opens (creating) the KV database at `path`, or an in-memory one for ":memory:". */
+  /**
+   * Opens (creating) the KV database at `path`, or an in-memory one for ":memory:". The
+   * database file is made private first: SQLite gives its -wal and -shm files the same mode.
+   */
   static async open(path: string): Promise<Store> {
+    if (path !== ":memory:") await ensurePrivateFile(path);
     return new Store(await Deno.openKv(path));
   }
 
