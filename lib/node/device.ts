@@ -161,6 +161,8 @@ export class Device {
   /** Folders shared in a peer's current session that the peer has not announced yet. */
   #unannounced = new Set<string>();
   #senders = new WeakMap<PeerSession, Set<string>>();
+  /** The address this device dialled to open a session (none for sessions the peer opened). */
+  #dialledAt = new WeakMap<PeerSession, string>();
   #shares = new Map<string, Set<string>>();
   #totals = new Map<string, TransferTotals>();
   #closed = false;
@@ -496,14 +498,19 @@ export class Device {
     this.#sessions.get(peer.deviceId)?.close("replaced by a newer connection");
     this.#sessions.set(peer.deviceId, session);
     this.#trustTimer ??= setInterval(() => this.#track(this.#dropUntrusted()), TRUST_CHECK_MS);
-    await this.store.putPeer({
-      deviceId: peer.deviceId,
-      name: peer.deviceName,
-      address: dialled || known?.address || "",
-      trusted: true,
-      invitedTo,
-      lastSeenMs: this.#nowMs(),
-    });
+    // Dialling a device is no reason to trust it: a dialled device keeps the trust it had, and
+    // an unknown one is recorded (trusted) only when this device accepts a folder it offers.
+    if (dialled) this.#dialledAt.set(session, dialled);
+    if (connection.role === "server" || known) {
+      await this.store.putPeer({
+        deviceId: peer.deviceId,
+        name: peer.deviceName,
+        address: dialled || known?.address || "",
+        trusted: connection.role === "server" || known!.trusted,
+        invitedTo,
+        lastSeenMs: this.#nowMs(),
+      });
+    }
     this.#logger.info(
       `connected to ${peer.deviceName} (${peer.deviceId}) at ${peer.address}`,
       peerContext(peer.deviceId),
@@ -705,8 +712,27 @@ export class Device {
       return;
     }
     await this.#share(folder.id, peer.deviceId);
+    await this.#trustOfferer(session);
     await session.send({ type: "shareAccept", folderId: folder.id });
     await this.#sendClusterConfig(session);
+  }
+
+  /**
+   * Trusts a device whose offer this device accepted (a joiner's trust in the sharer it dialled):
+   * it may connect here from now on, to share what is shared with it.
+   */
+  async #trustOfferer(session: PeerSession): Promise<void> {
+    const { peer } = session;
+    const known = await this.store.getPeer(peer.deviceId);
+    if (known?.trusted) return;
+    await this.store.putPeer({
+      deviceId: peer.deviceId,
+      name: peer.deviceName,
+      address: this.#dialledAt.get(session) ?? known?.address ?? "",
+      trusted: true,
+      invitedTo: known?.invitedTo ?? [],
+      lastSeenMs: this.#nowMs(),
+    });
   }
 
   async #onFolderState(session: PeerSession, state: FolderState): Promise<void> {

@@ -256,3 +256,57 @@ Deno.test("a copy of the sharer's store cannot join: its invite records cannot m
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("dialling is not trust: a refused dial leaves the peer untrusted, and it cannot connect back; accepting its offer trusts it", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "fsync-device-dial-trust-" });
+  try {
+    const [src, dst] = [join(tmp, "src"), join(tmp, "dst")];
+    await Deno.mkdir(src);
+    await Deno.mkdir(dst);
+    let now = Date.now();
+    const sharer = await Device.start({ home: join(tmp, "home-a"), name: "a", nowMs: () => now, watch: false });
+    const joiner = await Device.start({ home: join(tmp, "home-b"), name: "b", watch: false });
+    const sharerId = sharer.identity.displayId;
+    try {
+      const folder = await sharer.addFolder(src, "src");
+      sharer.offerToNewDevices(folder.id);
+      joiner.onOffer(() => Promise.resolve({ path: dst }));
+      const expired = await sharer.createInvite(folder.id, 1, 60_000);
+      now += 60_001;
+      const refused = nextEvent(joiner, "not-trusted");
+      let [y, x] = connectionPair(joiner.identity, sharer.identity);
+      let runs = [sharer.runConnection(x), joiner.runConnection(y, expired)];
+      await refused;
+      await Promise.all(runs);
+      assert.notEqual((await joiner.store.getPeer(sharerId))?.trusted, true, "the dialled device is not trusted");
+
+      // The refused device dials back: the joiner has no invite out and no approver.
+      const refusedBack = nextEvent(sharer, "not-trusted");
+      let [a, b] = connectionPair(sharer.identity, joiner.identity);
+      runs = [sharer.runConnection(a), joiner.runConnection(b)];
+      assert.equal((await refusedBack).peerId, joiner.identity.displayId);
+      await Promise.all(runs);
+      assert.notEqual((await joiner.store.getPeer(sharerId))?.trusted, true);
+
+      const synced = nextEvent(joiner, "in-sync");
+      [y, x] = connectionPair(joiner.identity, sharer.identity);
+      runs = [sharer.runConnection(x), joiner.runConnection(y, await sharer.createInvite(folder.id, 1, 60_000))];
+      await synced;
+      assert.equal((await joiner.store.getPeer(sharerId))?.trusted, true, "trusted once its folder was accepted");
+      y.close();
+      await Promise.all(runs);
+
+      const admitted = nextEvent(joiner, "peer-connected");
+      [a, b] = connectionPair(sharer.identity, joiner.identity);
+      runs = [sharer.runConnection(a), joiner.runConnection(b)];
+      assert.equal((await admitted).peerId, sharerId);
+      a.close();
+      await Promise.all(runs);
+    } finally {
+      await joiner.close();
+      await sharer.close();
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});

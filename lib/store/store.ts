@@ -22,7 +22,10 @@ export interface PeerRecord {
   readonly name: string;
   /** Last address it was reached at (`host:port`), or "" when it dialled us. */
   readonly address: string;
-  /** Whether it may open sessions with this device (invited, approved, or dialled by us). */
+  /**
+   * Whether it may open sessions with this device: it used an invite, was approved or named in
+   * `share_with`, or this device accepted a folder it offered. False once revoked.
+   */
   readonly trusted: boolean;
   /** Folders it may be offered: the folder of the invite it used, or those it was approved to. */
   readonly invitedTo: readonly string[];
