@@ -28,7 +28,12 @@ export interface FolderConfig {
   readonly mode?: FolderMode;
   /** Devices (display IDs) trusted with it: offered it, and whose offer of it is accepted. */
   readonly shareWith: readonly string[];
+  /** A scan deleting more than `percent` % of its files AND more than `files` files waits for confirmation. */
+  readonly bigDeletes: { readonly percent: number; readonly files: number };
 }
+
+/** When a folder's deletions wait for `fsync folder confirm-deletes` unless its entry says otherwise. */
+export const DEFAULT_BIG_DELETES = { percent: 50, files: 100 } as const;
 
 /** A peer to dial, pinned to a device ID when the configuration gives one (`ID@host:port`). */
 export interface PeerConfig {
@@ -104,6 +109,8 @@ export const CONFIG_TEMPLATE = `# fsync configuration. Command-line flags overri
 # label = "Documents"           # default: the directory's name
 # mode = "send-receive"         # or send-only, receive-only
 # share_with = ["ABCDEFG-...-XYZ"]   # device IDs trusted with it: offered it, and accepted from
+# big_delete_percent = 50       # a scan deleting more than this % of the files AND more than
+# big_delete_files = 100        # this many files waits for: fsync folder confirm-deletes ID
 `;
 
 class ConfigError extends FsyncError {
@@ -202,7 +209,16 @@ export function parseConfig(raw: Record<string, unknown>, fail: (message: string
   const folders = ((raw.folders ?? []) as unknown[]).map((entry, i): FolderConfig => {
     const what = `folders[${i}]`;
     if (typeof entry !== "object" || entry === null) throw fail(`${what} must be a table`);
-    const { path, id, label, mode, share_with: shareWith, ...rest } = entry as Record<string, unknown>;
+    const {
+      path,
+      id,
+      label,
+      mode,
+      share_with: shareWith,
+      big_delete_percent: percent = DEFAULT_BIG_DELETES.percent,
+      big_delete_files: files = DEFAULT_BIG_DELETES.files,
+      ...rest
+    } = entry as Record<string, unknown>;
     const extra = Object.keys(rest)[0];
     if (extra !== undefined) throw fail(`${what}: unknown setting "${extra}"`);
     if (typeof path !== "string" || path === "") throw fail(`${what}.path must be a folder path`);
@@ -218,6 +234,12 @@ export function parseConfig(raw: Record<string, unknown>, fail: (message: string
     if (shareWith !== undefined && !Array.isArray(shareWith)) {
       throw fail(`${what}.share_with must be a list of device IDs`);
     }
+    if (typeof percent !== "number" || !Number.isInteger(percent) || percent < 0 || percent > 100) {
+      throw fail(`${what}.big_delete_percent must be a whole number from 0 to 100`);
+    }
+    if (typeof files !== "number" || !Number.isInteger(files) || files < 0) {
+      throw fail(`${what}.big_delete_files must be a whole number of at least 0`);
+    }
     const absolute = resolve(expandHome(path));
     return {
       path: absolute,
@@ -225,6 +247,7 @@ export function parseConfig(raw: Record<string, unknown>, fail: (message: string
       label: (label as string | undefined) ?? (basename(absolute) || absolute),
       mode: mode as FolderMode | undefined,
       shareWith: [...new Set(((shareWith ?? []) as unknown[]).map((d, j) => deviceId(d, `${what}.share_with[${j}]`)))],
+      bigDeletes: { percent, files },
     };
   });
   const twice = (values: (string | undefined)[]) => values.find((v, i) => v !== undefined && values.indexOf(v) !== i);

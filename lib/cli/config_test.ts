@@ -4,7 +4,10 @@ import { CONFIG_TEMPLATE, DEFAULT_CONFIG, parseConfig } from "./config.ts";
 
 Deno.test("the template's commented settings are the defaults, and valid", () => {
   const uncommented = CONFIG_TEMPLATE.split("\n")
-    .filter((l) => /^# [a-z_]+ = /.test(l) && !/^# (peers|path|id|label|mode|share_with) = /.test(l))
+    .filter((l) =>
+      /^# [a-z_]+ = /.test(l) &&
+      !/^# (peers|path|id|label|mode|share_with|big_delete_percent|big_delete_files) = /.test(l)
+    )
     .map((l) => l.slice(2))
     .join("\n");
   const config = parseConfig(parse(uncommented), (m) => new Error(m));
@@ -25,6 +28,8 @@ mode = "receive-only"
 path = "/srv/b/"
 id = "docs-2024.v1"
 label = "Documents"
+big_delete_percent = 90
+big_delete_files = 0
 share_with = ["${ID}", "${ID.replaceAll("-", "")}"]
 `,
   );
@@ -34,8 +39,22 @@ share_with = ["${ID}", "${ID.replaceAll("-", "")}"]
     { address: { host: "::1", port: 7000 }, deviceId: ID },
   ]);
   assert.deepEqual(config.folders, [
-    { path: "/srv/a", id: undefined, label: "a", mode: "receive-only", shareWith: [] },
-    { path: "/srv/b", id: "docs-2024.v1", label: "Documents", mode: undefined, shareWith: [ID] },
+    {
+      path: "/srv/a",
+      id: undefined,
+      label: "a",
+      mode: "receive-only",
+      shareWith: [],
+      bigDeletes: { percent: 50, files: 100 },
+    },
+    {
+      path: "/srv/b",
+      id: "docs-2024.v1",
+      label: "Documents",
+      mode: undefined,
+      shareWith: [ID],
+      bigDeletes: { percent: 90, files: 0 },
+    },
   ]);
 });
 
@@ -52,6 +71,11 @@ Deno.test("parseConfig() names what is wrong", () => {
     [`[[folders]]\npath = "/a"\nmode = "mirror"`, /^folders\[0\]\.mode must be one of/],
     [`[[folders]]\npath = "/a"\nshare_with = "${ID}"`, /^folders\[0\]\.share_with must be a list/],
     [`[[folders]]\npath = "/a"\nshare_with = ["${OTHER_ID}"]`, /^folders\[0\]\.share_with\[0\] must be a device ID/],
+    [
+      `[[folders]]\npath = "/a"\nbig_delete_percent = 101`,
+      /^folders\[0\]\.big_delete_percent must be a whole number from 0 to 100$/,
+    ],
+    [`[[folders]]\npath = "/a"\nbig_delete_files = -1`, /^folders\[0\]\.big_delete_files must be a whole number/],
     [`[[folders]]\npath = "/a"\n[[folders]]\npath = "/a/"`, /^two \[\[folders\]\] have the path \/a$/],
     [`[[folders]]\npath = "/a"\nid = "x"\n[[folders]]\npath = "/b"\nid = "x"`, /^two \[\[folders\]\] have the id "x"$/],
   ];

@@ -81,6 +81,7 @@ export function deviceOptions(ctx: CliContext, scanIntervalSeconds?: number): De
     scanIntervalMs: (scanIntervalSeconds ?? ctx.config.rescanInterval) * 1000,
     ignoreDefaults: ctx.config.ignoreDefaults,
     folderModes: configuredModes(ctx.config),
+    deletionThresholds: new Map(ctx.config.folders.map((f) => [f.path, f.bigDeletes])),
     maxSendBytesPerSecond: ctx.maxSendKbps * 1024 || undefined,
     maxRecvBytesPerSecond: ctx.maxRecvKbps * 1024 || undefined,
   };

@@ -6,6 +6,7 @@ import { join } from "./join.ts";
 import { normalizeDeviceId, parseAddress, parseLogLevel, parseMode, parsePeer, wholeNumber } from "./parsers.ts";
 import { serve, syncOnce } from "./run.ts";
 import { installService } from "./service.ts";
+import { folderAction } from "./folder.ts";
 import { share } from "./share.ts";
 import { conflicts, nameOf, status } from "./status.ts";
 import { why } from "./why.ts";
@@ -18,7 +19,8 @@ Exit codes:
   69  unavailable: peer unreachable, port in use
   70  internal error (a bug: please report it with the --verbose output)
   74  local IO: folder missing or unreadable, disk full
-  75  try again later: another fsync uses the home, or sync --once ran out of time
+  75  try again later: another fsync uses the home, sync --once ran out of time, or a folder
+      is stopped (root unmounted or replaced) or holds a big deletion (fsync folder --help)
   76  protocol or integrity error from a peer
   77  device not trusted
   78  configuration file invalid
@@ -146,7 +148,11 @@ export function program(): Command {
       "sync every folder of the home (from share, join and config.toml's [[folders]]) with the peers it knows, " +
         "dialling them (not listening)",
     )
-    .option("--once", "converge once, then exit: 0 in sync, 69 a peer unreachable, 75 home in use or timed out")
+    .option(
+      "--once",
+      "converge once, then exit: 0 in sync, 69 a peer unreachable, 75 home in use, timed out, " +
+        "or a folder stopped or holding a big deletion",
+    )
     .addOption(
       new Option("--timeout <seconds>", "with --once: how long to wait for convergence").argParser(
         wholeNumber("seconds"),
@@ -171,6 +177,31 @@ export function program(): Command {
     .exitOverride()
     .addHelpText("after", examples("fsync service install --user", "sudo fsync --home /srv/fsync service install"))
     .action(async (opts, c) => installService(opts, await context(c)));
+
+  const folder = sub("folder").description(
+    "act on a stopped folder (root unmounted or replaced) or a held big deletion (see fsync status)",
+  );
+  folder.command("rescan")
+    .description(
+      "scan a folder now: it syncs again if its root is back; with --accept-empty, take the root as it is " +
+        "(even empty, making it and its marker): every missing file is deleted on every peer",
+    )
+    .argument("<folder>", "folder ID or label (fsync status --json lists them)")
+    .option("--accept-empty", "the folder really is empty (or lost its files): delete them everywhere", false)
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .addHelpText("after", examples("fsync folder rescan photos", "fsync folder rescan --accept-empty photos"))
+    .action(async (id, opts, c) => folderAction(id, opts.acceptEmpty ? "accept-empty" : "rescan", await context(c)));
+  folder.command("confirm-deletes")
+    .description(
+      "send a big deletion that is held (by default over 50% of a folder's files and over 100 files in one " +
+        "scan; big_delete_percent and big_delete_files in config.toml's [[folders]])",
+    )
+    .argument("<folder>", "folder ID or label")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .addHelpText("after", examples("fsync folder confirm-deletes photos"))
+    .action(async (id, _opts, c) => folderAction(id, "confirm-deletes", await context(c)));
 
   sub("status")
     .description("show folders, peers (connected, last seen), what is still needed and from whom, the last problem")

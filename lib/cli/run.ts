@@ -138,7 +138,9 @@ export async function syncOnce(opts: SyncOnceOptions, ctx: CliContext): Promise<
       }
     }));
     const deadline = Date.now() + opts.timeout * 1000;
-    while (reached.size > 0) {
+    // A stopped folder cannot converge: it neither scans nor pulls until its root is back.
+    const stopped = () => device.folderProblems().filter((p) => p.kind === "stopped");
+    while (reached.size > 0 && stopped().length === 0) {
       const waiting: string[] = [];
       for (const [peerId, name] of reached) if (!(await device.convergedWith(peerId))) waiting.push(name);
       if (waiting.length === 0) break;
@@ -148,6 +150,11 @@ export async function syncOnce(opts: SyncOnceOptions, ctx: CliContext): Promise<
         });
       }
       await new Promise((r) => setTimeout(r, 200));
+    }
+    // A stopped folder, or a held deletion: what is not in sync waits for the user.
+    const problems = device.folderProblems();
+    if (problems.length > 0) {
+      throw new FsyncError(problems.map((p) => `folder ${p.label}: ${p.message}`).join("; "), ExitCode.tempFail);
     }
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     if (reached.size > 0) console.log(`In sync with ${[...reached.values()].join(", ")} in ${seconds} s`);

@@ -19,6 +19,7 @@ export function formatStatus(report: StatusReport): string {
   for (const f of report.folders) {
     const conflicts = f.conflicts > 0 ? `, ${f.conflicts} conflict cop${f.conflicts === 1 ? "y" : "ies"}` : "";
     lines.push(`folder "${f.label}" ${f.path} (${f.mode}): ${f.files} files, ${humanBytes(f.bytes)}${conflicts}`);
+    if (f.problem !== null) lines.push(`  PROBLEM: ${f.problem}`);
     if (f.peers.length === 0) lines.push("  shared with no peer yet");
     for (const p of f.peers) {
       const state = p.inSync ? "in sync" : `needs ${p.needFiles} files (${humanBytes(p.needBytes)}) from it`;

@@ -1,8 +1,26 @@
+import { FsyncError } from "../model/mod.ts";
+
 /** The control endpoint's file in the home: a Unix socket, reachable by this user only. */
 export const CONTROL_SOCKET = "control.sock";
 
+/** What `fsync folder` asks of a folder: a rescan, a rescan confirming a held deletion, or taking an empty root. */
+export type FolderAction = "rescan" | "confirm-deletes" | "accept-empty";
+
+/** The folder actions a request may name. */
+const FOLDER_ACTIONS: readonly string[] = ["rescan", "confirm-deletes", "accept-empty"];
+
+/** What a folder action did: the changes its scan found, and what still keeps the folder from syncing. */
+export interface FolderActionResult {
+  readonly id: string;
+  readonly label: string;
+  readonly changes: number;
+  readonly problem: string | null;
+}
+
 /** What a local client may ask a running device. */
-export type ControlRequest = { readonly command: "status" };
+export type ControlRequest =
+  | { readonly command: "status" }
+  | { readonly command: "folder"; readonly folder: string; readonly action: FolderAction };
 
 /** The longest request line accepted. */
 const MAX_REQUEST_BYTES = 4096;
@@ -49,16 +67,26 @@ async function handle(conn: Deno.UnixConn, answer: (request: ControlRequest) => 
     const line = await readLine(conn);
     let reply: unknown;
     try {
-      const request = JSON.parse(line);
-      if (request?.command !== "status") throw new Error(`unknown command ${JSON.stringify(request?.command)}`);
-      reply = { ok: true, result: await answer(request) };
+      reply = { ok: true, result: await answer(parseRequest(line)) };
     } catch (e) {
-      reply = { ok: false, error: (e as Error).message };
+      // An FsyncError keeps its exit code and hint across the socket.
+      const expected = e instanceof FsyncError ? { exitCode: e.exitCode, hint: e.hint } : {};
+      reply = { ok: false, error: (e as Error).message, ...expected };
     }
     await writeAll(conn, new TextEncoder().encode(JSON.stringify(reply) + "\n"));
   } finally {
     conn.close();
   }
+}
+
+/** The request on a line, checked. */
+function parseRequest(line: string): ControlRequest {
+  const request = JSON.parse(line);
+  if (request?.command === "status") return { command: "status" };
+  if (request?.command === "folder" && typeof request.folder === "string" && FOLDER_ACTIONS.includes(request.action)) {
+    return { command: "folder", folder: request.folder, action: request.action };
+  }
+  throw new Error(`unknown command ${JSON.stringify(request?.command)}`);
 }
 
 async function readLine(conn: Deno.Conn): Promise<string> {
@@ -101,6 +129,9 @@ export async function askControl(path: string, request: ControlRequest, timeoutM
     await writeAll(conn, new TextEncoder().encode(JSON.stringify(request) + "\n"));
     const text = await new Response(conn.readable).text();
     const reply = JSON.parse(text);
+    if (!reply.ok && typeof reply.exitCode === "number") {
+      throw new FsyncError(reply.error, reply.exitCode, { hint: reply.hint });
+    }
     if (!reply.ok) throw new Error(`the running fsync answered: ${reply.error}`);
     return reply.result;
   } catch (e) {

@@ -34,10 +34,17 @@ import { RECENT_MS } from "../scan/mod.ts";
 import { type BlockWant, RateLimiter } from "../transfer/mod.ts";
 import { FolderWatcher } from "../watch/mod.ts";
 import { BlockServer } from "./block_server.ts";
-import { CONTROL_SOCKET, type ControlServer, serveControl } from "./control.ts";
+import {
+  CONTROL_SOCKET,
+  type ControlServer,
+  type FolderAction,
+  type FolderActionResult,
+  serveControl,
+} from "./control.ts";
 import { collectStatus, type StatusReport, summarizeFolder } from "./status.ts";
 import type { DeviceEvent, TransferTotals } from "./events.ts";
-import { FolderRunner, UNWRITTEN_BYTES } from "./folder_runner.ts";
+import { type FolderProblem, FolderRunner, UNWRITTEN_BYTES } from "./folder_runner.ts";
+import type { DeletionThresholds } from "../plan/mod.ts";
 import { Semaphore } from "./_semaphore.ts";
 import { folderModeOf, policyFromDisk } from "./needs.ts";
 import { storePathOf } from "./peers.ts";
@@ -69,6 +76,8 @@ export interface DeviceOptions {
   readonly ignoreDefaults?: boolean;
   /** Modes by folder path, overriding those stored with the folders (from the configuration and flags). */
   readonly folderModes?: ReadonlyMap<string, FolderMode>;
+  /** When a scan's deletions wait for confirmation, by folder path (from the configuration; default 50 % and 100 files). */
+  readonly deletionThresholds?: ReadonlyMap<string, DeletionThresholds>;
   /** Limits of block data sent to and received from all peers together, in bytes per second (absent: none). */
   readonly maxSendBytesPerSecond?: number;
   readonly maxRecvBytesPerSecond?: number;
@@ -229,7 +238,11 @@ export class Device {
     const device = new Device(lock, identity, store, name, options);
     if (madePrivate) device.#logger.warn(madePrivate);
     try {
-      device.#control = await serveControl(join(home, CONTROL_SOCKET), () => device.status());
+      device.#control = await serveControl(
+        join(home, CONTROL_SOCKET),
+        (request) =>
+          request.command === "status" ? device.status() : device.folderAction(request.folder, request.action),
+      );
     } catch (e) {
       // A home path too long for a Unix socket, say: `fsync status` then reads the store.
       device.#logger.debug(`no control endpoint: ${(e as Error).message}`);
@@ -380,12 +393,46 @@ export class Device {
           : policyFromDisk(folder, this.#options.ignoreDefaults ?? true, this.#options.folderModes); // being added
       },
       lastError: this.#lastError,
+      problemOf: (folder) => this.#folders.get(folder.id)?.problem?.message,
     });
   }
 
   /** Whether a session with the peer is open. */
   isConnected(peerId: string): boolean {
     return this.#sessions.has(peerId);
+  }
+
+  /**
+   * Rescans a folder (by ID, or label when no folder has that ID), confirming the big
+   * deletion it holds (`confirm-deletes`) or taking its root as it is, even empty
+   * (`accept-empty`); answers `fsync folder` through the control socket too.
+   *
+   * @throws {FsyncError} (usage) when no folder has that ID or label.
+   */
+  async folderAction(folder: string, action: FolderAction): Promise<FolderActionResult> {
+    const runners = [...this.#folders.values()];
+    const runner = this.#folders.get(folder) ?? runners.find((r) => r.folder.label === folder);
+    if (!runner) {
+      const known = runners.map((r) => `${r.folder.id} (${r.folder.label})`).join(", ") || "none";
+      throw new FsyncError(`no folder ${JSON.stringify(folder)} in this home`, ExitCode.usage, {
+        hint: `its folders: ${known}`,
+      });
+    }
+    const changes = action === "confirm-deletes"
+      ? await runner.confirmDeletes()
+      : action === "accept-empty"
+      ? await runner.acceptEmpty()
+      : await runner.scan();
+    const { id, label } = runner.folder;
+    return { id, label, changes, problem: runner.problem?.message ?? null };
+  }
+
+  /** Folders that do not sync as usual: stopped (root unmounted or replaced) or holding a big deletion. */
+  folderProblems(): (FolderProblem & { readonly folderId: string; readonly label: string })[] {
+    return [...this.#folders.values()].flatMap((r) => {
+      const problem = r.problem;
+      return problem ? [{ ...problem, folderId: r.folder.id, label: r.folder.label }] : [];
+    });
   }
 
   /** Sums of what was pulled for a folder from a peer. */
@@ -867,6 +914,7 @@ export class Device {
       onPullProgress: (progress) =>
         this.#emit({ type: "pull-progress", folderId: folder.id, label: folder.label, ...progress }),
       unwritten: this.#unwritten,
+      deletionThresholds: this.#options.deletionThresholds?.get(folder.path),
     });
     this.#folders.set(folder.id, runner);
     const changed = await runner.scan(); // fails with a clear FsyncError when the folder is gone

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import {
+  ExitCode,
   type FileInfo,
   type FolderMode,
   FsyncError,
@@ -8,6 +9,7 @@ import {
   pathDepth,
   shortOfDisplayId,
 } from "../model/mod.ts";
+import { DEFAULT_DELETION_THRESHOLDS, type DeletionThresholds, isBigDeletion, rootVerdict } from "../plan/mod.ts";
 import { IgnoreRules, loadIgnoreRules, scanFolder, type ScanProblem } from "../scan/mod.ts";
 import type { FolderRecord, Store } from "../store/mod.ts";
 import {
@@ -24,6 +26,7 @@ import { Mutex } from "./_mutex.ts";
 import { Semaphore } from "./_semaphore.ts";
 import { changesDisk, countNeeds, type Decider, folderDecider } from "./needs.ts";
 import { Signal } from "./_signal.ts";
+import { hasMarker, observeRoot, stoppedMessage, writeMarker } from "./folder_marker.ts";
 import type { Logger } from "./logger.ts";
 
 /**
@@ -66,6 +69,18 @@ export interface FolderRunnerOptions {
   readonly onPullProgress?: (progress: PullProgress) => void;
   /** Bounds the bytes fetched and not yet written, shared with the device's other folders (default: its own). */
   readonly unwritten?: ByteBudget;
+  /** When a scan's deletions wait for `confirmDeletes()` (default DEFAULT_DELETION_THRESHOLDS). */
+  readonly deletionThresholds?: DeletionThresholds;
+}
+
+/**
+ * Why a folder does not sync as usual: `stopped` (its root looks unmounted or replaced:
+ * nothing is scanned, deleted or written) or `deletions-held` (a big deletion waits for
+ * `fsync folder confirm-deletes`; everything else syncs).
+ */
+export interface FolderProblem {
+  readonly kind: "stopped" | "deletions-held";
+  readonly message: string;
 }
 
 /** How far a pull pass is: what it has to do, counted before it starts, and what it did. */
@@ -102,8 +117,13 @@ export interface PullResult {
  * it. Scans and pulls never overlap. `localChanged` wakes index senders after a commit.
  */
 export class FolderRunner {
-  readonly folder: FolderRecord;
   readonly localChanged: Signal = new Signal();
+  #folder: FolderRecord;
+  #thresholds: DeletionThresholds;
+  /** Set while the root cannot be used; cleared by a scan that finds the marker again. */
+  #stopped?: string;
+  /** Set while a big deletion waits; a full scan recomputes it, a confirmation clears it. */
+  #held?: string;
   #store: Store;
   #shortId: string;
   #logger: Logger;
@@ -122,7 +142,8 @@ export class FolderRunner {
   #pulledUnder = new Map<string, number>();
 
   constructor(folder: FolderRecord, store: Store, options: FolderRunnerOptions) {
-    this.folder = folder;
+    this.#folder = folder;
+    this.#thresholds = options.deletionThresholds ?? DEFAULT_DELETION_THRESHOLDS;
     this.#store = store;
     this.#shortId = options.shortId;
     this.#logger = options.logger;
@@ -133,6 +154,18 @@ export class FolderRunner {
     this.#unwritten = options.unwritten ?? new Semaphore(UNWRITTEN_BYTES);
     this.#mode = options.mode ?? "send-receive";
     this.#rules = this.#readRules() ?? new IgnoreRules("", this.#ignoreDefaults);
+  }
+
+  /** The folder's record (it changes once, when the marker is first made). */
+  get folder(): FolderRecord {
+    return this.#folder;
+  }
+
+  /** Why the folder does not sync as usual, if it does not. */
+  get problem(): FolderProblem | undefined {
+    if (this.#stopped) return { kind: "stopped", message: this.#stopped };
+    if (this.#held) return { kind: "deletions-held", message: this.#held };
+    return undefined;
   }
 
   /** Send-only folders pull nothing; receive-only ones let a peer's edit win every conflict. */
@@ -224,13 +257,78 @@ export class FolderRunner {
     return request.done;
   }
 
-  async #scan(paths?: readonly string[], recheck?: ReadonlySet<string>): Promise<number> {
+  /**
+   * Scans the whole folder and commits its deletions however big they are (`fsync folder
+   * confirm-deletes`). Returns the number of changed paths.
+   */
+  confirmDeletes(): Promise<number> {
+    return this.#mutex.run(() => this.#scan(undefined, undefined, true));
+  }
+
+  /**
+   * Takes the root as it is, even empty (`fsync folder rescan --accept-empty`): makes it and
+   * its marker, then scans and commits every deletion found. Returns the number of changed paths.
+   */
+  acceptEmpty(): Promise<number> {
+    return this.#mutex.run(async () => {
+      try {
+        await Deno.mkdir(this.folder.path, { recursive: true });
+        await writeMarker(this.folder.path);
+      } catch (e) {
+        throw new FsyncError(`cannot make ${this.folder.path}: ${(e as Error).message}`, ExitCode.io, { cause: e });
+      }
+      return await this.#scan(undefined, undefined, true);
+    });
+  }
+
+  /**
+   * Whether the root may be used, marking it first when it never was (a new folder, or a
+   * home from before markers). Stops the folder when not; a folder stopped before resumes
+   * (peers' entries are looked at again in full) and returns "resumed".
+   */
+  async #useRoot(): Promise<boolean | "resumed"> {
+    const root = await observeRoot(this.folder, async () => {
+      for await (const f of this.#store.listLocal(this.folder.id)) if (!f.deleted) return false;
+      return true;
+    });
+    const verdict = rootVerdict(root);
+    if (verdict === "stop") {
+      this.#stop(stoppedMessage(this.folder, root.exists));
+      return false;
+    }
+    if (verdict === "mark") {
+      await writeMarker(this.folder.path);
+      this.#logger.info(`made the folder marker in ${this.folder.path}`, { folder: this.folder.label });
+    }
+    if (this.folder.marked !== true) {
+      this.#folder = { ...this.folder, marked: true };
+      await this.#store.putFolder(this.#folder);
+    }
+    if (this.#stopped === undefined) return true;
+    this.#stopped = undefined;
+    this.#logger.info(`the folder root is back: syncing again`, { folder: this.folder.label });
+    this.#policyChanged();
+    return "resumed";
+  }
+
+  #stop(message: string): void {
+    if (this.#stopped === message) return;
+    this.#stopped = message;
+    this.#logger.warn(message, { folder: this.folder.label });
+  }
+
+  async #scan(paths?: readonly string[], recheck?: ReadonlySet<string>, confirm = false): Promise<number> {
     const { id, path: root } = this.folder;
-    // New rules: paths they no longer ignore may be anywhere, so the whole folder is scanned.
-    if (this.#reloadRules()) paths = undefined;
+    const usable = await this.#useRoot();
+    if (!usable) return 0;
+    // Hints gathered while stopped were dropped; new rules may unignore paths anywhere.
+    const rulesChanged = this.#reloadRules();
+    if (usable === "resumed" || rulesChanged) paths = undefined;
     const rules = this.#rules;
     let batch: FileInfo[] = [];
     let changed = 0;
+    // From the first tombstone on, entries wait for the deletion guard, in scan order.
+    let deferred: FileInfo[] | undefined;
     // A batch is written while the scan goes on, at most one commit behind it.
     let writing: Promise<void> = Promise.resolve();
     const commit = async () => {
@@ -257,6 +355,15 @@ export class FolderRunner {
       recheck,
     });
     for await (const file of scan) {
+      if (file.deleted) deferred ??= [];
+      if (deferred) {
+        deferred.push(file);
+        continue;
+      }
+      batch.push(file);
+      if (batch.length >= SCAN_COMMIT_EVERY) await commit();
+    }
+    for (const file of await this.#guardDeletions(deferred ?? [], paths === undefined, confirm)) {
       batch.push(file);
       if (batch.length >= SCAN_COMMIT_EVERY) await commit();
     }
@@ -264,6 +371,49 @@ export class FolderRunner {
     await writing;
     if (changed > 0) this.localChanged.notify();
     return changed;
+  }
+
+  /**
+   * What of a scan's entries from its first tombstone on is committed: all of them, or all
+   * but the tombstones when the marker went away meanwhile (the root is being unmounted or
+   * removed) or the deletion is big (held until confirmed). A hold stands until a full scan
+   * finds no big deletion or `confirm` says so.
+   */
+  async #guardDeletions(deferred: FileInfo[], full: boolean, confirm: boolean): Promise<FileInfo[]> {
+    const kept = () => deferred.filter((f) => !f.deleted);
+    if (deferred.length > 0 && !hasMarker(this.folder.path)) {
+      this.#stop(stoppedMessage(this.folder, true));
+      return kept();
+    }
+    const deleted = deferred.filter((f) => f.deleted && f.type !== "directory").length;
+    if (confirm) {
+      this.#held = undefined;
+      return deferred;
+    }
+    if (this.#held && !full) return kept();
+    if (deleted > this.#thresholds.files) {
+      let before = 0;
+      for await (const f of this.#store.listLocal(this.folder.id)) if (!f.deleted && f.type !== "directory") before++;
+      if (isBigDeletion(deleted, before, this.#thresholds)) {
+        this.#hold(deleted, before);
+        return kept();
+      }
+    }
+    if (full && this.#held) {
+      this.#held = undefined;
+      this.#logger.info("no big deletion is held any more", { folder: this.folder.label });
+    }
+    return deferred;
+  }
+
+  #hold(deleted: number, before: number): void {
+    const { percent, files } = this.#thresholds;
+    const message = `${deleted} of ${before} files were deleted (more than ${percent}% and ${files} files): ` +
+      `the deletions are held, not sent to peers; restore the files, or confirm with ` +
+      `\`fsync folder confirm-deletes ${this.folder.id}\``;
+    if (this.#held === message) return;
+    this.#held = message;
+    this.#logger.warn(message, { folder: this.folder.label });
   }
 
   /**
@@ -280,6 +430,10 @@ export class FolderRunner {
     if (this.#mode === "send-only") {
       return { actions: 0, written: 0, problems: [], bytesFetched: 0, bytesReused: 0, changedLocally: [] };
     }
+    // A stopped folder's root may be an empty mount point: a peer's files must not fill it.
+    if (this.#stopped === undefined && this.folder.marked !== true) await this.#useRoot();
+    else if (this.#stopped === undefined && !hasMarker(root)) this.#stop(stoppedMessage(this.folder, true));
+    if (this.#stopped !== undefined) return stoppedPull(this.#stopped);
     const decider = this.decider;
     // Entries skipped under another policy may be wanted now.
     if (this.#pulledUnder.get(peerId) !== this.#policyGeneration) after = undefined;
@@ -318,8 +472,17 @@ export class FolderRunner {
       unwritten: this.#unwritten,
     };
     let diskFull = false;
+    let stopped = false;
     const apply = async (decision: Parameters<typeof applyDecision>[1], local: FileInfo | undefined) => {
       if (diskFull) return; // the rest waits for the retry, once there is room
+      if (stopped) return;
+      if (decision.action !== "record" && !hasMarker(root)) {
+        // The root went away during the pass: the rest waits until it is back.
+        stopped = true;
+        this.#stop(stoppedMessage(this.folder, true));
+        problems.push(...stoppedPull(this.#stopped!).problems);
+        return;
+      }
       try {
         // Not `pending.push(...await ...)`: that would push into the array a concurrent
         // commit has already swapped out, losing the entry.
@@ -441,6 +604,12 @@ export class FolderRunner {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
   }
+}
+
+/** The outcome of a pass into a stopped folder: nothing done, one problem saying why (so it is retried). */
+function stoppedPull(message: string): PullResult {
+  const problems = [{ path: ".", message }];
+  return { actions: 0, written: 0, problems, bytesFetched: 0, bytesReused: 0, changedLocally: [] };
 }
 
 function isLiveDirectory(file: FileInfo | undefined): boolean {

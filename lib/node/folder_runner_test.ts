@@ -90,3 +90,132 @@ Deno.test("a pull reports its totals from the start, and its last report has eve
     await Deno.remove(target, { recursive: true });
   }
 });
+
+/** Live (not deleted) paths of a folder's local index. */
+async function livePaths(store: Store, folderId = "f1"): Promise<string[]> {
+  return (await Array.fromAsync(store.listLocal(folderId))).filter((f) => !f.deleted).map((f) => f.path).sort();
+}
+
+const noBlocks = { fetchBlock: () => Promise.reject(new Error("no block is to be fetched")) };
+
+Deno.test("a home from before markers gets its marker at its first non-empty start, and keeps syncing", () =>
+  withRunner(async (root, _runner, store) => {
+    for (const name of ["a", "b"]) await Deno.writeTextFile(join(root, name), name);
+    // The folder as a pre-marker home holds it: indexed, never marked.
+    const old = new FolderRunner({ id: "f1", label: "f1", path: root, indexId: "i1" }, store, {
+      shortId: "ME00000",
+      logger: silentLogger,
+      nowMs: () => Date.now(),
+    });
+    assert.equal(await old.scan(), 2);
+    assert.equal((await Deno.lstat(join(root, ".fsyncfolder"))).isFile, true);
+    assert.equal(old.folder.marked, true);
+    assert.equal((await store.getFolder("f1"))?.marked, true);
+    assert.equal(old.problem, undefined);
+    assert.deepEqual(await livePaths(store), ["a", "b"], "the marker is not content");
+  }));
+
+Deno.test("a root that lost its marker (an empty mount point) is stopped: nothing deleted, nothing written", () =>
+  withRunner(async (root, runner, store) => {
+    for (let i = 0; i < 40; i++) await Deno.writeTextFile(join(root, `f${i}`), `${i}`);
+    await runner.scan();
+    const before = await livePaths(store);
+    // Unmounted: the mount point is an empty directory.
+    for await (const e of Deno.readDir(root)) await Deno.remove(join(root, e.name));
+    assert.equal(await runner.scan(), 0);
+    assert.deepEqual(await livePaths(store), before, "no tombstone recorded");
+    assert.equal(runner.problem?.kind, "stopped");
+    assert.match(runner.problem!.message, /looks unmounted or replaced: marker \.fsyncfolder missing/);
+    assert.match(runner.problem!.message, /fsync folder rescan --accept-empty f1/);
+    // A peer's file is not written into the replaced root.
+    const peerFile = { ...(await store.getLocal("f1", "f0"))!, path: "from-peer", version: { PEER: 1 } };
+    await store.applyRemote("f1", "PEER", [peerFile], { indexId: "p1", sequence: 1 });
+    const pulled = await runner.pullFrom("PEER", noBlocks);
+    assert.equal(pulled.written, 0);
+    assert.equal(pulled.problems.length, 1);
+    assert.deepEqual([...Deno.readDirSync(root)], []);
+    // The disk is back (marker and files): the folder syncs again, and nothing was deleted.
+    await Deno.writeTextFile(join(root, ".fsyncfolder"), "");
+    for (let i = 0; i < 40; i++) await Deno.writeTextFile(join(root, `f${i}`), `${i}`);
+    await runner.scan(["f1"]);
+    assert.equal(runner.problem, undefined);
+    assert.deepEqual(await livePaths(store), before);
+  }));
+
+Deno.test("a removed root is stopped, and --accept-empty takes it as it is: every file is deleted", () =>
+  withRunner(async (root, runner, store) => {
+    for (const name of ["a", "b"]) await Deno.writeTextFile(join(root, name), name);
+    await runner.scan();
+    await Deno.remove(root, { recursive: true });
+    assert.equal(await runner.scan(), 0);
+    assert.match(runner.problem!.message, /the folder is missing/);
+    assert.deepEqual(await livePaths(store), ["a", "b"]);
+    assert.equal(await runner.acceptEmpty(), 2);
+    assert.equal(runner.problem, undefined);
+    assert.deepEqual(await livePaths(store), []);
+    assert.equal((await Deno.lstat(join(root, ".fsyncfolder"))).isFile, true);
+  }));
+
+Deno.test("a pre-marker home whose root is empty while its index holds files is stopped, not emptied", () =>
+  withRunner(async (root, runner, store) => {
+    await Deno.writeTextFile(join(root, "a"), "a");
+    await runner.scan();
+    // As if the marker had never been made: a record from before markers, root now empty.
+    await store.putFolder({ id: "f1", label: "f1", path: root, indexId: "i1" });
+    await Deno.remove(join(root, "a"));
+    await Deno.remove(join(root, ".fsyncfolder"));
+    const old = new FolderRunner((await store.getFolder("f1"))!, store, {
+      shortId: "ME00000",
+      logger: silentLogger,
+      nowMs: () => Date.now(),
+    });
+    assert.equal(await old.scan(), 0);
+    assert.equal(old.problem?.kind, "stopped");
+    assert.deepEqual(await livePaths(store), ["a"]);
+    assert.deepEqual([...Deno.readDirSync(root)], [], "no marker made in an empty root");
+  }));
+
+Deno.test("a big local deletion is held until confirmed; a small one, or one under the thresholds, is not", () =>
+  withRunner(async (root, runner, store) => {
+    await Deno.mkdir(join(root, "big"));
+    for (let i = 0; i < 150; i++) await Deno.writeTextFile(join(root, "big", `f${i}`), `${i}`);
+    for (let i = 0; i < 50; i++) await Deno.writeTextFile(join(root, `keep${i}`), `${i}`);
+    await runner.scan();
+    // 101 of 200 files: more than 50 % and more than 100 files.
+    for (let i = 0; i < 101; i++) await Deno.remove(join(root, "big", `f${i}`));
+    await Deno.writeTextFile(join(root, "new"), "new");
+    await runner.scan();
+    assert.equal(runner.problem?.kind, "deletions-held");
+    assert.match(runner.problem!.message, /^101 of 200 files were deleted .*fsync folder confirm-deletes f1/);
+    assert.equal((await livePaths(store)).length, 202, "the deletions wait; the new file is recorded");
+    // Hinted scans under a hold do not send the deletions piecemeal.
+    await runner.scan(["big/f0", "big/f1"]);
+    assert.equal((await livePaths(store)).length, 202);
+    assert.equal(await runner.confirmDeletes(), 101);
+    assert.equal(runner.problem, undefined);
+    assert.equal((await livePaths(store)).length, 101);
+    // 100 files at once is not more than 100: not held.
+    for (let i = 0; i < 50; i++) await Deno.remove(join(root, `keep${i}`));
+    for (let i = 101; i < 151; i++) await Deno.remove(join(root, "big", `f${i}`)).catch(() => {});
+    await runner.scan();
+    assert.equal(runner.problem, undefined);
+    assert.deepEqual(await livePaths(store), ["big", "new"]);
+  }));
+
+Deno.test("a held deletion is released by a full scan that finds the files restored", () =>
+  withRunner(async (root, runner, store) => {
+    for (let i = 0; i < 120; i++) await Deno.writeTextFile(join(root, `f${i}`), "same");
+    await runner.scan();
+    const away = await Deno.makeTempDir();
+    try {
+      for (let i = 0; i < 120; i++) await Deno.rename(join(root, `f${i}`), join(away, `f${i}`));
+      await runner.scan();
+      assert.equal(runner.problem?.kind, "deletions-held");
+      for (let i = 0; i < 120; i++) await Deno.rename(join(away, `f${i}`), join(root, `f${i}`));
+      assert.equal(await runner.scan(), 0);
+      assert.equal(runner.problem, undefined);
+      assert.equal((await livePaths(store)).length, 120);
+    } finally {
+      await Deno.remove(away, { recursive: true });
+    }
+  }));

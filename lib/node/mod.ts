@@ -10,5 +10,7 @@ export * from "./logger.ts";
 export { PeerSession } from "./session.ts";
 export { listPeers, revokePeer } from "./peers.ts";
 export { explainIgnored, type IgnoreExplanation } from "./ignore_check.ts";
+export { type FolderAction, type FolderActionResult } from "./control.ts";
+export { runFolderAction } from "./folder_action.ts";
 export { type InspectOptions, readConflicts, readStatus } from "./inspect.ts";
 export type * from "./status.ts";

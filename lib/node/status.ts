@@ -1,6 +1,7 @@
 import { type FolderMode, parseConflictName } from "../model/mod.ts";
 import type { FolderRecord, LastError, Store } from "../store/mod.ts";
 import { countNeeds, type FolderPolicy } from "./needs.ts";
+import { rootProblemOnDisk } from "./folder_marker.ts";
 
 /** What this device still needs of a folder from one peer. */
 export interface FolderPeerStatus {
@@ -25,6 +26,8 @@ export interface FolderStatus {
   /** Conflict copies present in the folder. */
   readonly conflicts: number;
   readonly peers: readonly FolderPeerStatus[];
+  /** Why the folder does not sync as usual (root unmounted or replaced, a big deletion held), with the fix; or null. */
+  readonly problem: string | null;
 }
 
 /** A peer this device knows. */
@@ -69,6 +72,8 @@ export interface LiveView {
   isConnected(deviceId: string): boolean;
   policyOf(folder: FolderRecord): FolderPolicy;
   readonly lastError?: LastError;
+  /** The folder's problem as the running device knows it (absent: what the disk shows of its root). */
+  problemOf?(folder: FolderRecord): string | undefined;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -92,7 +97,8 @@ export async function collectStatus(store: Store, view: LiveView): Promise<Statu
       folderPeers.push({ deviceId, name, connected, inSync: needFiles === 0, needFiles, needBytes });
     }
     const { id, label, path } = folder;
-    folders.push({ id, label, path, mode, files, bytes, conflicts, peers: folderPeers });
+    const problem = (view.problemOf ? view.problemOf(folder) : rootProblemOnDisk(folder)) ?? null;
+    folders.push({ id, label, path, mode, files, bytes, conflicts, peers: folderPeers, problem });
   }
   const lastError = view.lastError ?? await store.getLastError();
   return {

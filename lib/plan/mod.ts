@@ -5,3 +5,4 @@
  */
 export * from "./pick_winner.ts";
 export * from "./decide.ts";
+export * from "./deletion_guard.ts";

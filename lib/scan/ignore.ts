@@ -3,6 +3,11 @@ import ignore, { type Ignore } from "ignore";
 
 /** The file at a folder's root holding its ignore patterns (gitignore syntax); never synced itself. */
 export const IGNORE_FILE = ".fsyncignore";
+/**
+ * The file at a folder's root that says the folder is there (a root without it may be an
+ * unmounted disk's mount point); never synced, never content.
+ */
+export const FOLDER_MARKER = ".fsyncfolder";
 
 /** Common OS junk, ignored unless the configuration turns the defaults off. */
 export const DEFAULT_IGNORES: readonly string[] = [
@@ -92,16 +97,16 @@ export class IgnoreRules {
     return this.#matcher;
   }
 
-  /** Whether the relative `path` (a directory when `isDirectory`) is ignored; the ignore file itself always is. */
+  /** Whether the relative `path` (a directory when `isDirectory`) is ignored; the ignore file and the marker always are. */
   ignores(path: string, isDirectory: boolean): boolean {
-    if (path === IGNORE_FILE) return true;
+    if (path === IGNORE_FILE || path === FOLDER_MARKER) return true;
     if (this.#patterns.length === 0) return false;
     return this.#fresh().ignores(isDirectory ? `${path}/` : path);
   }
 
   /** Whether `path` is ignored, and by which pattern (or which `!` pattern re-included it). */
   explain(path: string, isDirectory: boolean): IgnoreVerdict {
-    if (path === IGNORE_FILE) return { ignored: true };
+    if (path === IGNORE_FILE || path === FOLDER_MARKER) return { ignored: true };
     const target = isDirectory ? `${path}/` : path;
     const result = this.#fresh().test(target);
     let rule = result.rule?.mark !== undefined ? this.#lines.get(result.rule.mark) : undefined;

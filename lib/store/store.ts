@@ -13,6 +13,8 @@ export interface FolderRecord {
   readonly indexId: string;
   /** As set by `share --mode` or `join --mode` (absent: send-receive). */
   readonly mode?: FolderMode;
+  /** This device made the folder's marker file: from then on, a root without it is not used. */
+  readonly marked?: boolean;
 }
 
 /** A device this device knows. */

@@ -66,7 +66,15 @@ Deno.test("changes made on both sides while both were stopped converge after res
     assert.equal(await Deno.readTextFile(join(a, otherCopy)), "edited on b, earlier\n");
     assert.deepEqual(
       names.filter((n) => n !== copy && n !== otherCopy),
-      ["big-unchanged.bin", "edit-vs-delete.txt", "keep.txt", "other-way.txt", "renamed.txt", "shared.txt"],
+      [
+        ".fsyncfolder",
+        "big-unchanged.bin",
+        "edit-vs-delete.txt",
+        "keep.txt",
+        "other-way.txt",
+        "renamed.txt",
+        "shared.txt",
+      ],
     );
   } finally {
     await Deno.remove(tmp, { recursive: true });

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { TEMP_PREFIX } from "../../lib/model/mod.ts";
+import { FOLDER_MARKER } from "../../lib/scan/mod.ts";
 
 /** One entry of a tree snapshot: everything a replica must reproduce. */
 export interface EntrySnapshot {
@@ -14,7 +15,7 @@ export interface EntrySnapshot {
 
 /**
  * Reads a directory tree: type, permission bits, size, mtime (files and directories), SHA-256 of content,
- * symlink targets. fsync's temporary files are left out, so they show up as a difference
+ * symlink targets. fsync's temporary files and the folder marker are left out, so they show up as a difference
  * only through `assertNoTempFiles`.
  */
 export async function snapshotTree(root: string): Promise<Map<string, EntrySnapshot>> {
@@ -30,6 +31,7 @@ export async function snapshotTree(root: string): Promise<Map<string, EntrySnaps
     }
     for (const e of entries) {
       if (e.name.startsWith(TEMP_PREFIX)) continue;
+      if (dir === "" && e.name === FOLDER_MARKER) continue; // each device's own, never synced
       const path = dir ? `${dir}/${e.name}` : e.name;
       const abs = join(root, path);
       let st: Deno.FileInfo;
