@@ -30,6 +30,12 @@ export interface Connection {
    * the transport fails.
    */
   messages(): AsyncIterable<Message>;
+  /**
+   * Tells the transport that the peer proved a trusted identity and was admitted: the
+   * deadline and the input limits of unauthenticated connections end (a listener closes
+   * connections that never get here). No effect on a connection this device dialled.
+   */
+  authenticated(): void;
   /** Closes the connection; pending sends reject, the message stream ends. */
   close(): void;
 }

@@ -7,10 +7,12 @@ import * as tls from "node:tls";
 import { type Envelope, EnvelopeSchema, FileSync } from "../gen/filesync_pb.ts";
 import { equalBytes, ExitCode, formatDeviceId, FsyncError } from "../model/mod.ts";
 import { formatHostPort, type HostPort } from "./address.ts";
+import { Admission, type AdmissionLimits, sourceOf } from "./admission.ts";
 import type { Connection, PeerCertificate } from "./connection.ts";
 import { fromWire, toWire } from "./convert.ts";
+import { FloodLog } from "./flood_log.ts";
 import { PeerUnreachableError, PortInUseError, UntrustedPeerError } from "./errors.ts";
-import { type ConnectionRole, deviceIdOf } from "./identity.ts";
+import { type ConnectionRole, deviceIdOf, verifyIdentityProof } from "./identity.ts";
 import { MAX_MESSAGE_BYTES, type Message } from "./messages.ts";
 
 /** The key and certificate a device presents on every connection. */
@@ -26,10 +28,7 @@ export interface TlsIdentity {
 const SERVER_NAME = "fsync";
 /** How long a TLS handshake may take before the socket is dropped. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
-/**
- * Connections a listener holds at once; more are closed on arrival. Bounds what a flood of
- * connections can cost: a stranger's socket lives at most the handshake and Hello timeouts.
- */
+/** Authenticated connections a listener holds at once; strangers are counted apart. */
 export const MAX_CONNECTIONS = 256;
 
 /** TLS 1.3 with both certificates required; trust is decided by device ID, never by a CA. */
@@ -201,12 +200,64 @@ export interface Listener {
   close(): Promise<void>;
 }
 
+/** How a listener treats connections whose peer has not proven a trusted identity yet. */
+export interface ListenOptions {
+  /** Receives at most one line a minute about connections closed for a limit (a flood). */
+  readonly onWarning?: (line: string) => void;
+  /** Time from TCP accept to {@linkcode Connection.authenticated} (shorter in tests). */
+  readonly authDeadlineMs?: number;
+}
+
+/**
+ * Time from TCP accept for a peer to be authenticated, whatever it does meanwhile: a TLS
+ * handshake, a Hello and a decision from the store take milliseconds.
+ */
+export const AUTH_DEADLINE_MS = 10_000;
+/**
+ * The deadline once the peer's Hello proved the key of its certificate: the device may be
+ * asking its user whether to let it in. It stays unauthenticated (capped and evictable).
+ */
+const APPROVAL_DEADLINE_MS = 300_000;
+/**
+ * Bytes an unauthenticated peer may send after TLS: HTTP/2 set-up, a Hello and a cluster
+ * configuration take a few KiB (about 100 bytes a folder); more is closed. Each KiB held
+ * costs the listener several in buffers (250 strangers holding 100 KB each took 110 MiB).
+ */
+const UNAUTHENTICATED_MAX_BYTES = 32 << 10;
+/**
+ * The caps: a newcomer evicts the stalest unauthenticated connection of the busiest source
+ * (admission.ts), so strangers cannot lock out trusted peers or invite holders. Each
+ * unauthenticated connection holds at most UNAUTHENTICATED_MAX_BYTES of input.
+ */
+const LIMITS: AdmissionLimits = { unauthenticated: 256, authenticated: MAX_CONNECTIONS };
+/** How often the deadlines of unauthenticated connections are checked. */
+const CHECK_INTERVAL_MS = 100;
+/** At most one warning line about closed connections per this interval. */
+const FLOOD_LOG_INTERVAL_MS = 60_000;
+
+/** A TCP connection a listener accepted, keyed by the remote `host:port`. */
+interface Accepted {
+  readonly raw: net.Socket;
+  readonly source: string;
+  readonly acceptedMs: number;
+  deadlineMs: number;
+  /** Set once TLS is established with a certificate. */
+  secured?: { socket: tls.TLSSocket; peer: PeerCertificate; channelBinding: Uint8Array };
+  /** Ends the count of its input (once authenticated). */
+  stopCounting?: () => void;
+  /** Session streams opened on it. */
+  sessions: number;
+}
+
 /**
  * Listens for peers on `address` over mutual TLS and hands every new Session to
  * `onConnection`, with the certificate the peer presented. The TLS listener is fsync's own
  * and gRPC runs over the sockets it accepts (DENO-FACTS §1, S6), so errors are exact (port
  * in use), and a client without a certificate, or speaking anything but TLS 1.3, never
- * reaches gRPC. Whether the device is trusted is the caller's decision.
+ * reaches gRPC. Whether the device is trusted is the caller's decision, which it reports
+ * with {@linkcode Connection.authenticated}; until then a connection is closed at the TCP
+ * level when its deadline passes, when it sends more than a few KiB, or when it opens a
+ * second stream, and it may be evicted by newcomers (see {@linkcode Admission}).
  *
  * @throws {PortInUseError} when the port is taken.
  */
@@ -214,43 +265,106 @@ export async function listen(
   address: HostPort,
   identity: TlsIdentity,
   onConnection: (connection: Connection) => void,
+  options: ListenOptions = {},
 ): Promise<Listener> {
-  const server = new grpc.Server(CHANNEL_OPTIONS);
-  const sockets = new Map<string, { socket: tls.TLSSocket; peer: PeerCertificate; channelBinding: Uint8Array }>();
+  const authDeadlineMs = options.authDeadlineMs ?? AUTH_DEADLINE_MS;
+  // One stream per connection: fsync opens a single Session, and a stream holds up to a
+  // whole message of buffered input.
+  const server = new grpc.Server({ ...CHANNEL_OPTIONS, "grpc.max_concurrent_streams": 1 });
+  const accepted = new Map<string, Accepted>();
+  const admission = new Admission<string>(LIMITS);
+  const flood = new FloodLog(FLOOD_LOG_INTERVAL_MS);
+  /** Closes an accepted connection at the TCP level (never a GOAWAY, DENO-FACTS). */
+  const drop = (remote: string, reason: string) => {
+    const entry = accepted.get(remote);
+    if (!entry) return;
+    flood.note(entry.source, reason);
+    forget(remote);
+    entry.secured?.socket.destroy();
+    entry.raw.destroy();
+  };
+  const forget = (remote: string) => {
+    accepted.delete(remote);
+    admission.release(remote);
+  };
   server.addService(fileSyncDefinition, {
     session(call: grpc.ServerDuplexStream<Envelope, Envelope>) {
       const remote = call.getPeer();
-      const accepted = sockets.get(remote);
-      if (!accepted) return call.end(); // its socket is already gone
-      const { socket, peer, channelBinding } = accepted;
-      onConnection(
-        duplexConnection(
-          call as unknown as Duplex,
-          { remoteAddress: remote, peer, channelBinding, role: "server" },
-          () => {
-            endSocket(socket);
+      const entry = accepted.get(remote);
+      if (!entry?.secured) return call.end(); // its socket is already gone
+      const authenticated = admission.isAuthenticated(remote);
+      if (++entry.sessions > 1 && !authenticated) return drop(remote, "opened a second stream");
+      admission.progress(remote, Date.now());
+      const { socket, peer, channelBinding } = entry.secured;
+      const connection = duplexConnection(
+        call as unknown as Duplex,
+        { remoteAddress: remote, peer, channelBinding, role: "server" },
+        {
+          end: () => endSocket(socket),
+          authenticated: () => {
+            if (accepted.get(remote) !== entry) return; // closed meanwhile
+            if (!admission.authenticate(remote)) return drop(remote, `over ${MAX_CONNECTIONS} trusted connections`);
+            entry.stopCounting?.();
           },
-        ),
+        },
       );
+      void helloOf(connection).then((opened) => {
+        if (!opened) return drop(remote, "no valid Hello");
+        if (authenticated) return onConnection(opened);
+        entry.deadlineMs = entry.acceptedMs + Math.max(authDeadlineMs, APPROVAL_DEADLINE_MS);
+        admission.progress(remote, Date.now());
+        onConnection(opened);
+      });
     },
   });
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const listener = tls.createServer(
     { ...tlsOptions(identity), requestCert: true, handshakeTimeout: HANDSHAKE_TIMEOUT_MS },
     (socket) => {
+      const remote = formatHostPort({ host: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 });
+      const entry = accepted.get(remote);
       const peer = peerCertificateOf(socket);
       const channelBinding = channelBindingOf(socket, "server");
-      if (!peer || !channelBinding) return socket.destroy(); // no certificate: no device
-      const remote = formatHostPort({ host: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 });
-      sockets.set(remote, { socket, peer, channelBinding });
-      socket.once("close", () => sockets.delete(remote));
+      // Evicted or timed out during the handshake, or no certificate (no device): dropped.
+      if (!entry || !peer || !channelBinding) return socket.destroy();
+      entry.secured = { socket, peer, channelBinding };
+      admission.progress(remote, Date.now());
       socket.on("error", () => socket.destroy());
       injector.injectConnection(socket);
+      // Counted as it arrives (the socket flows into HTTP/2 anyway): a check every few
+      // milliseconds would let each stranger push megabytes into grpc-js's buffers first.
+      let input = 0;
+      const count = (chunk: Uint8Array) => {
+        input += chunk.length;
+        if (input > UNAUTHENTICATED_MAX_BYTES) drop(remote, "too much input");
+      };
+      socket.on("data", count);
+      entry.stopCounting = () => socket.off("data", count);
     },
   );
+  // Every TCP connection is counted from accept, before anyone is known.
+  listener.on("connection", (raw: net.Socket) => {
+    const remote = formatHostPort({ host: raw.remoteAddress ?? "", port: raw.remotePort ?? 0 });
+    const now = Date.now();
+    const source = sourceOf(raw.remoteAddress ?? "");
+    for (const evicted of admission.accept(remote, source, now)) drop(evicted.key, "evicted by newer connections");
+    const entry: Accepted = { raw, source, acceptedMs: now, deadlineMs: now + authDeadlineMs, sessions: 0 };
+    accepted.set(remote, entry);
+    raw.once("close", () => {
+      if (accepted.get(remote) === entry) forget(remote);
+    });
+  });
+  const checks = setInterval(() => {
+    const now = Date.now();
+    for (const remote of admission.unauthenticated()) {
+      const entry = accepted.get(remote)!;
+      if (now > entry.deadlineMs) drop(remote, "not authenticated in time");
+    }
+    const line = flood.take(now);
+    if (line) options.onWarning?.(line);
+  }, CHECK_INTERVAL_MS);
   // Not TLS, a failed handshake, a timeout: the socket is dropped, the listener goes on.
   listener.on("tlsClientError", (_e, socket) => socket.destroy());
-  listener.maxConnections = MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {
     listener.once("error", reject);
     listener.listen(address.port, address.host, () => {
@@ -258,6 +372,7 @@ export async function listen(
       resolve();
     });
   }).catch((e: NodeJS.ErrnoException) => {
+    clearInterval(checks);
     const where = formatHostPort(address);
     if (e.code === "EADDRINUSE") {
       throw new PortInUseError(`cannot listen on ${where}: port ${address.port} is in use`, {
@@ -270,8 +385,12 @@ export async function listen(
   return {
     port: (listener.address() as net.AddressInfo).port,
     async close() {
+      clearInterval(checks);
       const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
-      for (const { socket } of sockets.values()) socket.destroy();
+      for (const { raw, secured } of accepted.values()) {
+        secured?.socket.destroy();
+        raw.destroy();
+      }
       injector.destroy();
       server.forceShutdown();
       await closed;
@@ -329,7 +448,7 @@ export async function dial(
   return duplexConnection(
     call as unknown as Duplex,
     { remoteAddress: target, peer: { certificate, deviceId }, channelBinding, role: "client" },
-    abandon,
+    { end: abandon },
   );
 }
 
@@ -358,11 +477,50 @@ function probeTcp(address: HostPort, timeoutMs: number): Promise<string | undefi
   });
 }
 
+/**
+ * Waits for the first message of a connection a listener accepted and returns the
+ * connection with that message still to be read, when it is a Hello that proves the key of
+ * the certificate the peer presented; undefined otherwise (the connection is then useless).
+ * So only peers that proved a key reach the device, and strangers that send nothing or
+ * garbage are counted in the flood log instead of logged one by one.
+ */
+async function helloOf(connection: Connection): Promise<Connection | undefined> {
+  const messages = connection.messages()[Symbol.asyncIterator]();
+  let first: IteratorResult<Message>;
+  try {
+    first = await messages.next();
+  } catch (e) {
+    if (e instanceof FsyncError) return undefined; // an invalid message, or the connection failed
+    throw e;
+  }
+  if (first.done || first.value.type !== "hello") return undefined;
+  const { certificate } = connection.peer;
+  if (!verifyIdentityProof(certificate, connection.channelBinding, "client", first.value.identityProof)) {
+    return undefined;
+  }
+  const hello = first.value;
+  return {
+    ...connection,
+    async *messages() {
+      yield hello;
+      yield* { [Symbol.asyncIterator]: () => messages };
+    },
+  };
+}
+
+/** What a listener learns from a connection it accepted. */
+interface Hooks {
+  /** Ends the connection at the TCP level. */
+  end(): void;
+  /** The device admitted the peer. */
+  authenticated?(): void;
+}
+
 /** Adapts a gRPC duplex stream of Envelopes to a {@linkcode Connection}. */
 function duplexConnection(
   stream: Duplex,
   ends: Pick<Connection, "remoteAddress" | "peer" | "channelBinding" | "role">,
-  end: () => void,
+  hooks: Hooks,
 ): Connection {
   const { remoteAddress } = ends;
   let closed = false;
@@ -404,13 +562,16 @@ function duplexConnection(
         closed = true;
       }
     },
+    authenticated() {
+      hooks.authenticated?.();
+    },
     close() {
       // Even when the stream has already failed (an invalid message from the peer): the
       // socket must still be ended, or a broken peer would stay connected.
       if (ended) return;
       ended = true;
       closed = true;
-      end();
+      hooks.end();
     },
   };
 }

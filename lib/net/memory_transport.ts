@@ -55,6 +55,7 @@ function end(
     async *messages(): AsyncGenerator<Message> {
       for await (const bytes of inbox) yield fromWire(fromBinary(EnvelopeSchema, bytes));
     },
+    authenticated() {}, // nothing is limited in memory
     close,
   };
 }

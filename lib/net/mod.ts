@@ -8,7 +8,15 @@ export * from "./errors.ts";
 export * from "./messages.ts";
 export * from "./address.ts";
 export type { Connection, PeerCertificate } from "./connection.ts";
-export { dial, listen, type Listener, MAX_CONNECTIONS, type TlsIdentity } from "./grpc_transport.ts";
+export {
+  AUTH_DEADLINE_MS,
+  dial,
+  listen,
+  type Listener,
+  type ListenOptions,
+  MAX_CONNECTIONS,
+  type TlsIdentity,
+} from "./grpc_transport.ts";
 export { connectionPair } from "./memory_transport.ts";
 export {
   type ConnectionRole,

@@ -446,7 +446,9 @@ export class Device {
    * @throws {PortInUseError} when the port is taken.
    */
   async listen(address: HostPort): Promise<number> {
-    this.#listener = await listen(address, this.identity, (connection) => this.#track(this.#adopt(connection, "")));
+    this.#listener = await listen(address, this.identity, (connection) => this.#track(this.#adopt(connection, "")), {
+      onWarning: (line) => this.#logger.warn(line),
+    });
     return this.#listener.port;
   }
 
@@ -541,6 +543,7 @@ export class Device {
         return;
       }
       invitedTo = granted;
+      connection.authenticated(); // the listener's limits on strangers end
     }
     this.#sessions.get(peer.deviceId)?.close("replaced by a newer connection");
     this.#sessions.set(peer.deviceId, session);

@@ -90,6 +90,7 @@ export async function startFakeSharer(folderId: string): Promise<FakePeer> {
         inviteProof: new Uint8Array(),
       });
       await session.next("hello");
+      connection.authenticated(); // admitted, as a sharer admits an invited joiner
       await session.send({ type: "shareOffer", folderId, label: "evil", fileCount: 1, totalBytes: 5 });
       await session.next("shareAccept");
       await session.send({
