@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startLivePair } from "../support/peer.ts";
+import { type LivePair, startLivePair } from "../support/peer.ts";
 
 /** Permission bits including the special ones (setuid 0o4000, setgid 0o2000, sticky 0o1000). */
 async function modeOf(path: string): Promise<number> {
   return ((await Deno.lstat(path)).mode ?? 0) & 0o7777;
 }
 
-/** Waits until `path` exists with permission bits `mode` (special bits included), or fails. */
-async function waitMode(path: string, mode: number, timeoutMs = 30_000): Promise<void> {
+/** Waits until `path` exists with permission bits `mode` (special bits included), or fails with the pair's logs. */
+async function waitMode(pair: LivePair, path: string, mode: number, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: number | string = "absent";
   while (Date.now() < deadline) {
@@ -20,7 +20,8 @@ async function waitMode(path: string, mode: number, timeoutMs = 30_000): Promise
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`${path}: mode ${typeof last === "number" ? last.toString(8) : last}, expected ${mode.toString(8)}`);
+  const got = typeof last === "number" ? last.toString(8) : last;
+  throw new Error(`${path}: mode ${got}, expected ${mode.toString(8)}\n${pair.sharer.log()}\n${pair.joiner.log()}`);
 }
 
 /** Makes a setuid executable and a setgid directory holding a file under `dir`, named with `tag`. */
@@ -38,22 +39,22 @@ Deno.test("setuid files and setgid directories arrive without their special bits
     await using pair = await startLivePair(tmp, (a) => makeSpecial(a, "a"));
     const { a, b } = pair;
     // Sharer to joiner, in the first sync.
-    await waitMode(join(b, "group-a/inside.txt"), 0o644);
+    await waitMode(pair, join(b, "group-a/inside.txt"), 0o644);
     assert.equal(await modeOf(join(b, "tool-a")), 0o755);
     assert.equal(await modeOf(join(b, "group-a")), 0o775);
     assert.equal(await modeOf(join(a, "tool-a")), 0o4755, "the sharer's own bits are left alone");
     // Joiner to sharer, live.
     await makeSpecial(b, "b");
-    await waitMode(join(a, "group-b/inside.txt"), 0o644);
-    await waitMode(join(a, "tool-b"), 0o755);
+    await waitMode(pair, join(a, "group-b/inside.txt"), 0o644);
+    await waitMode(pair, join(a, "tool-b"), 0o755);
     assert.equal(await modeOf(join(a, "group-b")), 0o775);
     // A mode change of a setuid file: its 0o777 bits travel, the setuid bit does not.
     await Deno.chmod(join(a, "tool-a"), 0o4750);
-    await waitMode(join(b, "tool-a"), 0o750);
+    await waitMode(pair, join(b, "tool-a"), 0o750);
     // Adding setuid alone is no change: nothing is sent (b's file stays 0o750 while a marker arrives).
     await Deno.chmod(join(b, "tool-b"), 0o4755);
     await Deno.writeTextFile(join(b, "marker.txt"), "m");
-    await waitMode(join(a, "marker.txt"), 0o644);
+    await waitMode(pair, join(a, "marker.txt"), 0o644);
     assert.equal(await modeOf(join(a, "tool-b")), 0o755);
   } finally {
     await Deno.remove(tmp, { recursive: true });
@@ -71,7 +72,7 @@ Deno.test("a peer's changes to a file hard-linked outside the folder never reach
     const old = new Date("2020-01-02T03:04:05.678Z");
     await Deno.utime(outside, old, old);
     await Deno.link(outside, join(b, "linked.txt"));
-    await waitMode(join(a, "linked.txt"), 0o600);
+    await waitMode(pair, join(a, "linked.txt"), 0o600);
     const unchanged = async (what: string) => {
       const st = await Deno.stat(outside);
       assert.equal((st.mode ?? 0) & 0o7777, 0o600, `${what}: the outside file keeps its mode`);
@@ -81,7 +82,7 @@ Deno.test("a peer's changes to a file hard-linked outside the folder never reach
 
     // Metadata only: a chmod in place on b would reach the outside file.
     await Deno.chmod(join(a, "linked.txt"), 0o4777);
-    await waitMode(join(b, "linked.txt"), 0o777);
+    await waitMode(pair, join(b, "linked.txt"), 0o777);
     await unchanged("after a peer's chmod");
     const later = new Date("2031-05-06T07:08:09.123Z");
     await Deno.utime(join(a, "linked.txt"), later, later);
