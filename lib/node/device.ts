@@ -920,6 +920,17 @@ export class Device {
       deletionThresholds: this.#options.deletionThresholds?.get(folder.path),
     });
     this.#folders.set(folder.id, runner);
+    // Watching starts before the first scan reads the folder: a change made meanwhile is
+    // either read by that scan or seen by the watcher. A missing root is the scan's to report.
+    if (this.#watch && isDirectory(folder.path)) {
+      const watcher = new FolderWatcher({
+        root: folder.path,
+        onHint: (hint) => this.#track(this.#rescan(runner, hint.all ? undefined : [...hint.paths])),
+        onFailure: (message) => this.#watchFailed(folder, message),
+      });
+      this.#watchers.push(watcher);
+      await watcher.ready;
+    }
     const changed = await runner.scan(); // fails with a clear FsyncError when the folder is gone
     this.#logger.info(`${folder.path} scanned: ${changed} changes`, { folder: folder.label });
     if (!this.#watch) {
@@ -929,13 +940,6 @@ export class Device {
       return;
     }
     this.#scheduleRecheck(runner);
-    this.#watchers.push(
-      new FolderWatcher({
-        root: folder.path,
-        onHint: (hint) => this.#track(this.#rescan(runner, hint.all ? undefined : [...hint.paths])),
-        onFailure: (message) => this.#track(this.#watchFailed(folder, message)),
-      }),
-    );
     this.#scanTimers.push(setInterval(() => this.#track(this.#rescan(runner)), this.#scanIntervalMs));
   }
 
@@ -968,22 +972,13 @@ export class Device {
   }
 
   /** Says once, with the fix, that a folder cannot be watched; periodic scans carry on. */
-  async #watchFailed(folder: FolderRecord, message: string): Promise<void> {
-    // The machine's limit, and the one of this user namespace (a container's may be lower).
-    const limits: number[] = [];
-    for (const file of ["/proc/sys/fs/inotify/max_user_watches", "/proc/sys/user/max_inotify_watches"]) {
-      try {
-        limits.push(Number((await Deno.readTextFile(file)).trim()));
-      } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied)) throw e;
-      }
-    }
-    const limit = limits.length > 0 ? String(Math.min(...limits)) : "";
+  #watchFailed(folder: FolderRecord, message: string): void {
+    // The limit itself is not named: Deno lets only --allow-all read /proc/sys.
     const ms = this.#scanIntervalMs;
     const every = ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
     this.#logger.warn(
       `cannot watch ${folder.path} (${message}); changes are found by a full scan ` +
-        `every ${every} instead. If the inotify watch limit${limit ? ` (now ${limit})` : ""} is too low, ` +
+        `every ${every} instead. If the inotify watch limit (sysctl fs.inotify.max_user_watches) is too low, ` +
         `raise it: sudo sysctl fs.inotify.max_user_watches=524288`,
       { folder: folder.label },
     );
@@ -1138,5 +1133,15 @@ async function checkReadableDirectory(path: string): Promise<void> {
     for await (const _ of Deno.readDir(path)) break;
   } catch (e) {
     throw new FsyncError(`cannot read folder ${path}: ${(e as Error).message}`, ExitCode.io, { cause: e });
+  }
+}
+
+/** True when `path` is a directory (following symlinks). */
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return false;
+    throw e;
   }
 }

@@ -4,7 +4,8 @@
  * and posts batches every 20 ms: a blocked main thread then loses far fewer events
  * (DENO-FACTS §4: 99-100% delivered, against up to 27% lost on the main thread).
  *
- * Messages out: `{ paths: string[], rescan: boolean }` and `{ error: string }`.
+ * Messages out: `{ ready: true }` once the folder is watched (Deno.watchFs returns after the
+ * kernel watches are added), then `{ paths: string[], rescan: boolean }`, or `{ error: string }`.
  */
 export const WATCH_WORKER_SOURCE = `
 const root = self.name;
@@ -17,7 +18,9 @@ setInterval(() => {
   rescan = false;
 }, 20);
 try {
-  for await (const event of Deno.watchFs(root, { recursive: true })) {
+  const watcher = Deno.watchFs(root, { recursive: true });
+  self.postMessage({ ready: true });
+  for await (const event of watcher) {
     if (event.flag === "rescan") rescan = true;
     for (const p of event.paths) paths.push(p);
   }

@@ -25,6 +25,12 @@ export interface FolderWatcherOptions {
  * (DENO-FACTS §4), so the scan decides, and a periodic full scan backs this up.
  */
 export class FolderWatcher {
+  /**
+   * Resolves once changes are seen (or watching failed, which `onFailure` reports): a Worker
+   * takes a while to start (about 0.5 s when started from another Worker), and a change made
+   * before then is seen only by a scan that starts after it.
+   */
+  readonly ready: Promise<void>;
   #worker: Worker;
   #url: string;
   #pending = new Set<string>();
@@ -34,10 +40,23 @@ export class FolderWatcher {
 
   constructor(options: FolderWatcherOptions) {
     this.#options = options;
+    let ready!: () => void;
+    this.ready = new Promise((resolve) => ready = resolve);
     this.#url = URL.createObjectURL(new Blob([WATCH_WORKER_SOURCE], { type: "application/javascript" }));
     this.#worker = new Worker(this.#url, { type: "module", name: options.root });
-    this.#worker.onmessage = (m: MessageEvent<{ paths?: string[]; rescan?: boolean; error?: string }>) => {
-      if (m.data.error !== undefined) return options.onFailure(m.data.error);
+    this.#worker.onerror = (e) => {
+      e.preventDefault();
+      ready();
+      options.onFailure(e.message);
+    };
+    this.#worker.onmessage = (
+      m: MessageEvent<{ ready?: boolean; paths?: string[]; rescan?: boolean; error?: string }>,
+    ) => {
+      if (m.data.ready) return ready();
+      if (m.data.error !== undefined) {
+        ready();
+        return options.onFailure(m.data.error);
+      }
       if (m.data.rescan) this.#all = true;
       for (const abs of m.data.paths ?? []) {
         const path = this.#relative(abs);
