@@ -1,12 +1,15 @@
 // deno-lint-ignore-file no-console -- cli.ts is the one place that reports a failed command.
 /**
  * @module
- * The `fsync` command: parses arguments (`lib/cli/program.ts`), runs the command, and maps
- * its outcome to a one-line message and an exit code.
+ * The `fsync` command: parses arguments (`lib/cli/program.ts`), runs the command in Deno's
+ * permission sandbox (`lib/cli/sandbox.ts`), and maps its outcome to a one-line message and
+ * an exit code.
  */
 import { CommanderError } from "commander";
 import { ExitCode, FsyncError } from "./mod.ts";
 import { program } from "./lib/cli/program.ts";
+import { grantsFor } from "./lib/cli/grants.ts";
+import { inSandbox, runSandboxed, SandboxCrash, serveSandboxed } from "./lib/cli/sandbox.ts";
 
 /** Runs the CLI with `args` and returns the process exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -29,4 +32,16 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+/** Runs `args` in a Worker holding only the rights the command needs, and returns its exit code. */
+async function sandboxed(args: string[]): Promise<number> {
+  try {
+    return await runSandboxed(new URL(import.meta.url), args, await grantsFor(args));
+  } catch (e) {
+    if (!(e instanceof SandboxCrash)) throw e;
+    console.error(`fsync: internal error: ${e.message}`);
+    return ExitCode.bug;
+  }
+}
+
+if (inSandbox()) serveSandboxed(main);
+else if (import.meta.main) Deno.exit(await sandboxed(Deno.args));

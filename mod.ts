@@ -21,6 +21,7 @@
  */
 export {
   type ConflictReport,
+  CONTROL_SOCKET,
   Device,
   type DeviceApprover,
   type DeviceEvent,
@@ -35,6 +36,7 @@ export {
   type LogLevel,
   type OfferHandler,
   readConflicts,
+  readFolderPaths,
   readStatus,
   revokePeer,
   runFolderAction,

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DENO_FLAGS } from "../lib/cli/permissions.ts";
 import { generateTree } from "./gen_tree.ts";
 import { diffTrees, snapshotTree } from "../tests/support/tree.ts";
 
@@ -33,9 +34,7 @@ try {
   const env = { DENO_DIR: join(tmp, "empty-deno-dir"), NO_COLOR: "1" };
   const deno = [
     "run",
-    "-A",
-    "--unstable-kv",
-    "--v8-flags=--max-semi-space-size=4",
+    ...DENO_FLAGS,
     "--no-config",
     "--no-remote",
     "--no-npm",

@@ -12,6 +12,7 @@ import {
 import { type Config, loadConfig } from "./config.ts";
 import { createLogger } from "./log.ts";
 import { followProgress } from "./progress.ts";
+import { inSandbox, symlinkThroughLauncher } from "./sandbox.ts";
 
 /** Options every command takes. */
 export interface GlobalOptions {
@@ -84,6 +85,7 @@ export function deviceOptions(ctx: CliContext, scanIntervalSeconds?: number): De
     deletionThresholds: new Map(ctx.config.folders.map((f) => [f.path, f.bigDeletes])),
     maxSendBytesPerSecond: ctx.maxSendKbps * 1024 || undefined,
     maxRecvBytesPerSecond: ctx.maxRecvKbps * 1024 || undefined,
+    makeSymlink: inSandbox() ? symlinkThroughLauncher : undefined,
   };
 }
 

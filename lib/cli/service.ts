@@ -3,6 +3,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ExitCode, FsyncError } from "../../mod.ts";
 import type { CliContext } from "./context.ts";
+import { DENO_FLAGS } from "./permissions.ts";
 
 /** The unit's file name. */
 const UNIT_NAME = "fsync.service";
@@ -20,6 +21,11 @@ function quote(word: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `"${word.replace(/(["\\])/g, "\\$1").replaceAll("%", "%%")}"`;
 }
 
+/** The program's main module: a command runs in a Worker (sandbox.ts), which has no Deno.mainModule but its own location, the same cli.ts. */
+function mainModule(): string {
+  return Deno.mainModule ?? (globalThis as { location?: { href: string } }).location?.href ?? "";
+}
+
 /**
  * The command that starts this same fsync: the compiled binary itself, or Deno running
  * this cli.ts with the flags of `deno task fsync`.
@@ -27,20 +33,15 @@ function quote(word: string): string {
 export function execStart(home: string): string[] {
   const exe = Deno.execPath();
   if (basename(exe) !== "deno") return [exe, "--home", home, "run"];
-  if (!Deno.mainModule.startsWith("file:")) {
-    throw new FsyncError(`cannot install a service for ${Deno.mainModule}: not a local file`, ExitCode.usage, {
+  const main = mainModule();
+  if (!main.startsWith("file:")) {
+    throw new FsyncError(`cannot install a service for ${main}: not a local file`, ExitCode.usage, {
       hint: "install from a compiled fsync or a local checkout",
     });
   }
-  const cli = fileURLToPath(Deno.mainModule);
+  const cli = fileURLToPath(main);
   // systemd starts it in /: the project's deno.json (import map, npm packages) is named.
-  const flags = [
-    "-A",
-    "--unstable-kv",
-    "--v8-flags=--max-semi-space-size=4",
-    `--config=${join(dirname(cli), "deno.json")}`,
-  ];
-  return [exe, "run", ...flags, cli, "--home", home, "run"];
+  return [exe, "run", ...DENO_FLAGS, `--config=${join(dirname(cli), "deno.json")}`, cli, "--home", home, "run"];
 }
 
 /** The text of the systemd unit running `fsync run` on `home`. */
@@ -64,11 +65,16 @@ WantedBy=${user ? "default.target" : "multi-user.target"}
 `;
 }
 
+/** Where `service install` writes the unit: `--unit-dir`, else systemd's user or system unit directory. */
+export function unitDirOf(opts: ServiceOptions): string {
+  const configHome = Deno.env.get("XDG_CONFIG_HOME") ?? join(Deno.env.get("HOME") ?? "/root", ".config");
+  return opts.unitDir ?? (opts.user ? join(configHome, "systemd", "user") : "/etc/systemd/system");
+}
+
 /** `fsync service install [--user]`: writes the unit and prints how to enable it. */
 export async function installService(opts: ServiceOptions, ctx: CliContext): Promise<void> {
   const home = resolve(ctx.home);
-  const configHome = Deno.env.get("XDG_CONFIG_HOME") ?? join(Deno.env.get("HOME") ?? "/root", ".config");
-  const dir = opts.unitDir ?? (opts.user ? join(configHome, "systemd", "user") : "/etc/systemd/system");
+  const dir = unitDirOf(opts);
   // A system unit runs as the user who asked for it (through sudo), never silently as root.
   const invoker = Deno.env.get("SUDO_USER") ?? Deno.env.get("USER");
   const runAs = !opts.user && invoker && invoker !== "root" ? invoker : undefined;

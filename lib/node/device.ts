@@ -81,6 +81,8 @@ export interface DeviceOptions {
   /** Limits of block data sent to and received from all peers together, in bytes per second (absent: none). */
   readonly maxSendBytesPerSecond?: number;
   readonly maxRecvBytesPerSecond?: number;
+  /** Creates the symlinks pulls make (default `Deno.symlinkSync`; a sandboxed command has them made for it). */
+  readonly makeSymlink?: (target: string, path: string) => void;
 }
 
 /** A folder a peer offers to share. */
@@ -918,6 +920,7 @@ export class Device {
         this.#emit({ type: "pull-progress", folderId: folder.id, label: folder.label, ...progress }),
       unwritten: this.#unwritten,
       deletionThresholds: this.#options.deletionThresholds?.get(folder.path),
+      makeSymlink: this.#options.makeSymlink,
     });
     this.#folders.set(folder.id, runner);
     // Watching starts before the first scan reads the folder: a change made meanwhile is

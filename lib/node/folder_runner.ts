@@ -71,6 +71,8 @@ export interface FolderRunnerOptions {
   readonly unwritten?: ByteBudget;
   /** When a scan's deletions wait for `confirmDeletes()` (default DEFAULT_DELETION_THRESHOLDS). */
   readonly deletionThresholds?: DeletionThresholds;
+  /** Creates the symlinks pulls make (default `Deno.symlinkSync`). */
+  readonly makeSymlink?: (target: string, path: string) => void;
 }
 
 /**
@@ -135,6 +137,7 @@ export class FolderRunner {
   #onPullProgress?: (progress: PullProgress) => void;
   #onPolicyChanged?: () => void;
   #unwritten: ByteBudget;
+  #makeSymlink?: (target: string, path: string) => void;
   #mode: FolderMode;
   #rules: IgnoreRules;
   /** Counts changes of the rules or the mode; a pull made under an older policy is redone in full. */
@@ -152,6 +155,7 @@ export class FolderRunner {
     this.#onPullProgress = options.onPullProgress;
     this.#onPolicyChanged = options.onPolicyChanged;
     this.#unwritten = options.unwritten ?? new Semaphore(UNWRITTEN_BYTES);
+    this.#makeSymlink = options.makeSymlink;
     this.#mode = options.mode ?? "send-receive";
     this.#rules = this.#readRules() ?? new IgnoreRules("", this.#ignoreDefaults);
   }
@@ -470,6 +474,7 @@ export class FolderRunner {
       findBlock: (hash: Uint8Array) => this.#store.findBlock(id, hash),
       syncDirectoryLater: (dir: string) => unsynced.add(dir),
       unwritten: this.#unwritten,
+      makeSymlink: this.#makeSymlink,
     };
     let diskFull = false;
     let stopped = false;

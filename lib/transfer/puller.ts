@@ -73,6 +73,8 @@ export interface PullerOptions {
    * when the data arrives, and writes may lag behind arrivals).
    */
   readonly unwritten?: ByteBudget;
+  /** Creates a symlink (default `Deno.symlinkSync`; a sandboxed command has it made for it). */
+  readonly makeSymlink?: (target: string, path: string) => void;
 }
 
 /** A bound on bytes in use (a semaphore). */
@@ -153,7 +155,7 @@ async function fetchEntry(
       break;
     case "symlink":
       if (live?.type === "symlink" && !keepLocalAsConflict) Deno.removeSync(abs);
-      Deno.symlinkSync(file.symlinkTarget, abs);
+      (options.makeSymlink ?? Deno.symlinkSync)(file.symlinkTarget, abs);
       break;
     case "file":
       Deno.renameSync(staged!.temp, abs);

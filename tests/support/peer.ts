@@ -1,16 +1,11 @@
 import { fileURLToPath as fromFileUrl } from "node:url";
+import { DENO_FLAGS } from "../../lib/cli/permissions.ts";
 import { waitConverged } from "./tree.ts";
 
 const CLI = fromFileUrl(new URL("../../cli.ts", import.meta.url));
 const CONFIG = fromFileUrl(new URL("../../deno.json", import.meta.url));
-/** `deno` arguments that run a script as `deno task fsync` and the compiled binary run fsync (the V8 flag: see deno.json's tasks). */
-export const DENO_RUN_FLAGS: readonly string[] = [
-  "run",
-  "-A",
-  "--quiet",
-  "--v8-flags=--max-semi-space-size=4",
-  `--config=${CONFIG}`,
-];
+/** `deno` arguments that run a script as `deno task fsync` and the compiled binary run fsync (rights, unstable APIs, V8 flag). */
+export const DENO_RUN_FLAGS: readonly string[] = ["run", ...DENO_FLAGS, "--quiet", `--config=${CONFIG}`];
 
 /** How a test's fsync process is started. */
 export interface StartOptions {

@@ -1,10 +1,11 @@
 import { fileURLToPath } from "node:url";
+import { DENO_RUN_FLAGS } from "./peer.ts";
 
 const CLI = fileURLToPath(new URL("../../cli.ts", import.meta.url));
 
 /** Starts `fsync ARGS` on a pseudo-terminal (util-linux `script`); what is written to its stdin is typed at it. */
 export function spawnOnTerminal(args: string[]): Deno.ChildProcess {
-  const command = [Deno.execPath(), "run", "-A", "--quiet", CLI, ...args].map((a) => `'${a.replaceAll("'", `'\\''`)}'`)
+  const command = [Deno.execPath(), ...DENO_RUN_FLAGS, CLI, ...args].map((a) => `'${a.replaceAll("'", `'\\''`)}'`)
     .join(" ");
   return new Deno.Command("script", {
     args: ["--quiet", "--return", "--command", command, "/dev/null"],
