@@ -35,6 +35,7 @@ export class FsyncProcess implements AsyncDisposable {
   #stdout = "";
   #stderr = "";
   #changed: (() => void)[] = [];
+  #exited = false;
   #readers: Promise<void>;
 
   private constructor(args: string[], options: StartOptions) {
@@ -60,6 +61,7 @@ export class FsyncProcess implements AsyncDisposable {
       this.#collect(this.#child.stderr, (s) => this.#stderr += s),
     ]).then(() => {});
     this.status = this.#child.status;
+    this.status.then(() => this.#exited = true);
   }
 
   /** Starts `fsync ARGS...`. */
@@ -112,8 +114,7 @@ export class FsyncProcess implements AsyncDisposable {
         this.status,
         new Promise((r) => timer = setTimeout(r, left)),
       ]).finally(() => clearTimeout(timer));
-      const done = await Promise.race([this.status.then(() => true), Promise.resolve(false)]);
-      if (done) {
+      if (this.#exited) {
         await this.#readers;
         const last = match();
         if (last) return last;
