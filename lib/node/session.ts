@@ -29,6 +29,14 @@ const MAX_OUTSTANDING_REQUESTS = 1024;
 const HELLO_TIMEOUT_MS = 10_000;
 /** How long a block request may wait for its answer. */
 const BLOCK_TIMEOUT_MS = 60_000;
+/** How long a goodbye may take to send: over a stalled link it never goes. */
+const GOODBYE_TIMEOUT_MS = 2_000;
+
+/** The session's timeouts (shorter in tests). */
+export interface SessionTimeouts {
+  /** How long a block request may wait for its answer (default 60 s). */
+  readonly blockTimeoutMs?: number;
+}
 
 /** The messages a session hands to its device, after the Hello. */
 export type SessionEvent = Exclude<Message, { type: "hello" | "blockRequest" | "blockResponse" | "ping" }>;
@@ -62,11 +70,18 @@ export class PeerSession {
   #running = false;
   #outstanding = 0;
   #closeReason?: Error;
+  #blockTimeoutMs: number;
   #ended: () => void = () => {};
   /** Resolves when the connection has ended. */
   readonly ended: Promise<void> = new Promise((resolve) => this.#ended = resolve);
 
-  private constructor(connection: Connection, messages: AsyncIterator<Message>, peer: PeerHello) {
+  private constructor(
+    connection: Connection,
+    messages: AsyncIterator<Message>,
+    peer: PeerHello,
+    timeouts: SessionTimeouts,
+  ) {
+    this.#blockTimeoutMs = timeouts.blockTimeoutMs ?? BLOCK_TIMEOUT_MS;
     this.#connection = connection;
     this.#messages = messages;
     this.peer = peer;
@@ -79,7 +94,11 @@ export class PeerSession {
    * @throws {ProtocolError} when the first message is not a valid Hello in time.
    * @throws {UntrustedPeerError} when the Hello does not prove the certificate's device ID.
    */
-  static async open(connection: Connection, hello: Extract<Message, { type: "hello" }>): Promise<PeerSession> {
+  static async open(
+    connection: Connection,
+    hello: Extract<Message, { type: "hello" }>,
+    timeouts: SessionTimeouts = {},
+  ): Promise<PeerSession> {
     const messages = connection.messages()[Symbol.asyncIterator]();
     try {
       await connection.send(hello);
@@ -111,7 +130,7 @@ export class PeerSession {
         address: connection.remoteAddress,
         inviteProof: msg.inviteProof,
       };
-      return new PeerSession(connection, messages, peer);
+      return new PeerSession(connection, messages, peer, timeouts);
     } catch (e) {
       connection.close();
       throw e;
@@ -166,28 +185,35 @@ export class PeerSession {
     }
   }
 
-  /** Fetches one block of a folder's file from the peer (unverified bytes). */
+  /**
+   * Fetches one block of a folder's file from the peer (unverified bytes). A peer that does
+   * not answer within the block timeout of the request (its sending included: a stalled link
+   * blocks it) is gone: the session ends with a PeerUnreachableError, which every fetch gets.
+   */
   async fetchBlock(folderId: string, want: BlockWant): Promise<Uint8Array> {
     if (this.#closed) throw this.#closeReason!;
     await this.#inFlight.acquire(want.size);
+    const id = this.#nextId++;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      const id = this.#nextId++;
+      if (this.#closed) throw this.#closeReason!;
       const answer = new Promise<Uint8Array>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
-      let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new PeerUnreachableError(`no answer from ${this.peer.address} for a block of ${want.path}`)),
-          BLOCK_TIMEOUT_MS,
-        );
+        timer = setTimeout(() => {
+          const seconds = this.#blockTimeoutMs / 1000;
+          const e = new PeerUnreachableError(
+            `no answer from ${this.peer.address} for ${seconds} s (a block of ${want.path})`,
+          );
+          this.#shutdown(e);
+          reject(e);
+        }, this.#blockTimeoutMs);
       });
-      await this.send({ type: "blockRequest", id, folderId, ...want });
-      try {
-        return await Promise.race([answer, timeout]);
-      } finally {
-        clearTimeout(timer);
-        this.#pending.delete(id);
-      }
+      // Every promise is raced from the start, so none can be rejected unobserved.
+      const sent = this.send({ type: "blockRequest", id, folderId, ...want });
+      return await Promise.race([answer, timeout, sent.then(() => answer)]);
     } finally {
+      clearTimeout(timer);
+      this.#pending.delete(id);
       this.#inFlight.release(want.size);
     }
   }
@@ -197,7 +223,7 @@ export class PeerSession {
    * reason reaches it: for refusals, where the peer must learn why.
    */
   async refuse(reason: string, lingerMs = 2_000): Promise<void> {
-    await this.send({ type: "goodbye", reason }).catch(() => {});
+    await this.#sayGoodbye(reason);
     let timer: ReturnType<typeof setTimeout> | undefined;
     // While `run` reads the messages, its end says the peer hung up; before, drain them here.
     const drain = this.#running ? this.ended : (async () => {
@@ -210,10 +236,16 @@ export class PeerSession {
 
   /** Says goodbye (best effort) and closes the connection. */
   async close(reason: string): Promise<void> {
-    if (!this.#closed) {
-      await this.send({ type: "goodbye", reason }).catch(() => {});
-    }
+    if (!this.#closed) await this.#sayGoodbye(reason);
     this.#shutdown(new PeerUnreachableError(`session with ${this.peer.address} closed: ${reason}`));
+  }
+
+  /** Sends a goodbye, best effort: a stalled or closed link does not hold the caller. */
+  async #sayGoodbye(reason: string): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const sent = this.send({ type: "goodbye", reason }).catch(() => {});
+    await Promise.race([sent, new Promise((r) => timer = setTimeout(r, GOODBYE_TIMEOUT_MS))]);
+    clearTimeout(timer);
   }
 
   #settle(msg: Extract<Message, { type: "blockResponse" }>): void {
