@@ -43,5 +43,5 @@ async function sandboxed(args: string[]): Promise<number> {
   }
 }
 
-if (inSandbox()) serveSandboxed(main);
+if (inSandbox()) serveSandboxed(main, (line) => console.error(line));
 else if (import.meta.main) Deno.exit(await sandboxed(Deno.args));

@@ -14,6 +14,7 @@ import {
 import { type CliContext, deviceOptions, showProgress, UsageError } from "./context.ts";
 import { keepConnected } from "./reconnect.ts";
 import { askYesNo, untilSignal } from "./terminal.ts";
+import { stopRequested } from "./bug_trap.ts";
 
 /** `fsync join`'s options (undefined: from the configuration). */
 export interface JoinOptions {
@@ -106,7 +107,7 @@ export async function join(
     const first = await device.connect(address, pin);
     // The reconnect loop is owned here: a failure in it ends the command with its error.
     const connected = keepConnected(device, address, pin, logger, stop.signal, first.done);
-    await Promise.race([done, connected, opts.once ? new Promise(() => {}) : untilSignal()]);
+    await Promise.race([done, connected, opts.once ? stopRequested() : untilSignal()]);
     stop.abort();
     await device.close();
     await connected;

@@ -13,6 +13,7 @@ import { applyConfiguredFolders } from "./config_folders.ts";
 import { type CliContext, deviceOptions, showProgress } from "./context.ts";
 import { keepConnected, type Pin } from "./reconnect.ts";
 import { untilSignal } from "./terminal.ts";
+import { bugTrapped, stopRequested } from "./bug_trap.ts";
 
 /** `fsync run` and `fsync sync`'s options (undefined: from the configuration). */
 export interface RunOptions {
@@ -149,7 +150,10 @@ export async function syncOnce(opts: SyncOnceOptions, ctx: CliContext): Promise<
           hint: "run it again, or raise --timeout",
         });
       }
-      await new Promise((r) => setTimeout(r, 200));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([new Promise((r) => timer = setTimeout(r, 200)), stopRequested()]);
+      clearTimeout(timer);
+      if (bugTrapped()) throw new FsyncError("stopped by an internal error", ExitCode.bug);
     }
     // A stopped folder, or a held deletion: what is not in sync waits for the user.
     const problems = device.folderProblems();

@@ -12,6 +12,8 @@
  * place. The link's target is data, as it is on the peer that sent it.
  */
 import { dirname, resolve } from "node:path";
+import { ExitCode } from "../../mod.ts";
+import { bugTrapped, trapBugs } from "./bug_trap.ts";
 import type { Grants } from "./grants.ts";
 import { ENV, SYS } from "./permissions.ts";
 
@@ -107,10 +109,22 @@ export function inSandbox(): boolean {
   return "WorkerGlobalScope" in globalThis && (globalThis as { name?: string }).name === SANDBOX_NAME;
 }
 
-/** Inside the Worker: waits for the arguments, runs `command` with them, and reports its exit code. */
-export function serveSandboxed(command: (args: string[]) => Promise<number>): void {
+/**
+ * Inside the Worker: waits for the arguments, runs `command` with them, and reports its exit
+ * code; after a bug (see `bug_trap.ts`, which `report`s it), 70.
+ */
+export function serveSandboxed(command: (args: string[]) => Promise<number>, report: (line: string) => void): void {
   const scope = workerScope();
-  scope.onmessage = async (e) => scope.postMessage({ kind: "exit", exitCode: await command(e.data) });
+  const exit = (exitCode: number) => scope.postMessage({ kind: "exit", exitCode });
+  trapBugs(report, () => exit(ExitCode.bug));
+  scope.onmessage = async (e) => {
+    let exitCode: number = ExitCode.bug;
+    try {
+      exitCode = await command(e.data);
+    } finally {
+      exit(bugTrapped() ? ExitCode.bug : exitCode);
+    }
+  };
 }
 
 /**

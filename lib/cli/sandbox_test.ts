@@ -4,6 +4,7 @@ import { Device } from "../../mod.ts";
 import { grantsFor } from "./grants.ts";
 import { DENO_FLAGS } from "./permissions.ts";
 import { runSandboxed } from "./sandbox.ts";
+import { GRACE_MS } from "./bug_trap.ts";
 
 const PROBE = new URL("../../tests/support/sandbox_probe.ts", import.meta.url);
 
@@ -29,6 +30,31 @@ Deno.test("a sandboxed command writes, reads and links only inside its grants, a
     });
     assert.equal(await Deno.readLink(join(inside, "link")), "written.txt");
     assert.deepEqual([...Deno.readDirSync(outside)], [], "nothing was made outside");
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("a bug in a sandboxed command (an unhandled rejection) is reported once, stops the command, and exits 70, even if it does not stop", async (t) => {
+  const tmp = await Deno.makeTempDir({ prefix: "fsync-sandbox-bug-" });
+  const grants = { read: [tmp], write: [tmp], net: [] };
+  try {
+    await t.step("the command stops cleanly: 70", async () => {
+      assert.equal(await runSandboxed(PROBE, ["bug", tmp], grants), 70);
+      assert.equal(await Deno.readTextFile(join(tmp, "stopped.txt")), "stopped cleanly");
+    });
+    await t.step(`the command does not stop: 70 after ${GRACE_MS / 1000} s`, async () => {
+      const started = Date.now();
+      assert.equal(await runSandboxed(PROBE, ["bug-hang", tmp], grants), 70);
+      assert.ok(Date.now() - started >= GRACE_MS, `${Date.now() - started} ms`);
+    });
+    const reports = (await Deno.readTextFile(join(tmp, "reports.txt"))).split("\n").filter((l) =>
+      l.startsWith("fsync:")
+    );
+    assert.deepEqual(reports, [
+      "fsync: internal error (a bug, please report it): Error: a rejection nobody handles",
+      "fsync: internal error (a bug, please report it): Error: a rejection nobody handles",
+    ]);
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }

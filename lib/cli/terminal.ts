@@ -1,7 +1,10 @@
-/** Resolves at SIGINT or SIGTERM with the signal's name. */
+import { stopRequested } from "./bug_trap.ts";
+
+/** Resolves at SIGINT or SIGTERM with the signal's name, or after a bug (see `bug_trap.ts`). */
 export function untilSignal(): Promise<string> {
   return new Promise((resolve) => {
     for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => resolve(sig));
+    stopRequested().then(() => resolve("internal error"));
   });
 }
 

@@ -1,10 +1,13 @@
 /**
  * A command for the sandbox test: run by `runSandboxed` in place of cli.ts, it tries what a
  * buggy command might, and writes what happened as JSON into the first granted directory.
- * Arguments: the granted directory, a path outside every grant.
+ * Arguments: the granted directory, a path outside every grant; or `bug` (an unhandled
+ * rejection, then a clean stop) or `bug-hang` (one, and no stop), and the granted directory,
+ * where the bug's report goes.
  */
 import { join } from "node:path";
 import { serveSandboxed, symlinkThroughLauncher } from "../../lib/cli/sandbox.ts";
+import { stopRequested } from "../../lib/cli/bug_trap.ts";
 
 /** What one attempt ended with: "ok", or the name of the error it threw. */
 function attempt(action: () => unknown): string {
@@ -16,7 +19,17 @@ function attempt(action: () => unknown): string {
   }
 }
 
+let reports = "";
+
 serveSandboxed(async ([inside, outside]) => {
+  if (inside === "bug" || inside === "bug-hang") {
+    reports = join(outside, "reports.txt");
+    void Promise.reject(new Error("a rejection nobody handles"));
+    if (inside === "bug-hang") await new Promise(() => {});
+    await stopRequested();
+    await Deno.writeTextFile(join(outside, "stopped.txt"), "stopped cleanly");
+    return 0;
+  }
   const outcome = {
     writeInside: attempt(() => Deno.writeTextFileSync(join(inside, "written.txt"), "x")),
     writeOutside: attempt(() => Deno.writeTextFileSync(join(outside, "written.txt"), "x")),
@@ -34,4 +47,4 @@ serveSandboxed(async ([inside, outside]) => {
   };
   await Deno.writeTextFile(join(inside, "outcome.json"), JSON.stringify(outcome));
   return 3;
-});
+}, (line) => Deno.writeTextFileSync(reports, `${line}\n`, { append: true }));
