@@ -84,6 +84,11 @@ export class FsyncProcess implements AsyncDisposable {
     return this.#stdout;
   }
 
+  /** True until the process has exited. */
+  get running(): boolean {
+    return !this.#exited;
+  }
+
   get stderr(): string {
     return this.#stderr;
   }
