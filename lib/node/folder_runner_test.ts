@@ -219,3 +219,20 @@ Deno.test("a held deletion is released by a full scan that finds the files resto
       await Deno.remove(away, { recursive: true });
     }
   }));
+
+Deno.test("a directory tree moved within the folder is no big deletion, however many hints name its paths", () =>
+  withRunner(async (root, runner, store) => {
+    await Deno.mkdir(join(root, "tree/deep"), { recursive: true });
+    const names = Array.from({ length: 30 }, (_, i) => i % 2 ? `tree/f${i}` : `tree/deep/f${i}`);
+    for (const name of names) await Deno.writeTextFile(join(root, name), name);
+    for (let i = 0; i < 30; i++) await Deno.writeTextFile(join(root, `keep${i}`), `${i}`);
+    await runner.scan();
+    await Deno.rename(join(root, "tree"), join(root, "moved"));
+    // Hints that name paths below the moved directory, not the directory itself: each one finds
+    // "tree" gone, and its tombstones must still be counted once.
+    const hints = [...names, "moved", ...names.map((n) => n.replace("tree", "moved"))];
+    await runner.scan(hints);
+    assert.equal(runner.problem, undefined);
+    assert.equal((await livePaths(store)).filter((p) => p.startsWith("tree")).length, 0, "the old paths are deleted");
+    assert.equal((await livePaths(store)).filter((p) => p.startsWith("moved/")).length, 31);
+  }));

@@ -127,6 +127,11 @@ function outermost(paths: readonly string[]): string[] {
 class ScanRun {
   #options: ScanOptions;
   #seen = new Set<string>();
+  /**
+   * Paths this scan yielded a tombstone for: hinted paths below one vanished directory each
+   * find it gone, and each path is deleted once (the index learns of it only after the scan).
+   */
+  #deleted = new Set<string>();
   #unreadable: string[] = [];
 
   constructor(options: ScanOptions) {
@@ -147,7 +152,10 @@ class ScanRun {
       if (ignores(current, isDirectory)) return;
       if (observed.kind === "gone") {
         // Gone: it and everything under it are deleted.
-        if (previous && !previous.deleted) yield tombstone(previous, this.#options.shortId, this.#options.nowMs());
+        if (previous && !previous.deleted && !this.#deleted.has(current)) {
+          this.#deleted.add(current);
+          yield tombstone(previous, this.#options.shortId, this.#options.nowMs());
+        }
         yield* this.tombstonesUnder(current + "/");
         return;
       }
@@ -232,9 +240,10 @@ class ScanRun {
   /** Tombstones for indexed live paths under `prefix` that this scan did not see. */
   async *tombstonesUnder(prefix: string): AsyncGenerator<FileInfo> {
     for await (const entry of this.#options.index.listUnder(prefix)) {
-      if (entry.deleted || this.#seen.has(entry.path)) continue;
+      if (entry.deleted || this.#seen.has(entry.path) || this.#deleted.has(entry.path)) continue;
       if (this.#options.ignores?.(entry.path, entry.type === "directory")) continue;
       if (this.#unreadable.some((d) => entry.path.startsWith(d))) continue;
+      this.#deleted.add(entry.path);
       yield tombstone(entry, this.#options.shortId, this.#options.nowMs());
     }
   }

@@ -221,3 +221,28 @@ Deno.test("hashFile() hashes each block once and notices a file that shrank, gre
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("scanFolder() with hinted paths below a vanished directory deletes each path once", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(join(root, "gone/sub"), { recursive: true });
+    for (const name of ["a", "b", "sub/c"]) await Deno.writeTextFile(join(root, "gone", name), name);
+    const index = new MemoryIndex();
+    await scan(root, index);
+    await Deno.remove(join(root, "gone"), { recursive: true });
+    // As a device scans: the index learns of the tombstones only after the scan.
+    const paths = ["gone/a", "gone/b", "gone/sub/c", "gone/sub"];
+    const deleted = await Array.fromAsync(
+      scanFolder({ root, index, shortId: "ME00000", onProblem: () => {}, nowMs: () => 5_000, paths }),
+    );
+    assert.deepEqual(deleted.map((f) => `${f.path}:${f.deleted}`).sort(), [
+      "gone/a:true",
+      "gone/b:true",
+      "gone/sub/c:true",
+      "gone/sub:true",
+      "gone:true",
+    ]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
