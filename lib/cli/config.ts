@@ -126,14 +126,25 @@ class ConfigError extends FsyncError {
  * @throws {FsyncError} (config) when the file is unreadable or invalid.
  */
 export async function loadConfig(home: string): Promise<Config> {
+  const config = await readConfig(home);
+  if (config) return config;
+  await writeTemplate(home, join(home, CONFIG_FILE));
+  return DEFAULT_CONFIG;
+}
+
+/**
+ * Reads `<home>/config.toml`, or undefined when there is none; writes nothing.
+ *
+ * @throws {FsyncError} (config) when the file is unreadable or invalid.
+ */
+export async function readConfig(home: string): Promise<Config | undefined> {
   const file = join(home, CONFIG_FILE);
   let text: string;
   try {
     text = await Deno.readTextFile(file);
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw new ConfigError(file, (e as Error).message);
-    await writeTemplate(home, file);
-    return DEFAULT_CONFIG;
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw new ConfigError(file, (e as Error).message);
   }
   let raw: Record<string, unknown>;
   try {

@@ -5,10 +5,9 @@
  * without a directory) is covered by granting the directory it will be created in.
  */
 import { join, resolve } from "node:path";
-import { parse } from "smol-toml";
 import { CommanderError } from "commander";
-import { CONTROL_SOCKET, readFolderPaths } from "../../mod.ts";
-import { CONFIG_FILE, parseConfig } from "./config.ts";
+import { CONTROL_SOCKET, FsyncError, readFolderPaths } from "../../mod.ts";
+import { readConfig } from "./config.ts";
 import type { GlobalOptions } from "./context.ts";
 import { program } from "./program.ts";
 import { unitDirOf } from "./service.ts";
@@ -62,17 +61,10 @@ async function parseCommand(args: string[]): Promise<Parsed | undefined> {
 
 /** The folder paths config.toml declares, or none when it is missing or invalid (the command reports that). */
 async function configuredFolders(home: string): Promise<string[]> {
-  let text: string;
   try {
-    text = await Deno.readTextFile(resolve(home, CONFIG_FILE));
+    return (await readConfig(home))?.folders.map((f) => f.path) ?? [];
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied) return [];
-    throw e;
-  }
-  try {
-    return parseConfig(parse(text), (message) => new Error(message)).folders.map((f) => f.path);
-  } catch (e) {
-    if (e instanceof Error) return [];
+    if (e instanceof FsyncError) return [];
     throw e;
   }
 }
