@@ -14,9 +14,40 @@ const STALL_MS = 35_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The invite with the sharer's port replaced by the proxy's. */
-function through(proxy: FaultProxy, invite: string, port: number): string {
-  return invite.replace(`:${port}/`, `:${proxy.port}/`);
+/**
+ * A sharer of `tmp/a` holding 20-200 small files and one large file of `largeBytes`, behind a
+ * proxy that starts at `bytesPerSecond`, and `fsync join ... tmp/b --yes` (and `joinArgs`)
+ * dialling through it, once it has accepted the offer. Disposing stops all three.
+ */
+async function joinThroughProxy(tmp: string, largeBytes: number, bytesPerSecond: number, joinArgs: string[] = []) {
+  const a = join(tmp, "a");
+  const b = join(tmp, "b");
+  await Deno.mkdir(a);
+  await generateTree(a, { smallFiles: 200, maxSmallBytes: 4096, largeFiles: [largeBytes], seed: largeBytes });
+  const { sharer, port, invite } = await startSharer(a, join(tmp, "home-a"));
+  const proxy = await FaultProxy.start(port);
+  proxy.set({ kind: "slow", bytesPerSecond });
+  const viaProxy = invite.replace(`:${port}/`, `:${proxy.port}/`);
+  const joiner = FsyncProcess.start(["--home", join(tmp, "home-b"), "join", viaProxy, b, "--yes", ...joinArgs]);
+  const pair = {
+    a,
+    b,
+    sharer,
+    proxy,
+    joiner,
+    async [Symbol.asyncDispose]() {
+      await joiner.stop("SIGKILL");
+      await proxy.close();
+      await sharer.stop("SIGKILL");
+    },
+  };
+  try {
+    await joiner.waitFor(/Joining/);
+  } catch (e) {
+    await pair[Symbol.asyncDispose]();
+    throw e;
+  }
+  return pair;
 }
 
 /** Neither log holds a bug report, an uncaught error or a stack trace. */
@@ -27,24 +58,8 @@ function assertNoBug(...processes: FsyncProcess[]): void {
 Deno.test("initial sync of a large file through a link that is slowed, cut and cut after 2 MiB: join --once ends with exit 0 and an identical tree", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-faults-pull-" });
   try {
-    const src = join(tmp, "src");
-    const dst = join(tmp, "dst");
-    await Deno.mkdir(src);
-    await generateTree(src, { smallFiles: 200, maxSmallBytes: 4096, largeFiles: [48 * MiB], seed: 14 });
-    const { sharer, port, invite } = await startSharer(src, join(tmp, "home-a"));
-    await using _sharer = sharer;
-    await using proxy = await FaultProxy.start(port);
-    proxy.set({ kind: "slow", bytesPerSecond: 4 * MiB });
-    await using joiner = FsyncProcess.start([
-      "--home",
-      join(tmp, "home-b"),
-      "join",
-      through(proxy, invite, port),
-      dst,
-      "--yes",
-      "--once",
-    ]);
-    await joiner.waitFor(/Joining/);
+    await using pair = await joinThroughProxy(tmp, 48 * MiB, 4 * MiB, ["--once"]);
+    const { a: src, b: dst, sharer, proxy, joiner } = pair;
     const steps: [Fault, number][] = [
       [{ kind: "slow", bytesPerSecond: 4 * MiB }, 2_000],
       [{ kind: "cut" }, 1_000],
@@ -69,24 +84,9 @@ Deno.test("initial sync of a large file through a link that is slowed, cut and c
 Deno.test("a large pull stalled, then bursts of small changes on both sides during a cut, cuts after 16 KiB, a slow link and a stall: all converge once each fault is lifted, and both processes keep running", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-faults-live-" });
   try {
-    const a = join(tmp, "a");
-    const b = join(tmp, "b");
-    await Deno.mkdir(a);
-    await generateTree(a, { smallFiles: 20, maxSmallBytes: 2048, largeFiles: [64 * MiB], seed: 15 });
-    const { sharer, port, invite } = await startSharer(a, join(tmp, "home-a"));
-    await using _sharer = sharer;
-    await using proxy = await FaultProxy.start(port);
     // The large pull, slowed to last, stalls with blocks in flight; then it is let go.
-    proxy.set({ kind: "slow", bytesPerSecond: 8 * MiB });
-    await using joiner = FsyncProcess.start([
-      "--home",
-      join(tmp, "home-b"),
-      "join",
-      through(proxy, invite, port),
-      b,
-      "--yes",
-    ]);
-    await joiner.waitFor(/Joining/);
+    await using pair = await joinThroughProxy(tmp, 64 * MiB, 8 * MiB);
+    const { a, b, sharer, proxy, joiner } = pair;
     await sleep(2_000);
     proxy.set({ kind: "stall" });
     await sleep(STALL_MS);
