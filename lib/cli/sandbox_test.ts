@@ -35,7 +35,7 @@ Deno.test("a sandboxed command writes, reads and links only inside its grants, a
   }
 });
 
-Deno.test("a bug in a sandboxed command (an unhandled rejection) is reported once, stops the command, and exits 70, even if it does not stop", async (t) => {
+Deno.test("a bug in a sandboxed command (an unhandled rejection or an uncaught error) is reported once, stops the command, and exits 70, even if it does not stop", async (t) => {
   const tmp = await Deno.makeTempDir({ prefix: "fsync-sandbox-bug-" });
   const grants = { read: [tmp], write: [tmp], net: [] };
   try {
@@ -48,12 +48,18 @@ Deno.test("a bug in a sandboxed command (an unhandled rejection) is reported onc
       assert.equal(await runSandboxed(PROBE, ["bug-hang", tmp], grants), 70);
       assert.ok(Date.now() - started >= GRACE_MS, `${Date.now() - started} ms`);
     });
+    await t.step("an uncaught error thrown in a timer: 70 after a clean stop", async () => {
+      await Deno.remove(join(tmp, "stopped.txt"));
+      assert.equal(await runSandboxed(PROBE, ["bug-throw", tmp], grants), 70);
+      assert.equal(await Deno.readTextFile(join(tmp, "stopped.txt")), "stopped cleanly");
+    });
     const reports = (await Deno.readTextFile(join(tmp, "reports.txt"))).split("\n").filter((l) =>
       l.startsWith("fsync:")
     );
     assert.deepEqual(reports, [
       "fsync: internal error (a bug, please report it): Error: a rejection nobody handles",
       "fsync: internal error (a bug, please report it): Error: a rejection nobody handles",
+      "fsync: internal error (a bug, please report it): Error: an error nobody catches",
     ]);
   } finally {
     await Deno.remove(tmp, { recursive: true });

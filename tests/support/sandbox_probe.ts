@@ -2,8 +2,8 @@
  * A command for the sandbox test: run by `runSandboxed` in place of cli.ts, it tries what a
  * buggy command might, and writes what happened as JSON into the first granted directory.
  * Arguments: the granted directory, a path outside every grant; or `bug` (an unhandled
- * rejection, then a clean stop) or `bug-hang` (one, and no stop), and the granted directory,
- * where the bug's report goes.
+ * rejection, then a clean stop), `bug-hang` (one, and no stop) or `bug-throw` (an uncaught
+ * error in a timer, then a clean stop), and the granted directory, where the bug's report goes.
  */
 import { join } from "node:path";
 import { serveSandboxed, symlinkThroughLauncher } from "../../lib/cli/sandbox.ts";
@@ -22,9 +22,13 @@ function attempt(action: () => unknown): string {
 let reports = "";
 
 serveSandboxed(async ([inside, outside]) => {
-  if (inside === "bug" || inside === "bug-hang") {
+  if (inside === "bug" || inside === "bug-hang" || inside === "bug-throw") {
     reports = join(outside, "reports.txt");
-    void Promise.reject(new Error("a rejection nobody handles"));
+    if (inside === "bug-throw") {
+      setTimeout(() => {
+        throw new Error("an error nobody catches");
+      });
+    } else void Promise.reject(new Error("a rejection nobody handles"));
     if (inside === "bug-hang") await new Promise(() => {});
     await stopRequested();
     await Deno.writeTextFile(join(outside, "stopped.txt"), "stopped cleanly");
