@@ -69,15 +69,12 @@ Deno.test("two devices in one process: share, accept, full sync; a restart re-se
   }
 });
 
-Deno.test("a scan removes temporary files older than a day and keeps recent ones (they may resume)", async () => {
+Deno.test("a new folder's temporary files are never indexed, and its first scan removes those no pending pull needs", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "fsync-device-temp-" });
   try {
     const dir = join(tmp, "folder");
     await Deno.mkdir(join(dir, "sub"), { recursive: true });
-    await Deno.writeTextFile(join(dir, "sub/.fsync-tmp-stale"), "left by a pull of a version long gone");
-    await Deno.writeTextFile(join(dir, "sub/.fsync-tmp-fresh"), "an interrupted pull that may resume");
-    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
-    await Deno.utime(join(dir, "sub/.fsync-tmp-stale"), twoDaysAgo, twoDaysAgo);
+    await Deno.writeTextFile(join(dir, "sub/.fsync-tmp-0123456789ab0123456789ab"), "left by a pull no peer asks for");
     const device = await Device.start({ home: join(tmp, "home") });
     try {
       const folder = await device.addFolder(dir, "folder");
@@ -87,7 +84,7 @@ Deno.test("a scan removes temporary files older than a day and keeps recent ones
     } finally {
       await device.close();
     }
-    assert.deepEqual([...Deno.readDirSync(join(dir, "sub"))].map((e) => e.name), [".fsync-tmp-fresh"]);
+    assert.deepEqual([...Deno.readDirSync(join(dir, "sub"))], []);
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }

@@ -20,7 +20,10 @@ import {
   CaseCheck,
   ChangedLocallyError,
   DiskFullError,
+  removeIfThere,
   syncDirectory,
+  TempLedger,
+  tempPathFor,
 } from "../transfer/mod.ts";
 import { Mutex } from "./_mutex.ts";
 import { Semaphore } from "./_semaphore.ts";
@@ -51,8 +54,6 @@ const COMMIT_EVERY = 200;
 const SCAN_COMMIT_EVERY = 500;
 /** Paths a waiting scan gathers before it becomes a full scan. */
 const MAX_WAITING_PATHS = 10_000;
-/** Temporary files older than this belong to no pull that can still resume. */
-const STALE_TEMP_MS = 24 * 3600_000;
 
 /** How a folder runner works. */
 export interface FolderRunnerOptions {
@@ -143,6 +144,8 @@ export class FolderRunner {
   /** Counts changes of the rules or the mode; a pull made under an older policy is redone in full. */
   #policyGeneration = 0;
   #pulledUnder = new Map<string, number>();
+  /** Temporary files of unfinished pulls, kept while a pending pull of that version needs them. */
+  #temps = new TempLedger();
 
   constructor(folder: FolderRecord, store: Store, options: FolderRunnerOptions) {
     this.#folder = folder;
@@ -333,6 +336,7 @@ export class FolderRunner {
     let changed = 0;
     // From the first tombstone on, entries wait for the deletion guard, in scan order.
     let deferred: FileInfo[] | undefined;
+    const temps: string[] = [];
     // A batch is written while the scan goes on, at most one commit behind it.
     let writing: Promise<void> = Promise.resolve();
     const commit = async () => {
@@ -352,7 +356,7 @@ export class FolderRunner {
         listUnder: (prefix) => this.#store.listLocalUnder(id, prefix),
       },
       onProblem: (p) => this.#logger.warn(`${p.path}: ${p.message}`, { folder: this.folder.label }),
-      onTempFile: (path, mtimeMs) => this.#removeStaleTemp(path, mtimeMs),
+      onTempFile: (path) => temps.push(path),
       onRecent: (path) => this.#recent.add(path),
       ignores: (path, isDirectory) => rules.ignores(path, isDirectory),
       paths,
@@ -374,7 +378,61 @@ export class FolderRunner {
     await commit();
     await writing;
     if (changed > 0) this.localChanged.notify();
+    await this.#sweepTemps(temps);
     return changed;
+  }
+
+  /**
+   * Sorts the temporary files a scan met (no pull runs meanwhile): those kept by this
+   * runner's pulls stay as long as a pending pull may use them, others (left by an earlier
+   * run) join them when a pending pull needs that version, and the rest are removed.
+   */
+  async #sweepTemps(found: readonly string[]): Promise<void> {
+    const kept = new Set(this.#temps.entries().map(([, temp]) => temp));
+    const unknown = found.map((path) => join(this.folder.path, path)).filter((temp) => !kept.has(temp));
+    if (unknown.length > 0) {
+      const needed = await this.#neededTemps();
+      for (const temp of unknown) {
+        const path = needed.get(temp);
+        if (path === undefined) await removeIfThere(temp);
+        else await this.#temps.keep(path, temp);
+      }
+    }
+    await this.#tidyTemps();
+  }
+
+  /** Removes the kept temporary files that no pending pull needs any more (superseded, deleted, won locally). */
+  async #tidyTemps(): Promise<void> {
+    if (this.#temps.size === 0) return;
+    const entries = this.#temps.entries();
+    const needed = await this.#neededTemps(entries.map(([path]) => path));
+    for (const [path, temp] of entries) if (!needed.has(temp)) await this.#temps.discard(path);
+  }
+
+  /**
+   * The temporary files (absolute, with the path each builds) of the versions this folder
+   * would fetch from some peer now, among `paths` (default: every path peers hold).
+   */
+  async #neededTemps(paths?: readonly string[]): Promise<Map<string, string>> {
+    const { id, path: root } = this.folder;
+    const needed = new Map<string, string>();
+    const decider = this.decider;
+    for (const peerId of await this.#store.sharesOf(id)) {
+      const pairs = paths ? this.#pairsOf(peerId, paths) : this.#store.pairWithRemote(id, peerId);
+      for await (const { local, remote } of pairs) {
+        const decision = remote && decider(local, remote);
+        if (decision?.action !== "fetch" || decision.file.type !== "file") continue;
+        needed.set(tempPathFor(join(root, decision.file.path), decision.file), decision.file.path);
+      }
+    }
+    return needed;
+  }
+
+  /** The local and the peer's entries of `paths`. */
+  async *#pairsOf(peerId: string, paths: readonly string[]): AsyncGenerator<{ local?: FileInfo; remote?: FileInfo }> {
+    const locals = await this.#store.getLocalMany(this.folder.id, paths);
+    const remotes = await this.#store.getRemoteMany(this.folder.id, peerId, paths);
+    for (const [i, local] of locals.entries()) yield { local, remote: remotes[i] };
   }
 
   /**
@@ -475,6 +533,7 @@ export class FolderRunner {
       syncDirectoryLater: (dir: string) => unsynced.add(dir),
       unwritten: this.#unwritten,
       makeSymlink: this.#makeSymlink,
+      temps: this.#temps,
     };
     let diskFull = false;
     let stopped = false;
@@ -579,6 +638,7 @@ export class FolderRunner {
     for (const [decision, local] of replacements) await apply(decision, local);
     await commit();
     await this.#restoreDirectoryTimes(touchedDirs);
+    await this.#tidyTemps();
     report(true);
     return { actions, written, problems, bytesFetched, bytesReused, changedLocally };
   }
@@ -598,15 +658,6 @@ export class FolderRunner {
           if (!(e instanceof Deno.errors.NotFound)) throw e;
         }
       }
-    }
-  }
-
-  async #removeStaleTemp(path: string, mtimeMs: number): Promise<void> {
-    if (this.#nowMs() - mtimeMs < STALE_TEMP_MS) return;
-    try {
-      await Deno.remove(join(this.folder.path, path));
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
   }
 }

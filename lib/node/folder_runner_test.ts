@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readFull } from "../scan/mod.ts";
 import { Store } from "../store/mod.ts";
+import { type BlockSource, type BlockWant, tempPathFor } from "../transfer/mod.ts";
 import { FolderRunner, type PullProgress } from "./folder_runner.ts";
 import { silentLogger } from "./logger.ts";
 
@@ -40,6 +41,26 @@ Deno.test("a waiting scan that gathers too many paths becomes a full scan", () =
     assert.deepEqual((await Array.fromAsync(store.listLocal("f1"))).map((f) => f.path), ["a", "b", "unhinted"]);
   }));
 
+/** Serves blocks from the files under `root`, recording what was asked; offsets from `failFrom` on fail 20 ms later. */
+function diskSource(root: string, failFrom = Infinity): BlockSource & { requested: BlockWant[] } {
+  const requested: BlockWant[] = [];
+  return {
+    requested,
+    fetchBlock: async (want) => {
+      requested.push(want);
+      if (want.offset >= failFrom) {
+        await new Promise((r) => setTimeout(r, 20));
+        throw new Error("peer went away");
+      }
+      using file = await Deno.open(join(root, want.path));
+      await file.seek(want.offset, Deno.SeekMode.Start);
+      const data = new Uint8Array(want.size);
+      await readFull(file, data);
+      return data;
+    },
+  };
+}
+
 Deno.test("a pull reports its totals from the start, and its last report has every file and byte done", async () => {
   const source = await Deno.makeTempDir();
   const target = await Deno.makeTempDir();
@@ -58,15 +79,7 @@ Deno.test("a pull reports its totals from the start, and its last report has eve
       shortId: "BBBBBBB",
       onPullProgress: (p) => reports.push(p),
     });
-    const result = await b.pullFrom("PEER", {
-      fetchBlock: async (want) => {
-        using file = await Deno.open(join(source, want.path));
-        await file.seek(want.offset, Deno.SeekMode.Start);
-        const data = new Uint8Array(want.size);
-        await readFull(file, data);
-        return data;
-      },
-    });
+    const result = await b.pullFrom("PEER", diskSource(source));
     assert.equal(result.problems.length, 0);
     assert.equal(result.written, 40);
     const bytes = files.reduce((n, f) => n + f.size, 0);
@@ -236,3 +249,65 @@ Deno.test("a directory tree moved within the folder is no big deletion, however 
     assert.equal((await livePaths(store)).filter((p) => p.startsWith("tree")).length, 0, "the old paths are deleted");
     assert.equal((await livePaths(store)).filter((p) => p.startsWith("moved/")).length, 31);
   }));
+
+Deno.test("temporary files: a scan keeps those a pending pull needs and removes the rest; a pass removes those superseded or deleted", async () => {
+  const source = await Deno.makeTempDir();
+  const target = await Deno.makeTempDir();
+  const [storeA, storeB] = [await Store.open(":memory:"), await Store.open(":memory:")];
+  const MiB = 1 << 20;
+  try {
+    const folder = { id: "f1", label: "f1", indexId: "i1" };
+    const options = { logger: silentLogger, nowMs: () => Date.now() };
+    const a = new FolderRunner({ ...folder, path: source }, storeA, { ...options, shortId: "AAAAAAA" });
+    const big = new Uint8Array(3 * MiB).map((_, i) => (i * 7 + (i >> 17)) & 0xff);
+    await Deno.writeFile(join(source, "resumed.bin"), big);
+    await Deno.writeFile(join(source, "dropped.bin"), big.slice(0, 2 * MiB));
+    await a.scan();
+    const publish = async () => {
+      const files = await Array.fromAsync(storeA.listLocal("f1"));
+      await storeB.applyRemote("f1", "PEER", files, { indexId: "i1", sequence: files.length });
+    };
+    await publish();
+    await storeB.addShare("f1", "PEER");
+    const [resumed] = await storeA.getLocalMany("f1", ["resumed.bin"]);
+    // Left by an earlier run: a resumable pull of resumed.bin, and a temporary file no pull needs.
+    const resumable = tempPathFor(join(target, "resumed.bin"), resumed!);
+    await Deno.writeFile(resumable, big.subarray(0, MiB));
+    await Deno.writeFile(join(target, ".fsync-tmp-0123456789ab0123456789ab"), big.subarray(0, MiB));
+    const b = new FolderRunner({ ...folder, path: target }, storeB, { ...options, shortId: "BBBBBBB" });
+    await b.scan();
+    assert.deepEqual(temps(target), [resumable]);
+
+    // dropped.bin: the first MiB arrives, then the peer goes away; its temporary file stays.
+    const failing = diskSource(source, MiB);
+    const first = await b.pullFrom("PEER", failing);
+    assert.deepEqual(first.problems.map((p) => p.path).sort(), ["dropped.bin", "resumed.bin"]);
+    assert.equal(failing.requested.filter((w) => w.path === "resumed.bin" && w.offset < MiB).length, 0);
+    assert.equal(temps(target).length, 2);
+
+    // The peer deletes dropped.bin and rewrites resumed.bin: neither temporary file is needed any more.
+    await Deno.remove(join(source, "dropped.bin"));
+    big[2 * MiB] ^= 1;
+    await Deno.writeFile(join(source, "resumed.bin"), big);
+    await a.scan();
+    await publish();
+    const served = diskSource(source);
+    const second = await b.pullFrom("PEER", served);
+    assert.deepEqual(second.problems, []);
+    assert.deepEqual(await Deno.readFile(join(target, "resumed.bin")), big);
+    assert.deepEqual(temps(target), []);
+    // Its first MiB came from the superseded temporary file, not the peer.
+    assert.deepEqual(served.requested.map((w) => w.offset).sort(), [MiB, 2 * MiB]);
+  } finally {
+    storeA.close();
+    storeB.close();
+    await Deno.remove(source, { recursive: true });
+    await Deno.remove(target, { recursive: true });
+  }
+});
+
+/** Absolute paths of fsync's temporary files directly in `dir`. */
+function temps(dir: string): string[] {
+  return [...Deno.readDirSync(dir)].filter((e) => e.name.startsWith(".fsync-tmp-")).map((e) => join(dir, e.name))
+    .sort();
+}

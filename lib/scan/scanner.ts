@@ -41,8 +41,8 @@ export interface ScanOptions {
   readonly onProblem: (problem: ScanProblem) => void;
   /** Current time in ms, for tombstones. */
   readonly nowMs: () => number;
-  /** Told of each of fsync's temporary files (relative path, mtime in ms) so stale ones can go. */
-  readonly onTempFile?: (path: string, mtimeMs: number) => Promise<void>;
+  /** Told of each of fsync's temporary files met (relative path), which a scan never records. */
+  readonly onTempFile?: (path: string) => void;
   /**
    * Rescan only these paths (watcher hints): each with its parents, a directory with its
    * whole subtree, a vanished path with everything under it. Absent: the whole folder.
@@ -190,10 +190,10 @@ class ScanRun {
         continue;
       }
       const paths: string[] = [];
-      for (const { name, isDirectory } of entries) {
+      for (const { name, isDirectory, isFile } of entries) {
         const path = dir ? `${dir}/${name}` : name;
         if (name.startsWith(TEMP_PREFIX)) {
-          if (this.#options.onTempFile) await reportTemp(root, path, this.#options.onTempFile);
+          if (isFile) this.#options.onTempFile?.(path);
         } else if (!ignores(path, isDirectory)) paths.push(path);
       }
       const previous = await index.getMany(paths);
@@ -246,15 +246,6 @@ class ScanRun {
       this.#deleted.add(entry.path);
       yield tombstone(entry, this.#options.shortId, this.#options.nowMs());
     }
-  }
-}
-
-async function reportTemp(root: string, path: string, onTempFile: (path: string, mtimeMs: number) => Promise<void>) {
-  try {
-    const st = Deno.lstatSync(join(root, path));
-    if (st.isFile) await onTempFile(path, st.mtime?.getTime() ?? 0);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
 }
 

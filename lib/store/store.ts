@@ -381,6 +381,12 @@ export class Store {
     await batch.flush();
   }
 
+  /** A peer's entries of these paths, in the same order. */
+  async getRemoteMany(folderId: string, deviceId: string, paths: readonly string[]): Promise<(FileInfo | undefined)[]> {
+    const stored = await this.#getStoredMany(folderId, deviceId, paths);
+    return await Promise.all(stored.map((s) => s && this.#load(folderId, deviceId, s)));
+  }
+
   /** Every entry of a peer's index of a folder, in path-key order. */
   async *listRemote(folderId: string, deviceId: string): AsyncGenerator<FileInfo> {
     yield* this.#listFiles(folderId, deviceId);

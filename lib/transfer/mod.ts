@@ -8,3 +8,4 @@ export * from "./puller.ts";
 export * from "./errors.ts";
 export * from "./case_check.ts";
 export * from "./rate_limiter.ts";
+export * from "./temp_ledger.ts";

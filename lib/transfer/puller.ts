@@ -1,7 +1,7 @@
 import { statfsSync } from "node:fs";
 import { open as openHandle } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import {
   blockCount,
   blockHash,
@@ -21,6 +21,7 @@ import {
 import { BlockMismatchError, ChangedLocallyError, DiskFullError } from "./errors.ts";
 import { prepareParents } from "./safe_path.ts";
 import { openTempFile, type TempFile } from "./temp_file.ts";
+import { removeIfThere, type TempLedger } from "./temp_ledger.ts";
 
 /** Requests for one file sent to the peer at once. */
 const REQUESTS_IN_FLIGHT = 16;
@@ -75,6 +76,12 @@ export interface PullerOptions {
   readonly unwritten?: ByteBudget;
   /** Creates a symlink (default `Deno.symlinkSync`; a sandboxed command has it made for it). */
   readonly makeSymlink?: (target: string, path: string) => void;
+  /**
+   * The folder's temporary files kept by failed pulls. A pull that fails keeps its temporary
+   * file there when it holds anything (else removes it); one that succeeds, or fails after
+   * writing something, replaces the one kept for its path, after mining it for blocks.
+   */
+  readonly temps: TempLedger;
 }
 
 /** A bound on bytes in use (a semaphore). */
@@ -127,6 +134,24 @@ async function fetchEntry(
 ): Promise<FileInfo[]> {
   const abs = prepareParents(options.root, file.path);
   const staged = file.type === "file" ? await stageFile(options, abs, file, local) : undefined;
+  try {
+    return await placeEntry(options, abs, file, local, keepLocalAsConflict, staged);
+  } catch (e) {
+    // Complete and verified: a retry of this version renames it without reading a block.
+    if (staged) await options.temps.keep(file.path, staged.temp);
+    throw e;
+  }
+}
+
+/** Puts the entry in place: its staged content renamed, or the directory or symlink made. */
+async function placeEntry(
+  options: PullerOptions,
+  abs: string,
+  file: FileInfo,
+  local: FileInfo | undefined,
+  keepLocalAsConflict: boolean,
+  staged: { temp: string; ino: number } | undefined,
+): Promise<FileInfo[]> {
   if (file.type === "directory" && !keepLocalAsConflict && isDirectory(abs)) {
     // Already there (made as the parent of a file pulled earlier): nothing to lose.
     setMode(abs, file);
@@ -177,8 +202,9 @@ export function tempPathFor(abs: string, file: FileInfo): string {
 
 /**
  * Builds the new content in the temporary file: blocks already there from an interrupted
- * pull, then blocks of the old local version, then the rest from the peer, each verified.
- * Returns the temporary path, fsynced and with the entry's mode and mtime, and its inode.
+ * pull, then blocks of the old local version, of the temporary file an older version's pull
+ * left and of other local files, then the rest from the peer, each verified. Returns the
+ * temporary path, fsynced and with the entry's mode and mtime, and its inode.
  */
 async function stageFile(
   options: PullerOptions,
@@ -190,6 +216,8 @@ async function stageFile(
     throw new BlockMismatchError(`${file.path}: block list does not match its content hash`);
   }
   const temp = tempPathFor(abs, file);
+  const kept = options.temps.get(file.path);
+  const older = kept !== temp ? kept : undefined;
   let ino: number;
   try {
     await using handle = await openTempFile(temp, file.size);
@@ -204,20 +232,38 @@ async function stageFile(
       missing.push(i);
     }
     ensureRoom(temp, missing.reduce((n, i) => n + blockLength(file, i), 0), file.path);
-    const reused = await reuseLocalBlocks(options, file, local, handle, missing);
+    const reused = await reuseLocalBlocks(options, file, local, older, handle, missing);
     const toFetch = missing.filter((i) => !reused.has(i));
     await fetchBlocks(options, file, handle, toFetch);
     // Every block was written or found there: only a longer leftover needs cutting.
     if (presentBytes > file.size) await handle.truncate(file.size);
     await handle.datasync();
   } catch (e) {
+    await setAside(options.temps, file.path, temp);
     if ((e as NodeJS.ErrnoException).code === "ENOSPC") { // Deno's and Node's file calls alike
       throw new DiskFullError(`disk full while writing ${file.path}`, { cause: e });
     }
     throw e;
   }
+  await options.temps.discard(file.path, temp);
   setMetadata(temp, file);
   return { temp, ino };
+}
+
+/**
+ * After a failed pull: its temporary file is kept for a resume when it holds a byte (and
+ * replaces the one kept before), else removed (an older one stays for the next version).
+ */
+async function setAside(temps: TempLedger, path: string, temp: string): Promise<void> {
+  let size: number;
+  try {
+    size = (await Deno.stat(temp)).size;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    throw e;
+  }
+  if (size > 0) await temps.keep(path, temp);
+  else await removeIfThere(temp);
 }
 
 /**
@@ -246,14 +292,16 @@ type BlockCandidate = { readonly path: string; readonly offset: number };
 
 /**
  * Copies the missing blocks this device already holds: first from the old version of the
- * same file, then from any other local file the block map names (a renamed, moved or copied
- * file, or a shared block). Every block is verified before it is written. Returns the
- * indexes done.
+ * same file, then from the temporary file `older` (absolute) of an unfinished pull of another
+ * version at the same offset, then from any other local file the block map names (a renamed,
+ * moved or copied file, or a shared block). Every block is verified before it is written.
+ * Returns the indexes done.
  */
 async function reuseLocalBlocks(
   options: PullerOptions,
   file: FileInfo,
   local: FileInfo | undefined,
+  older: string | undefined,
   handle: TempFile,
   missing: readonly number[],
 ): Promise<Set<number>> {
@@ -261,18 +309,21 @@ async function reuseLocalBlocks(
   if (local && !local.deleted && local.type === "file") {
     for (let i = 0; i < blockCount(local); i++) oldOffsets.set(toHex(blockHash(local, i)), i * local.blockSize);
   }
-  const candidatesFor = async (hash: Uint8Array): Promise<BlockCandidate[]> => {
+  const olderPath = older && relative(options.root, older);
+  const candidatesFor = async (i: number): Promise<BlockCandidate[]> => {
+    const hash = blockHash(file, i);
     const at = oldOffsets.get(toHex(hash));
     const old = at === undefined ? [] : [{ path: file.path, offset: at }];
+    const unfinished = olderPath ? [{ path: olderPath, offset: i * file.blockSize }] : [];
     const elsewhere = options.findBlock ? await options.findBlock(hash) : [];
-    return [...old, ...elsewhere.filter((c) => c.path !== file.path)];
+    return [...old, ...unfinished, ...elsewhere.filter((c) => c.path !== file.path)];
   };
   const done = new Set<number>();
   const sources = new LocalSources(options.root);
   try {
     for (let start = 0; start < missing.length; start += LOOKUPS_AT_ONCE) {
       const batch = missing.slice(start, start + LOOKUPS_AT_ONCE);
-      const found = await Promise.all(batch.map((i) => candidatesFor(blockHash(file, i))));
+      const found = await Promise.all(batch.map(candidatesFor));
       for (const [k, i] of batch.entries()) {
         const block = await sources.firstVerified(found[k], blockHash(file, i), blockLength(file, i));
         if (!block) continue;
@@ -334,8 +385,9 @@ async function fetchBlocks(
 ): Promise<void> {
   const spans = spansOf(file, indexes);
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < spans.length) {
+    while (next < spans.length && !failed) {
       const { first, count } = spans[next++];
       const offset = first * file.blockSize;
       const size = Math.min(count * file.blockSize, file.size - offset);
@@ -358,7 +410,8 @@ async function fetchBlocks(
     }
   };
   const workers = Math.min(REQUESTS_IN_FLIGHT, spans.length);
-  await Promise.all(Array.from({ length: workers }, worker));
+  // Once one request fails the pull fails: the other workers ask for nothing more.
+  await Promise.all(Array.from({ length: workers }, () => worker().catch((e) => (failed = true, Promise.reject(e)))));
 }
 
 /** Groups ascending block indexes into runs of consecutive blocks of at most SPAN_BYTES. */

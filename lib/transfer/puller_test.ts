@@ -12,6 +12,7 @@ import {
 } from "../model/mod.ts";
 import { BlockMismatchError, ChangedLocallyError } from "./errors.ts";
 import { applyDecision, type BlockSource, type BlockWant, tempPathFor } from "./puller.ts";
+import { TempLedger } from "./temp_ledger.ts";
 
 const BLOCK = 128 * 1024;
 
@@ -74,12 +75,30 @@ async function inTempDir(fn: (root: string) => Promise<void>): Promise<void> {
   }
 }
 
-const options = (root: string, source: BlockSource) => ({
+const options = (root: string, source: BlockSource, temps = new TempLedger()) => ({
   root,
   shortId: "ME00000",
   source,
   nowMs: () => Date.UTC(2026, 10, 24, 12),
+  temps,
 });
+
+/** Serves the blocks of `data` below `from`; asks for others fail 20 ms later, as a peer gone away would. */
+class FailingSource extends MemorySource {
+  constructor(data: Uint8Array, readonly from: number) {
+    super(data);
+  }
+  override fetchBlock(want: BlockWant): Promise<Uint8Array> {
+    if (want.offset < this.from) return super.fetchBlock(want);
+    this.requested.push(want);
+    return new Promise((_, reject) => setTimeout(() => reject(new Error("peer went away")), 20));
+  }
+}
+
+/** The names of fsync's temporary files in `dir`. */
+function tempsIn(dir: string): string[] {
+  return [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.startsWith(".fsync-tmp-")).sort();
+}
 
 Deno.test("fetch writes a verified file with its mode and mtime, through a temporary file", () =>
   inTempDir(async (root) => {
@@ -367,3 +386,83 @@ Deno.test("special bits from a peer are never applied; a file loses its own, a d
       }),
   );
 });
+
+Deno.test("a pull that fails before writing a byte leaves no temporary file", () =>
+  inTempDir(async (root) => {
+    const data = pattern(3 * BLOCK, 9);
+    const temps = new TempLedger();
+    await assert.rejects(
+      applyDecision(options(root, new FailingSource(data, 0), temps), {
+        action: "fetch",
+        file: describe("f.bin", data, { PEER000: 1 }),
+        keepLocalAsConflict: false,
+      }, undefined),
+      /went away/,
+    );
+    assert.deepEqual(tempsIn(root), []);
+    assert.equal(temps.size, 0);
+  }));
+
+Deno.test("a failed pull's temporary file is kept; the pull of a newer version takes its blocks and removes it", () =>
+  inTempDir(async (root) => {
+    const v1 = pattern(24 * BLOCK, 10);
+    const first = describe("f.bin", v1, { PEER000: 1 });
+    const temps = new TempLedger();
+    // The first 1 MiB request is answered, the two others fail: 8 blocks were written.
+    await assert.rejects(
+      applyDecision(
+        options(root, new FailingSource(v1, 8 * BLOCK), temps),
+        { action: "fetch", file: first, keepLocalAsConflict: false },
+        undefined,
+      ),
+      /went away/,
+    );
+    const kept = tempPathFor(join(root, "f.bin"), first);
+    assert.deepEqual(temps.entries(), [["f.bin", kept]]);
+    assert.deepEqual(tempsIn(root), [kept.slice(root.length + 1)]);
+    // Version 2 changed block 3 only: blocks 0-2 and 4-7 come from the kept file.
+    const v2 = v1.slice();
+    v2.fill(7, 3 * BLOCK, 4 * BLOCK);
+    const source = new MemorySource(v2);
+    await applyDecision(options(root, source, temps), {
+      action: "fetch",
+      file: describe("f.bin", v2, { PEER000: 2 }),
+      keepLocalAsConflict: false,
+    }, undefined);
+    assert.deepEqual(source.requested.map((w) => [w.offset / BLOCK, w.size / BLOCK]), [[3, 1], [8, 8], [16, 8]]);
+    assert.deepEqual(await Deno.readFile(join(root, "f.bin")), v2);
+    assert.deepEqual(tempsIn(root), []);
+    assert.equal(temps.size, 0);
+  }));
+
+Deno.test("a pull staged in full but stopped by a local change keeps its temporary file, and its retry fetches nothing", () =>
+  inTempDir(async (root) => {
+    await Deno.writeTextFile(join(root, "f.bin"), "mine");
+    const local = await localEntry(root, describe("f.bin", new TextEncoder().encode("mine"), { ME00000: 1 }));
+    await Deno.writeTextFile(join(root, "f.bin"), "mine, edited"); // after its scan
+    const data = pattern(2 * BLOCK, 11);
+    const remote = describe("f.bin", data, { ME00000: 1, PEER000: 1 });
+    const temps = new TempLedger();
+    await assert.rejects(
+      applyDecision(options(root, new MemorySource(data), temps), {
+        action: "fetch",
+        file: remote,
+        keepLocalAsConflict: false,
+      }, local),
+      ChangedLocallyError,
+    );
+    assert.deepEqual(temps.entries(), [["f.bin", tempPathFor(join(root, "f.bin"), remote)]]);
+    const rescanned = await localEntry(
+      root,
+      describe("f.bin", new TextEncoder().encode("mine, edited"), { ME00000: 2 }),
+    );
+    const source = new MemorySource(data);
+    await applyDecision(options(root, source, temps), {
+      action: "fetch",
+      file: remote,
+      keepLocalAsConflict: true,
+    }, rescanned);
+    assert.deepEqual(source.requested, []);
+    assert.deepEqual(await Deno.readFile(join(root, "f.bin")), data);
+    assert.equal(temps.size, 0);
+  }));

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { generateTree } from "../../scripts/gen_tree.ts";
 import { type Fault, FaultProxy } from "../support/fault_proxy.ts";
 import { FsyncProcess, startSharer } from "../support/peer.ts";
-import { diffTrees, findTempFiles, snapshotTree, waitConverged } from "../support/tree.ts";
+import { diffTrees, findTempFiles, snapshotTree, waitConverged, waitNoTempFiles } from "../support/tree.ts";
 
 const MiB = 1 << 20;
 /**
@@ -117,6 +117,8 @@ Deno.test("a large pull stalled, then bursts of small changes on both sides duri
         `a process ended after ${fault.kind}\n${sharer.log()}\n${joiner.log()}`,
       );
     }
+    await waitNoTempFiles(a, "the sharer");
+    await waitNoTempFiles(b, "the joiner");
     assertNoBug(joiner, sharer);
   } finally {
     await Deno.remove(tmp, { recursive: true });

@@ -99,6 +99,17 @@ export async function findTempFiles(root: string): Promise<string[]> {
   return out;
 }
 
+/** Waits until no fsync temporary file is left under `root` (polling), or fails naming those left. */
+export async function waitNoTempFiles(root: string, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let left = await findTempFiles(root);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    left = await findTempFiles(root);
+  }
+  if (left.length > 0) throw new Error(`${what}: ${left.length} temporary files left: ${left.slice(0, 5).join(", ")}`);
+}
+
 /** Waits until two live trees are equal (polling), or fails with the differences left. */
 export async function waitConverged(a: string, b: string, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
