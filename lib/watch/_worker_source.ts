@@ -5,7 +5,9 @@
  * (DENO-FACTS §4: 99-100% delivered, against up to 27% lost on the main thread).
  *
  * Messages out: `{ ready: true }` once the folder is watched (Deno.watchFs returns after the
- * kernel watches are added), then `{ paths: string[], rescan: boolean }`, or `{ error: string }`.
+ * kernel watches are added), then `{ paths: string[], rescan: boolean }`, or `{ error: string }`
+ * when watching ends. A path that is not valid UTF-8 does not end it (the folder is watched
+ * again, then rescanned in full).
  */
 export const WATCH_WORKER_SOURCE = `
 const root = self.name;
@@ -17,14 +19,37 @@ setInterval(() => {
   paths = [];
   rescan = false;
 }, 20);
-try {
-  const watcher = Deno.watchFs(root, { recursive: true });
-  self.postMessage({ ready: true });
-  for await (const event of watcher) {
-    if (event.flag === "rescan") rescan = true;
-    for (const p of event.paths) paths.push(p);
+let ready = false;
+let delayMs = 0;
+for (;;) {
+  let watcher;
+  try {
+    watcher = Deno.watchFs(root, { recursive: true });
+  } catch (e) {
+    self.postMessage({ error: String(e && e.message || e) });
+    break;
   }
-} catch (e) {
-  self.postMessage({ error: String(e && e.message || e) });
+  const since = Date.now();
+  if (ready) rescan = true; // watched again: what changed meanwhile is found by a full scan
+  else self.postMessage({ ready: (ready = true) });
+  try {
+    for await (const event of watcher) {
+      if (event.flag === "rescan") rescan = true;
+      for (const p of event.paths) paths.push(p);
+    }
+    break;
+  } catch (e) {
+    const message = String(e && e.message || e);
+    if (!/invalid UTF-8/.test(message)) {
+      self.postMessage({ error: message });
+      break;
+    }
+    // An event named a path that is not valid UTF-8, which ends Deno's watcher: watch again.
+    // A name that keeps changing would restart (and rescan) back to back: each restart within
+    // a minute of the last waits twice as long, up to a minute.
+    try { watcher.close(); } catch { /* closed already */ }
+    delayMs = Date.now() - since > 60000 ? 0 : Math.min(Math.max(2 * delayMs, 1000), 60000);
+    await new Promise((r) => setTimeout(r, delayMs));
+  }
 }
 `;

@@ -147,3 +147,16 @@ export async function waitContent(path: string, content: string, timeoutMs = 30_
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * Creates in `dir` a file whose name is `prefix` followed by the bytes 0xFF 0xFE, which are not
+ * UTF-8 (Deno's file APIs take only strings, so a shell makes it). Returns the name as Deno's
+ * readDir shows it: each byte replaced by U+FFFD.
+ */
+export async function makeInvalidUtf8File(dir: string, prefix: string, content = "x"): Promise<string> {
+  const { code, stderr } = await new Deno.Command("sh", {
+    args: ["-c", `printf '%s' "$3" > "$1/$2$(printf '\\377\\376')"`, "sh", dir, prefix, content],
+  }).output();
+  if (code !== 0) throw new Error(`cannot make a non-UTF-8 name: ${new TextDecoder().decode(stderr)}`);
+  return `${prefix}\uFFFD\uFFFD`;
+}
