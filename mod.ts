@@ -57,6 +57,7 @@ export {
   UntrustedPeerError,
 } from "./lib/net/mod.ts";
 export {
+  displayPath,
   ExitCode,
   FOLDER_MODES,
   type FolderMode,

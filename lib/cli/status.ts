@@ -1,6 +1,9 @@
 // deno-lint-ignore-file no-console -- a command prints for people on standard output.
-import { humanBytes, readConflicts, readStatus, shortOfDisplayId, type StatusReport } from "../../mod.ts";
+import { displayPath, humanBytes, readConflicts, readStatus, shortOfDisplayId, type StatusReport } from "../../mod.ts";
 import { type CliContext, configuredModes } from "./context.ts";
+
+/** Unsyncable paths printed per folder; `--json` lists more. */
+const UNSYNCABLE_PRINTED = 10;
 
 /** `fsync status [--json]`: folders, what is needed from whom, peers, conflicts, the last problem. */
 export async function status(json: boolean, ctx: CliContext): Promise<void> {
@@ -20,6 +23,12 @@ export function formatStatus(report: StatusReport): string {
     const conflicts = f.conflicts > 0 ? `, ${f.conflicts} conflict cop${f.conflicts === 1 ? "y" : "ies"}` : "";
     lines.push(`folder "${f.label}" ${f.path} (${f.mode}): ${f.files} files, ${humanBytes(f.bytes)}${conflicts}`);
     if (f.problem !== null) lines.push(`  PROBLEM: ${f.problem}`);
+    if (f.unsyncableCount > 0) {
+      lines.push(`  cannot sync ${f.unsyncableCount} path${f.unsyncableCount === 1 ? "" : "s"}:`);
+      for (const p of f.unsyncable.slice(0, UNSYNCABLE_PRINTED)) lines.push(`    ${displayPath(p.path)}: ${p.message}`);
+      const more = f.unsyncableCount - Math.min(f.unsyncable.length, UNSYNCABLE_PRINTED);
+      if (more > 0) lines.push(`    and ${more} more (fsync status --json lists ${f.unsyncable.length})`);
+    }
     if (f.peers.length === 0) lines.push("  shared with no peer yet");
     for (const p of f.peers) {
       const state = p.inSync ? "in sync" : `needs ${p.needFiles} files (${humanBytes(p.needBytes)}) from it`;

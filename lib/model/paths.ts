@@ -60,3 +60,23 @@ export function pathDepth(path: string): number {
   for (const ch of path) if (ch === "/") depth++;
   return depth;
 }
+
+/**
+ * A path as printed in a log line or `status`: control characters, backslashes and U+FFFD
+ * (what Deno shows for each byte of a name that is not UTF-8) escaped, so a name can neither
+ * forge a line nor hide what it is.
+ *
+ * @example
+ * ```ts
+ * import { displayPath } from "./paths.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(displayPath("a\nb\uFFFD.txt"), "a\\nb\\ufffd.txt");
+ * ```
+ */
+export function displayPath(path: string): string {
+  // deno-lint-ignore no-control-regex -- control characters are what is escaped
+  return path.replace(/[\x00-\x1f\x7f\\\ufffd]/g, (c) => {
+    const named: Record<string, string> = { "\n": "\\n", "\t": "\\t", "\r": "\\r", "\\": "\\\\" };
+    return named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+  });
+}

@@ -396,6 +396,7 @@ export class Device {
       },
       lastError: this.#lastError,
       problemOf: (folder) => this.#folders.get(folder.id)?.problem?.message,
+      pathProblemsOf: (folder, limit) => this.#folders.get(folder.id)?.pathProblems(limit) ?? { count: 0, list: [] },
     });
   }
 
@@ -1050,9 +1051,7 @@ export class Device {
           });
         }
         if (result.problems.length > 0) {
-          for (const p of result.problems) {
-            this.#logger.warn(`cannot sync ${p.path}: ${p.message}`, this.#context(folderId, peerId));
-          }
+          // The runner has logged each problem once; this retries them with backoff.
           this.#emit({ type: "pull-problems", folderId, problems: result.problems });
           if (session.closed) return;
           state.timer = setTimeout(() => this.#schedulePull(pair), state.retryMs);

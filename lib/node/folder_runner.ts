@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import {
+  displayPath,
   ExitCode,
   type FileInfo,
   type FolderMode,
@@ -14,7 +15,6 @@ import { IgnoreRules, loadIgnoreRules, scanFolder, type ScanProblem } from "../s
 import type { FolderRecord, Store } from "../store/mod.ts";
 import {
   applyDecision,
-  BlockMismatchError,
   type BlockSource,
   type ByteBudget,
   CaseCheck,
@@ -31,6 +31,7 @@ import { changesDisk, countNeeds, type Decider, folderDecider } from "./needs.ts
 import { Signal } from "./_signal.ts";
 import { hasMarker, observeRoot, stoppedMessage, writeMarker } from "./folder_marker.ts";
 import type { Logger } from "./logger.ts";
+import { type PathProblem, PathProblems } from "./path_problems.ts";
 
 /**
  * Files pulled at once; each keeps several blocks in flight of its own (UNWRITTEN_BYTES
@@ -146,6 +147,7 @@ export class FolderRunner {
   #pulledUnder = new Map<string, number>();
   /** Temporary files of unfinished pulls, kept while a pending pull of that version needs them. */
   #temps = new TempLedger();
+  #pathProblems = new PathProblems();
 
   constructor(folder: FolderRecord, store: Store, options: FolderRunnerOptions) {
     this.#folder = folder;
@@ -173,6 +175,22 @@ export class FolderRunner {
     if (this.#stopped) return { kind: "stopped", message: this.#stopped };
     if (this.#held) return { kind: "deletions-held", message: this.#held };
     return undefined;
+  }
+
+  /** The paths that cannot be synced now (the first `limit`, in path order), and how many there are. */
+  pathProblems(limit?: number): { count: number; list: PathProblem[] } {
+    return { count: this.#pathProblems.size, list: this.#pathProblems.list(limit) };
+  }
+
+  /**
+   * Records a path that cannot be synced, saying so in the log only when it is new or its
+   * reason changed (retries meet the same problem again and again).
+   */
+  #pathProblem(problem: ScanProblem, origin: "scan" | "pull", peerId?: string): void {
+    if (!this.#pathProblems.set(problem.path, problem.message, origin)) return;
+    const context = { folder: this.folder.label, peer: peerId && shortOfDisplayId(peerId) };
+    const line = `${displayPath(problem.path)}: ${problem.message}`;
+    this.#logger.warn(origin === "pull" ? `cannot sync ${line}` : line, context);
   }
 
   /** Send-only folders pull nothing; receive-only ones let a peer's edit win every conflict. */
@@ -337,6 +355,7 @@ export class FolderRunner {
     // From the first tombstone on, entries wait for the deletion guard, in scan order.
     let deferred: FileInfo[] | undefined;
     const temps: string[] = [];
+    const found = new Set<string>();
     // A batch is written while the scan goes on, at most one commit behind it.
     let writing: Promise<void> = Promise.resolve();
     const commit = async () => {
@@ -355,7 +374,10 @@ export class FolderRunner {
         getMany: (paths) => this.#store.getLocalMany(id, paths),
         listUnder: (prefix) => this.#store.listLocalUnder(id, prefix),
       },
-      onProblem: (p) => this.#logger.warn(`${p.path}: ${p.message}`, { folder: this.folder.label }),
+      onProblem: (p) => {
+        found.add(p.path);
+        this.#pathProblem(p, "scan");
+      },
       onTempFile: (path) => temps.push(path),
       onRecent: (path) => this.#recent.add(path),
       ignores: (path, isDirectory) => rules.ignores(path, isDirectory),
@@ -378,6 +400,7 @@ export class FolderRunner {
     await commit();
     await writing;
     if (changed > 0) this.localChanged.notify();
+    this.#pathProblems.settle("scan", paths, found);
     await this.#sweepTemps(temps);
     return changed;
   }
@@ -537,6 +560,12 @@ export class FolderRunner {
     };
     let diskFull = false;
     let stopped = false;
+    const failed = new Set<string>();
+    const problem = (p: ScanProblem) => {
+      problems.push(p);
+      failed.add(p.path);
+      this.#pathProblem(p, "pull", peerId);
+    };
     const apply = async (decision: Parameters<typeof applyDecision>[1], local: FileInfo | undefined) => {
       if (diskFull) return; // the rest waits for the retry, once there is room
       if (stopped) return;
@@ -552,6 +581,7 @@ export class FolderRunner {
         // commit has already swapped out, losing the entry.
         const entries = await applyDecision(options, decision, local);
         pending.push(...entries);
+        this.#pathProblems.clear(decision.file.path, "pull");
         if (decision.action !== "record") {
           written++;
           report(false);
@@ -562,11 +592,8 @@ export class FolderRunner {
         if (!(e instanceof Error)) throw e;
         if (e instanceof DiskFullError) diskFull = true;
         if (e instanceof ChangedLocallyError) changedLocally.push(decision.file.path);
-        if (e instanceof BlockMismatchError) {
-          this.#logger.warn(e.message, { folder: this.folder.label, peer: shortOfDisplayId(peerId) });
-        }
         const hint = e instanceof FsyncError && e.hint ? ` (${e.hint})` : "";
-        problems.push({ path: decision.file.path, message: e.message + hint });
+        problem({ path: decision.file.path, message: e.message + hint });
       }
       if (pending.length >= COMMIT_EVERY) await commit();
     };
@@ -604,7 +631,7 @@ export class FolderRunner {
           await cases.reserve(decision.file.path);
         } catch (e) {
           if (!(e instanceof FsyncError)) throw e;
-          problems.push({ path: decision.file.path, message: `${e.message} (${e.hint})` });
+          problem({ path: decision.file.path, message: `${e.message} (${e.hint})` });
           continue;
         }
       }
@@ -614,7 +641,10 @@ export class FolderRunner {
         // restoring it (its entry is current, so nothing else would touch it).
         if (kept.modifiedBy !== this.#shortId) touchedDirs.add(kept.path);
       }
-      if (decision.action === "keep") continue;
+      if (decision.action === "keep") {
+        this.#pathProblems.clear(remote.path, "pull");
+        continue;
+      }
       actions++;
       if (changesDisk(decision)) {
         metFiles++;
@@ -639,6 +669,8 @@ export class FolderRunner {
     await commit();
     await this.#restoreDirectoryTimes(touchedDirs);
     await this.#tidyTemps();
+    // A whole pass looked at every path again: what it did not find is fine now.
+    if (after === undefined && !diskFull && !stopped) this.#pathProblems.settle("pull", undefined, failed);
     report(true);
     return { actions, written, problems, bytesFetched, bytesReused, changedLocally };
   }

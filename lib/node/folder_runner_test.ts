@@ -311,3 +311,43 @@ function temps(dir: string): string[] {
   return [...Deno.readDirSync(dir)].filter((e) => e.name.startsWith(".fsync-tmp-")).map((e) => join(dir, e.name))
     .sort();
 }
+
+Deno.test("a path that cannot be synced is logged once while its reason stays, and listed until it is fine", async () => {
+  const source = await Deno.makeTempDir();
+  const target = await Deno.makeTempDir();
+  const [storeA, storeB] = [await Store.open(":memory:"), await Store.open(":memory:")];
+  try {
+    const folder = { id: "f1", label: "f1", indexId: "i1" };
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (message: string) => void warnings.push(message) };
+    const options = { logger, nowMs: () => Date.now() };
+    const a = new FolderRunner({ ...folder, path: source }, storeA, { ...options, shortId: "AAAAAAA" });
+    const b = new FolderRunner({ ...folder, path: target }, storeB, { ...options, shortId: "BBBBBBB" });
+    await Deno.writeTextFile(join(source, "Readme.md"), "theirs");
+    await Deno.writeTextFile(join(target, "README.md"), "mine");
+    await a.scan();
+    await b.scan();
+    const publish = async () => {
+      const files = await Array.fromAsync(storeA.listLocal("f1"));
+      await storeB.applyRemote("f1", "PEER", files, { indexId: "i1", sequence: files.length });
+    };
+    await publish();
+    for (let retry = 0; retry < 3; retry++) {
+      const result = await b.pullFrom("PEER", diskSource(source));
+      assert.deepEqual(result.problems.map((p) => p.path), ["Readme.md"]);
+    }
+    assert.equal(warnings.length, 1, warnings.join("\n"));
+    assert.match(warnings[0], /^cannot sync Readme\.md: .*differs only in case/);
+    assert.deepEqual(b.pathProblems().list.map((p) => p.path), ["Readme.md"]);
+
+    await Deno.remove(join(target, "README.md"));
+    await b.scan();
+    assert.deepEqual((await b.pullFrom("PEER", diskSource(source))).problems, []);
+    assert.equal(b.pathProblems().count, 0);
+  } finally {
+    storeA.close();
+    storeB.close();
+    await Deno.remove(source, { recursive: true });
+    await Deno.remove(target, { recursive: true });
+  }
+});

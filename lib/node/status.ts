@@ -2,6 +2,7 @@ import { type FolderMode, parseConflictName } from "../model/mod.ts";
 import type { FolderRecord, LastError, Store } from "../store/mod.ts";
 import { countNeeds, type FolderPolicy } from "./needs.ts";
 import { rootProblemOnDisk } from "./folder_marker.ts";
+import type { PathProblem } from "./path_problems.ts";
 
 /** What this device still needs of a folder from one peer. */
 export interface FolderPeerStatus {
@@ -28,7 +29,14 @@ export interface FolderStatus {
   readonly peers: readonly FolderPeerStatus[];
   /** Why the folder does not sync as usual (root unmounted or replaced, a big deletion held), with the fix; or null. */
   readonly problem: string | null;
+  /** How many paths cannot be synced now (a name that is not UTF-8, a case twin, an unreadable file...). */
+  readonly unsyncableCount: number;
+  /** The first UNSYNCABLE_LISTED of them, in path order, each with why. */
+  readonly unsyncable: readonly PathProblem[];
 }
+
+/** Unsyncable paths a status lists per folder at most (the count says how many there are). */
+export const UNSYNCABLE_LISTED = 100;
 
 /** A peer this device knows. */
 export interface PeerStatus {
@@ -74,6 +82,8 @@ export interface LiveView {
   readonly lastError?: LastError;
   /** The folder's problem as the running device knows it (absent: what the disk shows of its root). */
   problemOf?(folder: FolderRecord): string | undefined;
+  /** The paths of the folder a running device cannot sync (none is known when none runs). */
+  pathProblemsOf?(folder: FolderRecord, limit: number): { count: number; list: readonly PathProblem[] };
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -98,7 +108,20 @@ export async function collectStatus(store: Store, view: LiveView): Promise<Statu
     }
     const { id, label, path } = folder;
     const problem = (view.problemOf ? view.problemOf(folder) : rootProblemOnDisk(folder)) ?? null;
-    folders.push({ id, label, path, mode, files, bytes, conflicts, peers: folderPeers, problem });
+    const unsyncable = view.pathProblemsOf?.(folder, UNSYNCABLE_LISTED) ?? { count: 0, list: [] };
+    folders.push({
+      id,
+      label,
+      path,
+      mode,
+      files,
+      bytes,
+      conflicts,
+      peers: folderPeers,
+      problem,
+      unsyncableCount: unsyncable.count,
+      unsyncable: unsyncable.list,
+    });
   }
   const lastError = view.lastError ?? await store.getLastError();
   return {

@@ -21,6 +21,9 @@ export interface LocalIndex {
   listUnder(prefix: string): AsyncIterable<FileInfo>;
 }
 
+/** Why a name that is not valid UTF-8 is not synced (Deno can neither name nor open it). */
+const NOT_UTF8 = "not synced: its name is not valid UTF-8 (each byte that is not is shown as \\ufffd); rename it";
+
 /** An entry of a kind fsync does not replicate (FIFO, socket, device). */
 class NotSyncedError extends Error {}
 
@@ -208,7 +211,12 @@ class ScanRun {
           continue;
         }
         const observed = await this.#observe(path, previous[i]);
-        if (observed.kind === "gone") continue; // gone since listed: the next scan sees it
+        if (observed.kind === "gone") {
+          // Listed, yet not there by the name Deno gives it: its name is not UTF-8, and Deno
+          // put U+FFFD for the bytes it could not decode. Otherwise it went since listed.
+          if (path.includes("\uFFFD")) onProblem({ path, message: NOT_UTF8 });
+          continue;
+        }
         this.#seen.add(path); // an unreadable or changing path is not a deleted one
         if (observed.kind === "kept") continue;
         if (observed.isDirectory) subdirs.push(path);

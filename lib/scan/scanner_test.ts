@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { type FileInfo, HASH_BYTES, sha256, TEMP_PREFIX } from "../model/mod.ts";
 import { FileChangedError, hashFile } from "./hash_file.ts";
 import { RECENT_MS, scanFolder, type ScanOptions, type ScanProblem } from "./scanner.ts";
+import { makeInvalidUtf8File } from "../../tests/support/tree.ts";
 
 /** An in-memory local index: what the store would hold, committed as the device would. */
 class MemoryIndex {
@@ -192,6 +193,22 @@ Deno.test("scanFolder() skips names it cannot sync and reports them", async () =
     assert.deepEqual(found.map((f) => f.path), ["fine.txt"]);
     assert.equal(problems.length, 1);
     assert.match(problems[0].message, /NFC/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("scanFolder() reports a name that is not UTF-8 and syncs the rest", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(join(root, "d"));
+    const name = await makeInvalidUtf8File(join(root, "d"), "bad-");
+    await Deno.writeTextFile(join(root, "d", "fine.txt"), "ok");
+    const problems: ScanProblem[] = [];
+    const found = await scan(root, new MemoryIndex(), problems);
+    assert.deepEqual(found.map((f) => f.path), ["d", "d/fine.txt"]);
+    assert.deepEqual(problems.map((p) => p.path), [`d/${name}`]);
+    assert.match(problems[0].message, /not valid UTF-8/);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
