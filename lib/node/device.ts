@@ -30,6 +30,7 @@ import {
   proveIdentity,
 } from "../net/mod.ts";
 import { type FolderRecord, type LastError, lockHome, type PeerRecord, prepareHome, Store } from "../store/mod.ts";
+import { denoFs } from "../fs/mod.ts";
 import { RECENT_MS } from "../scan/mod.ts";
 import { type BlockWant, RateLimiter } from "../transfer/mod.ts";
 import { FolderWatcher } from "../watch/mod.ts";
@@ -921,7 +922,7 @@ export class Device {
         this.#emit({ type: "pull-progress", folderId: folder.id, label: folder.label, ...progress }),
       unwritten: this.#unwritten,
       deletionThresholds: this.#options.deletionThresholds?.get(folder.path),
-      makeSymlink: this.#options.makeSymlink,
+      fs: this.#options.makeSymlink ? { ...denoFs, symlinkSync: this.#options.makeSymlink } : denoFs,
     });
     this.#folders.set(folder.id, runner);
     // Watching starts before the first scan reads the folder: a change made meanwhile is

@@ -20,11 +20,11 @@ import {
   CaseCheck,
   ChangedLocallyError,
   DiskFullError,
-  removeIfThere,
   syncDirectory,
   TempLedger,
   tempPathFor,
 } from "../transfer/mod.ts";
+import { denoFs, type FileSystem, removeIfThere } from "../fs/mod.ts";
 import { Mutex } from "./_mutex.ts";
 import { Semaphore } from "./_semaphore.ts";
 import { changesDisk, countNeeds, type Decider, folderDecider } from "./needs.ts";
@@ -73,8 +73,8 @@ export interface FolderRunnerOptions {
   readonly unwritten?: ByteBudget;
   /** When a scan's deletions wait for `confirmDeletes()` (default DEFAULT_DELETION_THRESHOLDS). */
   readonly deletionThresholds?: DeletionThresholds;
-  /** Creates the symlinks pulls make (default `Deno.symlinkSync`). */
-  readonly makeSymlink?: (target: string, path: string) => void;
+  /** The file system scans and pulls use (default the real one). */
+  readonly fs?: FileSystem;
 }
 
 /**
@@ -139,14 +139,14 @@ export class FolderRunner {
   #onPullProgress?: (progress: PullProgress) => void;
   #onPolicyChanged?: () => void;
   #unwritten: ByteBudget;
-  #makeSymlink?: (target: string, path: string) => void;
+  #fs: FileSystem;
   #mode: FolderMode;
   #rules: IgnoreRules;
   /** Counts changes of the rules or the mode; a pull made under an older policy is redone in full. */
   #policyGeneration = 0;
   #pulledUnder = new Map<string, number>();
   /** Temporary files of unfinished pulls, kept while a pending pull of that version needs them. */
-  #temps = new TempLedger();
+  #temps: TempLedger;
   #pathProblems = new PathProblems();
 
   constructor(folder: FolderRecord, store: Store, options: FolderRunnerOptions) {
@@ -160,7 +160,8 @@ export class FolderRunner {
     this.#onPullProgress = options.onPullProgress;
     this.#onPolicyChanged = options.onPolicyChanged;
     this.#unwritten = options.unwritten ?? new Semaphore(UNWRITTEN_BYTES);
-    this.#makeSymlink = options.makeSymlink;
+    this.#fs = options.fs ?? denoFs;
+    this.#temps = new TempLedger(this.#fs);
     this.#mode = options.mode ?? "send-receive";
     this.#rules = this.#readRules() ?? new IgnoreRules("", this.#ignoreDefaults);
   }
@@ -368,6 +369,7 @@ export class FolderRunner {
     };
     const scan = scanFolder({
       root,
+      fs: this.#fs,
       shortId: this.#shortId,
       nowMs: this.#nowMs,
       index: {
@@ -417,8 +419,8 @@ export class FolderRunner {
       const needed = await this.#neededTemps();
       for (const temp of unknown) {
         const path = needed.get(temp);
-        if (path === undefined) await removeIfThere(temp);
-        else await this.#temps.keep(path, temp);
+        if (path === undefined) removeIfThere(this.#fs, temp);
+        else this.#temps.keep(path, temp);
       }
     }
     await this.#tidyTemps();
@@ -429,7 +431,7 @@ export class FolderRunner {
     if (this.#temps.size === 0) return;
     const entries = this.#temps.entries();
     const needed = await this.#neededTemps(entries.map(([path]) => path));
-    for (const [path, temp] of entries) if (!needed.has(temp)) await this.#temps.discard(path);
+    for (const [path, temp] of entries) if (!needed.has(temp)) this.#temps.discard(path);
   }
 
   /**
@@ -538,7 +540,7 @@ export class FolderRunner {
       pending = [];
       const dirs = [...unsynced];
       unsynced.clear();
-      for (const dir of dirs) await syncDirectory(dir);
+      for (const dir of dirs) await syncDirectory(this.#fs, dir);
       await this.#store.commitLocal(id, files);
       this.localChanged.notify();
     };
@@ -555,7 +557,7 @@ export class FolderRunner {
       findBlock: (hash: Uint8Array) => this.#store.findBlock(id, hash),
       syncDirectoryLater: (dir: string) => unsynced.add(dir),
       unwritten: this.#unwritten,
-      makeSymlink: this.#makeSymlink,
+      fs: this.#fs,
       temps: this.#temps,
     };
     let diskFull = false;
@@ -602,7 +604,7 @@ export class FolderRunner {
     const running = new Set<Promise<void>>();
     const deletes: [Parameters<typeof applyDecision>[1], FileInfo | undefined][] = [];
     const replacements: typeof deletes = [];
-    const cases = new CaseCheck(root);
+    const cases = new CaseCheck(this.#fs, root);
     const pairs = () =>
       after === undefined ? this.#store.pairWithRemote(id, peerId) : this.#store.remoteSince(id, peerId, after);
     // What the pass has to do, counted first when someone follows the progress.

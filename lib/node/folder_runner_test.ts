@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readFull } from "../scan/mod.ts";
+import { readFull } from "../fs/mod.ts";
 import { Store } from "../store/mod.ts";
 import { type BlockSource, type BlockWant, tempPathFor } from "../transfer/mod.ts";
 import { FolderRunner, type PullProgress } from "./folder_runner.ts";

@@ -1,3 +1,4 @@
+import { type FileSystem, readFull, readFullSync } from "../fs/mod.ts";
 import { contentHashOf, HASH_BYTES, sha256, SYNC_IO_MAX_BYTES } from "../model/mod.ts";
 
 /** A file changed size while it was being read. */
@@ -16,6 +17,7 @@ export interface FileHashes {
  * mtime is no longer `mtime` (when given) once read: it was written to meanwhile.
  */
 export async function hashFile(
+  fs: FileSystem,
   path: string,
   size: number,
   blockSize: number,
@@ -25,7 +27,7 @@ export async function hashFile(
   const blockHashes = new Uint8Array(count * HASH_BYTES);
   const buffer = new Uint8Array(Math.min(blockSize, Math.max(size, 1)));
   const small = size <= SYNC_IO_MAX_BYTES; // synchronous calls: see SYNC_IO_MAX_BYTES
-  using file = small ? Deno.openSync(path, { read: true }) : await Deno.open(path, { read: true });
+  using file = small ? fs.openSync(path, { read: true }) : await fs.open(path, { read: true });
   const read = (into: Uint8Array) => small ? readFullSync(file, into) : readFull(file, into);
   for (let i = 0; i < count; i++) {
     const want = Math.min(blockSize, size - i * blockSize);
@@ -39,26 +41,4 @@ export async function hashFile(
     throw new FileChangedError(`${path} changed while being hashed`);
   }
   return { blockHashes, contentHash: contentHashOf(blockHashes) };
-}
-
-/** Reads until `into` is full or the file ends, synchronously; returns the bytes read. */
-export function readFullSync(file: Deno.FsFile, into: Uint8Array): number {
-  let done = 0;
-  while (done < into.length) {
-    const n = file.readSync(into.subarray(done));
-    if (n === null) break;
-    done += n;
-  }
-  return done;
-}
-
-/** Reads until `into` is full or the file ends; returns the bytes read. */
-export async function readFull(file: Deno.FsFile, into: Uint8Array): Promise<number> {
-  let done = 0;
-  while (done < into.length) {
-    const n = await file.read(into.subarray(done));
-    if (n === null) break;
-    done += n;
-  }
-  return done;
 }

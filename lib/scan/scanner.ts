@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { type FileSystem, isOsError } from "../fs/mod.ts";
 import {
   blockSizeFor,
   equalBytes,
@@ -37,6 +38,8 @@ export interface ScanProblem {
 export interface ScanOptions {
   /** Absolute path of the folder. */
   readonly root: string;
+  /** Every file-system call goes through it. */
+  readonly fs: FileSystem;
   readonly index: LocalIndex;
   /** Short ID of this device, for new versions. */
   readonly shortId: string;
@@ -95,7 +98,7 @@ type Observation =
 export async function* scanFolder(options: ScanOptions): AsyncGenerator<FileInfo> {
   const { root } = options;
   try {
-    const info = await Deno.stat(root);
+    const info = await options.fs.stat(root);
     if (!info.isDirectory) throw new FsyncError(`${root} is not a directory`, ExitCode.io);
   } catch (e) {
     if (e instanceof FsyncError) throw e;
@@ -184,7 +187,7 @@ class ScanRun {
       const dir = pending.pop()!;
       let entries: Deno.DirEntry[];
       try {
-        entries = await listEntries(join(root, dir));
+        entries = await listEntries(this.#options.fs, join(root, dir));
       } catch (e) {
         if (dir === "") throw new FsyncError(`cannot read folder ${root}: ${(e as Error).message}`, ExitCode.io);
         if (e instanceof Deno.errors.NotFound) continue; // removed meanwhile: the watcher reports it
@@ -228,18 +231,17 @@ class ScanRun {
 
   /** Observes one path, reporting what cannot be read and files that may still be changing. */
   async #observe(path: string, previous: FileInfo | undefined): Promise<Observation> {
-    const { root, shortId, recheck, onRecent, onProblem, nowMs } = this.#options;
+    const { fs, root, shortId, recheck, onRecent, onProblem, nowMs } = this.#options;
     try {
-      const observed = await observe(root, path, previous, shortId, recheck?.has(path) ?? false);
+      const observed = await observe(fs, root, path, previous, shortId, recheck?.has(path) ?? false);
       if (observed.mtimeMs !== undefined && Math.abs(nowMs() - observed.mtimeMs) < RECENT_MS) onRecent?.(path);
       return { kind: "present", ...observed };
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return { kind: "gone" };
       if (e instanceof FileChangedError && onRecent) onRecent(path);
-      else if (
-        e instanceof FileChangedError || e instanceof Deno.errors.PermissionDenied || e instanceof NotSyncedError
-      ) {
-        onProblem({ path, message: e.message });
+      else if (e instanceof FileChangedError || e instanceof NotSyncedError || isOsError(e)) {
+        // Unreadable, failing (EIO) or not syncable: a problem of this path only.
+        onProblem({ path, message: (e as Error).message });
       } else throw e;
       return { kind: "kept" };
     }
@@ -257,9 +259,9 @@ class ScanRun {
   }
 }
 
-async function listEntries(dir: string): Promise<Deno.DirEntry[]> {
+async function listEntries(fs: FileSystem, dir: string): Promise<Deno.DirEntry[]> {
   const entries: Deno.DirEntry[] = [];
-  for await (const e of Deno.readDir(dir)) entries.push(e);
+  for await (const e of fs.readDir(dir)) entries.push(e);
   return entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 }
 
@@ -269,6 +271,7 @@ async function listEntries(dir: string): Promise<Deno.DirEntry[]> {
  * unless `recheck` asks for it; read again, it is a change only if its content differs.
  */
 async function observe(
+  fs: FileSystem,
   root: string,
   path: string,
   previous: FileInfo | undefined,
@@ -276,7 +279,7 @@ async function observe(
   recheck: boolean,
 ): Promise<{ file?: FileInfo; isDirectory: boolean; mtimeMs?: number }> {
   const abs = join(root, path);
-  const st = Deno.lstatSync(abs);
+  const st = fs.lstatSync(abs);
   // Special bits (setuid, setgid, sticky) are not synced: a change to them alone is no change.
   const mode = (st.mode ?? 0) & 0o777;
   const mtimeNs = mtimeNsOf(st.mtime);
@@ -302,7 +305,7 @@ async function observe(
     return { file: same ? undefined : { ...base, type: "directory" }, isDirectory: true };
   }
   if (st.isSymlink) {
-    const target = Deno.readLinkSync(abs);
+    const target = fs.readLinkSync(abs);
     const same = live?.type === "symlink" && live.symlinkTarget === target;
     return {
       file: same ? undefined : { ...base, type: "symlink", mode: 0o777, symlinkTarget: target },
@@ -318,7 +321,7 @@ async function observe(
     return { file: { ...live, ...base, type: "file", size, ...contentOf(live) }, isDirectory: false, mtimeMs };
   }
   const blockSize = blockSizeFor(size);
-  const hashes = await hashFile(abs, size, blockSize, st.mtime);
+  const hashes = await hashFile(fs, abs, size, blockSize, st.mtime);
   if (sameStat && live.mode === mode && equalBytes(live.contentHash, hashes.contentHash)) {
     return { isDirectory: false, mtimeMs }; // read again: nothing had changed
   }

@@ -4,6 +4,7 @@ import { type FileInfo, HASH_BYTES, sha256, TEMP_PREFIX } from "../model/mod.ts"
 import { FileChangedError, hashFile } from "./hash_file.ts";
 import { RECENT_MS, scanFolder, type ScanOptions, type ScanProblem } from "./scanner.ts";
 import { makeInvalidUtf8File } from "../../tests/support/tree.ts";
+import { denoFs } from "../fs/mod.ts";
 
 /** An in-memory local index: what the store would hold, committed as the device would. */
 class MemoryIndex {
@@ -25,6 +26,7 @@ async function scan(
   const out: FileInfo[] = [];
   const scan = scanFolder({
     root,
+    fs: denoFs,
     index,
     shortId: "ME00000",
     onProblem: (p) => problems.push(p),
@@ -226,14 +228,17 @@ Deno.test("hashFile() hashes each block once and notices a file that shrank, gre
   try {
     const data = new Uint8Array(300_000).map((_, i) => i & 0xff);
     await Deno.writeFile(join(dir, "f"), data);
-    const { blockHashes } = await hashFile(join(dir, "f"), data.length, 131072);
+    const { blockHashes } = await hashFile(denoFs, join(dir, "f"), data.length, 131072);
     assert.equal(blockHashes.length, 3 * HASH_BYTES);
     assert.deepEqual(blockHashes.subarray(64), sha256(data.subarray(262144)));
-    await assert.rejects(hashFile(join(dir, "f"), data.length + 10, 131072), FileChangedError);
-    await assert.rejects(hashFile(join(dir, "f"), data.length - 10, 131072), FileChangedError);
+    await assert.rejects(hashFile(denoFs, join(dir, "f"), data.length + 10, 131072), FileChangedError);
+    await assert.rejects(hashFile(denoFs, join(dir, "f"), data.length - 10, 131072), FileChangedError);
     const { mtime } = await Deno.stat(join(dir, "f"));
-    await hashFile(join(dir, "f"), data.length, 131072, mtime);
-    await assert.rejects(hashFile(join(dir, "f"), data.length, 131072, new Date(mtime!.getTime() - 1)), /changed/);
+    await hashFile(denoFs, join(dir, "f"), data.length, 131072, mtime);
+    await assert.rejects(
+      hashFile(denoFs, join(dir, "f"), data.length, 131072, new Date(mtime!.getTime() - 1)),
+      /changed/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -250,7 +255,7 @@ Deno.test("scanFolder() with hinted paths below a vanished directory deletes eac
     // As a device scans: the index learns of the tombstones only after the scan.
     const paths = ["gone/a", "gone/b", "gone/sub/c", "gone/sub"];
     const deleted = await Array.fromAsync(
-      scanFolder({ root, index, shortId: "ME00000", onProblem: () => {}, nowMs: () => 5_000, paths }),
+      scanFolder({ root, fs: denoFs, index, shortId: "ME00000", onProblem: () => {}, nowMs: () => 5_000, paths }),
     );
     assert.deepEqual(deleted.map((f) => `${f.path}:${f.deleted}`).sort(), [
       "gone/a:true",

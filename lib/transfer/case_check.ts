@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import type { FileSystem } from "../fs/mod.ts";
 import { baseName, parentPath } from "../model/mod.ts";
 import { CaseConflictError } from "./errors.ts";
 
@@ -9,12 +10,14 @@ import { CaseConflictError } from "./errors.ts";
  * is listed once per pass; checking reserves the name, so of two new twins the first wins.
  */
 export class CaseCheck {
+  #fs: FileSystem;
   #root: string;
   #dirs = new Map<string, Promise<Map<string, string>>>();
   /** Directories refused in this pass (with a trailing slash): nothing goes under them. */
   #refused: string[] = [];
 
-  constructor(root: string) {
+  constructor(fs: FileSystem, root: string) {
+    this.#fs = fs;
     this.#root = root;
   }
 
@@ -45,7 +48,7 @@ export class CaseCheck {
   async #list(dir: string): Promise<Map<string, string>> {
     const byFolded = new Map<string, string>();
     try {
-      for await (const entry of Deno.readDir(join(this.#root, dir))) {
+      for await (const entry of this.#fs.readDir(join(this.#root, dir))) {
         if (!byFolded.has(entry.name.toLowerCase())) byFolded.set(entry.name.toLowerCase(), entry.name);
       }
     } catch (e) {

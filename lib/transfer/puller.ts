@@ -1,7 +1,5 @@
-import { statfsSync } from "node:fs";
-import { open as openHandle } from "node:fs/promises";
-import type { FileHandle } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
+import { type FileHandle, type FileSystem, isOsError, readFull, removeIfThere } from "../fs/mod.ts";
 import {
   blockCount,
   blockHash,
@@ -21,7 +19,7 @@ import {
 import { BlockMismatchError, ChangedLocallyError, DiskFullError } from "./errors.ts";
 import { prepareParents } from "./safe_path.ts";
 import { openTempFile, type TempFile } from "./temp_file.ts";
-import { removeIfThere, type TempLedger } from "./temp_ledger.ts";
+import type { TempLedger } from "./temp_ledger.ts";
 
 /** Requests for one file sent to the peer at once. */
 const REQUESTS_IN_FLIGHT = 16;
@@ -74,8 +72,8 @@ export interface PullerOptions {
    * when the data arrives, and writes may lag behind arrivals).
    */
   readonly unwritten?: ByteBudget;
-  /** Creates a symlink (default `Deno.symlinkSync`; a sandboxed command has it made for it). */
-  readonly makeSymlink?: (target: string, path: string) => void;
+  /** Every file-system call goes through it (a sandboxed command's symlinks are made for it). */
+  readonly fs: FileSystem;
   /**
    * The folder's temporary files kept by failed pulls. A pull that fails keeps its temporary
    * file there when it holds anything (else removes it); one that succeeds, or fails after
@@ -107,18 +105,18 @@ export async function applyDecision(
     case "record":
       return [{ ...file, inode: local?.inode ?? 0 }];
     case "update-metadata": {
-      const abs = prepareParents(options.root, file.path);
+      const abs = prepareParents(options.fs, options.root, file.path);
       // A chmod or utime would reach every other path of the inode, maybe outside the folder:
       // such a file is rebuilt from its own verified blocks in a fresh file renamed over it.
-      if (file.type === "file" && hasOtherLinks(abs)) return await fetchEntry(options, file, local, false);
-      expectUnchanged(abs, local);
-      setMetadata(abs, file);
-      return [{ ...file, inode: Deno.lstatSync(abs).ino ?? 0 }];
+      if (file.type === "file" && hasOtherLinks(options.fs, abs)) return await fetchEntry(options, file, local, false);
+      expectUnchanged(options.fs, abs, local);
+      setMetadata(options.fs, abs, file);
+      return [{ ...file, inode: options.fs.lstatSync(abs).ino ?? 0 }];
     }
     case "delete": {
-      const abs = prepareParents(options.root, file.path);
-      expectUnchanged(abs, local);
-      removeEntry(abs, local);
+      const abs = prepareParents(options.fs, options.root, file.path);
+      expectUnchanged(options.fs, abs, local);
+      removeEntry(options.fs, abs, local);
       return [{ ...file, inode: 0 }];
     }
     case "fetch":
@@ -132,13 +130,13 @@ async function fetchEntry(
   local: FileInfo | undefined,
   keepLocalAsConflict: boolean,
 ): Promise<FileInfo[]> {
-  const abs = prepareParents(options.root, file.path);
+  const abs = prepareParents(options.fs, options.root, file.path);
   const staged = file.type === "file" ? await stageFile(options, abs, file, local) : undefined;
   try {
     return await placeEntry(options, abs, file, local, keepLocalAsConflict, staged);
   } catch (e) {
     // Complete and verified: a retry of this version renames it without reading a block.
-    if (staged) await options.temps.keep(file.path, staged.temp);
+    if (staged) options.temps.keep(file.path, staged.temp);
     throw e;
   }
 }
@@ -152,17 +150,18 @@ async function placeEntry(
   keepLocalAsConflict: boolean,
   staged: { temp: string; ino: number } | undefined,
 ): Promise<FileInfo[]> {
-  if (file.type === "directory" && !keepLocalAsConflict && isDirectory(abs)) {
+  const { fs } = options;
+  if (file.type === "directory" && !keepLocalAsConflict && isDirectory(fs, abs)) {
     // Already there (made as the parent of a file pulled earlier): nothing to lose.
-    setMode(abs, file);
-    return [{ ...file, inode: Deno.lstatSync(abs).ino ?? 0 }];
+    setMode(fs, abs, file);
+    return [{ ...file, inode: fs.lstatSync(abs).ino ?? 0 }];
   }
-  expectUnchanged(abs, local);
+  expectUnchanged(fs, abs, local);
   const out: FileInfo[] = [];
   const live = local && !local.deleted ? local : undefined;
   if (live && keepLocalAsConflict) {
     const copy = conflictName(file.path, new Date(options.nowMs()), live.modifiedBy || options.shortId);
-    Deno.renameSync(abs, join(options.root, copy));
+    fs.renameSync(abs, join(options.root, copy));
     out.push({
       ...live,
       path: copy,
@@ -171,25 +170,25 @@ async function placeEntry(
       sequence: 0,
     });
   } else if (live && live.type !== file.type) {
-    removeEntry(abs, live);
+    removeEntry(fs, abs, live);
   }
   switch (file.type) {
     case "directory":
-      Deno.mkdirSync(abs, { recursive: true });
-      setMode(abs, file);
+      fs.mkdirSync(abs, { recursive: true });
+      setMode(fs, abs, file);
       break;
     case "symlink":
-      if (live?.type === "symlink" && !keepLocalAsConflict) Deno.removeSync(abs);
-      (options.makeSymlink ?? Deno.symlinkSync)(file.symlinkTarget, abs);
+      if (live?.type === "symlink" && !keepLocalAsConflict) fs.removeSync(abs);
+      fs.symlinkSync(file.symlinkTarget, abs);
       break;
     case "file":
-      Deno.renameSync(staged!.temp, abs);
+      fs.renameSync(staged!.temp, abs);
       if (options.syncDirectoryLater) options.syncDirectoryLater(dirname(abs));
-      else await syncDirectory(dirname(abs));
+      else await syncDirectory(fs, dirname(abs));
       break;
   }
   // A renamed file keeps its inode: no need to look again.
-  out.unshift({ ...file, inode: staged ? staged.ino : Deno.lstatSync(abs).ino ?? 0 });
+  out.unshift({ ...file, inode: staged ? staged.ino : fs.lstatSync(abs).ino ?? 0 });
   return out;
 }
 
@@ -220,7 +219,7 @@ async function stageFile(
   const older = kept !== temp ? kept : undefined;
   let ino: number;
   try {
-    await using handle = await openTempFile(temp, file.size);
+    await using handle = await openTempFile(options.fs, temp, file.size);
     const count = blockCount(file);
     const missing: number[] = [];
     const present = await handle.stat();
@@ -231,7 +230,7 @@ async function stageFile(
       if (end <= presentBytes && await blockMatches(handle, file, i)) continue;
       missing.push(i);
     }
-    ensureRoom(temp, missing.reduce((n, i) => n + blockLength(file, i), 0), file.path);
+    ensureRoom(options.fs, temp, missing.reduce((n, i) => n + blockLength(file, i), 0), file.path);
     const reused = await reuseLocalBlocks(options, file, local, older, handle, missing);
     const toFetch = missing.filter((i) => !reused.has(i));
     await fetchBlocks(options, file, handle, toFetch);
@@ -239,14 +238,14 @@ async function stageFile(
     if (presentBytes > file.size) await handle.truncate(file.size);
     await handle.datasync();
   } catch (e) {
-    await setAside(options.temps, file.path, temp);
+    await setAside(options.fs, options.temps, file.path, temp);
     if ((e as NodeJS.ErrnoException).code === "ENOSPC") { // Deno's and Node's file calls alike
       throw new DiskFullError(`disk full while writing ${file.path}`, { cause: e });
     }
     throw e;
   }
-  await options.temps.discard(file.path, temp);
-  setMetadata(temp, file);
+  options.temps.discard(file.path, temp);
+  setMetadata(options.fs, temp, file);
   return { temp, ino };
 }
 
@@ -254,16 +253,16 @@ async function stageFile(
  * After a failed pull: its temporary file is kept for a resume when it holds a byte (and
  * replaces the one kept before), else removed (an older one stays for the next version).
  */
-async function setAside(temps: TempLedger, path: string, temp: string): Promise<void> {
+async function setAside(fs: FileSystem, temps: TempLedger, path: string, temp: string): Promise<void> {
   let size: number;
   try {
-    size = (await Deno.stat(temp)).size;
+    size = (await fs.stat(temp)).size;
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return;
     throw e;
   }
-  if (size > 0) await temps.keep(path, temp);
-  else await removeIfThere(temp);
+  if (size > 0) temps.keep(path, temp);
+  else removeIfThere(fs, temp);
 }
 
 /**
@@ -272,9 +271,8 @@ async function setAside(temps: TempLedger, path: string, temp: string): Promise<
  *
  * @throws {DiskFullError} when fewer than `bytes` are free next to `temp`.
  */
-function ensureRoom(temp: string, bytes: number, path: string): void {
-  const { bavail, bsize } = statfsSync(dirname(temp));
-  const free = Number(bavail) * Number(bsize);
+function ensureRoom(fs: FileSystem, temp: string, bytes: number, path: string): void {
+  const free = fs.freeBytes(dirname(temp));
   if (bytes > free) {
     throw new DiskFullError(`disk full: ${path} needs ${humanBytes(bytes)} more, ${humanBytes(free)} free`);
   }
@@ -319,7 +317,7 @@ async function reuseLocalBlocks(
     return [...old, ...unfinished, ...elsewhere.filter((c) => c.path !== file.path)];
   };
   const done = new Set<number>();
-  const sources = new LocalSources(options.root);
+  const sources = new LocalSources(options.fs, options.root);
   try {
     for (let start = 0; start < missing.length; start += LOOKUPS_AT_ONCE) {
       const batch = missing.slice(start, start + LOOKUPS_AT_ONCE);
@@ -333,17 +331,22 @@ async function reuseLocalBlocks(
       }
     }
   } finally {
-    await sources.close();
+    sources.close();
   }
   return done;
 }
 
-/** Local files read for block reuse, each opened once (null: gone or unreadable since indexed). */
+/**
+ * Local files read for block reuse, each opened once. One that cannot be opened or read (gone
+ * or changed since indexed, unreadable, failing) is skipped: its blocks come from the peer.
+ */
 class LocalSources {
+  #fs: FileSystem;
   #root: string;
   #open = new Map<string, FileHandle | null>();
 
-  constructor(root: string) {
+  constructor(fs: FileSystem, root: string) {
+    this.#fs = fs;
     this.#root = root;
   }
 
@@ -353,8 +356,16 @@ class LocalSources {
       const source = await this.#handle(candidate.path);
       if (!source) continue;
       const buffer = new Uint8Array(length);
-      const { bytesRead } = await source.read(buffer, 0, length, candidate.offset);
-      if (bytesRead === length && equalBytes(sha256(buffer), hash)) return buffer;
+      try {
+        await source.seek(candidate.offset, Deno.SeekMode.Start);
+        if (await readFull(source, buffer) !== length) continue;
+      } catch (e) {
+        if (!isOsError(e)) throw e;
+        this.#open.set(candidate.path, null);
+        source.close();
+        continue;
+      }
+      if (equalBytes(sha256(buffer), hash)) return buffer;
     }
     return undefined;
   }
@@ -362,17 +373,19 @@ class LocalSources {
   async #handle(path: string): Promise<FileHandle | null> {
     let source = this.#open.get(path);
     if (source === undefined) {
-      source = await openHandle(join(this.#root, path), "r").catch((e: NodeJS.ErrnoException) => {
-        if (e.code === "ENOENT" || e.code === "EACCES" || e.code === "EISDIR") return null;
-        throw e;
-      });
+      try {
+        source = await this.#fs.open(join(this.#root, path), { read: true });
+      } catch (e) {
+        if (!isOsError(e)) throw e;
+        source = null;
+      }
       this.#open.set(path, source);
     }
     return source;
   }
 
-  async close(): Promise<void> {
-    for (const source of this.#open.values()) await source?.close();
+  close(): void {
+    for (const source of this.#open.values()) source?.close();
   }
 }
 
@@ -430,10 +443,10 @@ function spansOf(file: FileInfo, indexes: readonly number[]): { first: number; c
  * Fails with ChangedLocallyError unless the path still is what the local index says (or
  * absent when the index has nothing live there).
  */
-function expectUnchanged(abs: string, local: FileInfo | undefined): void {
+function expectUnchanged(fs: FileSystem, abs: string, local: FileInfo | undefined): void {
   let st: Deno.FileInfo | undefined;
   try {
-    st = Deno.lstatSync(abs);
+    st = fs.lstatSync(abs);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
@@ -448,19 +461,19 @@ function expectUnchanged(abs: string, local: FileInfo | undefined): void {
   }
 }
 
-function isDirectory(abs: string): boolean {
+function isDirectory(fs: FileSystem, abs: string): boolean {
   try {
-    return Deno.lstatSync(abs).isDirectory;
+    return fs.lstatSync(abs).isDirectory;
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return false;
     throw e;
   }
 }
 
-function removeEntry(abs: string, local: FileInfo | undefined): void {
+function removeEntry(fs: FileSystem, abs: string, local: FileInfo | undefined): void {
   try {
     // Never recursive: a directory with content fsync does not know of stays.
-    Deno.removeSync(abs);
+    fs.removeSync(abs);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return;
     if (local?.type === "directory") {
@@ -471,9 +484,9 @@ function removeEntry(abs: string, local: FileInfo | undefined): void {
 }
 
 /** True when `abs` is a file with more than one name (a hard link), false when absent. */
-function hasOtherLinks(abs: string): boolean {
+function hasOtherLinks(fs: FileSystem, abs: string): boolean {
   try {
-    const st = Deno.lstatSync(abs);
+    const st = fs.lstatSync(abs);
     return st.isFile && (st.nlink ?? 1) > 1;
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return false;
@@ -488,20 +501,20 @@ function hasOtherLinks(abs: string): boolean {
  * may run it would hand that power on). A directory keeps its own special bits: setgid and
  * sticky there are local policy for what is made inside, and grant no privilege.
  */
-function setMode(abs: string, file: FileInfo): void {
-  const own = file.type === "directory" ? (Deno.lstatSync(abs).mode ?? 0) & 0o7000 : 0;
-  Deno.chmodSync(abs, own | (file.mode & 0o777));
+function setMode(fs: FileSystem, abs: string, file: FileInfo): void {
+  const own = file.type === "directory" ? (fs.lstatSync(abs).mode ?? 0) & 0o7000 : 0;
+  fs.chmodSync(abs, own | (file.mode & 0o777));
 }
 
-function setMetadata(abs: string, file: FileInfo): void {
+function setMetadata(fs: FileSystem, abs: string, file: FileInfo): void {
   if (file.type === "symlink") return;
-  setMode(abs, file);
+  setMode(fs, abs, file);
   const ms = Number(file.mtimeNs / 1_000_000n);
-  Deno.utimeSync(abs, new Date(ms), new Date(ms));
+  fs.utimeSync(abs, new Date(ms), new Date(ms));
 }
 
 /** Fsyncs a directory so a rename into it survives a crash. */
-export async function syncDirectory(dir: string): Promise<void> {
-  using handle = await Deno.open(dir, { read: true });
+export async function syncDirectory(fs: FileSystem, dir: string): Promise<void> {
+  using handle = await fs.open(dir, { read: true });
   await handle.sync();
 }

@@ -13,6 +13,7 @@ import {
 import { BlockMismatchError, ChangedLocallyError } from "./errors.ts";
 import { applyDecision, type BlockSource, type BlockWant, tempPathFor } from "./puller.ts";
 import { TempLedger } from "./temp_ledger.ts";
+import { denoFs } from "../fs/mod.ts";
 
 const BLOCK = 128 * 1024;
 
@@ -75,8 +76,9 @@ async function inTempDir(fn: (root: string) => Promise<void>): Promise<void> {
   }
 }
 
-const options = (root: string, source: BlockSource, temps = new TempLedger()) => ({
+const options = (root: string, source: BlockSource, temps = new TempLedger(denoFs)) => ({
   root,
+  fs: denoFs,
   shortId: "ME00000",
   source,
   nowMs: () => Date.UTC(2026, 10, 24, 12),
@@ -390,7 +392,7 @@ Deno.test("special bits from a peer are never applied; a file loses its own, a d
 Deno.test("a pull that fails before writing a byte leaves no temporary file", () =>
   inTempDir(async (root) => {
     const data = pattern(3 * BLOCK, 9);
-    const temps = new TempLedger();
+    const temps = new TempLedger(denoFs);
     await assert.rejects(
       applyDecision(options(root, new FailingSource(data, 0), temps), {
         action: "fetch",
@@ -407,7 +409,7 @@ Deno.test("a failed pull's temporary file is kept; the pull of a newer version t
   inTempDir(async (root) => {
     const v1 = pattern(24 * BLOCK, 10);
     const first = describe("f.bin", v1, { PEER000: 1 });
-    const temps = new TempLedger();
+    const temps = new TempLedger(denoFs);
     // The first 1 MiB request is answered, the two others fail: 8 blocks were written.
     await assert.rejects(
       applyDecision(
@@ -442,7 +444,7 @@ Deno.test("a pull staged in full but stopped by a local change keeps its tempora
     await Deno.writeTextFile(join(root, "f.bin"), "mine, edited"); // after its scan
     const data = pattern(2 * BLOCK, 11);
     const remote = describe("f.bin", data, { ME00000: 1, PEER000: 1 });
-    const temps = new TempLedger();
+    const temps = new TempLedger(denoFs);
     await assert.rejects(
       applyDecision(options(root, new MemorySource(data), temps), {
         action: "fetch",

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import type { FileSystem } from "../fs/mod.ts";
 import { PathEscapeError } from "../model/mod.ts";
 
 /**
@@ -8,18 +9,18 @@ import { PathEscapeError } from "../model/mod.ts";
  *
  * @throws {PathEscapeError} when a parent is a symlink or not a directory.
  */
-export function prepareParents(root: string, path: string): string {
+export function prepareParents(fs: FileSystem, root: string, path: string): string {
   const names = path.split("/");
   let dir = root;
   for (const name of names.slice(0, -1)) {
     dir = join(dir, name);
     try {
-      const st = Deno.lstatSync(dir);
+      const st = fs.lstatSync(dir);
       if (st.isSymlink) throw new PathEscapeError(`refusing to write ${path}: parent ${dir} is a symlink`);
       if (!st.isDirectory) throw new PathEscapeError(`refusing to write ${path}: parent ${dir} is not a directory`);
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
-      Deno.mkdirSync(dir);
+      fs.mkdirSync(dir);
     }
   }
   return join(root, path);

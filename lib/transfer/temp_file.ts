@@ -1,3 +1,4 @@
+import { type FileHandle, type FileSystem, readFull, readFullSync, writeAll, writeAllSync } from "../fs/mod.ts";
 import { SYNC_IO_MAX_BYTES } from "../model/mod.ts";
 
 /** The temporary file a pull builds a file's new content in, written and read at offsets. */
@@ -19,19 +20,18 @@ export interface TempFile extends AsyncDisposable {
  * file otherwise spends most of its time in the 20-90 us thread hand-off of each async call;
  * larger files use async calls, so the event loop keeps serving peers meanwhile.
  */
-export async function openTempFile(path: string, finalSize: number): Promise<TempFile> {
-  if (finalSize <= SYNC_IO_MAX_BYTES) {
-    // Opened synchronously too: 2,000 creations 64 at a time took 817 ms with Deno.open, which
-    // left the event loop 7% of that time, and 268 ms with Deno.openSync.
-    return new SyncTempFile(Deno.openSync(path, { read: true, write: true, create: true, mode: 0o600 }));
-  }
-  return new AsyncTempFile(await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 }));
+export async function openTempFile(fs: FileSystem, path: string, finalSize: number): Promise<TempFile> {
+  const options = { read: true, write: true, create: true, mode: 0o600 };
+  // Opened synchronously too: 2,000 creations 64 at a time took 817 ms with Deno.open, which
+  // left the event loop 7% of that time, and 268 ms with Deno.openSync.
+  if (finalSize <= SYNC_IO_MAX_BYTES) return new SyncTempFile(fs.openSync(path, options));
+  return new AsyncTempFile(await fs.open(path, options));
 }
 
 class SyncTempFile implements TempFile {
-  #file: Deno.FsFile;
+  #file: FileHandle;
 
-  constructor(file: Deno.FsFile) {
+  constructor(file: FileHandle) {
     this.#file = file;
   }
 
@@ -42,18 +42,12 @@ class SyncTempFile implements TempFile {
 
   read(into: Uint8Array, position: number): Promise<number> {
     this.#file.seekSync(position, Deno.SeekMode.Start);
-    let done = 0;
-    while (done < into.length) {
-      const n = this.#file.readSync(into.subarray(done));
-      if (n === null) break;
-      done += n;
-    }
-    return Promise.resolve(done);
+    return Promise.resolve(readFullSync(this.#file, into));
   }
 
   write(data: Uint8Array, position: number): Promise<void> {
     this.#file.seekSync(position, Deno.SeekMode.Start);
-    for (let done = 0; done < data.length;) done += this.#file.writeSync(data.subarray(done));
+    writeAllSync(this.#file, data);
     return Promise.resolve();
   }
 
@@ -77,10 +71,10 @@ class SyncTempFile implements TempFile {
  * loop, unlike node:fs FileHandle writes, which took 10.7% of a receiver's main thread.
  */
 class AsyncTempFile implements TempFile {
-  #file: Deno.FsFile;
+  #file: FileHandle;
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(file: Deno.FsFile) {
+  constructor(file: FileHandle) {
     this.#file = file;
   }
 
@@ -101,20 +95,14 @@ class AsyncTempFile implements TempFile {
   read(into: Uint8Array, position: number): Promise<number> {
     return this.#inTurn(async () => {
       await this.#file.seek(position, Deno.SeekMode.Start);
-      let done = 0;
-      while (done < into.length) {
-        const n = await this.#file.read(into.subarray(done));
-        if (n === null) break;
-        done += n;
-      }
-      return done;
+      return await readFull(this.#file, into);
     });
   }
 
   write(data: Uint8Array, position: number): Promise<void> {
     return this.#inTurn(async () => {
       await this.#file.seek(position, Deno.SeekMode.Start);
-      for (let done = 0; done < data.length;) done += await this.#file.write(data.subarray(done));
+      await writeAll(this.#file, data);
     });
   }
 

@@ -1,3 +1,5 @@
+import { type FileSystem, removeIfThere } from "../fs/mod.ts";
+
 /**
  * The temporary files a folder's unfinished pulls left on disk, by the folder-relative path
  * of the file each was building: what a later pull of that path may resume from or mine for
@@ -5,7 +7,12 @@
  * once. The caller removes a kept one (`discard`) when no pending pull needs it any more.
  */
 export class TempLedger {
+  #fs: FileSystem;
   #kept = new Map<string, string>();
+
+  constructor(fs: FileSystem) {
+    this.#fs = fs;
+  }
 
   /** The temporary file (absolute path) kept for `path`, if any. */
   get(path: string): string | undefined {
@@ -22,25 +29,16 @@ export class TempLedger {
   }
 
   /** Keeps `temp` for `path`, removing the one kept for it before, if another. */
-  async keep(path: string, temp: string): Promise<void> {
+  keep(path: string, temp: string): void {
     const before = this.#kept.get(path);
     this.#kept.set(path, temp);
-    if (before !== undefined && before !== temp) await removeIfThere(before);
+    if (before !== undefined && before !== temp) removeIfThere(this.#fs, before);
   }
 
   /** Removes the temporary file kept for `path`, unless it is `except`, and forgets it. */
-  async discard(path: string, except?: string): Promise<void> {
+  discard(path: string, except?: string): void {
     const kept = this.#kept.get(path);
     this.#kept.delete(path);
-    if (kept !== undefined && kept !== except) await removeIfThere(kept);
-  }
-}
-
-/** Removes a file; one already gone is fine. */
-export async function removeIfThere(abs: string): Promise<void> {
-  try {
-    await Deno.remove(abs);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    if (kept !== undefined && kept !== except) removeIfThere(this.#fs, kept);
   }
 }

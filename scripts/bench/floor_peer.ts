@@ -18,7 +18,7 @@
 // deno-lint-ignore-file no-console -- prints its port and figures for the parent process
 import { dirname, join, relative } from "node:path";
 import { type Connection, dial, listen, loadOrCreateIdentity, type Message } from "../../lib/net/mod.ts";
-import { readFullSync } from "../../lib/scan/mod.ts";
+import { readFullSync } from "../../lib/fs/mod.ts";
 import { fillPseudoRandom } from "../gen_tree.ts";
 
 /** The path a `stream` request names: answered from memory, not from disk. */

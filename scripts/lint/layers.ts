@@ -1,6 +1,7 @@
 /**
  * A `deno lint` plugin that keeps the layers of STYLE.md: cli (cli.ts, lib/cli) → mod → lib/node →
- * {plan, scan, watch, store, transfer, net} → lib/model. It rejects upward and sideways
+ * {plan, scan, watch, store, transfer, net} → lib/fs → lib/model (lib/fs, the file-system seam,
+ * is open to every layer above it but plan, which uses no file system). It rejects upward and sideways
  * imports, reaching into another folder other than through its mod.ts, lib/gen outside
  * lib/net, and any use of `Deno` in lib/model and lib/plan (they must stay pure).
  */
@@ -22,7 +23,9 @@ export function importViolation(from: string, to: string): string | undefined {
   if (!to.endsWith(`/lib/${target}/mod.ts`)) return `import lib/${target} through its mod.ts`;
   if (source === "node") return undefined;
   if (source === "model") return "lib/model imports nothing outside itself";
-  if (LEAVES.has(source) && target !== "model") {
+  if (source === "fs" && target !== "model") return "lib/fs imports only lib/model";
+  if (source === "plan" && target === "fs") return "lib/plan is pure: no file system";
+  if (LEAVES.has(source) && target !== "model" && target !== "fs") {
     return `lib/${source} must not import lib/${target}: pass data through lib/node, or declare a small interface`;
   }
   return undefined;

@@ -13,6 +13,9 @@ Deno.test("importViolation() enforces the layer rules of STYLE.md", async (t) =>
     { description: "cli may not reach into lib", from: "/p/lib/cli/join.ts", to: "/p/lib/node/mod.ts", bad: true },
     { description: "lib may not import cli", from: "/p/lib/node/device.ts", to: "/p/lib/cli/log.ts", bad: true },
     { description: "a leaf may import model", from: "/p/lib/scan/scanner.ts", to: "/p/lib/model/mod.ts", bad: false },
+    { description: "a leaf may import fs", from: "/p/lib/transfer/puller.ts", to: "/p/lib/fs/mod.ts", bad: false },
+    { description: "plan may not import fs", from: "/p/lib/plan/decide.ts", to: "/p/lib/fs/mod.ts", bad: true },
+    { description: "fs imports only model", from: "/p/lib/fs/file_system.ts", to: "/p/lib/scan/mod.ts", bad: true },
     {
       description: "inside one folder anything goes",
       from: "/p/lib/net/convert.ts",
