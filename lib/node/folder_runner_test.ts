@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { readFull } from "../fs/mod.ts";
+import { FaultyFs } from "../../tests/support/faulty_fs.ts";
 import { Store } from "../store/mod.ts";
 import { type BlockSource, type BlockWant, tempPathFor } from "../transfer/mod.ts";
 import { FolderRunner, type PullProgress } from "./folder_runner.ts";
@@ -343,6 +344,48 @@ Deno.test("a path that cannot be synced is logged once while its reason stays, a
     await Deno.remove(join(target, "README.md"));
     await b.scan();
     assert.deepEqual((await b.pullFrom("PEER", diskSource(source))).problems, []);
+    assert.equal(b.pathProblems().count, 0);
+  } finally {
+    storeA.close();
+    storeB.close();
+    await Deno.remove(source, { recursive: true });
+    await Deno.remove(target, { recursive: true });
+  }
+});
+
+Deno.test("a pull whose disk fails for two files (EIO at one's rename, at the other's fdatasync) reports those paths only; the rest arrive; healed, the retry completes", async () => {
+  const source = await Deno.makeTempDir();
+  const target = await Deno.makeTempDir();
+  const [storeA, storeB] = [await Store.open(":memory:"), await Store.open(":memory:")];
+  try {
+    const folder = { id: "f1", label: "f1", indexId: "i1" };
+    const options = { logger: silentLogger, nowMs: () => Date.now() };
+    const a = new FolderRunner({ ...folder, path: source }, storeA, { ...options, shortId: "AAAAAAA" });
+    for (const name of ["a.bin", "b.bin", "c.bin", "d.bin"]) {
+      await Deno.writeTextFile(join(source, name), name.repeat(999));
+    }
+    await a.scan();
+    const files = await Array.fromAsync(storeA.listLocal("f1"));
+    await storeB.applyRemote("f1", "PEER", files, { indexId: "i1", sequence: files.length });
+    const c = files.find((f) => f.path === "c.bin")!;
+    const fs = new FaultyFs()
+      .inject({ op: "rename", path: "/b.bin", kind: "EIO" })
+      .inject({ op: "datasync", path: basename(tempPathFor(join(target, "c.bin"), c)), kind: "EIO" });
+    const b = new FolderRunner({ ...folder, path: target }, storeB, { ...options, shortId: "BBBBBBB", fs });
+    const first = await b.pullFrom("PEER", diskSource(source));
+    const failed = first.problems.map((p) => p.path).sort();
+    assert.deepEqual(failed, ["b.bin", "c.bin"], JSON.stringify(first.problems));
+    for (const name of ["a.bin", "b.bin", "c.bin", "d.bin"]) {
+      const there = await Deno.readTextFile(join(target, name)).catch(() => undefined);
+      if (failed.includes(name)) assert.equal(there, undefined, `${name} is not written torn`);
+      else assert.equal(there, name.repeat(999));
+    }
+    assert.deepEqual(b.pathProblems().list.map((p) => p.path), failed);
+    fs.heal();
+    assert.deepEqual((await b.pullFrom("PEER", diskSource(source))).problems, []);
+    for (const name of ["a.bin", "b.bin", "c.bin", "d.bin"]) {
+      assert.equal(await Deno.readTextFile(join(target, name)), name.repeat(999));
+    }
     assert.equal(b.pathProblems().count, 0);
   } finally {
     storeA.close();

@@ -5,6 +5,7 @@ import { FileChangedError, hashFile } from "./hash_file.ts";
 import { RECENT_MS, scanFolder, type ScanOptions, type ScanProblem } from "./scanner.ts";
 import { makeInvalidUtf8File } from "../../tests/support/tree.ts";
 import { denoFs } from "../fs/mod.ts";
+import { FaultyFs } from "../../tests/support/faulty_fs.ts";
 
 /** An in-memory local index: what the store would hold, committed as the device would. */
 class MemoryIndex {
@@ -264,6 +265,33 @@ Deno.test("scanFolder() with hinted paths below a vanished directory deletes eac
       "gone/sub:true",
       "gone:true",
     ]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("scanFolder() meeting EIO or EACCES on some paths reports those paths only; their entries stay, the rest is scanned", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(join(root, "locked"));
+    for (const [path, text] of [["locked/z.txt", "z"], ["y.txt", "y"], ["kept.txt", "k"]]) {
+      await Deno.writeTextFile(join(root, path), text);
+    }
+    const index = new MemoryIndex();
+    await scan(root, index);
+    await Deno.writeTextFile(join(root, "x.bin"), "new, unreadable");
+    await Deno.writeTextFile(join(root, "ok.txt"), "new, fine");
+    await Deno.writeTextFile(join(root, "y.txt"), "changed, failing");
+    const fs = new FaultyFs()
+      .inject({ op: "readDir", path: "/locked", kind: "EACCES" })
+      .inject({ op: "open", path: "/x.bin", kind: "EIO" })
+      .inject({ op: "lstat", path: "/y.txt", kind: "EIO" });
+    const problems: ScanProblem[] = [];
+    const found = await scan(root, index, problems, { fs });
+    assert.deepEqual(problems.map((p) => p.path).sort(), ["locked", "x.bin", "y.txt"]);
+    assert.deepEqual(found.map((f) => `${f.path}${f.deleted ? " deleted" : ""}`), ["ok.txt"]);
+    assert.equal(index.entries.get("y.txt")?.size, 1, "y.txt keeps its entry");
+    assert.equal(index.entries.get("locked/z.txt")?.deleted, false, "nothing under locked/ is deleted");
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -1,106 +1,21 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  blockCount,
-  blockHash,
-  blockLength,
-  contentHashOf,
-  type FileInfo,
-  HASH_BYTES,
-  mtimeNsOf,
-  sha256,
-} from "../model/mod.ts";
+import { blockCount, blockHash, blockLength, type FileInfo, mtimeNsOf, sha256 } from "../model/mod.ts";
 import { BlockMismatchError, ChangedLocallyError } from "./errors.ts";
-import { applyDecision, type BlockSource, type BlockWant, tempPathFor } from "./puller.ts";
+import { applyDecision, tempPathFor } from "./puller.ts";
 import { TempLedger } from "./temp_ledger.ts";
 import { denoFs } from "../fs/mod.ts";
-
-const BLOCK = 128 * 1024;
-
-/** A file entry describing `data`, as a peer's scanner would announce it. */
-function describe(
-  path: string,
-  data: Uint8Array,
-  version: Record<string, number>,
-  extra: Partial<FileInfo> = {},
-): FileInfo {
-  const count = Math.ceil(data.length / BLOCK);
-  const blockHashes = new Uint8Array(count * HASH_BYTES);
-  for (let i = 0; i < count; i++) blockHashes.set(sha256(data.subarray(i * BLOCK, (i + 1) * BLOCK)), i * HASH_BYTES);
-  return {
-    path,
-    type: "file",
-    size: data.length,
-    mtimeNs: 1_700_000_000_000_000_000n,
-    mode: 0o640,
-    deleted: false,
-    version,
-    sequence: 1,
-    blockSize: BLOCK,
-    blockHashes,
-    contentHash: contentHashOf(blockHashes),
-    symlinkTarget: "",
-    modifiedBy: "PEER000",
-    inode: 0,
-    ...extra,
-  };
-}
-
-/** Serves blocks of `data`, counting requests; `corrupt` flips a byte of every answer. */
-class MemorySource implements BlockSource {
-  requested: BlockWant[] = [];
-  constructor(readonly data: Uint8Array, readonly corrupt = false) {}
-  fetchBlock(want: BlockWant): Promise<Uint8Array> {
-    this.requested.push(want);
-    const out = this.data.slice(want.offset, want.offset + want.size);
-    if (this.corrupt) out[0] ^= 1;
-    return Promise.resolve(out);
-  }
-}
-
-function pattern(size: number, seed: number): Uint8Array {
-  return new Uint8Array(size).map((_, i) => (i * 31 + seed * 7 + (i >> 12)) & 0xff);
-}
-
-async function localEntry(root: string, file: FileInfo): Promise<FileInfo> {
-  const st = await Deno.lstat(join(root, file.path));
-  return { ...file, mtimeNs: mtimeNsOf(st.mtime), inode: st.ino ?? 0, mode: (st.mode ?? 0) & 0o777 };
-}
-
-async function inTempDir(fn: (root: string) => Promise<void>): Promise<void> {
-  const root = await Deno.makeTempDir();
-  try {
-    await fn(root);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-}
-
-const options = (root: string, source: BlockSource, temps = new TempLedger(denoFs)) => ({
-  root,
-  fs: denoFs,
-  shortId: "ME00000",
-  source,
-  nowMs: () => Date.UTC(2026, 10, 24, 12),
-  temps,
-});
-
-/** Serves the blocks of `data` below `from`; asks for others fail 20 ms later, as a peer gone away would. */
-class FailingSource extends MemorySource {
-  constructor(data: Uint8Array, readonly from: number) {
-    super(data);
-  }
-  override fetchBlock(want: BlockWant): Promise<Uint8Array> {
-    if (want.offset < this.from) return super.fetchBlock(want);
-    this.requested.push(want);
-    return new Promise((_, reject) => setTimeout(() => reject(new Error("peer went away")), 20));
-  }
-}
-
-/** The names of fsync's temporary files in `dir`. */
-function tempsIn(dir: string): string[] {
-  return [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.startsWith(".fsync-tmp-")).sort();
-}
+import {
+  BLOCK,
+  describe,
+  FailingSource,
+  inTempDir,
+  localEntry,
+  MemorySource,
+  options,
+  pattern,
+  tempsIn,
+} from "./_puller_fixtures.ts";
 
 Deno.test("fetch writes a verified file with its mode and mtime, through a temporary file", () =>
   inTempDir(async (root) => {
