@@ -1,0 +1,204 @@
+// deno-lint-ignore-file no-console -- the chaos test prints its seed (to replay it) and what it survived.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type Fault, FaultProxy } from "../support/fault_proxy.ts";
+import { freePort, FsyncProcess, startSharer } from "../support/peer.ts";
+import { randomData, waitConverged, waitNoTempFiles } from "../support/tree.ts";
+
+/** Seconds of random operations: a few in the suite, more with FSYNC_CHAOS_SECONDS. */
+const SECONDS = Number(Deno.env.get("FSYNC_CHAOS_SECONDS") ?? 60);
+/** FSYNC_CHAOS_SEED replays the same choices (timings still differ from run to run). */
+const SEED = Number(Deno.env.get("FSYNC_CHAOS_SEED") ?? Math.floor(Math.random() * 2 ** 31));
+
+/** A seeded PRNG (mulberry32): the same seed gives the same choices. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+type Side = "a" | "b";
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The files a side's operations may touch: its own names, never conflict copies or fsync's files. */
+async function ownFiles(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(join(root, dir))) {
+      const path = dir ? `${dir}/${e.name}` : e.name;
+      if (e.isDirectory) await walk(path);
+      else if (e.isFile && /^f\d+\.txt$/.test(e.name)) out.push(path);
+    }
+  };
+  await walk("");
+  return out.sort();
+}
+
+/** The first line of every file under `root` (each content written starts with its unique token). */
+async function tokensIn(root: string): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(join(root, dir))) {
+      const path = dir ? `${dir}/${e.name}` : e.name;
+      if (e.isDirectory) await walk(path);
+      else if (e.isFile && !e.name.startsWith(".fsync")) {
+        const text = new TextDecoder().decode((await Deno.readFile(join(root, path))).subarray(0, 64));
+        const token = text.split("\n")[0];
+        out.set(token, [...out.get(token) ?? [], path]);
+      }
+    }
+  };
+  await walk("");
+  return out;
+}
+
+Deno.test(`chaos: ${SECONDS} s of random edits, renames and deletions on both sides, kill -9 and restarts, link faults; then identical trees, no temporary file, no lost edit`, async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-chaos-" });
+  const random = prng(SEED);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
+  console.log(`chaos seed ${SEED} (FSYNC_CHAOS_SEED=${SEED} replays its choices), ${SECONDS} s`);
+  const dirs = { a: join(tmp, "a"), b: join(tmp, "b") };
+  const homes = { a: join(tmp, "home-a"), b: join(tmp, "home-b") };
+  await Deno.mkdir(dirs.a);
+  for (let i = 0; i < 20; i++) await Deno.writeTextFile(join(dirs.a, `f${i}.txt`), `seed-${i}\n`);
+  const port = freePort();
+  const first = await startSharer(dirs.a, homes.a, port);
+  const proxy = await FaultProxy.start(port);
+  const procs: Record<Side, FsyncProcess | undefined> = {
+    a: first.sharer,
+    b: FsyncProcess.start([
+      "--home",
+      homes.b,
+      "join",
+      first.invite.replace(`:${port}/`, `:${proxy.port}/`),
+      dirs.b,
+      "--yes",
+    ]),
+  };
+  const start = (side: Side) =>
+    side === "a"
+      ? FsyncProcess.start(["--home", homes.a, "share", dirs.a, "--listen", `127.0.0.1:${port}`])
+      : FsyncProcess.start(["--home", homes.b, "run"]);
+  const ended: FsyncProcess[] = [];
+  /** The last content written at each path, in the order operations were made (null: deleted). */
+  const last = new Map<string, string | null>();
+  const counts = { create: 0, modify: 0, delete: 0, rename: 0, kill: 0, fault: 0 };
+  const downUntil: Record<Side, number> = { a: 0, b: 0 };
+  let faultUntil = 0;
+  let ops = 0;
+  let nextName = 100;
+  const write = async (side: Side, path: string) => {
+    const token = `${side}-op${ops}-${Math.floor(random() * 1e9)}`;
+    const big = random() < 0.05;
+    const body = big
+      ? randomData((1 + Math.floor(random() * 2)) << 20)
+      : new TextEncoder().encode(`${token} `.repeat(1 + Math.floor(random() * 2000)));
+    await Deno.mkdir(join(dirs[side], path, ".."), { recursive: true });
+    const data = new Uint8Array(token.length + 1 + body.length);
+    data.set(new TextEncoder().encode(`${token}\n`));
+    data.set(body, token.length + 1);
+    await Deno.writeFile(join(dirs[side], path), data);
+    last.set(path, token);
+  };
+  try {
+    await procs.b!.waitFor(/In sync:/, 60_000);
+    const deadline = Date.now() + SECONDS * 1000;
+    while (Date.now() < deadline) {
+      ops++;
+      for (const side of ["a", "b"] as const) {
+        if (!procs[side] && Date.now() >= downUntil[side]) procs[side] = start(side);
+      }
+      if (faultUntil !== 0 && Date.now() >= faultUntil) {
+        proxy.set({ kind: "none" });
+        faultUntil = 0;
+      }
+      const side = pick(["a", "b"] as const);
+      const files = await ownFiles(dirs[side]);
+      const roll = random();
+      if (roll < 0.3 || files.length === 0) {
+        const dir = random() < 0.5 ? "" : `d${Math.floor(random() * 4)}/`;
+        await write(side, `${dir}f${nextName++}.txt`);
+        counts.create++;
+      } else if (roll < 0.6) {
+        await write(side, pick(files));
+        counts.modify++;
+      } else if (roll < 0.7) {
+        const path = pick(files);
+        await Deno.remove(join(dirs[side], path)).catch(() => {});
+        last.set(path, null);
+        counts.delete++;
+      } else if (roll < 0.8) {
+        const from = pick(files);
+        const to = `${random() < 0.5 ? "" : `d${Math.floor(random() * 4)}/`}f${nextName++}.txt`;
+        await Deno.mkdir(join(dirs[side], to, ".."), { recursive: true });
+        try {
+          await Deno.rename(join(dirs[side], from), join(dirs[side], to));
+          // What moved is what was there at the rename (maybe a peer's version pulled a moment before).
+          const moved = new TextDecoder().decode((await Deno.readFile(join(dirs[side], to))).subarray(0, 64));
+          last.set(from, null);
+          last.set(to, moved.split("\n")[0]);
+          counts.rename++;
+        } catch (e) {
+          if (!(e instanceof Deno.errors.NotFound)) throw e; // replaced by a pull meanwhile
+        }
+      } else if (roll < 0.86) {
+        const victim = pick(["a", "b"] as const);
+        const proc = procs[victim];
+        if (proc) {
+          assert.ok(proc.running, `${victim} ended by itself\n${proc.log()}`);
+          await proc.stop("SIGKILL");
+          ended.push(proc);
+          procs[victim] = undefined;
+          downUntil[victim] = Date.now() + 500 + random() * 3_500;
+          counts.kill++;
+        }
+      } else if (roll < 0.95 && faultUntil === 0) {
+        const faults: Fault[] = [
+          { kind: "cut" },
+          { kind: "stall" },
+          { kind: "slow", bytesPerSecond: 64 << 10 },
+          { kind: "cutAfter", bytes: Math.floor(random() * (256 << 10)) },
+        ];
+        // Lifted by a later step: edits go on meanwhile.
+        proxy.set(pick(faults));
+        faultUntil = Date.now() + 500 + random() * 4_000;
+        counts.fault++;
+      }
+      await sleep(random() * 300);
+    }
+    proxy.set({ kind: "none" });
+    for (const side of ["a", "b"] as const) procs[side] ??= start(side);
+    await waitConverged(dirs.a, dirs.b, "after the chaos", 180_000);
+    await waitNoTempFiles(dirs.a, "a");
+    await waitNoTempFiles(dirs.b, "b");
+    const tokens = await tokensIn(dirs.a);
+    const lost: string[] = [];
+    for (const [path, token] of last) {
+      if (token === null) continue;
+      const at = tokens.get(token) ?? [];
+      const stem = path.replace(/\.txt$/, "");
+      if (!at.some((p) => p === path || p.startsWith(`${stem}.sync-conflict-`))) {
+        lost.push(`${path}: ${token} (found at ${at.join(", ") || "nowhere"})`);
+      }
+    }
+    assert.deepEqual(lost, [], "every last write of a path is at its path or in a conflict copy of it");
+    for (const side of ["a", "b"] as const) {
+      const proc = procs[side]!;
+      assert.ok(proc.running, `${side} ended by itself\n${proc.log()}`);
+    }
+    for (const proc of [...ended, procs.a!, procs.b!]) {
+      assert.doesNotMatch(proc.stderr, /internal error|Uncaught/, proc.log());
+    }
+    const survived = Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(", ");
+    console.log(`chaos seed ${SEED}: ${ops} steps survived (${survived}); ${last.size} paths checked`);
+  } finally {
+    for (const side of ["a", "b"] as const) await procs[side]?.stop("SIGKILL");
+    await proxy.close();
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
