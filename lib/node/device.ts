@@ -31,9 +31,9 @@ import {
 } from "../net/mod.ts";
 import { type FolderRecord, type LastError, lockHome, type PeerRecord, prepareHome, Store } from "../store/mod.ts";
 import { denoFs } from "../fs/mod.ts";
+import { FolderWatch } from "./folder_watch.ts";
 import { RECENT_MS } from "../scan/mod.ts";
 import { type BlockWant, RateLimiter } from "../transfer/mod.ts";
-import { FolderWatcher } from "../watch/mod.ts";
 import { BlockServer } from "./block_server.ts";
 import {
   CONTROL_SOCKET,
@@ -187,7 +187,7 @@ export class Device {
   #control?: ControlServer;
   #watch: boolean;
   #scanIntervalMs: number;
-  #watchers: FolderWatcher[] = [];
+  #watches: FolderWatch[] = [];
   #scanTimers: ReturnType<typeof setInterval>[] = [];
   #recheckTimers = new Map<FolderRunner, ReturnType<typeof setTimeout>>();
   /** Files found changed while serving them, with a rescan under way. */
@@ -493,7 +493,7 @@ export class Device {
     if (this.#closed) return;
     this.#closed = true;
     for (const p of this.#pulls.values()) clearTimeout(p.timer);
-    for (const w of this.#watchers) w.close();
+    for (const w of this.#watches) w.close();
     for (const t of this.#scanTimers) clearInterval(t);
     for (const t of this.#recheckTimers.values()) clearTimeout(t);
     clearTimeout(this.#lastErrorTimer);
@@ -911,7 +911,13 @@ export class Device {
   // --- folders and pulls ---
 
   async #startFolder(folder: FolderRecord): Promise<void> {
-    const runner = new FolderRunner(folder, this.store, {
+    const watch = this.#watch
+      ? new FolderWatch(folder.path, {
+        onHint: (hint) => this.#track(this.#rescan(runner, hint.all ? undefined : [...hint.paths])),
+        onFailure: (message) => this.#watchFailed(folder, message),
+      })
+      : undefined;
+    const runner: FolderRunner = new FolderRunner(folder, this.store, {
       shortId: this.identity.shortId,
       logger: this.#logger,
       nowMs: this.#nowMs,
@@ -923,21 +929,21 @@ export class Device {
       unwritten: this.#unwritten,
       deletionThresholds: this.#options.deletionThresholds?.get(folder.path),
       fs: this.#options.makeSymlink ? { ...denoFs, symlinkSync: this.#options.makeSymlink } : denoFs,
+      onRootChanged: (usable) => {
+        if (!usable) watch?.stopped();
+      },
     });
     this.#folders.set(folder.id, runner);
     // Watching starts before the first scan reads the folder: a change made meanwhile is
     // either read by that scan or seen by the watcher. A missing root is the scan's to report.
-    if (this.#watch && isDirectory(folder.path)) {
-      const watcher = new FolderWatcher({
-        root: folder.path,
-        onHint: (hint) => this.#track(this.#rescan(runner, hint.all ? undefined : [...hint.paths])),
-        onFailure: (message) => this.#watchFailed(folder, message),
-      });
-      this.#watchers.push(watcher);
-      await watcher.ready;
+    if (watch) {
+      this.#watches.push(watch);
+      await watch.start();
     }
     const changed = await runner.scan(); // fails with a clear FsyncError when the folder is gone
-    this.#logger.info(`${folder.path} scanned: ${changed} changes`, { folder: folder.label });
+    if (runner.problem?.kind !== "stopped") {
+      this.#logger.info(`${folder.path} scanned: ${changed} changes`, { folder: folder.label });
+    }
     if (!this.#watch) {
       // One-shot: files still fresh are read again before anything is sent.
       if (runner.hasRecent) await new Promise((r) => setTimeout(r, RECENT_MS));
@@ -1136,15 +1142,5 @@ async function checkReadableDirectory(path: string): Promise<void> {
     for await (const _ of Deno.readDir(path)) break;
   } catch (e) {
     throw new FsyncError(`cannot read folder ${path}: ${(e as Error).message}`, ExitCode.io, { cause: e });
-  }
-}
-
-/** True when `path` is a directory (following symlinks). */
-function isDirectory(path: string): boolean {
-  try {
-    return Deno.statSync(path).isDirectory;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return false;
-    throw e;
   }
 }

@@ -61,7 +61,7 @@ export async function observeRoot(
 export function stoppedMessage(folder: FolderRecord, exists: boolean): string {
   const why = exists ? `marker ${FOLDER_MARKER} missing` : "the folder is missing";
   return `folder root ${folder.path} looks unmounted or replaced: ${why}; nothing is scanned, deleted or ` +
-    `written until it is back (fsync resumes at the next scan, or run \`fsync folder rescan ${folder.id}\`); ` +
+    `written until it is back (a running fsync resumes within seconds once it is back, or run \`fsync folder rescan ${folder.id}\`); ` +
     `if the folder really is empty, run \`fsync folder rescan --accept-empty ${folder.id}\``;
 }
 

@@ -75,6 +75,8 @@ export interface FolderRunnerOptions {
   readonly deletionThresholds?: DeletionThresholds;
   /** The file system scans and pulls use (default the real one). */
   readonly fs?: FileSystem;
+  /** Told when the folder stops (its root unusable: false) and when it resumes (true). */
+  readonly onRootChanged?: (usable: boolean) => void;
 }
 
 /**
@@ -138,6 +140,7 @@ export class FolderRunner {
   #ignoreDefaults: boolean;
   #onPullProgress?: (progress: PullProgress) => void;
   #onPolicyChanged?: () => void;
+  #onRootChanged?: (usable: boolean) => void;
   #unwritten: ByteBudget;
   #fs: FileSystem;
   #mode: FolderMode;
@@ -159,6 +162,7 @@ export class FolderRunner {
     this.#ignoreDefaults = options.ignoreDefaults ?? true;
     this.#onPullProgress = options.onPullProgress;
     this.#onPolicyChanged = options.onPolicyChanged;
+    this.#onRootChanged = options.onRootChanged;
     this.#unwritten = options.unwritten ?? new Semaphore(UNWRITTEN_BYTES);
     this.#fs = options.fs ?? denoFs;
     this.#temps = new TempLedger(this.#fs);
@@ -333,14 +337,17 @@ export class FolderRunner {
     if (this.#stopped === undefined) return true;
     this.#stopped = undefined;
     this.#logger.info(`the folder root is back: syncing again`, { folder: this.folder.label });
+    this.#onRootChanged?.(true);
     this.#policyChanged();
     return "resumed";
   }
 
   #stop(message: string): void {
     if (this.#stopped === message) return;
+    const wasRunning = this.#stopped === undefined;
     this.#stopped = message;
     this.#logger.warn(message, { folder: this.folder.label });
+    if (wasRunning) this.#onRootChanged?.(false);
   }
 
   async #scan(paths?: readonly string[], recheck?: ReadonlySet<string>, confirm = false): Promise<number> {

@@ -58,7 +58,10 @@ export class FolderWatcher {
         return options.onFailure(m.data.error);
       }
       if (m.data.rescan) this.#all = true;
+      const root = options.root.replace(/\/+$/, "");
       for (const abs of m.data.paths ?? []) {
+        // The root itself removed, renamed or replaced: a full scan finds out which.
+        if (abs === root) this.#all = true;
         const path = this.#relative(abs);
         if (path !== undefined) this.#pending.add(path);
       }

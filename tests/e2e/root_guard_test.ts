@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { freePort, FsyncProcess, startLivePair, startSharer } from "../support/peer.ts";
+import { waitContent } from "../support/tree.ts";
 
 /** Names of the files (not the marker) directly in `dir`. */
 function filesIn(dir: string): string[] {
@@ -64,12 +65,13 @@ Deno.test("a sharer restarted on an empty root (an unmounted disk) deletes nothi
   }
 });
 
-Deno.test("a live root removed and recreated empty is stopped: the joiner keeps every file", async () => {
+Deno.test("a live root replaced by an empty directory (a disk unmounted) is stopped: the joiner keeps every file; the disk back, syncing resumes by itself", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-root-live-" });
   try {
     await using pair = await startLivePair(tmp, (a) => writeFiles(a, 40));
     assert.deepEqual(filesIn(pair.b), FORTY);
-    await Deno.remove(pair.a, { recursive: true });
+    const disk = join(tmp, "disk");
+    await Deno.rename(pair.a, disk);
     await Deno.mkdir(pair.a);
     await pair.sharer.waitFor(/looks unmounted or replaced/);
     // A full rescan asked of the running sharer finds it still stopped (75) and deletes nothing.
@@ -80,6 +82,16 @@ Deno.test("a live root removed and recreated empty is stopped: the joiner keeps 
     await new Promise((r) => setTimeout(r, 2_000));
     assert.deepEqual(filesIn(pair.b), FORTY);
     assert.deepEqual(filesIn(pair.a), []);
+
+    // The disk is mounted again: no command needed, and the watcher follows the new root.
+    await Deno.writeTextFile(join(pair.b, "while-away.txt"), "made on b meanwhile\n");
+    await Deno.remove(pair.a);
+    await Deno.rename(disk, pair.a);
+    await pair.sharer.waitFor(/the folder root is back: syncing again/, 20_000);
+    await waitContent(join(pair.a, "while-away.txt"), "made on b meanwhile\n");
+    await Deno.writeTextFile(join(pair.a, "after.txt"), "made on a after\n");
+    await waitContent(join(pair.b, "after.txt"), "made on a after\n", 10_000);
+    assert.equal(filesIn(pair.b).length, 42);
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
