@@ -21,10 +21,8 @@ import {
   ChangedLocallyError,
   DiskFullError,
   syncDirectory,
-  TempLedger,
-  tempPathFor,
 } from "../transfer/mod.ts";
-import { denoFs, type FileSystem, removeIfThere } from "../fs/mod.ts";
+import { denoFs, type FileSystem } from "../fs/mod.ts";
 import { Mutex } from "./_mutex.ts";
 import { Semaphore } from "./_semaphore.ts";
 import { changesDisk, countNeeds, type Decider, folderDecider } from "./needs.ts";
@@ -32,6 +30,7 @@ import { Signal } from "./_signal.ts";
 import { hasMarker, observeRoot, stoppedMessage, writeMarker } from "./folder_marker.ts";
 import type { Logger } from "./logger.ts";
 import { type PathProblem, PathProblems } from "./path_problems.ts";
+import { TempKeeper } from "./temp_keeper.ts";
 
 /**
  * Files pulled at once; each keeps several blocks in flight of its own (UNWRITTEN_BYTES
@@ -148,8 +147,7 @@ export class FolderRunner {
   /** Counts changes of the rules or the mode; a pull made under an older policy is redone in full. */
   #policyGeneration = 0;
   #pulledUnder = new Map<string, number>();
-  /** Temporary files of unfinished pulls, kept while a pending pull of that version needs them. */
-  #temps: TempLedger;
+  #temps: TempKeeper;
   #pathProblems = new PathProblems();
 
   constructor(folder: FolderRecord, store: Store, options: FolderRunnerOptions) {
@@ -165,7 +163,7 @@ export class FolderRunner {
     this.#onRootChanged = options.onRootChanged;
     this.#unwritten = options.unwritten ?? new Semaphore(UNWRITTEN_BYTES);
     this.#fs = options.fs ?? denoFs;
-    this.#temps = new TempLedger(this.#fs);
+    this.#temps = new TempKeeper(store, this.#fs, () => this.folder, () => this.decider);
     this.#mode = options.mode ?? "send-receive";
     this.#rules = this.#readRules() ?? new IgnoreRules("", this.#ignoreDefaults);
   }
@@ -410,61 +408,8 @@ export class FolderRunner {
     await writing;
     if (changed > 0) this.localChanged.notify();
     this.#pathProblems.settle("scan", paths, found);
-    await this.#sweepTemps(temps);
+    await this.#temps.sweep(temps);
     return changed;
-  }
-
-  /**
-   * Sorts the temporary files a scan met (no pull runs meanwhile): those kept by this
-   * runner's pulls stay as long as a pending pull may use them, others (left by an earlier
-   * run) join them when a pending pull needs that version, and the rest are removed.
-   */
-  async #sweepTemps(found: readonly string[]): Promise<void> {
-    const kept = new Set(this.#temps.entries().map(([, temp]) => temp));
-    const unknown = found.map((path) => join(this.folder.path, path)).filter((temp) => !kept.has(temp));
-    if (unknown.length > 0) {
-      const needed = await this.#neededTemps();
-      for (const temp of unknown) {
-        const path = needed.get(temp);
-        if (path === undefined) removeIfThere(this.#fs, temp);
-        else this.#temps.keep(path, temp);
-      }
-    }
-    await this.#tidyTemps();
-  }
-
-  /** Removes the kept temporary files that no pending pull needs any more (superseded, deleted, won locally). */
-  async #tidyTemps(): Promise<void> {
-    if (this.#temps.size === 0) return;
-    const entries = this.#temps.entries();
-    const needed = await this.#neededTemps(entries.map(([path]) => path));
-    for (const [path, temp] of entries) if (!needed.has(temp)) this.#temps.discard(path);
-  }
-
-  /**
-   * The temporary files (absolute, with the path each builds) of the versions this folder
-   * would fetch from some peer now, among `paths` (default: every path peers hold).
-   */
-  async #neededTemps(paths?: readonly string[]): Promise<Map<string, string>> {
-    const { id, path: root } = this.folder;
-    const needed = new Map<string, string>();
-    const decider = this.decider;
-    for (const peerId of await this.#store.sharesOf(id)) {
-      const pairs = paths ? this.#pairsOf(peerId, paths) : this.#store.pairWithRemote(id, peerId);
-      for await (const { local, remote } of pairs) {
-        const decision = remote && decider(local, remote);
-        if (decision?.action !== "fetch" || decision.file.type !== "file") continue;
-        needed.set(tempPathFor(join(root, decision.file.path), decision.file), decision.file.path);
-      }
-    }
-    return needed;
-  }
-
-  /** The local and the peer's entries of `paths`. */
-  async *#pairsOf(peerId: string, paths: readonly string[]): AsyncGenerator<{ local?: FileInfo; remote?: FileInfo }> {
-    const locals = await this.#store.getLocalMany(this.folder.id, paths);
-    const remotes = await this.#store.getRemoteMany(this.folder.id, peerId, paths);
-    for (const [i, local] of locals.entries()) yield { local, remote: remotes[i] };
   }
 
   /**
@@ -565,7 +510,7 @@ export class FolderRunner {
       syncDirectoryLater: (dir: string) => unsynced.add(dir),
       unwritten: this.#unwritten,
       fs: this.#fs,
-      temps: this.#temps,
+      temps: this.#temps.ledger,
     };
     let diskFull = false;
     let stopped = false;
@@ -677,7 +622,7 @@ export class FolderRunner {
     for (const [decision, local] of replacements) await apply(decision, local);
     await commit();
     await this.#restoreDirectoryTimes(touchedDirs);
-    await this.#tidyTemps();
+    await this.#temps.tidy();
     // A whole pass looked at every path again: what it did not find is fine now.
     if (after === undefined && !diskFull && !stopped) this.#pathProblems.settle("pull", undefined, failed);
     report(true);
