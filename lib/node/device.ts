@@ -51,6 +51,7 @@ import { folderModeOf, policyFromDisk } from "./needs.ts";
 import { storePathOf } from "./peers.ts";
 import { type LogContext, type Logger, silentLogger } from "./logger.ts";
 import { PeerSession, type SessionEvent } from "./session.ts";
+import { type FolderLink, FolderLinks, type PullState } from "./folder_link.ts";
 
 /** Default interval of the full scan that backs up the watcher. */
 const DEFAULT_SCAN_INTERVAL_MS = 3_600_000;
@@ -124,19 +125,6 @@ const TRUST_CHECK_MS = 2_000;
 
 type Pair = { folderId: string; peerId: string };
 
-/** The pull loop of one folder and peer. */
-interface PullState {
-  running: boolean;
-  /** Asked to pull again while a pass ran. */
-  again: boolean;
-  retryMs: number;
-  timer?: ReturnType<typeof setTimeout>;
-  /** The peer's index up to this sequence was pulled without problems, in this session. */
-  pulled?: { session: PeerSession; indexId: string; sequence: number };
-  /** The last `pulled` sequence told to the peer, in that session. */
-  told?: { session: PeerSession; sequence: number };
-}
-
 /**
  * One running fsync device: its identity, store and folders, and a session with each
  * connected peer. The only module that knows every other; all decisions are delegated to
@@ -158,25 +146,11 @@ export class Device {
   #listeners = new Set<(event: DeviceEvent) => void>();
   #listener?: Listener;
   #background = new Set<Promise<unknown>>();
-  #pulls = new Map<
-    string,
-    PullState
-  >();
-  #caughtUp = new Map<string, number>();
-  /** How far each peer has applied this device's index of a folder, as it said (Pulled). */
-  #peerPulled = new Map<string, { indexId: string; sequence: number }>();
-  /** How far the index sender to each peer has read the local index, and sent entries of it. */
-  #indexSent = new Map<string, { read: number; sent: number }>();
-  #inSync = new Set<string>();
-  /** Offers the peer declined, in its current session. */
-  #declined = new Set<string>();
-  /** Folders shared in a peer's current session that the peer has not announced yet. */
-  #unannounced = new Set<string>();
+  #links = new FolderLinks();
   #senders = new WeakMap<PeerSession, Set<string>>();
   /** The address this device dialled to open a session (none for sessions the peer opened). */
   #dialledAt = new WeakMap<PeerSession, string>();
   #shares = new Map<string, Set<string>>();
-  #totals = new Map<string, TransferTotals>();
   #closed = false;
   #options: DeviceOptions;
   #lastError?: LastError;
@@ -361,27 +335,25 @@ export class Device {
     if (await this.#offersPending(peerId)) return false;
     let shared = 0;
     for (const runner of this.#folders.values()) {
-      const pair = { folderId: runner.folder.id, peerId };
-      if (!this.#caughtUp.has(key(pair))) continue; // not shared, or not announced by the peer
+      const link = this.#links.find(runner.folder.id, peerId);
+      if (link?.session.announced === undefined) continue; // not shared, or not announced by the peer
       shared++;
-      if (!this.#inSync.has(key(pair))) return false;
-      const told = this.#peerPulled.get(key(pair));
-      const index = this.#indexSent.get(key(pair));
+      const { inSync, peerPulled: told, indexSent: index } = link.session;
+      if (!inSync) return false;
       if (told?.indexId !== runner.folder.indexId || !index) return false;
       if (index.read < await this.store.localSequence(runner.folder.id) || told.sequence < index.sent) return false;
     }
-    return shared > 0 || [...this.#declined].some(isOfPeer(peerId));
+    return shared > 0 || this.#links.ofPeer(peerId).some((l) => l.session.declined);
   }
 
   /** Whether the peer has yet to answer an offer, or to announce a folder shared in this session. */
   async #offersPending(peerId: string): Promise<boolean> {
     const invitedTo = (await this.store.getPeer(peerId))?.invitedTo ?? [];
     for (const folderId of this.#offered) {
-      const pair = key({ folderId, peerId });
-      if (!invitedTo.includes(folderId) || this.#declined.has(pair)) continue;
+      if (!invitedTo.includes(folderId) || this.#links.find(folderId, peerId)?.session.declined) continue;
       if (!(await this.#isShared(folderId, peerId))) return true;
     }
-    return [...this.#unannounced].some(isOfPeer(peerId));
+    return this.#links.ofPeer(peerId).some((l) => l.session.unannounced);
   }
 
   /** What `fsync status` shows: folders, what is needed from whom, peers, the last problem. */
@@ -441,7 +413,7 @@ export class Device {
 
   /** Sums of what was pulled for a folder from a peer. */
   totals(folderId: string, peerId: string): TransferTotals {
-    return this.#totals.get(key({ folderId, peerId })) ?? { files: 0, bytesFetched: 0, bytesReused: 0 };
+    return this.#links.find(folderId, peerId)?.totals ?? { files: 0, bytesFetched: 0, bytesReused: 0 };
   }
 
   /**
@@ -492,7 +464,7 @@ export class Device {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const p of this.#pulls.values()) clearTimeout(p.timer);
+    for (const link of this.#links.all()) clearTimeout(link.pull?.timer);
     for (const w of this.#watches) w.close();
     for (const t of this.#scanTimers) clearInterval(t);
     for (const t of this.#recheckTimers.values()) clearTimeout(t);
@@ -595,17 +567,7 @@ export class Device {
       // A newer session with the same peer may have replaced this one: its state stays.
       if (this.#sessions.get(peer.deviceId) === session) {
         this.#sessions.delete(peer.deviceId);
-        const sessionState = [
-          this.#caughtUp,
-          this.#peerPulled,
-          this.#indexSent,
-          this.#inSync,
-          this.#declined,
-          this.#unannounced,
-        ];
-        for (const keys of sessionState) {
-          for (const k of [...keys.keys()].filter(isOfPeer(peer.deviceId))) keys.delete(k);
-        }
+        this.#links.endSession(peer.deviceId);
       }
       this.#emit({ type: "peer-disconnected", peerId: peer.deviceId, reason });
       const record = await this.store.getPeer(peer.deviceId);
@@ -681,7 +643,7 @@ export class Device {
         return await this.#sendClusterConfig(session);
       }
       case "shareDecline":
-        this.#declined.add(key({ folderId: event.folderId, peerId }));
+        this.#links.get(event.folderId, peerId).session.declined = true;
         this.#logger.info(
           `${session.peer.deviceName} declined the folder: ${event.reason}`,
           this.#context(event.folderId, peerId),
@@ -694,9 +656,11 @@ export class Device {
         if (!await this.#isShared(event.folderId, peerId)) {
           throw new ProtocolError(`pulled folder ${event.folderId}, which is not shared with this peer`);
         }
-        const pair = { folderId: event.folderId, peerId };
-        this.#peerPulled.set(key(pair), { indexId: event.indexId, sequence: event.sequence });
-        this.#emit({ type: "peer-pulled", ...pair });
+        this.#links.get(event.folderId, peerId).session.peerPulled = {
+          indexId: event.indexId,
+          sequence: event.sequence,
+        };
+        this.#emit({ type: "peer-pulled", folderId: event.folderId, peerId });
         return;
       }
       case "goodbye":
@@ -796,8 +760,9 @@ export class Device {
     const held = await this.store.remoteState(state.folderId, peerId);
     if (held.indexId !== state.indexId) await this.store.resetRemote(state.folderId, peerId, state.indexId);
     const pair = { folderId: state.folderId, peerId };
-    this.#unannounced.delete(key(pair));
-    this.#caughtUp.set(key(pair), state.maxSequence);
+    const link = this.#links.get(state.folderId, peerId);
+    link.session.unannounced = false;
+    link.session.announced = state.maxSequence;
     let senders = this.#senders.get(session);
     if (!senders) this.#senders.set(session, senders = new Set());
     if (!senders.has(state.folderId)) {
@@ -817,7 +782,7 @@ export class Device {
   async #sendIndex(session: PeerSession, runner: FolderRunner, after: number): Promise<void> {
     const folderId = runner.folder.id;
     const progress = { read: after, sent: after };
-    this.#indexSent.set(key({ folderId, peerId: session.peer.deviceId }), progress);
+    this.#links.get(folderId, session.peer.deviceId).session.indexSent = progress;
     const withheld = (file: FileInfo) => runner.mode === "receive-only" && file.modifiedBy === this.identity.shortId;
     let first = true;
     try {
@@ -861,9 +826,8 @@ export class Device {
     const held = await this.store.remoteState(folderId, peerId);
     const sequence = files.length > 0 ? Math.max(held.sequence, files[files.length - 1].sequence) : held.sequence;
     await this.store.applyRemote(folderId, peerId, files, { indexId: held.indexId, sequence });
-    const pair = { folderId, peerId };
-    this.#caughtUp.set(key(pair), update.maxSequence);
-    this.#schedulePull(pair);
+    this.#links.get(folderId, peerId).session.announced = update.maxSequence;
+    this.#schedulePull({ folderId, peerId });
   }
 
   async #serveBlock(session: PeerSession, folderId: string, want: BlockWant): Promise<Uint8Array | BlockErrorCode> {
@@ -902,8 +866,8 @@ export class Device {
 
   /** Shares a folder with a connected peer, which is then to announce it in its ClusterConfig. */
   async #share(folderId: string, peerId: string): Promise<void> {
-    const pair = key({ folderId, peerId });
-    if (!this.#caughtUp.has(pair)) this.#unannounced.add(pair);
+    const link = this.#links.get(folderId, peerId);
+    if (link.session.announced === undefined) link.session.unannounced = true;
     await this.store.addShare(folderId, peerId);
     if (!(await this.#isShared(folderId, peerId))) this.#shares.get(folderId)!.add(peerId);
   }
@@ -1005,20 +969,20 @@ export class Device {
   }
 
   #schedulePull(pair: Pair): void {
-    const k = key(pair);
-    let state = this.#pulls.get(k);
-    if (!state) this.#pulls.set(k, state = { running: false, again: false, retryMs: RETRY_MIN_MS });
+    const link = this.#links.get(pair.folderId, pair.peerId);
+    const state = link.pull ??= { running: false, again: false, retryMs: RETRY_MIN_MS };
     if (state.running) {
       state.again = true;
       return;
     }
     clearTimeout(state.timer);
     state.running = true;
-    this.#track(this.#pullLoop(pair, state));
+    this.#track(this.#pullLoop(link, state));
   }
 
-  async #pullLoop(pair: Pair, state: PullState) {
-    const { folderId, peerId } = pair;
+  async #pullLoop(link: FolderLink, state: PullState) {
+    const { folderId, peerId } = link;
+    const pair = { folderId, peerId };
     try {
       while (!this.#closed) {
         state.again = false;
@@ -1042,14 +1006,14 @@ export class Device {
           },
         };
         const result = await runner.pullFrom(peerId, source, after);
-        const t = this.totals(folderId, peerId);
-        this.#totals.set(key(pair), {
+        const t = link.totals;
+        link.totals = {
           files: t.files + result.written,
           bytesFetched: t.bytesFetched + result.bytesFetched,
           bytesReused: t.bytesReused + result.bytesReused,
-        });
+        };
         if (result.changedLocally.length > 0) await this.#rescan(runner, result.changedLocally);
-        if (result.actions > 0 || result.problems.length > 0) this.#inSync.delete(key(pair));
+        if (result.actions > 0 || result.problems.length > 0) link.session.inSync = false;
         state.pulled = result.problems.length === 0 ? { session, indexId, sequence: seenBefore } : undefined;
         if (state.pulled && (state.told?.session !== session || state.told.sequence < seenBefore)) {
           state.told = { session, sequence: seenBefore };
@@ -1067,10 +1031,10 @@ export class Device {
         }
         state.retryMs = RETRY_MIN_MS;
         if (result.actions > 0 || state.again) continue;
-        const announced = this.#caughtUp.get(key(pair));
-        if (announced !== undefined && seenBefore >= announced && !this.#inSync.has(key(pair))) {
-          this.#inSync.add(key(pair));
-          this.#emit({ type: "in-sync", folderId, peerId, totals: this.totals(folderId, peerId) });
+        const { announced } = link.session;
+        if (announced !== undefined && seenBefore >= announced && !link.session.inSync) {
+          link.session.inSync = true;
+          this.#emit({ type: "in-sync", folderId, peerId, totals: link.totals });
         }
         return;
       }
@@ -1111,15 +1075,6 @@ export class Device {
 /** The log context naming a peer by its short device ID. */
 function peerContext(deviceId: string): LogContext {
   return { peer: shortOfDisplayId(deviceId) };
-}
-
-function key({ folderId, peerId }: Pair): string {
-  return `${peerId}/${folderId}`;
-}
-
-/** Whether a {@linkcode key} belongs to the peer. */
-function isOfPeer(peerId: string): (key: string) => boolean {
-  return (k) => k.startsWith(`${peerId}/`);
 }
 
 function randomId(): string {
