@@ -51,15 +51,13 @@ import { folderModeOf, policyFromDisk } from "./needs.ts";
 import { storePathOf } from "./peers.ts";
 import { type LogContext, type Logger, silentLogger } from "./logger.ts";
 import { PeerSession, type SessionEvent } from "./session.ts";
-import { type FolderLink, FolderLinks, type PullState } from "./folder_link.ts";
+import { FolderLinks } from "./folder_link.ts";
+import { PullScheduler } from "./pull_scheduler.ts";
 
 /** Default interval of the full scan that backs up the watcher. */
 const DEFAULT_SCAN_INTERVAL_MS = 3_600_000;
 /** Encoded size an index batch aims to stay under (messages are capped at 4 MiB). */
 const INDEX_BATCH_BYTES = 1 << 20;
-/** First and longest wait before a failed pull is retried. */
-const RETRY_MIN_MS = 1_000;
-const RETRY_MAX_MS = 60_000;
 
 /** How a device is started. */
 export interface DeviceOptions {
@@ -123,8 +121,6 @@ const NOT_TRUSTED = "not trusted: this device has no valid invite from the peer 
 /** How often connected peers are checked against the store (a revoke from another process). */
 const TRUST_CHECK_MS = 2_000;
 
-type Pair = { folderId: string; peerId: string };
-
 /**
  * One running fsync device: its identity, store and folders, and a session with each
  * connected peer. The only module that knows every other; all decisions are delegated to
@@ -147,6 +143,7 @@ export class Device {
   #listener?: Listener;
   #background = new Set<Promise<unknown>>();
   #links = new FolderLinks();
+  #pulls: PullScheduler;
   #senders = new WeakMap<PeerSession, Set<string>>();
   /** The address this device dialled to open a session (none for sessions the peer opened). */
   #dialledAt = new WeakMap<PeerSession, string>();
@@ -157,7 +154,6 @@ export class Device {
   #lastErrorTimer?: ReturnType<typeof setTimeout>;
   #lastErrorUnsaved = false;
   #sendLimit?: RateLimiter;
-  #recvLimit?: RateLimiter;
   #control?: ControlServer;
   #watch: boolean;
   #scanIntervalMs: number;
@@ -173,7 +169,6 @@ export class Device {
   private constructor(lock: Deno.FsFile, identity: DeviceIdentity, store: Store, name: string, options: DeviceOptions) {
     this.#options = options;
     if (options.maxSendBytesPerSecond) this.#sendLimit = new RateLimiter(options.maxSendBytesPerSecond);
-    if (options.maxRecvBytesPerSecond) this.#recvLimit = new RateLimiter(options.maxRecvBytesPerSecond);
     this.#watch = options.watch ?? true;
     this.#scanIntervalMs = options.scanIntervalMs ?? DEFAULT_SCAN_INTERVAL_MS;
     this.#lock = lock;
@@ -196,6 +191,17 @@ export class Device {
     this.#logger = { debug: logger.debug, info: logger.info, warn: remember("warn"), error: remember("error") };
     this.#nowMs = options.nowMs ?? Date.now;
     this.#blockServer = new BlockServer(store, (folderId, path) => this.#servedStale(folderId, path));
+    this.#pulls = new PullScheduler({
+      links: this.#links,
+      store,
+      session: (peerId) => this.#sessions.get(peerId),
+      runner: (folderId) => this.#folders.get(folderId),
+      rescan: (runner, paths) => this.#rescan(runner, paths),
+      emit: (event) => this.#emit(event),
+      track: (task) => this.#track(task),
+      closed: () => this.#closed,
+      recvLimit: options.maxRecvBytesPerSecond ? new RateLimiter(options.maxRecvBytesPerSecond) : undefined,
+    });
   }
 
   /**
@@ -464,7 +470,7 @@ export class Device {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const link of this.#links.all()) clearTimeout(link.pull?.timer);
+    this.#pulls.close();
     for (const w of this.#watches) w.close();
     for (const t of this.#scanTimers) clearInterval(t);
     for (const t of this.#recheckTimers.values()) clearTimeout(t);
@@ -771,7 +777,7 @@ export class Device {
       const from = state.seenIndexId === runner.folder.indexId ? state.seenSequence : 0;
       this.#track(this.#sendIndex(session, runner, from));
     }
-    this.#schedulePull(pair);
+    this.#pulls.schedule(pair);
   }
 
   /**
@@ -827,7 +833,7 @@ export class Device {
     const sequence = files.length > 0 ? Math.max(held.sequence, files[files.length - 1].sequence) : held.sequence;
     await this.store.applyRemote(folderId, peerId, files, { indexId: held.indexId, sequence });
     this.#links.get(folderId, peerId).session.announced = update.maxSequence;
-    this.#schedulePull({ folderId, peerId });
+    this.#pulls.schedule({ folderId, peerId });
   }
 
   async #serveBlock(session: PeerSession, folderId: string, want: BlockWant): Promise<Uint8Array | BlockErrorCode> {
@@ -963,84 +969,9 @@ export class Device {
   #pullAgain(folderId: string): void {
     this.#track((async () => {
       for (const peerId of this.#sessions.keys()) {
-        if (await this.#isShared(folderId, peerId)) this.#schedulePull({ folderId, peerId });
+        if (await this.#isShared(folderId, peerId)) this.#pulls.schedule({ folderId, peerId });
       }
     })());
-  }
-
-  #schedulePull(pair: Pair): void {
-    const link = this.#links.get(pair.folderId, pair.peerId);
-    const state = link.pull ??= { running: false, again: false, retryMs: RETRY_MIN_MS };
-    if (state.running) {
-      state.again = true;
-      return;
-    }
-    clearTimeout(state.timer);
-    state.running = true;
-    this.#track(this.#pullLoop(link, state));
-  }
-
-  async #pullLoop(link: FolderLink, state: PullState) {
-    const { folderId, peerId } = link;
-    const pair = { folderId, peerId };
-    try {
-      while (!this.#closed) {
-        state.again = false;
-        const session = this.#sessions.get(peerId);
-        const runner = this.#folders.get(folderId);
-        if (!session || !runner) return;
-        // How much of the peer's index this pass is sure to see: files and this state commit
-        // together, and the pass lists the index after this read. "In sync" is judged on it,
-        // never on a state read after the pass (a batch committed meanwhile was not pulled).
-        const { indexId, sequence: seenBefore } = await this.store.remoteState(folderId, peerId);
-        // Only what came after the last clean pass; the whole index after a problem, a new
-        // session or a reset of the peer's index.
-        const pulled = state.pulled;
-        const after = pulled?.session === session && pulled.indexId === indexId && pulled.sequence <= seenBefore
-          ? pulled.sequence
-          : undefined;
-        const source = {
-          fetchBlock: async (want: BlockWant) => {
-            await this.#recvLimit?.take(want.size);
-            return await session.fetchBlock(folderId, want);
-          },
-        };
-        const result = await runner.pullFrom(peerId, source, after);
-        const t = link.totals;
-        link.totals = {
-          files: t.files + result.written,
-          bytesFetched: t.bytesFetched + result.bytesFetched,
-          bytesReused: t.bytesReused + result.bytesReused,
-        };
-        if (result.changedLocally.length > 0) await this.#rescan(runner, result.changedLocally);
-        if (result.actions > 0 || result.problems.length > 0) link.session.inSync = false;
-        state.pulled = result.problems.length === 0 ? { session, indexId, sequence: seenBefore } : undefined;
-        if (state.pulled && (state.told?.session !== session || state.told.sequence < seenBefore)) {
-          state.told = { session, sequence: seenBefore };
-          await session.send({ type: "pulled", folderId, indexId, sequence: seenBefore }).catch((e) => {
-            if (!(e instanceof PeerUnreachableError)) throw e;
-          });
-        }
-        if (result.problems.length > 0) {
-          // The runner has logged each problem once; this retries them with backoff.
-          this.#emit({ type: "pull-problems", folderId, problems: result.problems });
-          if (session.closed) return;
-          state.timer = setTimeout(() => this.#schedulePull(pair), state.retryMs);
-          state.retryMs = Math.min(state.retryMs * 2, RETRY_MAX_MS);
-          return;
-        }
-        state.retryMs = RETRY_MIN_MS;
-        if (result.actions > 0 || state.again) continue;
-        const { announced } = link.session;
-        if (announced !== undefined && seenBefore >= announced && !link.session.inSync) {
-          link.session.inSync = true;
-          this.#emit({ type: "in-sync", folderId, peerId, totals: link.totals });
-        }
-        return;
-      }
-    } finally {
-      state.running = false;
-    }
   }
 
   // --- plumbing ---

@@ -1,0 +1,122 @@
+import type { Store } from "../store/mod.ts";
+import { PeerUnreachableError } from "../net/mod.ts";
+import type { BlockWant, RateLimiter } from "../transfer/mod.ts";
+import type { DeviceEvent } from "./events.ts";
+import type { FolderLink, FolderLinks, PullState } from "./folder_link.ts";
+import type { FolderRunner } from "./folder_runner.ts";
+import type { PeerSession } from "./session.ts";
+
+/** First and longest wait before a failed pull is retried. */
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 60_000;
+
+/** What the pull scheduler uses of its device. */
+export interface PullSchedulerContext {
+  readonly links: FolderLinks;
+  readonly store: Store;
+  /** The peer's open session, if any. */
+  session(peerId: string): PeerSession | undefined;
+  runner(folderId: string): FolderRunner | undefined;
+  /** Scans these paths of the folder (found changed locally while pulling). */
+  rescan(runner: FolderRunner, paths: readonly string[]): Promise<void>;
+  emit(event: DeviceEvent): void;
+  /** Owns a background task (awaited at close, its failure logged). */
+  track<T>(task: Promise<T>): Promise<T>;
+  closed(): boolean;
+  /** Bounds block data received from all peers together. */
+  readonly recvLimit?: RateLimiter;
+}
+
+/**
+ * Runs the pulls of every folder from every peer: one loop per pair at a time, a pass again
+ * when more arrived meanwhile, retries with backoff after problems, the peer told how far
+ * this device applied its index (Pulled), and an in-sync event once it holds everything the
+ * peer announced.
+ */
+export class PullScheduler {
+  #ctx: PullSchedulerContext;
+
+  constructor(ctx: PullSchedulerContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Pulls the folder from the peer now, or once the pass under way ends. */
+  schedule(pair: { folderId: string; peerId: string }): void {
+    const link = this.#ctx.links.get(pair.folderId, pair.peerId);
+    const state = link.pull ??= { running: false, again: false, retryMs: RETRY_MIN_MS };
+    if (state.running) {
+      state.again = true;
+      return;
+    }
+    clearTimeout(state.timer);
+    state.running = true;
+    this.#ctx.track(this.#loop(link, state));
+  }
+
+  async #loop(link: FolderLink, state: PullState): Promise<void> {
+    const { folderId, peerId } = link;
+    try {
+      while (!this.#ctx.closed()) {
+        state.again = false;
+        const session = this.#ctx.session(peerId);
+        const runner = this.#ctx.runner(folderId);
+        if (!session || !runner) return;
+        // How much of the peer's index this pass is sure to see: files and this state commit
+        // together, and the pass lists the index after this read. "In sync" is judged on it,
+        // never on a state read after the pass (a batch committed meanwhile was not pulled).
+        const { indexId, sequence: seenBefore } = await this.#ctx.store.remoteState(folderId, peerId);
+        // Only what came after the last clean pass; the whole index after a problem, a new
+        // session or a reset of the peer's index.
+        const pulled = state.pulled;
+        const after = pulled?.session === session && pulled.indexId === indexId && pulled.sequence <= seenBefore
+          ? pulled.sequence
+          : undefined;
+        const source = {
+          fetchBlock: async (want: BlockWant) => {
+            await this.#ctx.recvLimit?.take(want.size);
+            return await session.fetchBlock(folderId, want);
+          },
+        };
+        const result = await runner.pullFrom(peerId, source, after);
+        const t = link.totals;
+        link.totals = {
+          files: t.files + result.written,
+          bytesFetched: t.bytesFetched + result.bytesFetched,
+          bytesReused: t.bytesReused + result.bytesReused,
+        };
+        if (result.changedLocally.length > 0) await this.#ctx.rescan(runner, result.changedLocally);
+        if (result.actions > 0 || result.problems.length > 0) link.session.inSync = false;
+        state.pulled = result.problems.length === 0 ? { session, indexId, sequence: seenBefore } : undefined;
+        if (state.pulled && (state.told?.session !== session || state.told.sequence < seenBefore)) {
+          state.told = { session, sequence: seenBefore };
+          await session.send({ type: "pulled", folderId, indexId, sequence: seenBefore }).catch((e) => {
+            if (!(e instanceof PeerUnreachableError)) throw e;
+          });
+        }
+        if (result.problems.length > 0) {
+          // The runner has logged each problem once; this retries them with backoff.
+          this.#ctx.emit({ type: "pull-problems", folderId, problems: result.problems });
+          if (session.closed) return;
+          state.timer = setTimeout(() => this.schedule(link), state.retryMs);
+          state.retryMs = Math.min(state.retryMs * 2, RETRY_MAX_MS);
+          return;
+        }
+        state.retryMs = RETRY_MIN_MS;
+        if (result.actions > 0 || state.again) continue;
+        const { announced } = link.session;
+        if (announced !== undefined && seenBefore >= announced && !link.session.inSync) {
+          link.session.inSync = true;
+          this.#ctx.emit({ type: "in-sync", folderId, peerId, totals: link.totals });
+        }
+        return;
+      }
+    } finally {
+      state.running = false;
+    }
+  }
+
+  /** Cancels the retries waiting. */
+  close(): void {
+    for (const link of this.#ctx.links.all()) clearTimeout(link.pull?.timer);
+  }
+}
