@@ -1,13 +1,5 @@
 import { join, resolve } from "node:path";
-import {
-  ExitCode,
-  type FileInfo,
-  type FolderMode,
-  FsyncError,
-  parseDeviceId,
-  shortOfDisplayId,
-  toHex,
-} from "../model/mod.ts";
+import { ExitCode, type FolderMode, FsyncError, parseDeviceId, shortOfDisplayId, toHex } from "../model/mod.ts";
 import {
   type BlockErrorCode,
   type Connection,
@@ -21,7 +13,6 @@ import {
   listen,
   type Listener,
   loadOrCreateIdentity,
-  MAX_INDEX_BATCH,
   type Message,
   newInviteKey,
   PeerUnreachableError,
@@ -53,11 +44,10 @@ import { type LogContext, type Logger, silentLogger } from "./logger.ts";
 import { PeerSession, type SessionEvent } from "./session.ts";
 import { FolderLinks } from "./folder_link.ts";
 import { PullScheduler } from "./pull_scheduler.ts";
+import { sendIndex } from "./index_sender.ts";
 
 /** Default interval of the full scan that backs up the watcher. */
 const DEFAULT_SCAN_INTERVAL_MS = 3_600_000;
-/** Encoded size an index batch aims to stay under (messages are capped at 4 MiB). */
-const INDEX_BATCH_BYTES = 1 << 20;
 
 /** How a device is started. */
 export interface DeviceOptions {
@@ -775,52 +765,12 @@ export class Device {
       // One sender per folder and session, however often the peer repeats its ClusterConfig.
       senders.add(state.folderId);
       const from = state.seenIndexId === runner.folder.indexId ? state.seenSequence : 0;
-      this.#track(this.#sendIndex(session, runner, from));
+      const progress = { read: from, sent: from };
+      link.session.indexSent = progress;
+      const sender = { store: this.store, shortId: this.identity.shortId, closed: () => this.#closed };
+      this.#track(sendIndex(sender, session, runner, progress));
     }
     this.#pulls.schedule(pair);
-  }
-
-  /**
-   * Sends the local index from sequence `after` on, then every change as it is committed. A
-   * receive-only folder does not send this device's own changes; the announced maxSequence
-   * then ends at the last entry sent, so the peer can tell it has everything.
-   */
-  async #sendIndex(session: PeerSession, runner: FolderRunner, after: number): Promise<void> {
-    const folderId = runner.folder.id;
-    const progress = { read: after, sent: after };
-    this.#links.get(folderId, session.peer.deviceId).session.indexSent = progress;
-    const withheld = (file: FileInfo) => runner.mode === "receive-only" && file.modifiedBy === this.identity.shortId;
-    let first = true;
-    try {
-      while (!session.closed && !this.#closed) {
-        const changed = runner.localChanged.wait();
-        let files: FileInfo[] = [];
-        let bytes = 0;
-        let skipped = false;
-        const flush = async (last: boolean) => {
-          if (files.length > 0) progress.sent = files[files.length - 1].sequence;
-          const maxSequence = last && skipped ? progress.sent : await this.store.localSequence(folderId);
-          await session.send({ type: "indexUpdate", folderId, files, maxSequence });
-          files = [];
-          bytes = 0;
-          first = false;
-        };
-        for await (const file of this.store.localSince(folderId, progress.read)) {
-          progress.read = file.sequence;
-          if (withheld(file)) {
-            skipped = true;
-            continue;
-          }
-          files.push(file);
-          bytes += 200 + file.path.length + file.blockHashes.length;
-          if (files.length >= MAX_INDEX_BATCH || bytes >= INDEX_BATCH_BYTES) await flush(false);
-        }
-        if (files.length > 0 || first || skipped) await flush(true);
-        await Promise.race([changed, session.ended]);
-      }
-    } catch (e) {
-      if (!(e instanceof PeerUnreachableError)) throw e;
-    }
   }
 
   async #onIndexUpdate(session: PeerSession, update: Extract<Message, { type: "indexUpdate" }>): Promise<void> {
