@@ -849,9 +849,7 @@ export class Device {
       unwritten: this.#unwritten,
       deletionThresholds: this.#options.deletionThresholds?.get(folder.path),
       fs: this.#options.makeSymlink ? { ...denoFs, symlinkSync: this.#options.makeSymlink } : denoFs,
-      onRootChanged: (usable) => {
-        if (!usable) watch?.stopped();
-      },
+      onRootChanged: (usable) => usable ? watch?.resumed() : watch?.stopped(),
     });
     this.#folders.set(folder.id, runner);
     // Watching starts before the first scan reads the folder: a change made meanwhile is

@@ -1,4 +1,5 @@
 import { FolderWatcher, type RescanHint } from "../watch/mod.ts";
+import { isOsError } from "../fs/mod.ts";
 import { hasMarker } from "./folder_marker.ts";
 
 /** How often a stopped folder's root is looked at for its marker. */
@@ -24,6 +25,8 @@ export class FolderWatch {
   #options: FolderWatchOptions;
   #watcher?: FolderWatcher;
   #poll?: ReturnType<typeof setInterval>;
+  /** A look found the marker and is starting the watcher. */
+  #looking = false;
   #closed = false;
 
   constructor(root: string, options: FolderWatchOptions) {
@@ -42,22 +45,43 @@ export class FolderWatch {
     await this.#watcher.ready;
   }
 
-  /** The folder stopped: watching ends, and the root is looked at until its marker is back. */
+  /**
+   * The folder stopped: watching ends, and the root is looked at until the folder resumes
+   * (`resumed`). Each look that finds the marker watches the root (again, if it changed
+   * meanwhile) and asks for the full scan that resumes the folder.
+   */
   stopped(): void {
     this.#watcher?.close();
     this.#watcher = undefined;
     if (this.#closed || this.#poll !== undefined) return;
     this.#poll = setInterval(() => {
-      if (!hasMarker(this.#root)) return;
-      clearInterval(this.#poll);
-      this.#poll = undefined;
+      if (this.#looking || !markerFound(this.#root)) return;
+      this.#looking = true;
+      this.#watcher?.close();
+      this.#watcher = undefined;
       this.start().then(
-        () => this.#closed || this.#options.onHint({ all: true, paths: new Set() }),
+        () => this.#watcher && !this.#closed && this.#options.onHint({ all: true, paths: new Set() }),
         (e) => this.#options.onFailure((e as Error).message),
-      );
+      ).finally(() => this.#looking = false);
     }, this.#options.pollMs ?? ROOT_POLL_MS);
   }
 
+  /**
+   * The folder resumed: its root is in place, and the looks end. Resumed by a command before
+   * a look found the marker, the root is watched from now, then scanned in full again (what
+   * changed between that scan and the watch).
+   */
+  resumed(): void {
+    clearInterval(this.#poll);
+    this.#poll = undefined;
+    if (this.#watcher || this.#looking || this.#closed) return;
+    this.start().then(
+      () => this.#watcher && !this.#closed && this.#options.onHint({ all: true, paths: new Set() }),
+      (e) => this.#options.onFailure((e as Error).message),
+    );
+  }
+
+  /** Stops watching and looking. */
   close(): void {
     this.#closed = true;
     clearInterval(this.#poll);
@@ -70,6 +94,16 @@ function isDirectory(path: string): boolean {
     return Deno.statSync(path).isDirectory;
   } catch (e) {
     if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return false;
+    throw e;
+  }
+}
+
+/** Whether the marker is in the root; a root that cannot be read (EACCES, EIO) has none for now. */
+function markerFound(root: string): boolean {
+  try {
+    return hasMarker(root);
+  } catch (e) {
+    if (isOsError(e)) return false;
     throw e;
   }
 }
