@@ -189,11 +189,11 @@ export class FolderRunner {
    * Records a path that cannot be synced, saying so in the log only when it is new or its
    * reason changed (retries meet the same problem again and again).
    */
-  #pathProblem(problem: ScanProblem, origin: "scan" | "pull", peerId?: string): void {
-    if (!this.#pathProblems.set(problem.path, problem.message, origin)) return;
+  #pathProblem(problem: ScanProblem, peerId?: string): void {
+    if (!this.#pathProblems.set(problem.path, problem.message, peerId ? `pull:${peerId}` : "scan")) return;
     const context = { folder: this.folder.label, peer: peerId && shortOfDisplayId(peerId) };
     const line = `${displayPath(problem.path)}: ${problem.message}`;
-    this.#logger.warn(origin === "pull" ? `cannot sync ${line}` : line, context);
+    this.#logger.warn(peerId ? `cannot sync ${line}` : line, context);
   }
 
   /** Send-only folders pull nothing; receive-only ones let a peer's edit win every conflict. */
@@ -383,7 +383,7 @@ export class FolderRunner {
       },
       onProblem: (p) => {
         found.add(p.path);
-        this.#pathProblem(p, "scan");
+        this.#pathProblem(p);
       },
       onTempFile: (path) => temps.push(path),
       onRecent: (path) => this.#recent.add(path),
@@ -518,7 +518,7 @@ export class FolderRunner {
     const problem = (p: ScanProblem) => {
       problems.push(p);
       failed.add(p.path);
-      this.#pathProblem(p, "pull", peerId);
+      this.#pathProblem(p, peerId);
     };
     const apply = async (decision: Parameters<typeof applyDecision>[1], local: FileInfo | undefined) => {
       if (diskFull) return; // the rest waits for the retry, once there is room
@@ -535,7 +535,7 @@ export class FolderRunner {
         // commit has already swapped out, losing the entry.
         const entries = await applyDecision(options, decision, local);
         pending.push(...entries);
-        this.#pathProblems.clear(decision.file.path, "pull");
+        this.#pathProblems.clear(decision.file.path, `pull:${peerId}`);
         if (decision.action !== "record") {
           written++;
           report(false);
@@ -596,7 +596,7 @@ export class FolderRunner {
         if (kept.modifiedBy !== this.#shortId) touchedDirs.add(kept.path);
       }
       if (decision.action === "keep") {
-        this.#pathProblems.clear(remote.path, "pull");
+        this.#pathProblems.clear(remote.path, `pull:${peerId}`);
         continue;
       }
       actions++;
@@ -624,7 +624,7 @@ export class FolderRunner {
     await this.#restoreDirectoryTimes(touchedDirs);
     await this.#temps.tidy();
     // A whole pass looked at every path again: what it did not find is fine now.
-    if (after === undefined && !diskFull && !stopped) this.#pathProblems.settle("pull", undefined, failed);
+    if (after === undefined && !diskFull && !stopped) this.#pathProblems.settle(`pull:${peerId}`, undefined, failed);
     report(true);
     return { actions, written, problems, bytesFetched, bytesReused, changedLocally };
   }
