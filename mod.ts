@@ -57,7 +57,6 @@ export {
   UntrustedPeerError,
 } from "./lib/net/mod.ts";
 export {
-  displayPath,
   ExitCode,
   FOLDER_MODES,
   type FolderMode,
@@ -65,6 +64,7 @@ export {
   FsyncError,
   humanBytes,
   parseDeviceId,
+  printable,
   shortOfDisplayId,
 } from "./lib/model/mod.ts";
 export { prepareHome } from "./lib/store/mod.ts";

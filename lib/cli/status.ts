@@ -1,5 +1,5 @@
 // deno-lint-ignore-file no-console -- a command prints for people on standard output.
-import { displayPath, humanBytes, readConflicts, readStatus, shortOfDisplayId, type StatusReport } from "../../mod.ts";
+import { humanBytes, printable, readConflicts, readStatus, shortOfDisplayId, type StatusReport } from "../../mod.ts";
 import { type CliContext, configuredModes } from "./context.ts";
 
 /** Unsyncable paths printed per folder; `--json` lists more. */
@@ -25,7 +25,9 @@ export function formatStatus(report: StatusReport): string {
     if (f.problem !== null) lines.push(`  PROBLEM: ${f.problem}`);
     if (f.unsyncableCount > 0) {
       lines.push(`  cannot sync ${f.unsyncableCount} path${f.unsyncableCount === 1 ? "" : "s"}:`);
-      for (const p of f.unsyncable.slice(0, UNSYNCABLE_PRINTED)) lines.push(`    ${displayPath(p.path)}: ${p.message}`);
+      for (const p of f.unsyncable.slice(0, UNSYNCABLE_PRINTED)) {
+        lines.push(`    ${printable(`${p.path}: ${p.message}`)}`);
+      }
       const more = f.unsyncableCount - Math.min(f.unsyncable.length, UNSYNCABLE_PRINTED);
       if (more > 0) lines.push(`    and ${more} more (fsync status --json lists ${f.unsyncable.length})`);
     }

@@ -7,6 +7,15 @@ export const MAX_NAME_BYTES = 255;
 /** Prefix of the puller's temporary files; such names are never synced. */
 export const TEMP_PREFIX = ".fsync-tmp-";
 
+/**
+ * Whether `name` is one of the puller's temporary files (the prefix and 24 hex digits): only
+ * those are fsync's to remove; another name with the prefix is the user's, and is not synced.
+ */
+export function isTempName(name: string): boolean {
+  return name.length === TEMP_PREFIX.length + 24 && name.startsWith(TEMP_PREFIX) &&
+    /^[0-9a-f]{24}$/.test(name.slice(TEMP_PREFIX.length));
+}
+
 const encoder = new TextEncoder();
 
 /**
@@ -62,20 +71,21 @@ export function pathDepth(path: string): number {
 }
 
 /**
- * A path as printed in a log line or `status`: control characters, backslashes and U+FFFD
+ * Text from a folder (a path, or a message that holds one) as printed in a log line or
+ * `status`: control characters (C0, DEL, C1), bidirectional overrides, backslashes and U+FFFD
  * (what Deno shows for each byte of a name that is not UTF-8) escaped, so a name can neither
  * forge a line nor hide what it is.
  *
  * @example
  * ```ts
- * import { displayPath } from "./paths.ts";
+ * import { printable } from "./paths.ts";
  * import assert from "node:assert/strict";
- * assert.equal(displayPath("a\nb\uFFFD.txt"), "a\\nb\\ufffd.txt");
+ * assert.equal(printable("a\nb\uFFFD\u202E.txt"), "a\\nb\\ufffd\\u202e.txt");
  * ```
  */
-export function displayPath(path: string): string {
+export function printable(text: string): string {
   // deno-lint-ignore no-control-regex -- control characters are what is escaped
-  return path.replace(/[\x00-\x1f\x7f\\\ufffd]/g, (c) => {
+  return text.replace(/[\x00-\x1f\x7f-\x9f\\\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufffd]/g, (c) => {
     const named: Record<string, string> = { "\n": "\\n", "\t": "\\t", "\r": "\\r", "\\": "\\\\" };
     return named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
   });

@@ -1,6 +1,5 @@
 import { join } from "node:path";
 import {
-  displayPath,
   ExitCode,
   type FileInfo,
   type FolderMode,
@@ -8,6 +7,7 @@ import {
   mtimeNsOf,
   parentPath,
   pathDepth,
+  printable,
   shortOfDisplayId,
 } from "../model/mod.ts";
 import { DEFAULT_DELETION_THRESHOLDS, type DeletionThresholds, isBigDeletion, rootVerdict } from "../plan/mod.ts";
@@ -192,7 +192,7 @@ export class FolderRunner {
   #pathProblem(problem: ScanProblem, peerId?: string): void {
     if (!this.#pathProblems.set(problem.path, problem.message, peerId ? `pull:${peerId}` : "scan")) return;
     const context = { folder: this.folder.label, peer: peerId && shortOfDisplayId(peerId) };
-    const line = `${displayPath(problem.path)}: ${problem.message}`;
+    const line = printable(`${problem.path}: ${problem.message}`);
     this.#logger.warn(peerId ? `cannot sync ${line}` : line, context);
   }
 

@@ -7,9 +7,9 @@ import {
   type FileInfo,
   FsyncError,
   increment,
+  isTempName,
   mtimeNsOf,
   PathEscapeError,
-  TEMP_PREFIX,
   validateRelativePath,
 } from "../model/mod.ts";
 import { FileChangedError, hashFile } from "./hash_file.ts";
@@ -23,7 +23,7 @@ export interface LocalIndex {
 }
 
 /** Why a name that is not valid UTF-8 is not synced (Deno can neither name nor open it). */
-const NOT_UTF8 = "not synced: its name is not valid UTF-8 (each byte that is not is shown as \\ufffd); rename it";
+const NOT_UTF8 = "not synced: its name is not valid UTF-8 (each byte that is not shows as U+FFFD); rename it";
 
 /** An entry of a kind fsync does not replicate (FIFO, socket, device). */
 class NotSyncedError extends Error {}
@@ -198,7 +198,7 @@ class ScanRun {
       const paths: string[] = [];
       for (const { name, isDirectory, isFile } of entries) {
         const path = dir ? `${dir}/${name}` : name;
-        if (name.startsWith(TEMP_PREFIX)) {
+        if (isTempName(name)) {
           if (isFile) this.#options.onTempFile?.(path);
         } else if (!ignores(path, isDirectory)) paths.push(path);
       }
