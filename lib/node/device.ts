@@ -270,13 +270,24 @@ export class Device {
    * Adds the directory at `path` as a folder (or returns the folder already there) and
    * scans it.
    *
-   * @throws {FsyncError} (local IO) when it is missing, not a directory or unreadable.
+   * @throws {FsyncError} (local IO) when it is missing, not a directory or unreadable;
+   * (usage) when it is inside another folder or holds one (each would scan, and clean up
+   * after, the other's files).
    */
   async addFolder(path: string, label: string, folderId: string = randomId()): Promise<FolderRecord> {
     const abs = resolve(path);
     await checkReadableDirectory(abs);
-    const existing = await this.folderAt(abs);
+    const folders = await this.store.listFolders();
+    const existing = folders.find((f) => f.path === abs);
     if (existing) return existing;
+    const inside = (a: string, b: string) => a.startsWith(b.endsWith("/") ? b : `${b}/`);
+    const other = folders.find((f) => inside(abs, f.path) || inside(f.path, abs));
+    if (other) {
+      const how = inside(abs, other.path) ? "is inside" : "holds";
+      throw new FsyncError(`${abs} ${how} the folder "${other.label}" at ${other.path}`, ExitCode.usage, {
+        hint: "a folder cannot hold another; choose a directory outside it",
+      });
+    }
     const folder = { id: folderId, label, path: abs, indexId: randomId() };
     await this.store.putFolder(folder);
     await this.#startFolder(folder);

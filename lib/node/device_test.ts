@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { connectionPair } from "../net/mod.ts";
 import { Store } from "../store/mod.ts";
+import { ExitCode, type FsyncError } from "../model/mod.ts";
 import { Device } from "./device.ts";
 import type { DeviceEvent } from "./events.ts";
 
@@ -85,6 +86,34 @@ Deno.test("a new folder's temporary files are never indexed, and its first scan 
       await device.close();
     }
     assert.deepEqual([...Deno.readDirSync(join(dir, "sub"))], []);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("a folder inside another, or holding one, is refused (each would scan and clean up the other's files)", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "fsync-device-nested-" });
+  try {
+    await Deno.mkdir(join(tmp, "outer/inner"), { recursive: true });
+    await Deno.mkdir(join(tmp, "outer-sibling"));
+    const device = await Device.start({ home: join(tmp, "home"), watch: false });
+    try {
+      await device.addFolder(join(tmp, "outer"), "outer");
+      await assert.rejects(
+        device.addFolder(join(tmp, "outer/inner"), "inner"),
+        (e: FsyncError) => e.exitCode === ExitCode.usage && /is inside the folder "outer"/.test(e.message),
+      );
+      assert.equal((await device.addFolder(join(tmp, "outer-sibling"), "sibling")).label, "sibling");
+    } finally {
+      await device.close();
+    }
+    const other = await Device.start({ home: join(tmp, "home-2"), watch: false });
+    try {
+      await other.addFolder(join(tmp, "outer/inner"), "inner");
+      await assert.rejects(other.addFolder(join(tmp, "outer"), "outer"), /holds the folder "inner"/);
+    } finally {
+      await other.close();
+    }
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
