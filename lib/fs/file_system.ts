@@ -67,6 +67,20 @@ export function isOsError(e: unknown): boolean {
   return e instanceof Error && typeof (e as { code?: unknown }).code === "string";
 }
 
+/**
+ * Removes a file if it can; false when an OS error (EACCES, EROFS, EIO) kept it, for a later
+ * try. One already gone is fine.
+ */
+export function tryRemove(fs: FileSystem, path: string): boolean {
+  try {
+    removeIfThere(fs, path);
+    return true;
+  } catch (e) {
+    if (isOsError(e)) return false;
+    throw e;
+  }
+}
+
 /** Removes a file; one already gone is fine. */
 export function removeIfThere(fs: FileSystem, path: string): void {
   try {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { basename, join } from "node:path";
 import { readFull } from "../fs/mod.ts";
 import { FaultyFs } from "../../tests/support/faulty_fs.ts";
+import { findTempFiles } from "../../tests/support/tree.ts";
 import { Store } from "../store/mod.ts";
 import { type BlockSource, type BlockWant, tempPathFor } from "../transfer/mod.ts";
 import { FolderRunner, type PullProgress } from "./folder_runner.ts";
@@ -277,14 +278,14 @@ Deno.test("temporary files: a scan keeps those a pending pull needs and removes 
     await Deno.writeFile(join(target, ".fsync-tmp-0123456789ab0123456789ab"), big.subarray(0, MiB));
     const b = new FolderRunner({ ...folder, path: target }, storeB, { ...options, shortId: "BBBBBBB" });
     await b.scan();
-    assert.deepEqual(temps(target), [resumable]);
+    assert.deepEqual(await findTempFiles(target), [basename(resumable)]);
 
     // dropped.bin: the first MiB arrives, then the peer goes away; its temporary file stays.
     const failing = diskSource(source, MiB);
     const first = await b.pullFrom("PEER", failing);
     assert.deepEqual(first.problems.map((p) => p.path).sort(), ["dropped.bin", "resumed.bin"]);
     assert.equal(failing.requested.filter((w) => w.path === "resumed.bin" && w.offset < MiB).length, 0);
-    assert.equal(temps(target).length, 2);
+    assert.equal((await findTempFiles(target)).length, 2);
 
     // The peer deletes dropped.bin and rewrites resumed.bin: neither temporary file is needed any more.
     await Deno.remove(join(source, "dropped.bin"));
@@ -296,55 +297,9 @@ Deno.test("temporary files: a scan keeps those a pending pull needs and removes 
     const second = await b.pullFrom("PEER", served);
     assert.deepEqual(second.problems, []);
     assert.deepEqual(await Deno.readFile(join(target, "resumed.bin")), big);
-    assert.deepEqual(temps(target), []);
+    assert.deepEqual(await findTempFiles(target), []);
     // Its first MiB came from the superseded temporary file, not the peer.
     assert.deepEqual(served.requested.map((w) => w.offset).sort(), [MiB, 2 * MiB]);
-  } finally {
-    storeA.close();
-    storeB.close();
-    await Deno.remove(source, { recursive: true });
-    await Deno.remove(target, { recursive: true });
-  }
-});
-
-/** Absolute paths of fsync's temporary files directly in `dir`. */
-function temps(dir: string): string[] {
-  return [...Deno.readDirSync(dir)].filter((e) => e.name.startsWith(".fsync-tmp-")).map((e) => join(dir, e.name))
-    .sort();
-}
-
-Deno.test("a path that cannot be synced is logged once while its reason stays, and listed until it is fine", async () => {
-  const source = await Deno.makeTempDir();
-  const target = await Deno.makeTempDir();
-  const [storeA, storeB] = [await Store.open(":memory:"), await Store.open(":memory:")];
-  try {
-    const folder = { id: "f1", label: "f1", indexId: "i1" };
-    const warnings: string[] = [];
-    const logger = { ...silentLogger, warn: (message: string) => void warnings.push(message) };
-    const options = { logger, nowMs: () => Date.now() };
-    const a = new FolderRunner({ ...folder, path: source }, storeA, { ...options, shortId: "AAAAAAA" });
-    const b = new FolderRunner({ ...folder, path: target }, storeB, { ...options, shortId: "BBBBBBB" });
-    await Deno.writeTextFile(join(source, "Readme.md"), "theirs");
-    await Deno.writeTextFile(join(target, "README.md"), "mine");
-    await a.scan();
-    await b.scan();
-    const publish = async () => {
-      const files = await Array.fromAsync(storeA.listLocal("f1"));
-      await storeB.applyRemote("f1", "PEER", files, { indexId: "i1", sequence: files.length });
-    };
-    await publish();
-    for (let retry = 0; retry < 3; retry++) {
-      const result = await b.pullFrom("PEER", diskSource(source));
-      assert.deepEqual(result.problems.map((p) => p.path), ["Readme.md"]);
-    }
-    assert.equal(warnings.length, 1, warnings.join("\n"));
-    assert.match(warnings[0], /^cannot sync Readme\.md: .*differs only in case/);
-    assert.deepEqual(b.pathProblems().list.map((p) => p.path), ["Readme.md"]);
-
-    await Deno.remove(join(target, "README.md"));
-    await b.scan();
-    assert.deepEqual((await b.pullFrom("PEER", diskSource(source))).problems, []);
-    assert.equal(b.pathProblems().count, 0);
   } finally {
     storeA.close();
     storeB.close();
@@ -386,6 +341,46 @@ Deno.test("a pull whose disk fails for two files (EIO at one's rename, at the ot
     for (const name of ["a.bin", "b.bin", "c.bin", "d.bin"]) {
       assert.equal(await Deno.readTextFile(join(target, name)), name.repeat(999));
     }
+    assert.equal(b.pathProblems().count, 0);
+  } finally {
+    storeA.close();
+    storeB.close();
+    await Deno.remove(source, { recursive: true });
+    await Deno.remove(target, { recursive: true });
+  }
+});
+
+Deno.test("a path that cannot be synced is logged once while its reason stays, and listed until it is fine", async () => {
+  const source = await Deno.makeTempDir();
+  const target = await Deno.makeTempDir();
+  const [storeA, storeB] = [await Store.open(":memory:"), await Store.open(":memory:")];
+  try {
+    const folder = { id: "f1", label: "f1", indexId: "i1" };
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (message: string) => void warnings.push(message) };
+    const options = { logger, nowMs: () => Date.now() };
+    const a = new FolderRunner({ ...folder, path: source }, storeA, { ...options, shortId: "AAAAAAA" });
+    const b = new FolderRunner({ ...folder, path: target }, storeB, { ...options, shortId: "BBBBBBB" });
+    await Deno.writeTextFile(join(source, "Readme.md"), "theirs");
+    await Deno.writeTextFile(join(target, "README.md"), "mine");
+    await a.scan();
+    await b.scan();
+    const publish = async () => {
+      const files = await Array.fromAsync(storeA.listLocal("f1"));
+      await storeB.applyRemote("f1", "PEER", files, { indexId: "i1", sequence: files.length });
+    };
+    await publish();
+    for (let retry = 0; retry < 3; retry++) {
+      const result = await b.pullFrom("PEER", diskSource(source));
+      assert.deepEqual(result.problems.map((p) => p.path), ["Readme.md"]);
+    }
+    assert.equal(warnings.length, 1, warnings.join("\n"));
+    assert.match(warnings[0], /^cannot sync Readme\.md: .*differs only in case/);
+    assert.deepEqual(b.pathProblems().list.map((p) => p.path), ["Readme.md"]);
+
+    await Deno.remove(join(target, "README.md"));
+    await b.scan();
+    assert.deepEqual((await b.pullFrom("PEER", diskSource(source))).problems, []);
     assert.equal(b.pathProblems().count, 0);
   } finally {
     storeA.close();

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { type FileSystem, removeIfThere } from "../fs/mod.ts";
+import { type FileSystem, tryRemove } from "../fs/mod.ts";
 import type { FileInfo } from "../model/mod.ts";
 import type { FolderRecord, Store } from "../store/mod.ts";
 import { TempLedger, tempPathFor } from "../transfer/mod.ts";
@@ -40,7 +40,7 @@ export class TempKeeper {
       const needed = await this.#needed();
       for (const temp of unknown) {
         const path = needed.get(temp);
-        if (path === undefined) removeIfThere(this.#fs, temp);
+        if (path === undefined) tryRemove(this.#fs, temp); // one that cannot go is tried at the next scan
         else this.ledger.keep(path, temp);
       }
     }

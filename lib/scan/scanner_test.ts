@@ -191,11 +191,16 @@ Deno.test("scanFolder() skips names it cannot sync and reports them", async () =
   try {
     await Deno.writeTextFile(join(root, "e\u0301.txt"), "not NFC");
     await Deno.writeTextFile(join(root, "fine.txt"), "ok");
+    await Deno.writeTextFile(join(root, ".fsync-tmp-notes.txt"), "the user's, though it looks like fsync's");
+    await Deno.writeTextFile(join(root, ".fsync-tmp-0123456789ab0123456789ab"), "fsync's");
     const problems: ScanProblem[] = [];
-    const found = await scan(root, new MemoryIndex(), problems);
+    const temps: string[] = [];
+    const found = await scan(root, new MemoryIndex(), problems, { onTempFile: (path) => temps.push(path) });
     assert.deepEqual(found.map((f) => f.path), ["fine.txt"]);
-    assert.equal(problems.length, 1);
-    assert.match(problems[0].message, /NFC/);
+    assert.deepEqual(problems.map((p) => p.path).sort(), [".fsync-tmp-notes.txt", "e\u0301.txt"]);
+    assert.match(problems.find((p) => p.path.startsWith("e"))!.message, /NFC/);
+    assert.match(problems.find((p) => p.path.startsWith("."))!.message, /temporary name/);
+    assert.deepEqual(temps, [".fsync-tmp-0123456789ab0123456789ab"], "only fsync's own names are its temporary files");
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -1,10 +1,9 @@
+/** @module Fixtures of the puller's tests: entries describing data, block sources, options. */
 import { join } from "node:path";
 import { denoFs, type FileSystem } from "../fs/mod.ts";
 import { contentHashOf, type FileInfo, HASH_BYTES, mtimeNsOf, sha256 } from "../model/mod.ts";
 import type { BlockSource, BlockWant, PullerOptions } from "./puller.ts";
 import { TempLedger } from "./temp_ledger.ts";
-
-/** @module Fixtures of the puller's tests: entries describing data, block sources, options. */
 
 export const BLOCK = 128 * 1024;
 
@@ -87,9 +86,4 @@ export class FailingSource extends MemorySource {
     this.requested.push(want);
     return new Promise((_, reject) => setTimeout(() => reject(new Error("peer went away")), 20));
   }
-}
-
-/** The names of fsync's temporary files in `dir`. */
-export function tempsIn(dir: string): string[] {
-  return [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.startsWith(".fsync-tmp-")).sort();
 }

@@ -1,5 +1,5 @@
 import { dirname, join, relative } from "node:path";
-import { type FileHandle, type FileSystem, isOsError, readFull, removeIfThere } from "../fs/mod.ts";
+import { type FileHandle, type FileSystem, isOsError, readFull, tryRemove } from "../fs/mod.ts";
 import {
   blockCount,
   blockHash,
@@ -135,8 +135,9 @@ async function fetchEntry(
   try {
     return await placeEntry(options, abs, file, local, keepLocalAsConflict, staged);
   } catch (e) {
-    // Complete and verified: a retry of this version renames it without reading a block.
-    if (staged) options.temps.keep(file.path, staged.temp);
+    // Complete and verified (unless renamed into place before the failure): a retry of this
+    // version renames it without reading a block.
+    if (staged && exists(options.fs, staged.temp)) options.temps.keep(file.path, staged.temp);
     throw e;
   }
 }
@@ -237,6 +238,7 @@ async function stageFile(
     // Every block was written or found there: only a longer leftover needs cutting.
     if (presentBytes > file.size) await handle.truncate(file.size);
     await handle.datasync();
+    setMetadata(options.fs, temp, file);
   } catch (e) {
     await setAside(options.fs, options.temps, file.path, temp);
     if ((e as NodeJS.ErrnoException).code === "ENOSPC") { // Deno's and Node's file calls alike
@@ -245,24 +247,25 @@ async function stageFile(
     throw e;
   }
   options.temps.discard(file.path, temp);
-  setMetadata(options.fs, temp, file);
   return { temp, ino };
 }
 
 /**
  * After a failed pull: its temporary file is kept for a resume when it holds a byte (and
  * replaces the one kept before), else removed (an older one stays for the next version).
+ * Never throws for the disk: the pull's own error is the one to report, and a temporary
+ * file that cannot be looked at or removed is left to the next scan.
  */
 async function setAside(fs: FileSystem, temps: TempLedger, path: string, temp: string): Promise<void> {
   let size: number;
   try {
     size = (await fs.stat(temp)).size;
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return;
+    if (isOsError(e)) return;
     throw e;
   }
   if (size > 0) temps.keep(path, temp);
-  else removeIfThere(fs, temp);
+  else tryRemove(fs, temp);
 }
 
 /**
@@ -423,8 +426,13 @@ async function fetchBlocks(
     }
   };
   const workers = Math.min(REQUESTS_IN_FLIGHT, spans.length);
-  // Once one request fails the pull fails: the other workers ask for nothing more.
-  await Promise.all(Array.from({ length: workers }, () => worker().catch((e) => (failed = true, Promise.reject(e)))));
+  // Once one request fails the pull fails: the other workers ask for nothing more, and the
+  // pull ends once their requests under way have (their budget given back, their writes done).
+  const ended = await Promise.allSettled(
+    Array.from({ length: workers }, () => worker().catch((e) => (failed = true, Promise.reject(e)))),
+  );
+  const failure = ended.find((r) => r.status === "rejected");
+  if (failure) throw failure.reason;
 }
 
 /** Groups ascending block indexes into runs of consecutive blocks of at most SPAN_BYTES. */
@@ -458,6 +466,17 @@ function expectUnchanged(fs: FileSystem, abs: string, local: FileInfo | undefine
   if (type !== live.type) throw new ChangedLocallyError(what);
   if (type === "file" && (st.size !== live.size || mtimeNsOf(st.mtime) !== live.mtimeNs || st.ino !== live.inode)) {
     throw new ChangedLocallyError(what);
+  }
+}
+
+/** Whether anything is at `abs` (false too when it cannot be looked at). */
+function exists(fs: FileSystem, abs: string): boolean {
+  try {
+    fs.lstatSync(abs);
+    return true;
+  } catch (e) {
+    if (isOsError(e)) return false;
+    throw e;
   }
 }
 

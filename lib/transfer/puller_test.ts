@@ -5,6 +5,7 @@ import { BlockMismatchError, ChangedLocallyError } from "./errors.ts";
 import { applyDecision, tempPathFor } from "./puller.ts";
 import { TempLedger } from "./temp_ledger.ts";
 import { denoFs } from "../fs/mod.ts";
+import { findTempFiles } from "../../tests/support/tree.ts";
 import {
   BLOCK,
   describe,
@@ -14,7 +15,6 @@ import {
   MemorySource,
   options,
   pattern,
-  tempsIn,
 } from "./_puller_fixtures.ts";
 
 Deno.test("fetch writes a verified file with its mode and mtime, through a temporary file", () =>
@@ -316,7 +316,7 @@ Deno.test("a pull that fails before writing a byte leaves no temporary file", ()
       }, undefined),
       /went away/,
     );
-    assert.deepEqual(tempsIn(root), []);
+    assert.deepEqual(await findTempFiles(root), []);
     assert.equal(temps.size, 0);
   }));
 
@@ -336,7 +336,7 @@ Deno.test("a failed pull's temporary file is kept; the pull of a newer version t
     );
     const kept = tempPathFor(join(root, "f.bin"), first);
     assert.deepEqual(temps.entries(), [["f.bin", kept]]);
-    assert.deepEqual(tempsIn(root), [kept.slice(root.length + 1)]);
+    assert.deepEqual(await findTempFiles(root), [kept.slice(root.length + 1)]);
     // Version 2 changed block 3 only: blocks 0-2 and 4-7 come from the kept file.
     const v2 = v1.slice();
     v2.fill(7, 3 * BLOCK, 4 * BLOCK);
@@ -348,7 +348,7 @@ Deno.test("a failed pull's temporary file is kept; the pull of a newer version t
     }, undefined);
     assert.deepEqual(source.requested.map((w) => [w.offset / BLOCK, w.size / BLOCK]), [[3, 1], [8, 8], [16, 8]]);
     assert.deepEqual(await Deno.readFile(join(root, "f.bin")), v2);
-    assert.deepEqual(tempsIn(root), []);
+    assert.deepEqual(await findTempFiles(root), []);
     assert.equal(temps.size, 0);
   }));
 

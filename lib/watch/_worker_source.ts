@@ -6,8 +6,9 @@
  *
  * Messages out: `{ ready: true }` once the folder is watched (Deno.watchFs returns after the
  * kernel watches are added), then `{ paths: string[], rescan: boolean }`, or `{ error: string }`
- * when watching ends. A path that is not valid UTF-8 does not end it (the folder is watched
- * again, then rescanned in full).
+ * when watching fails. A path that is not valid UTF-8 does not end it (the folder is watched
+ * again, then rescanned in full). The root removed ends Deno's stream silently, after an
+ * event naming the root, which the owner takes as a reason for a full scan.
  */
 export const WATCH_WORKER_SOURCE = `
 const root = self.name;

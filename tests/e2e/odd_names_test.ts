@@ -36,6 +36,11 @@ Deno.test("a name that is not UTF-8, made while watched: reported once in the lo
       text.stdout,
       /^ {2}cannot sync 1 path:\n {4}bad-\\ufffd\\ufffd: not synced: its name is not valid UTF-8/m,
     );
+    // Two more full scans meet it again: it is still said once.
+    for (let i = 0; i < 2; i++) {
+      const rescan = await FsyncProcess.run(["--home", homeA, "folder", "rescan", "a"]);
+      assert.equal(rescan.code, 0, rescan.stderr);
+    }
     assert.equal([...sharer.stderr.matchAll(/not valid UTF-8/g)].length, 1, sharer.log());
     assert.doesNotMatch(sharer.stderr, /cannot watch/);
 
