@@ -20,7 +20,7 @@ import {
   ProtocolError,
   proveIdentity,
 } from "../net/mod.ts";
-import { type FolderRecord, type LastError, lockHome, type PeerRecord, prepareHome, Store } from "../store/mod.ts";
+import { type FolderRecord, lockHome, type PeerRecord, prepareHome, Store } from "../store/mod.ts";
 import { denoFs } from "../fs/mod.ts";
 import { FolderWatch } from "./folder_watch.ts";
 import { RECENT_MS } from "../scan/mod.ts";
@@ -40,7 +40,7 @@ import type { DeletionThresholds } from "../plan/mod.ts";
 import { Semaphore } from "./_semaphore.ts";
 import { folderModeOf, policyFromDisk } from "./needs.ts";
 import { storePathOf } from "./peers.ts";
-import { type LogContext, type Logger, silentLogger } from "./logger.ts";
+import { type LogContext, type Logger, ProblemLogger, silentLogger } from "./logger.ts";
 import { PeerSession, type SessionEvent } from "./session.ts";
 import { FolderLinks } from "./folder_link.ts";
 import { PullScheduler } from "./pull_scheduler.ts";
@@ -121,7 +121,7 @@ export class Device {
   readonly store: Store;
   readonly name: string;
   #lock: Deno.FsFile;
-  #logger: Logger;
+  #logger: ProblemLogger;
   #nowMs: () => number;
   #folders = new Map<string, FolderRunner>();
   #sessions = new Map<string, PeerSession>();
@@ -140,9 +140,6 @@ export class Device {
   #shares = new Map<string, Set<string>>();
   #closed = false;
   #options: DeviceOptions;
-  #lastError?: LastError;
-  #lastErrorTimer?: ReturnType<typeof setTimeout>;
-  #lastErrorUnsaved = false;
   #sendLimit?: RateLimiter;
   #control?: ControlServer;
   #watch: boolean;
@@ -165,21 +162,14 @@ export class Device {
     this.identity = identity;
     this.store = store;
     this.name = name;
-    const logger = options.logger ?? silentLogger;
-    // Warnings and errors are remembered (in the store too) for `fsync status`.
-    const remember = (level: "warn" | "error") => (message: string, context?: LogContext) => {
-      logger[level](message, context);
-      this.#lastError = { message, atMs: this.#nowMs(), ...context };
-      // Kept in memory at once, in the store at most once a second (a failing pass may warn per file).
-      this.#lastErrorUnsaved = true;
-      if (this.#closed) return;
-      this.#lastErrorTimer ??= setTimeout(() => {
-        this.#lastErrorTimer = undefined;
-        this.#track(this.#saveLastError());
-      }, 1000);
-    };
-    this.#logger = { debug: logger.debug, info: logger.info, warn: remember("warn"), error: remember("error") };
     this.#nowMs = options.nowMs ?? Date.now;
+    // Warnings and errors are remembered (in the store too) for `fsync status`.
+    this.#logger = new ProblemLogger(
+      options.logger ?? silentLogger,
+      this.#nowMs,
+      (problem) => store.putLastError(problem),
+      (task) => void this.#track(task),
+    );
     this.#blockServer = new BlockServer(store, (folderId, path) => this.#servedStale(folderId, path));
     this.#pulls = new PullScheduler({
       links: this.#links,
@@ -374,7 +364,7 @@ export class Device {
           ? { mode: runner.mode, decider: runner.decider }
           : policyFromDisk(folder, this.#options.ignoreDefaults ?? true, this.#options.folderModes); // being added
       },
-      lastError: this.#lastError,
+      lastError: this.#logger.last,
       problemOf: (folder) => this.#folders.get(folder.id)?.problem?.message,
       pathProblemsOf: (folder, limit) => this.#folders.get(folder.id)?.pathProblems(limit) ?? { count: 0, list: [] },
     });
@@ -475,13 +465,12 @@ export class Device {
     for (const w of this.#watches) w.close();
     for (const t of this.#scanTimers) clearInterval(t);
     for (const t of this.#recheckTimers.values()) clearTimeout(t);
-    clearTimeout(this.#lastErrorTimer);
     clearInterval(this.#trustTimer);
     await this.#listener?.close();
     await this.#control?.close();
     await Promise.all([...this.#sessions.values()].map((s) => s.close("device shutting down")));
     await Promise.allSettled([...this.#background]);
-    await this.#saveLastError();
+    await this.#logger.close();
     this.store.close();
     this.#lock.close();
   }
@@ -934,12 +923,6 @@ export class Device {
   }
 
   // --- plumbing ---
-
-  async #saveLastError(): Promise<void> {
-    if (!this.#lastErrorUnsaved || !this.#lastError) return;
-    this.#lastErrorUnsaved = false;
-    await this.store.putLastError(this.#lastError);
-  }
 
   /** The log context of a folder (by label) and a peer. */
   #context(folderId: string, peerId: string): LogContext {

@@ -1,3 +1,5 @@
+import type { LastError } from "../store/mod.ts";
+
 /** The levels of log lines, least severe first. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 
@@ -25,3 +27,77 @@ export const silentLogger: Logger = {
   warn() {},
   error() {},
 };
+
+/**
+ * A logger that remembers the last warning or error (what `fsync status` shows as the last
+ * problem) and saves it to `save` at most once a second: a failing pass may warn per file.
+ */
+export class ProblemLogger implements Logger {
+  #inner: Logger;
+  #nowMs: () => number;
+  #save: (problem: LastError) => Promise<void>;
+  #track: (task: Promise<void>) => void;
+  #last?: LastError;
+  #unsaved = false;
+  #timer?: ReturnType<typeof setTimeout>;
+  #closed = false;
+
+  /** `track` owns the background saves. */
+  constructor(
+    inner: Logger,
+    nowMs: () => number,
+    save: (problem: LastError) => Promise<void>,
+    track: (task: Promise<void>) => void,
+  ) {
+    this.#inner = inner;
+    this.#nowMs = nowMs;
+    this.#save = save;
+    this.#track = track;
+  }
+
+  /** The last warning or error, if any. */
+  get last(): LastError | undefined {
+    return this.#last;
+  }
+
+  debug(message: string, context?: LogContext): void {
+    this.#inner.debug(message, context);
+  }
+
+  info(message: string, context?: LogContext): void {
+    this.#inner.info(message, context);
+  }
+
+  warn(message: string, context?: LogContext): void {
+    this.#inner.warn(message, context);
+    this.#remember(message, context);
+  }
+
+  error(message: string, context?: LogContext): void {
+    this.#inner.error(message, context);
+    this.#remember(message, context);
+  }
+
+  /** Saves what is not saved yet; later problems are logged, and no longer saved. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    await this.#flush();
+  }
+
+  #remember(message: string, context?: LogContext): void {
+    this.#last = { message, atMs: this.#nowMs(), ...context };
+    this.#unsaved = true;
+    if (this.#closed) return;
+    this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      this.#track(this.#flush());
+    }, 1000);
+  }
+
+  async #flush(): Promise<void> {
+    if (!this.#unsaved || !this.#last) return;
+    this.#unsaved = false;
+    await this.#save(this.#last);
+  }
+}
