@@ -21,9 +21,7 @@ import {
   proveIdentity,
 } from "../net/mod.ts";
 import { type FolderRecord, lockHome, type PeerRecord, prepareHome, Store } from "../store/mod.ts";
-import { denoFs } from "../fs/mod.ts";
-import { FolderWatch } from "./folder_watch.ts";
-import { RECENT_MS } from "../scan/mod.ts";
+import { FolderHost, type FolderHostContext } from "./folder_host.ts";
 import { type BlockWant, RateLimiter } from "../transfer/mod.ts";
 import { BlockServer } from "./block_server.ts";
 import {
@@ -142,13 +140,8 @@ export class Device {
   #options: DeviceOptions;
   #sendLimit?: RateLimiter;
   #control?: ControlServer;
-  #watch: boolean;
-  #scanIntervalMs: number;
-  #watches: FolderWatch[] = [];
-  #scanTimers: ReturnType<typeof setInterval>[] = [];
-  #recheckTimers = new Map<FolderRunner, ReturnType<typeof setTimeout>>();
-  /** Files found changed while serving them, with a rescan under way. */
-  #staleServed = new Set<string>();
+  #hosts = new Map<string, FolderHost>();
+  #hostContext: FolderHostContext;
   #blockServer: BlockServer;
   /** Block data every pull of this device has fetched and not yet written. */
   #unwritten = new Semaphore(UNWRITTEN_BYTES);
@@ -156,8 +149,6 @@ export class Device {
   private constructor(lock: Deno.FsFile, identity: DeviceIdentity, store: Store, name: string, options: DeviceOptions) {
     this.#options = options;
     if (options.maxSendBytesPerSecond) this.#sendLimit = new RateLimiter(options.maxSendBytesPerSecond);
-    this.#watch = options.watch ?? true;
-    this.#scanIntervalMs = options.scanIntervalMs ?? DEFAULT_SCAN_INTERVAL_MS;
     this.#lock = lock;
     this.identity = identity;
     this.store = store;
@@ -171,12 +162,26 @@ export class Device {
       (task) => void this.#track(task),
     );
     this.#blockServer = new BlockServer(store, (folderId, path) => this.#servedStale(folderId, path));
+    this.#hostContext = {
+      store,
+      logger: this.#logger,
+      nowMs: this.#nowMs,
+      shortId: identity.shortId,
+      ignoreDefaults: options.ignoreDefaults,
+      watch: options.watch ?? true,
+      scanIntervalMs: options.scanIntervalMs ?? DEFAULT_SCAN_INTERVAL_MS,
+      unwritten: this.#unwritten,
+      makeSymlink: options.makeSymlink,
+      onPolicyChanged: (folderId) => this.#pullAgain(folderId),
+      emit: (event) => this.#emit(event),
+      track: (task) => this.#track(task),
+    };
     this.#pulls = new PullScheduler({
       links: this.#links,
       store,
       session: (peerId) => this.#sessions.get(peerId),
       runner: (folderId) => this.#folders.get(folderId),
-      rescan: (runner, paths) => this.#rescan(runner, paths),
+      rescan: (runner, paths) => this.#hosts.get(runner.folder.id)!.rescan(paths),
       emit: (event) => this.#emit(event),
       track: (task) => this.#track(task),
       closed: () => this.#closed,
@@ -462,9 +467,7 @@ export class Device {
     if (this.#closed) return;
     this.#closed = true;
     this.#pulls.close();
-    for (const w of this.#watches) w.close();
-    for (const t of this.#scanTimers) clearInterval(t);
-    for (const t of this.#recheckTimers.values()) clearTimeout(t);
+    for (const host of this.#hosts.values()) host.close();
     clearInterval(this.#trustTimer);
     await this.#listener?.close();
     await this.#control?.close();
@@ -802,13 +805,9 @@ export class Device {
     }
   }
 
-  /** A file was found changed while serving it: rescan it (once at a time) so peers get the new version. */
+  /** A file was found changed while serving it: its folder rescans it. */
   #servedStale(folderId: string, path: string): void {
-    const runner = this.#folders.get(folderId);
-    const stale = `${folderId}/${path}`;
-    if (!runner || this.#staleServed.has(stale)) return;
-    this.#staleServed.add(stale);
-    this.#track(this.#rescan(runner, [path]).finally(() => this.#staleServed.delete(stale)));
+    this.#hosts.get(folderId)?.servedStale(path);
   }
 
   // --- shares ---
@@ -831,86 +830,11 @@ export class Device {
   // --- folders and pulls ---
 
   async #startFolder(folder: FolderRecord): Promise<void> {
-    const watch = this.#watch
-      ? new FolderWatch(folder.path, {
-        onHint: (hint) => this.#track(this.#rescan(runner, hint.all ? undefined : [...hint.paths])),
-        onFailure: (message) => this.#watchFailed(folder, message),
-      })
-      : undefined;
-    const runner: FolderRunner = new FolderRunner(folder, this.store, {
-      shortId: this.identity.shortId,
-      logger: this.#logger,
-      nowMs: this.#nowMs,
-      ignoreDefaults: this.#options.ignoreDefaults,
-      mode: folderModeOf(folder, this.#options.folderModes),
-      onPolicyChanged: () => this.#pullAgain(folder.id),
-      onPullProgress: (progress) =>
-        this.#emit({ type: "pull-progress", folderId: folder.id, label: folder.label, ...progress }),
-      unwritten: this.#unwritten,
-      deletionThresholds: this.#options.deletionThresholds?.get(folder.path),
-      fs: this.#options.makeSymlink ? { ...denoFs, symlinkSync: this.#options.makeSymlink } : denoFs,
-      onRootChanged: (usable) => usable ? watch?.resumed() : watch?.stopped(),
-    });
-    this.#folders.set(folder.id, runner);
-    // Watching starts before the first scan reads the folder: a change made meanwhile is
-    // either read by that scan or seen by the watcher. A missing root is the scan's to report.
-    if (watch) {
-      this.#watches.push(watch);
-      await watch.start();
-    }
-    const changed = await runner.scan(); // fails with a clear FsyncError when the folder is gone
-    if (runner.problem?.kind !== "stopped") {
-      this.#logger.info(`${folder.path} scanned: ${changed} changes`, { folder: folder.label });
-    }
-    if (!this.#watch) {
-      // One-shot: files still fresh are read again before anything is sent.
-      if (runner.hasRecent) await new Promise((r) => setTimeout(r, RECENT_MS));
-      if (runner.hasRecent) await runner.recheckRecent();
-      return;
-    }
-    this.#scheduleRecheck(runner);
-    this.#scanTimers.push(setInterval(() => this.#track(this.#rescan(runner)), this.#scanIntervalMs));
-  }
-
-  /**
-   * Scans (part of) a folder, or re-reads its recent files; a folder that became unreadable
-   * is logged, not fatal.
-   */
-  async #rescan(runner: FolderRunner, paths?: readonly string[] | "recent"): Promise<void> {
-    if (this.#closed) return;
-    try {
-      const changed = paths === "recent" ? await runner.recheckRecent() : await runner.requestScan(paths);
-      if (changed > 0) this.#logger.debug(`${changed} local changes`, { folder: runner.folder.label });
-    } catch (e) {
-      if (!(e instanceof FsyncError)) throw e;
-      this.#logger.error(e.message, { folder: runner.folder.label });
-    }
-    this.#scheduleRecheck(runner);
-  }
-
-  /** Re-reads the folder's recent files once they are RECENT_MS old (one timer per folder). */
-  #scheduleRecheck(runner: FolderRunner): void {
-    if (this.#closed || !runner.hasRecent || this.#recheckTimers.has(runner)) return;
-    this.#recheckTimers.set(
-      runner,
-      setTimeout(() => {
-        this.#recheckTimers.delete(runner);
-        this.#track(this.#rescan(runner, "recent"));
-      }, RECENT_MS + 50),
-    );
-  }
-
-  /** Says once, with the fix, that a folder cannot be watched; periodic scans carry on. */
-  #watchFailed(folder: FolderRecord, message: string): void {
-    // The limit itself is not named: Deno lets only --allow-all read /proc/sys.
-    const ms = this.#scanIntervalMs;
-    const every = ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
-    this.#logger.warn(
-      `cannot watch ${folder.path} (${message}); changes are found by a full scan ` +
-        `every ${every} instead. If the inotify watch limit (sysctl fs.inotify.max_user_watches) is too low, ` +
-        `raise it: sudo sysctl fs.inotify.max_user_watches=524288`,
-      { folder: folder.label },
-    );
+    const mode = folderModeOf(folder, this.#options.folderModes);
+    const host = new FolderHost(folder, this.#hostContext, mode, this.#options.deletionThresholds?.get(folder.path));
+    this.#hosts.set(folder.id, host);
+    this.#folders.set(folder.id, host.runner);
+    await host.start(); // fails with a clear FsyncError when the folder is gone
   }
 
   /** Pulls a folder from every connected peer sharing it (what it takes from them changed). */
