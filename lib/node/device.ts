@@ -1,5 +1,5 @@
 import { join, resolve } from "node:path";
-import { ExitCode, type FolderMode, FsyncError, parseDeviceId, shortOfDisplayId, toHex } from "../model/mod.ts";
+import { ExitCode, type FolderMode, FsyncError, parseDeviceId, shortOfDisplayId } from "../model/mod.ts";
 import {
   type BlockErrorCode,
   type Connection,
@@ -9,18 +9,16 @@ import {
   formatHostPort,
   type HostPort,
   inviteProof,
-  inviteProofMatches,
   listen,
   type Listener,
   loadOrCreateIdentity,
   type Message,
-  newInviteKey,
   PeerUnreachableError,
   PROTOCOL_VERSION,
   ProtocolError,
   proveIdentity,
 } from "../net/mod.ts";
-import { type FolderRecord, lockHome, type PeerRecord, prepareHome, Store } from "../store/mod.ts";
+import { type FolderRecord, lockHome, prepareHome, Store } from "../store/mod.ts";
 import { FolderHost, type FolderHostContext } from "./folder_host.ts";
 import { type BlockWant, RateLimiter } from "../transfer/mod.ts";
 import { BlockServer } from "./block_server.ts";
@@ -42,6 +40,7 @@ import { type LogContext, type Logger, ProblemLogger, silentLogger } from "./log
 import { PeerSession, type SessionEvent } from "./session.ts";
 import { FolderLinks } from "./folder_link.ts";
 import { PullScheduler } from "./pull_scheduler.ts";
+import { type DeviceApprover, NOT_TRUSTED, PeerAdmission, randomId } from "./peer_admission.ts";
 import { sendIndex } from "./index_sender.ts";
 
 /** Default interval of the full scan that backs up the watcher. */
@@ -86,16 +85,6 @@ export interface ShareOffer {
 /** Decides about an offer: the absolute path to replicate into, or a reason to decline. */
 export type OfferHandler = (offer: ShareOffer) => Promise<{ path: string; mode?: FolderMode } | { decline: string }>;
 
-/** A device that connected without a valid invite and is not trusted yet. */
-export interface UnknownDevice {
-  readonly deviceId: string;
-  readonly name: string;
-  readonly address: string;
-}
-
-/** Decides whether an unknown device may connect (and from then on is trusted). */
-export type DeviceApprover = (device: UnknownDevice) => Promise<boolean>;
-
 /** How a dialled peer is checked and how this device asks to be trusted by it. */
 export interface ConnectOptions {
   /** The peer must be this device (default: the trusted peer last seen at that address, if any). */
@@ -104,8 +93,6 @@ export interface ConnectOptions {
   readonly inviteSecret?: Uint8Array;
 }
 
-/** The Goodbye reason a device gives to a peer it does not trust. */
-const NOT_TRUSTED = "not trusted: this device has no valid invite from the peer and was not approved";
 /** How often connected peers are checked against the store (a revoke from another process). */
 const TRUST_CHECK_MS = 2_000;
 
@@ -123,9 +110,8 @@ export class Device {
   #nowMs: () => number;
   #folders = new Map<string, FolderRunner>();
   #sessions = new Map<string, PeerSession>();
-  #offered = new Set<string>();
   #offerHandler?: OfferHandler;
-  #approver?: DeviceApprover;
+  #admission: PeerAdmission;
   #trustTimer?: ReturnType<typeof setInterval>;
   #listeners = new Set<(event: DeviceEvent) => void>();
   #listener?: Listener;
@@ -176,6 +162,7 @@ export class Device {
       emit: (event) => this.#emit(event),
       track: (task) => this.#track(task),
     };
+    this.#admission = new PeerAdmission(store, this.#logger, this.#nowMs);
     this.#pulls = new PullScheduler({
       links: this.#links,
       store,
@@ -232,27 +219,15 @@ export class Device {
 
   /** Sets who decides about unknown devices that connect without an invite (without one, they are refused). */
   onUnknownDevice(approver: DeviceApprover): void {
-    this.#approver = approver;
+    this.#admission.approver = approver;
   }
 
   /**
    * Creates an invite to a folder: a secret that trusts the first `uses` devices that prove
    * it within `ttlMs`. Returns the secret; the caller adds address and device ID.
    */
-  async createInvite(folderId: string, uses: number, ttlMs: number): Promise<Uint8Array> {
-    const { secret, publicKey } = newInviteKey();
-    const now = this.#nowMs();
-    for (const old of await this.store.listInvites()) {
-      if (old.expiresAtMs <= now) await this.store.deleteInvite(old.id);
-    }
-    await this.store.putInvite({
-      id: randomId(),
-      folderId,
-      publicKey,
-      expiresAtMs: now + ttlMs,
-      usesLeft: uses,
-    });
-    return secret;
+  createInvite(folderId: string, uses: number, ttlMs: number): Promise<Uint8Array> {
+    return this.#admission.createInvite(folderId, uses, ttlMs);
   }
 
   /** The folder replicated at `path`, if any. */
@@ -299,7 +274,7 @@ export class Device {
 
   /** Offers a folder to every device that connects and does not share it yet. */
   offerToNewDevices(folderId: string): void {
-    this.#offered.add(folderId);
+    this.#admission.offered.add(folderId);
   }
 
   /**
@@ -307,18 +282,8 @@ export class Device {
    * and is offered the folder (when connected, and not shared yet). A revoked device stays
    * revoked: returns false.
    */
-  async trustWith(folderId: string, peerId: string): Promise<boolean> {
-    const known = await this.store.getPeer(peerId);
-    if (known && !known.trusted) return false;
-    if (!known?.invitedTo.includes(folderId)) {
-      await this.store.putPeer(
-        known
-          ? { ...known, invitedTo: [...known.invitedTo, folderId] }
-          : { deviceId: peerId, name: "", address: "", trusted: true, invitedTo: [folderId] },
-      );
-    }
-    this.offerToNewDevices(folderId);
-    return true;
+  trustWith(folderId: string, peerId: string): Promise<boolean> {
+    return this.#admission.trustWith(folderId, peerId);
   }
 
   /** Number and total size of the files in a folder's local index. */
@@ -351,7 +316,7 @@ export class Device {
   /** Whether the peer has yet to answer an offer, or to announce a folder shared in this session. */
   async #offersPending(peerId: string): Promise<boolean> {
     const invitedTo = (await this.store.getPeer(peerId))?.invitedTo ?? [];
-    for (const folderId of this.#offered) {
+    for (const folderId of this.#admission.offered) {
       if (!invitedTo.includes(folderId) || this.#links.find(folderId, peerId)?.session.declined) continue;
       if (!(await this.#isShared(folderId, peerId))) return true;
     }
@@ -511,7 +476,8 @@ export class Device {
     const known = await this.store.getPeer(peer.deviceId);
     let invitedTo = known?.invitedTo ?? [];
     if (connection.role === "server") {
-      const granted = await this.#admit(session, connection.channelBinding, known);
+      const applicant = { ...peer, name: peer.deviceName, channelBinding: connection.channelBinding };
+      const granted = await this.#admission.admit(applicant, known);
       if (!granted) {
         this.#logger.warn(`refused ${peer.deviceName} at ${peer.address}: ${NOT_TRUSTED}`, peerContext(peer.deviceId));
         await session.refuse(NOT_TRUSTED);
@@ -574,50 +540,10 @@ export class Device {
     }
   }
 
-  /**
-   * Which folders a device that dialled in may be offered, or undefined when it may not
-   * stay: those it was admitted to before, plus an invite's folder (using the invite), or,
-   * when approved, the folders offered now.
-   */
-  async #admit(
-    session: PeerSession,
-    channelBinding: Uint8Array,
-    known: PeerRecord | undefined,
-  ): Promise<string[] | undefined> {
-    const { peer } = session;
-    let granted = known?.trusted ? [...known.invitedTo] : undefined;
-    if (peer.inviteProof.length > 0) {
-      const now = this.#nowMs();
-      let matched = false;
-      for (const invite of await this.store.listInvites()) {
-        if (invite.expiresAtMs <= now) continue;
-        if (!inviteProofMatches(invite.publicKey, channelBinding, peer.inviteProof)) continue;
-        if (!(await this.store.useInvite(invite))) continue;
-        this.#logger.info(`${peer.deviceName} joined with an invite`, peerContext(peer.deviceId));
-        granted = [...(granted ?? []), invite.folderId];
-        matched = true;
-        break;
-      }
-      if (!matched && !granted) {
-        this.#logger.warn(
-          `${peer.deviceName} presented an invite that is wrong, used or expired`,
-          peerContext(peer.deviceId),
-        );
-      }
-    }
-    const missing = [...this.#offered].filter((f) => !granted?.includes(f));
-    if (missing.length > 0 && this.#approver) {
-      if (await this.#approver({ deviceId: peer.deviceId, name: peer.deviceName, address: peer.address })) {
-        granted = [...(granted ?? []), ...missing];
-      }
-    }
-    return granted && [...new Set(granted)];
-  }
-
   /** Ends sessions with peers that are no longer trusted (revoked by `fsync revoke`). */
   async #dropUntrusted(): Promise<void> {
     for (const [peerId, session] of this.#sessions) {
-      if ((await this.store.getPeer(peerId))?.trusted !== false) continue;
+      if (!(await this.#admission.isRevoked(peerId))) continue;
       this.#logger.warn(`${session.peer.deviceName} was revoked; disconnected`, peerContext(peerId));
       this.#sessions.delete(peerId);
       this.#track(session.refuse(NOT_TRUSTED));
@@ -633,7 +559,7 @@ export class Device {
       case "shareOffer":
         return await this.#onShareOffer(session, event);
       case "shareAccept": {
-        if (!this.#offered.has(event.folderId)) {
+        if (!this.#admission.offered.has(event.folderId)) {
           throw new ProtocolError(`accepted folder ${event.folderId} never offered`);
         }
         await this.#share(event.folderId, peerId);
@@ -690,7 +616,7 @@ export class Device {
 
   /** Offers each folder offered here that the peer was invited or approved to, and does not share yet. */
   async #sendOffers(session: PeerSession, invitedTo: readonly string[]): Promise<void> {
-    for (const folderId of this.#offered) {
+    for (const folderId of this.#admission.offered) {
       if (!invitedTo.includes(folderId) || await this.#isShared(folderId, session.peer.deviceId)) continue;
       const { files, bytes } = await this.folderSummary(folderId);
       const label = this.#folders.get(folderId)!.folder.label;
@@ -729,27 +655,9 @@ export class Device {
       return;
     }
     await this.#share(folder.id, peer.deviceId);
-    await this.#trustOfferer(session);
+    await this.#admission.trustOfferer(session.peer, this.#dialledAt.get(session));
     await session.send({ type: "shareAccept", folderId: folder.id });
     await this.#sendClusterConfig(session);
-  }
-
-  /**
-   * Trusts a device whose offer this device accepted (a joiner's trust in the sharer it dialled):
-   * it may connect here from now on, to share what is shared with it.
-   */
-  async #trustOfferer(session: PeerSession): Promise<void> {
-    const { peer } = session;
-    const known = await this.store.getPeer(peer.deviceId);
-    if (known?.trusted) return;
-    await this.store.putPeer({
-      deviceId: peer.deviceId,
-      name: peer.deviceName,
-      address: this.#dialledAt.get(session) ?? known?.address ?? "",
-      trusted: true,
-      invitedTo: known?.invitedTo ?? [],
-      lastSeenMs: this.#nowMs(),
-    });
   }
 
   async #onFolderState(session: PeerSession, state: FolderState): Promise<void> {
@@ -872,10 +780,6 @@ export class Device {
 /** The log context naming a peer by its short device ID. */
 function peerContext(deviceId: string): LogContext {
   return { peer: shortOfDisplayId(deviceId) };
-}
-
-function randomId(): string {
-  return toHex(crypto.getRandomValues(new Uint8Array(8)));
 }
 
 /**

@@ -5,6 +5,7 @@
  * (`plan` does) and prints nothing (its owner gets events and log lines).
  */
 export * from "./device.ts";
+export type { DeviceApprover, UnknownDevice } from "./peer_admission.ts";
 export * from "./events.ts";
 export * from "./logger.ts";
 export { PeerSession } from "./session.ts";
