@@ -1,18 +1,15 @@
 import { join, resolve } from "node:path";
 import { ExitCode, type FolderMode, FsyncError, parseDeviceId, shortOfDisplayId } from "../model/mod.ts";
 import {
-  type BlockErrorCode,
   type Connection,
   type DeviceIdentity,
   dial,
-  type FolderState,
   formatHostPort,
   type HostPort,
   inviteProof,
   listen,
   type Listener,
   loadOrCreateIdentity,
-  type Message,
   PeerUnreachableError,
   PROTOCOL_VERSION,
   ProtocolError,
@@ -20,7 +17,7 @@ import {
 } from "../net/mod.ts";
 import { type FolderRecord, lockHome, prepareHome, Store } from "../store/mod.ts";
 import { FolderHost, type FolderHostContext } from "./folder_host.ts";
-import { type BlockWant, RateLimiter } from "../transfer/mod.ts";
+import { RateLimiter } from "../transfer/mod.ts";
 import { BlockServer } from "./block_server.ts";
 import {
   CONTROL_SOCKET,
@@ -37,11 +34,12 @@ import { Semaphore } from "./_semaphore.ts";
 import { folderModeOf, policyFromDisk } from "./needs.ts";
 import { storePathOf } from "./peers.ts";
 import { type LogContext, type Logger, ProblemLogger, silentLogger } from "./logger.ts";
-import { PeerSession, type SessionEvent } from "./session.ts";
+import { PeerSession } from "./session.ts";
 import { FolderLinks } from "./folder_link.ts";
 import { PullScheduler } from "./pull_scheduler.ts";
+import { type OfferHandler, PeerProtocol } from "./peer_protocol.ts";
+import { Shares } from "./shares.ts";
 import { type DeviceApprover, NOT_TRUSTED, PeerAdmission, randomId } from "./peer_admission.ts";
-import { sendIndex } from "./index_sender.ts";
 
 /** Default interval of the full scan that backs up the watcher. */
 const DEFAULT_SCAN_INTERVAL_MS = 3_600_000;
@@ -71,19 +69,6 @@ export interface DeviceOptions {
   /** Creates the symlinks pulls make (default `Deno.symlinkSync`; a sandboxed command has them made for it). */
   readonly makeSymlink?: (target: string, path: string) => void;
 }
-
-/** A folder a peer offers to share. */
-export interface ShareOffer {
-  readonly folderId: string;
-  readonly label: string;
-  readonly fileCount: number;
-  readonly totalBytes: number;
-  readonly peerId: string;
-  readonly peerName: string;
-}
-
-/** Decides about an offer: the absolute path to replicate into, or a reason to decline. */
-export type OfferHandler = (offer: ShareOffer) => Promise<{ path: string; mode?: FolderMode } | { decline: string }>;
 
 /** How a dialled peer is checked and how this device asks to be trusted by it. */
 export interface ConnectOptions {
@@ -118,23 +103,20 @@ export class Device {
   #background = new Set<Promise<unknown>>();
   #links = new FolderLinks();
   #pulls: PullScheduler;
-  #senders = new WeakMap<PeerSession, Set<string>>();
   /** The address this device dialled to open a session (none for sessions the peer opened). */
   #dialledAt = new WeakMap<PeerSession, string>();
-  #shares = new Map<string, Set<string>>();
+  #shares: Shares;
+  #protocol: PeerProtocol;
   #closed = false;
   #options: DeviceOptions;
-  #sendLimit?: RateLimiter;
   #control?: ControlServer;
   #hosts = new Map<string, FolderHost>();
   #hostContext: FolderHostContext;
-  #blockServer: BlockServer;
   /** Block data every pull of this device has fetched and not yet written. */
   #unwritten = new Semaphore(UNWRITTEN_BYTES);
 
   private constructor(lock: Deno.FsFile, identity: DeviceIdentity, store: Store, name: string, options: DeviceOptions) {
     this.#options = options;
-    if (options.maxSendBytesPerSecond) this.#sendLimit = new RateLimiter(options.maxSendBytesPerSecond);
     this.#lock = lock;
     this.identity = identity;
     this.store = store;
@@ -147,7 +129,6 @@ export class Device {
       (problem) => store.putLastError(problem),
       (task) => void this.#track(task),
     );
-    this.#blockServer = new BlockServer(store, (folderId, path) => this.#servedStale(folderId, path));
     this.#hostContext = {
       store,
       logger: this.#logger,
@@ -163,6 +144,7 @@ export class Device {
       track: (task) => this.#track(task),
     };
     this.#admission = new PeerAdmission(store, this.#logger, this.#nowMs);
+    this.#shares = new Shares(store, this.#links);
     this.#pulls = new PullScheduler({
       links: this.#links,
       store,
@@ -173,6 +155,24 @@ export class Device {
       track: (task) => this.#track(task),
       closed: () => this.#closed,
       recvLimit: options.maxRecvBytesPerSecond ? new RateLimiter(options.maxRecvBytesPerSecond) : undefined,
+    });
+    this.#protocol = new PeerProtocol({
+      store,
+      logger: this.#logger,
+      shortId: identity.shortId,
+      folders: this.#folders,
+      links: this.#links,
+      shares: this.#shares,
+      admission: this.#admission,
+      pulls: this.#pulls,
+      blockServer: new BlockServer(store, (folderId, path) => this.#hosts.get(folderId)?.servedStale(path)),
+      sendLimit: options.maxSendBytesPerSecond ? new RateLimiter(options.maxSendBytesPerSecond) : undefined,
+      dialledAt: this.#dialledAt,
+      device: this,
+      offerHandler: () => this.#offerHandler,
+      emit: (event) => this.#emit(event),
+      track: (task) => this.#track(task),
+      closed: () => this.#closed,
     });
   }
 
@@ -318,7 +318,7 @@ export class Device {
     const invitedTo = (await this.store.getPeer(peerId))?.invitedTo ?? [];
     for (const folderId of this.#admission.offered) {
       if (!invitedTo.includes(folderId) || this.#links.find(folderId, peerId)?.session.declined) continue;
-      if (!(await this.#isShared(folderId, peerId))) return true;
+      if (!(await this.#shares.has(folderId, peerId))) return true;
     }
     return this.#links.ofPeer(peerId).some((l) => l.session.unannounced);
   }
@@ -510,11 +510,11 @@ export class Device {
     ready?.(session);
     let reason = "connection closed";
     try {
-      await this.#sendClusterConfig(session);
-      await this.#sendOffers(session, invitedTo);
+      await this.#protocol.sendClusterConfig(session);
+      await this.#protocol.sendOffers(session, invitedTo);
       await session.run(
-        (folderId, want) => this.#serveBlock(session, folderId, want),
-        (e) => this.#onEvent(session, e),
+        (folderId, want) => this.#protocol.serveBlock(session, folderId, want),
+        (e) => this.#protocol.onEvent(session, e),
       );
     } catch (e) {
       reason = (e as Error).message;
@@ -550,191 +550,6 @@ export class Device {
     }
   }
 
-  async #onEvent(session: PeerSession, event: SessionEvent): Promise<void> {
-    const peerId = session.peer.deviceId;
-    switch (event.type) {
-      case "clusterConfig":
-        for (const state of event.folders) await this.#onFolderState(session, state);
-        return;
-      case "shareOffer":
-        return await this.#onShareOffer(session, event);
-      case "shareAccept": {
-        if (!this.#admission.offered.has(event.folderId)) {
-          throw new ProtocolError(`accepted folder ${event.folderId} never offered`);
-        }
-        await this.#share(event.folderId, peerId);
-        this.#logger.info(`${session.peer.deviceName} accepted the folder`, this.#context(event.folderId, peerId));
-        this.#emit({ type: "share-accepted", folderId: event.folderId, peerId });
-        return await this.#sendClusterConfig(session);
-      }
-      case "shareDecline":
-        this.#links.get(event.folderId, peerId).session.declined = true;
-        this.#logger.info(
-          `${session.peer.deviceName} declined the folder: ${event.reason}`,
-          this.#context(event.folderId, peerId),
-        );
-        this.#emit({ type: "share-declined", folderId: event.folderId, peerId, reason: event.reason });
-        return;
-      case "indexUpdate":
-        return await this.#onIndexUpdate(session, event);
-      case "pulled": {
-        if (!await this.#isShared(event.folderId, peerId)) {
-          throw new ProtocolError(`pulled folder ${event.folderId}, which is not shared with this peer`);
-        }
-        this.#links.get(event.folderId, peerId).session.peerPulled = {
-          indexId: event.indexId,
-          sequence: event.sequence,
-        };
-        this.#emit({ type: "peer-pulled", folderId: event.folderId, peerId });
-        return;
-      }
-      case "goodbye":
-        this.#logger.info(`${session.peer.deviceName} said goodbye: ${event.reason}`, peerContext(peerId));
-        if (event.reason === NOT_TRUSTED) this.#emit({ type: "not-trusted", peerId });
-        await session.close("the peer said goodbye");
-        return;
-    }
-  }
-
-  async #sendClusterConfig(session: PeerSession): Promise<void> {
-    const folders: FolderState[] = [];
-    for (const runner of this.#folders.values()) {
-      const { folder } = runner;
-      if (!await this.#isShared(folder.id, session.peer.deviceId)) continue;
-      const seen = await this.store.remoteState(folder.id, session.peer.deviceId);
-      folders.push({
-        folderId: folder.id,
-        label: folder.label,
-        indexId: folder.indexId,
-        maxSequence: await this.store.localSequence(folder.id),
-        seenIndexId: seen.indexId,
-        seenSequence: seen.sequence,
-      });
-    }
-    await session.send({ type: "clusterConfig", folders });
-  }
-
-  /** Offers each folder offered here that the peer was invited or approved to, and does not share yet. */
-  async #sendOffers(session: PeerSession, invitedTo: readonly string[]): Promise<void> {
-    for (const folderId of this.#admission.offered) {
-      if (!invitedTo.includes(folderId) || await this.#isShared(folderId, session.peer.deviceId)) continue;
-      const { files, bytes } = await this.folderSummary(folderId);
-      const label = this.#folders.get(folderId)!.folder.label;
-      await session.send({ type: "shareOffer", folderId, label, fileCount: files, totalBytes: bytes });
-    }
-  }
-
-  async #onShareOffer(session: PeerSession, offer: Extract<Message, { type: "shareOffer" }>): Promise<void> {
-    const { peer } = session;
-    if (await this.#isShared(offer.folderId, peer.deviceId)) return;
-    const answer = this.#offerHandler
-      ? await this.#offerHandler({ ...offer, peerId: peer.deviceId, peerName: peer.deviceName })
-      : { decline: "this device is not accepting new folders" };
-    if ("decline" in answer) {
-      await session.send({ type: "shareDecline", folderId: offer.folderId, reason: answer.decline });
-      return;
-    }
-    let folder = await this.store.getFolder(offer.folderId);
-    try {
-      const other = await this.folderAt(answer.path);
-      if (!folder && other) {
-        throw new FsyncError(`${other.path} already holds another folder ("${other.label}")`, ExitCode.usage, {
-          hint: "join into a different directory",
-        });
-      }
-      folder ??= await this.addFolder(answer.path, offer.label, offer.folderId);
-      if (answer.mode) await this.setFolderMode(folder.id, answer.mode);
-    } catch (e) {
-      if (!(e instanceof FsyncError)) throw e;
-      this.#logger.error(`cannot accept the folder: ${e.message}`, {
-        folder: offer.label,
-        ...peerContext(peer.deviceId),
-      });
-      this.#emit({ type: "offer-failed", folderId: offer.folderId, peerId: peer.deviceId, error: e });
-      await session.send({ type: "shareDecline", folderId: offer.folderId, reason: "the replica folder is unusable" });
-      return;
-    }
-    await this.#share(folder.id, peer.deviceId);
-    await this.#admission.trustOfferer(session.peer, this.#dialledAt.get(session));
-    await session.send({ type: "shareAccept", folderId: folder.id });
-    await this.#sendClusterConfig(session);
-  }
-
-  async #onFolderState(session: PeerSession, state: FolderState): Promise<void> {
-    const peerId = session.peer.deviceId;
-    const runner = this.#folders.get(state.folderId);
-    if (!runner || !await this.#isShared(state.folderId, peerId)) return;
-    const held = await this.store.remoteState(state.folderId, peerId);
-    if (held.indexId !== state.indexId) await this.store.resetRemote(state.folderId, peerId, state.indexId);
-    const pair = { folderId: state.folderId, peerId };
-    const link = this.#links.get(state.folderId, peerId);
-    link.session.unannounced = false;
-    link.session.announced = state.maxSequence;
-    let senders = this.#senders.get(session);
-    if (!senders) this.#senders.set(session, senders = new Set());
-    if (!senders.has(state.folderId)) {
-      // One sender per folder and session, however often the peer repeats its ClusterConfig.
-      senders.add(state.folderId);
-      const from = state.seenIndexId === runner.folder.indexId ? state.seenSequence : 0;
-      const progress = { read: from, sent: from };
-      link.session.indexSent = progress;
-      const sender = { store: this.store, shortId: this.identity.shortId, closed: () => this.#closed };
-      this.#track(sendIndex(sender, session, runner, progress));
-    }
-    this.#pulls.schedule(pair);
-  }
-
-  async #onIndexUpdate(session: PeerSession, update: Extract<Message, { type: "indexUpdate" }>): Promise<void> {
-    const peerId = session.peer.deviceId;
-    const { folderId, files } = update;
-    if (!this.#folders.has(folderId) || !await this.#isShared(folderId, peerId)) {
-      throw new ProtocolError(`index update for folder ${folderId}, which is not shared with this peer`);
-    }
-    const held = await this.store.remoteState(folderId, peerId);
-    const sequence = files.length > 0 ? Math.max(held.sequence, files[files.length - 1].sequence) : held.sequence;
-    await this.store.applyRemote(folderId, peerId, files, { indexId: held.indexId, sequence });
-    this.#links.get(folderId, peerId).session.announced = update.maxSequence;
-    this.#pulls.schedule({ folderId, peerId });
-  }
-
-  async #serveBlock(session: PeerSession, folderId: string, want: BlockWant): Promise<Uint8Array | BlockErrorCode> {
-    const runner = this.#folders.get(folderId);
-    if (!runner || !await this.#isShared(folderId, session.peer.deviceId)) return "invalid-request";
-    try {
-      // Before reading: requests waiting for their turn hold no data.
-      await this.#sendLimit?.take(want.size);
-      return await this.#blockServer.serve(folderId, runner.folder.path, want);
-    } catch (e) {
-      this.#logger.warn(
-        `cannot read ${want.path} for ${session.peer.deviceName}: ${(e as Error).message}`,
-        this.#context(folderId, session.peer.deviceId),
-      );
-      return "read-failed";
-    }
-  }
-
-  /** A file was found changed while serving it: its folder rescans it. */
-  #servedStale(folderId: string, path: string): void {
-    this.#hosts.get(folderId)?.servedStale(path);
-  }
-
-  // --- shares ---
-
-  /** Whether `folderId` is shared with `peerId` (read from KV once per folder, then kept in memory). */
-  async #isShared(folderId: string, peerId: string): Promise<boolean> {
-    let peers = this.#shares.get(folderId);
-    if (!peers) this.#shares.set(folderId, peers = new Set(await this.store.sharesOf(folderId)));
-    return peers.has(peerId);
-  }
-
-  /** Shares a folder with a connected peer, which is then to announce it in its ClusterConfig. */
-  async #share(folderId: string, peerId: string): Promise<void> {
-    const link = this.#links.get(folderId, peerId);
-    if (link.session.announced === undefined) link.session.unannounced = true;
-    await this.store.addShare(folderId, peerId);
-    if (!(await this.#isShared(folderId, peerId))) this.#shares.get(folderId)!.add(peerId);
-  }
-
   // --- folders and pulls ---
 
   async #startFolder(folder: FolderRecord): Promise<void> {
@@ -749,7 +564,7 @@ export class Device {
   #pullAgain(folderId: string): void {
     this.#track((async () => {
       for (const peerId of this.#sessions.keys()) {
-        if (await this.#isShared(folderId, peerId)) this.#pulls.schedule({ folderId, peerId });
+        if (await this.#shares.has(folderId, peerId)) this.#pulls.schedule({ folderId, peerId });
       }
     })());
   }

@@ -6,6 +6,7 @@
  */
 export * from "./device.ts";
 export type { DeviceApprover, UnknownDevice } from "./peer_admission.ts";
+export type { OfferHandler, ShareOffer } from "./peer_protocol.ts";
 export * from "./events.ts";
 export * from "./logger.ts";
 export { PeerSession } from "./session.ts";
