@@ -86,13 +86,6 @@ export const MIN_BLOCK_SIZE = 128 * 1024;
 /** Largest block size: one block travels in one message. */
 export const MAX_BLOCK_SIZE = 1024 * 1024;
 
-/**
- * Files up to this size are read and written with synchronous calls (fsync aside): each of
- * Deno's async file calls costs 20-90 us in thread hand-offs against 2 us for the same call
- * made synchronously (measured), which dominated scanning and pulling many small files.
- * Larger files use async calls, so the event loop keeps serving peers while they are read.
- */
-export const SYNC_IO_MAX_BYTES = 1024 * 1024;
 /** Block count a file's block size aims to stay under. */
 export const TARGET_MAX_BLOCKS = 2048;
 

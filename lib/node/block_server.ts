@@ -1,7 +1,7 @@
 import { join } from "node:path";
-import { type FileInfo, mtimeNsOf, SYNC_IO_MAX_BYTES } from "../model/mod.ts";
+import { type FileInfo, mtimeNsOf } from "../model/mod.ts";
 import type { BlockErrorCode } from "../net/mod.ts";
-import { readFull, readFullSync } from "../fs/mod.ts";
+import { readFull, readFullSync, SYNC_IO_MAX_BYTES } from "../fs/mod.ts";
 import type { Store } from "../store/mod.ts";
 import type { BlockWant } from "../transfer/mod.ts";
 

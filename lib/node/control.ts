@@ -1,4 +1,10 @@
+import { isOsError } from "../fs/mod.ts";
 import { FsyncError } from "../model/mod.ts";
+
+/** Swallows what a closed socket or listener throws (EPIPE, ECONNRESET, a closed resource); rethrows the rest. */
+function ignoreDisconnect(e: unknown): void {
+  if (!isOsError(e) && !(e instanceof Deno.errors.BadResource) && !(e instanceof Deno.errors.Interrupted)) throw e;
+}
 
 /** The control endpoint's file in the home: a Unix socket, reachable by this user only. */
 export const CONTROL_SOCKET = "control.sock";
@@ -48,16 +54,19 @@ export async function serveControl(
   const open = new Set<Promise<void>>();
   const serving = (async () => {
     for await (const conn of listener) {
-      const task = handle(conn, answer).catch(() => {}).finally(() => open.delete(task));
+      // A client that goes away mid-answer is its own problem, not the device's.
+      const task = handle(conn, answer).catch(ignoreDisconnect).finally(() => open.delete(task));
       open.add(task);
     }
-  })().catch(() => {}); // ends when the listener closes
+  })().catch(ignoreDisconnect); // ends when the listener closes
   return {
     async close() {
       listener.close();
       await serving;
       await Promise.all(open);
-      await Deno.remove(path).catch(() => {});
+      await Deno.remove(path).catch((e) => {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      });
     },
   };
 }

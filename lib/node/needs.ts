@@ -1,3 +1,4 @@
+import { isOsError } from "../fs/mod.ts";
 import type { Decision, FileInfo, FolderMode } from "../model/mod.ts";
 import { decide } from "../plan/mod.ts";
 import { IgnoreRules, loadIgnoreRules } from "../scan/mod.ts";
@@ -41,8 +42,9 @@ export function policyFromDisk(
   let rules: IgnoreRules;
   try {
     rules = loadIgnoreRules(folder.path, ignoreDefaults);
-  } catch {
-    rules = new IgnoreRules("", ignoreDefaults);
+  } catch (e) {
+    if (!isOsError(e)) throw e;
+    rules = new IgnoreRules("", ignoreDefaults); // unreadable (EACCES): the running device says so
   }
   const mode = folderModeOf(folder, overrides);
   return { mode, decider: folderDecider(rules, "", mode) };

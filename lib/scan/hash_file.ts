@@ -1,5 +1,5 @@
-import { type FileSystem, readFull, readFullSync } from "../fs/mod.ts";
-import { contentHashOf, HASH_BYTES, sha256, SYNC_IO_MAX_BYTES } from "../model/mod.ts";
+import { type FileSystem, readFull, readFullSync, SYNC_IO_MAX_BYTES } from "../fs/mod.ts";
+import { contentHashOf, HASH_BYTES, sha256 } from "../model/mod.ts";
 
 /** A file changed size while it was being read. */
 export class FileChangedError extends Error {}

@@ -1,5 +1,12 @@
-import { type FileHandle, type FileSystem, readFull, readFullSync, writeAll, writeAllSync } from "../fs/mod.ts";
-import { SYNC_IO_MAX_BYTES } from "../model/mod.ts";
+import {
+  type FileHandle,
+  type FileSystem,
+  readFull,
+  readFullSync,
+  SYNC_IO_MAX_BYTES,
+  writeAll,
+  writeAllSync,
+} from "../fs/mod.ts";
 
 /** The temporary file a pull builds a file's new content in, written and read at offsets. */
 export interface TempFile extends AsyncDisposable {
