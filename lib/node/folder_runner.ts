@@ -10,7 +10,14 @@ import {
   printable,
   shortOfDisplayId,
 } from "../model/mod.ts";
-import { DEFAULT_DELETION_THRESHOLDS, type DeletionThresholds, isBigDeletion, rootVerdict } from "../plan/mod.ts";
+import {
+  DEFAULT_DELETION_THRESHOLDS,
+  deletionOrder,
+  type DeletionThresholds,
+  isBigDeletion,
+  rootVerdict,
+  stageOf,
+} from "../plan/mod.ts";
 import { IgnoreRules, loadIgnoreRules, scanFolder, type ScanProblem } from "../scan/mod.ts";
 import type { FolderRecord, Store } from "../store/mod.ts";
 import {
@@ -554,8 +561,9 @@ export class FolderRunner {
     // Directory mtimes are restored once their content is written, deepest first.
     const touchedDirs = new Set<string>();
     const running = new Set<Promise<void>>();
-    const deletes: [Parameters<typeof applyDecision>[1], FileInfo | undefined][] = [];
-    const replacements: typeof deletes = [];
+    type Deferred = { decision: Parameters<typeof applyDecision>[1]; local: FileInfo | undefined };
+    const deletes: (Deferred & { file: FileInfo })[] = [];
+    const replacements: Deferred[] = [];
     const cases = new CaseCheck(this.#fs, root);
     const pairs = () =>
       after === undefined ? this.#store.pairWithRemote(id, peerId) : this.#store.remoteSince(id, peerId, after);
@@ -604,22 +612,26 @@ export class FolderRunner {
         metFiles++;
         if (decision.action === "fetch") metBytes += decision.file.size;
       }
-      if (decision.action === "delete") {
-        deletes.push([decision, local]); // after everything else
-      } else if (decision.action === "fetch" && isLiveDirectory(local) && decision.file.type !== "directory") {
-        replacements.push([decision, local]); // once the directory's content is deleted
-      } else if (decision.action === "fetch" && decision.file.type === "file") {
-        const task = apply(decision, local).finally(() => running.delete(task));
-        running.add(task);
-        if (running.size >= FILES_IN_FLIGHT) await Promise.race(running);
-      } else {
-        await apply(decision, local); // directories exist before their content is fetched
+      switch (stageOf(decision, local)) {
+        case "delete":
+          deletes.push({ file: decision.file, decision, local });
+          break;
+        case "replace":
+          replacements.push({ decision, local });
+          break;
+        case "parallel": {
+          const task = apply(decision, local).finally(() => running.delete(task));
+          running.add(task);
+          if (running.size >= FILES_IN_FLIGHT) await Promise.race(running);
+          break;
+        }
+        case "in-order":
+          await apply(decision, local);
       }
     }
     await Promise.all(running);
-    deletes.sort(([a], [b]) => pathDepth(b.file.path) - pathDepth(a.file.path)); // children first
-    for (const [decision, local] of deletes) await apply(decision, local);
-    for (const [decision, local] of replacements) await apply(decision, local);
+    for (const { decision, local } of deletionOrder(deletes)) await apply(decision, local);
+    for (const { decision, local } of replacements) await apply(decision, local);
     await commit();
     await this.#restoreDirectoryTimes(touchedDirs);
     await this.#temps.tidy();
@@ -652,8 +664,4 @@ export class FolderRunner {
 function stoppedPull(message: string): PullResult {
   const problems = [{ path: ".", message }];
   return { actions: 0, written: 0, problems, bytesFetched: 0, bytesReused: 0, changedLocally: [] };
-}
-
-function isLiveDirectory(file: FileInfo | undefined): boolean {
-  return file !== undefined && !file.deleted && file.type === "directory";
 }
