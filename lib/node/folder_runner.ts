@@ -11,6 +11,7 @@ import {
   shortOfDisplayId,
 } from "../model/mod.ts";
 import {
+  conflictCopyOf,
   DEFAULT_DELETION_THRESHOLDS,
   deletionOrder,
   type DeletionThresholds,
@@ -505,9 +506,8 @@ export class FolderRunner {
     };
     const options = {
       root,
-      shortId: this.#shortId,
       source,
-      nowMs: this.#nowMs,
+      conflictCopy: (live: FileInfo) => conflictCopyOf(live, new Date(this.#nowMs()), this.#shortId),
       onProgress: (fetched: number, reused: number) => {
         bytesFetched += fetched;
         bytesReused += reused;

@@ -7,3 +7,4 @@ export * from "./pick_winner.ts";
 export * from "./decide.ts";
 export * from "./deletion_guard.ts";
 export * from "./pass_order.ts";
+export * from "./conflict_copy.ts";

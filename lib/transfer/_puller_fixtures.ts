@@ -1,7 +1,7 @@
 /** @module Fixtures of the puller's tests: entries describing data, block sources, options. */
 import { join } from "node:path";
 import { denoFs, type FileSystem } from "../fs/mod.ts";
-import { contentHashOf, type FileInfo, HASH_BYTES, mtimeNsOf, sha256 } from "../model/mod.ts";
+import { conflictName, contentHashOf, type FileInfo, HASH_BYTES, mtimeNsOf, sha256 } from "../model/mod.ts";
 import type { BlockSource, BlockWant, PullerOptions } from "./puller.ts";
 import { TempLedger } from "./temp_ledger.ts";
 
@@ -73,7 +73,15 @@ export function options(
   temps: TempLedger = new TempLedger(denoFs),
   fs: FileSystem = denoFs,
 ): PullerOptions {
-  return { root, fs, shortId: "ME00000", source, nowMs: () => Date.UTC(2026, 10, 24, 12), temps };
+  // As lib/plan's conflictCopyOf names and versions it (the puller only renames).
+  const conflictCopy = (live: FileInfo) => ({
+    ...live,
+    path: conflictName(live.path, new Date(Date.UTC(2026, 10, 24, 12)), live.modifiedBy || "ME00000"),
+    version: { ME00000: 1 },
+    modifiedBy: "ME00000",
+    sequence: 0,
+  });
+  return { root, fs, source, conflictCopy, temps };
 }
 
 /** Serves the blocks of `data` below `from`; asks for others fail 20 ms later, as a peer gone away would. */

@@ -4,13 +4,11 @@ import {
   blockCount,
   blockHash,
   blockLength,
-  conflictName,
   contentHashOf,
   type Decision,
   equalBytes,
   type FileInfo,
   humanBytes,
-  increment,
   mtimeNsOf,
   sha256,
   TEMP_PREFIX,
@@ -50,10 +48,12 @@ export interface BlockSource {
 export interface PullerOptions {
   /** Absolute path of the folder. */
   readonly root: string;
-  /** This device's short ID, for conflict copies. */
-  readonly shortId: string;
   readonly source: BlockSource;
-  readonly nowMs: () => number;
+  /**
+   * The entry the local version gets when a peer's wins and it is kept beside it (its name
+   * and new version: lib/plan's conflictCopyOf); the puller renames it there.
+   */
+  readonly conflictCopy: (live: FileInfo) => FileInfo;
   /** Called as bytes arrive (fetched from the peer, or reused from local data). */
   readonly onProgress?: (fetched: number, reused: number) => void;
   /**
@@ -161,15 +161,9 @@ async function placeEntry(
   const out: FileInfo[] = [];
   const live = local && !local.deleted ? local : undefined;
   if (live && keepLocalAsConflict) {
-    const copy = conflictName(file.path, new Date(options.nowMs()), live.modifiedBy || options.shortId);
-    fs.renameSync(abs, join(options.root, copy));
-    out.push({
-      ...live,
-      path: copy,
-      version: increment({}, options.shortId),
-      modifiedBy: options.shortId,
-      sequence: 0,
-    });
+    const copy = options.conflictCopy(live);
+    fs.renameSync(abs, join(options.root, copy.path));
+    out.push(copy);
   } else if (live && live.type !== file.type) {
     removeEntry(fs, abs, live);
   }
