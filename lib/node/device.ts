@@ -29,9 +29,9 @@ import {
 import { collectStatus, type StatusReport, summarizeFolder } from "./status.ts";
 import type { DeviceEvent, TransferTotals } from "./events.ts";
 import { type FolderProblem, FolderRunner, UNWRITTEN_BYTES } from "./folder_runner.ts";
-import type { DeletionThresholds } from "../plan/mod.ts";
+import { type DeletionThresholds, folderModeOf } from "../plan/mod.ts";
 import { Semaphore } from "./_semaphore.ts";
-import { folderModeOf, policyFromDisk } from "./needs.ts";
+import { policyFromDisk } from "./needs.ts";
 import { storePathOf } from "./peers.ts";
 import { type LogContext, type Logger, ProblemLogger, silentLogger } from "./logger.ts";
 import { PeerSession } from "./session.ts";

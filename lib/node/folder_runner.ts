@@ -11,10 +11,14 @@ import {
   shortOfDisplayId,
 } from "../model/mod.ts";
 import {
+  changesDisk,
   conflictCopyOf,
+  countNeeds,
+  type Decider,
   DEFAULT_DELETION_THRESHOLDS,
   deletionOrder,
   type DeletionThresholds,
+  folderDecider,
   isBigDeletion,
   rootVerdict,
   stageOf,
@@ -33,7 +37,6 @@ import {
 import { denoFs, type FileSystem } from "../fs/mod.ts";
 import { Mutex } from "./_mutex.ts";
 import { Semaphore } from "./_semaphore.ts";
-import { changesDisk, countNeeds, type Decider, folderDecider } from "./needs.ts";
 import { Signal } from "./_signal.ts";
 import { hasMarker, observeRoot, stoppedMessage, writeMarker } from "./folder_marker.ts";
 import type { Logger } from "./logger.ts";
@@ -218,7 +221,8 @@ export class FolderRunner {
 
   /** How the folder decides about peers' entries under its current rules and mode. */
   get decider(): Decider {
-    return folderDecider(this.#rules, this.#shortId, this.#mode);
+    const rules = this.#rules;
+    return folderDecider((path, isDirectory) => rules.ignores(path, isDirectory), this.#shortId, this.#mode);
   }
 
   /** The `.fsyncignore` rules on disk, or undefined (said once) when the file cannot be read. */

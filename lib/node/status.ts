@@ -1,6 +1,7 @@
 import { type FolderMode, parseConflictName } from "../model/mod.ts";
 import type { FolderRecord, LastError, Store } from "../store/mod.ts";
-import { countNeeds, type FolderPolicy } from "./needs.ts";
+import { countNeeds } from "../plan/mod.ts";
+import type { FolderPolicy } from "./needs.ts";
 import { rootProblemOnDisk } from "./folder_marker.ts";
 import type { PathProblem } from "./path_problems.ts";
 

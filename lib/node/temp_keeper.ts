@@ -3,7 +3,7 @@ import { type FileSystem, tryRemove } from "../fs/mod.ts";
 import type { FileInfo } from "../model/mod.ts";
 import type { FolderRecord, Store } from "../store/mod.ts";
 import { TempLedger, tempPathFor } from "../transfer/mod.ts";
-import type { Decider } from "./needs.ts";
+import type { Decider } from "../plan/mod.ts";
 
 /**
  * A folder's temporary files between pulls: the ledger its pulls keep them in, and the sorting

@@ -8,3 +8,4 @@ export * from "./decide.ts";
 export * from "./deletion_guard.ts";
 export * from "./pass_order.ts";
 export * from "./conflict_copy.ts";
+export * from "./folder_policy.ts";
