@@ -13,3 +13,5 @@ export * from "./hash.ts";
 export type * from "./decision.ts";
 export * from "./human_bytes.ts";
 export * from "./folder_mode.ts";
+export * from "./block_want.ts";
+export * from "./semaphore.ts";

@@ -26,3 +26,4 @@ export {
   verifyIdentityProof,
 } from "./identity.ts";
 export * from "./invite.ts";
+export * from "./session.ts";

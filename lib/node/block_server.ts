@@ -1,9 +1,8 @@
 import { join } from "node:path";
-import { type FileInfo, mtimeNsOf } from "../model/mod.ts";
+import { type BlockWant, type FileInfo, mtimeNsOf } from "../model/mod.ts";
 import type { BlockErrorCode } from "../net/mod.ts";
 import { readFull, readFullSync, SYNC_IO_MAX_BYTES } from "../fs/mod.ts";
 import type { Store } from "../store/mod.ts";
-import type { BlockWant } from "../transfer/mod.ts";
 
 /** How long an index entry read to serve a file's block is used again for its next blocks. */
 const ENTRY_REUSE_MS = 1_000;

@@ -1,5 +1,5 @@
 import { join, resolve } from "node:path";
-import { ExitCode, type FolderMode, FsyncError, parseDeviceId, shortOfDisplayId } from "../model/mod.ts";
+import { ExitCode, type FolderMode, FsyncError, parseDeviceId, Semaphore, shortOfDisplayId } from "../model/mod.ts";
 import {
   type Connection,
   type DeviceIdentity,
@@ -10,6 +10,7 @@ import {
   listen,
   type Listener,
   loadOrCreateIdentity,
+  PeerSession,
   PeerUnreachableError,
   PROTOCOL_VERSION,
   ProtocolError,
@@ -30,11 +31,11 @@ import { collectStatus, type StatusReport, summarizeFolder } from "./status.ts";
 import type { DeviceEvent, TransferTotals } from "./events.ts";
 import { type FolderProblem, FolderRunner, UNWRITTEN_BYTES } from "./folder_runner.ts";
 import { type DeletionThresholds, folderModeOf } from "../plan/mod.ts";
-import { Semaphore } from "./_semaphore.ts";
+
 import { policyFromDisk } from "./needs.ts";
 import { storePathOf } from "./peers.ts";
 import { type LogContext, type Logger, ProblemLogger, silentLogger } from "./logger.ts";
-import { PeerSession } from "./session.ts";
+
 import { FolderLinks } from "./folder_link.ts";
 import { PullScheduler } from "./pull_scheduler.ts";
 import { type OfferHandler, PeerProtocol } from "./peer_protocol.ts";

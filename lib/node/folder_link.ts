@@ -1,5 +1,5 @@
+import type { PeerSession } from "../net/mod.ts";
 import type { TransferTotals } from "./events.ts";
-import type { PeerSession } from "./session.ts";
 
 /** The pull loop of one folder and peer. */
 export interface PullState {

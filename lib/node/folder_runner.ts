@@ -8,6 +8,7 @@ import {
   parentPath,
   pathDepth,
   printable,
+  Semaphore,
   shortOfDisplayId,
 } from "../model/mod.ts";
 import {
@@ -36,7 +37,7 @@ import {
 } from "../transfer/mod.ts";
 import { denoFs, type FileSystem } from "../fs/mod.ts";
 import { Mutex } from "./_mutex.ts";
-import { Semaphore } from "./_semaphore.ts";
+
 import { Signal } from "./_signal.ts";
 import { hasMarker, observeRoot, stoppedMessage, writeMarker } from "./folder_marker.ts";
 import type { Logger } from "./logger.ts";

@@ -4,7 +4,8 @@ import { readFull } from "../fs/mod.ts";
 import { FaultyFs } from "../../tests/support/faulty_fs.ts";
 import { findTempFiles } from "../../tests/support/tree.ts";
 import { Store } from "../store/mod.ts";
-import { type BlockSource, type BlockWant, tempPathFor } from "../transfer/mod.ts";
+import type { BlockWant } from "../model/mod.ts";
+import { type BlockSource, tempPathFor } from "../transfer/mod.ts";
 import { FolderRunner, type PullProgress } from "./folder_runner.ts";
 import { silentLogger } from "./logger.ts";
 

@@ -1,8 +1,7 @@
 import type { FileInfo } from "../model/mod.ts";
-import { MAX_INDEX_BATCH, PeerUnreachableError } from "../net/mod.ts";
+import { MAX_INDEX_BATCH, type PeerSession, PeerUnreachableError } from "../net/mod.ts";
 import type { Store } from "../store/mod.ts";
 import type { FolderRunner } from "./folder_runner.ts";
-import type { PeerSession } from "./session.ts";
 
 /** Encoded size an index batch aims to stay under (messages are capped at 4 MiB). */
 const INDEX_BATCH_BYTES = 1 << 20;

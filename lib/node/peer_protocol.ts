@@ -1,7 +1,14 @@
-import { ExitCode, type FolderMode, FsyncError, shortOfDisplayId } from "../model/mod.ts";
-import { type BlockErrorCode, type FolderState, type Message, ProtocolError } from "../net/mod.ts";
+import { type BlockWant, ExitCode, type FolderMode, FsyncError, shortOfDisplayId } from "../model/mod.ts";
+import {
+  type BlockErrorCode,
+  type FolderState,
+  type Message,
+  type PeerSession,
+  ProtocolError,
+  type SessionEvent,
+} from "../net/mod.ts";
 import type { FolderRecord, Store } from "../store/mod.ts";
-import type { BlockWant, RateLimiter } from "../transfer/mod.ts";
+import type { RateLimiter } from "../transfer/mod.ts";
 import type { BlockServer } from "./block_server.ts";
 import type { DeviceEvent } from "./events.ts";
 import type { FolderLinks } from "./folder_link.ts";
@@ -10,7 +17,7 @@ import { sendIndex } from "./index_sender.ts";
 import type { LogContext, Logger } from "./logger.ts";
 import { NOT_TRUSTED, type PeerAdmission } from "./peer_admission.ts";
 import type { PullScheduler } from "./pull_scheduler.ts";
-import type { PeerSession, SessionEvent } from "./session.ts";
+
 import type { Shares } from "./shares.ts";
 
 /** A folder a peer offers, as the device's owner is asked about it. */

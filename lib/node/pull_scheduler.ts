@@ -1,10 +1,10 @@
 import type { Store } from "../store/mod.ts";
-import { PeerUnreachableError } from "../net/mod.ts";
-import type { BlockWant, RateLimiter } from "../transfer/mod.ts";
+import type { BlockWant } from "../model/mod.ts";
+import { type PeerSession, PeerUnreachableError } from "../net/mod.ts";
+import type { RateLimiter } from "../transfer/mod.ts";
 import type { DeviceEvent } from "./events.ts";
 import type { FolderLink, FolderLinks, PullState } from "./folder_link.ts";
 import type { FolderRunner } from "./folder_runner.ts";
-import type { PeerSession } from "./session.ts";
 
 /** First and longest wait before a failed pull is retried. */
 const RETRY_MIN_MS = 1_000;

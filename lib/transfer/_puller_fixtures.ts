@@ -1,8 +1,16 @@
 /** @module Fixtures of the puller's tests: entries describing data, block sources, options. */
 import { join } from "node:path";
 import { denoFs, type FileSystem } from "../fs/mod.ts";
-import { conflictName, contentHashOf, type FileInfo, HASH_BYTES, mtimeNsOf, sha256 } from "../model/mod.ts";
-import type { BlockSource, BlockWant, PullerOptions } from "./puller.ts";
+import {
+  type BlockWant,
+  conflictName,
+  contentHashOf,
+  type FileInfo,
+  HASH_BYTES,
+  mtimeNsOf,
+  sha256,
+} from "../model/mod.ts";
+import type { BlockSource, PullerOptions } from "./puller.ts";
 import { TempLedger } from "./temp_ledger.ts";
 
 export const BLOCK = 128 * 1024;

@@ -4,6 +4,7 @@ import {
   blockCount,
   blockHash,
   blockLength,
+  type BlockWant,
   contentHashOf,
   type Decision,
   equalBytes,
@@ -29,14 +30,6 @@ const REQUESTS_IN_FLIGHT = 16;
 const SPAN_BYTES = 1 << 20;
 /** Block-map lookups made at once (a new 4 GiB file makes 4,096 of them before fetching). */
 const LOOKUPS_AT_ONCE = 64;
-
-/** One block to fetch from a peer. */
-export interface BlockWant {
-  readonly path: string;
-  readonly offset: number;
-  readonly size: number;
-  readonly hash: Uint8Array;
-}
 
 /** Where missing blocks come from (a peer session satisfies it). */
 export interface BlockSource {

@@ -35,6 +35,19 @@ Deno.test("importViolation() enforces the layer rules of STYLE.md", async (t) =>
       bad: true,
     },
     { description: "upward: store → node", from: "/p/lib/store/store.ts", to: "/p/lib/node/mod.ts", bad: true },
+    {
+      description: "upward: net → node (the session lives in net)",
+      from: "/p/lib/net/session.ts",
+      to: "/p/lib/node/mod.ts",
+      bad: true,
+    },
+    { description: "sideways: net → transfer", from: "/p/lib/net/session.ts", to: "/p/lib/transfer/mod.ts", bad: true },
+    {
+      description: "decisions: transfer may not reach plan",
+      from: "/p/lib/transfer/puller.ts",
+      to: "/p/lib/plan/mod.ts",
+      bad: true,
+    },
     { description: "model imports nothing else", from: "/p/lib/model/paths.ts", to: "/p/lib/plan/mod.ts", bad: true },
     {
       description: "generated code outside net",

@@ -1,22 +1,14 @@
-import { equalBytes, formatDeviceId } from "../model/mod.ts";
-import {
-  type BlockErrorCode,
-  type Connection,
-  type Message,
-  PeerUnreachableError,
-  PROTOCOL_VERSION,
-  ProtocolError,
-  UntrustedPeerError,
-  verifyIdentityProof,
-} from "../net/mod.ts";
-import type { BlockWant } from "../transfer/mod.ts";
-import { Semaphore } from "./_semaphore.ts";
+import { type BlockWant, equalBytes, formatDeviceId, Semaphore } from "../model/mod.ts";
+import { type BlockErrorCode, type Message, PROTOCOL_VERSION } from "./messages.ts";
+import type { Connection } from "./connection.ts";
+import { PeerUnreachableError, ProtocolError, UntrustedPeerError } from "./errors.ts";
+import { verifyIdentityProof } from "./identity.ts";
 
 /**
- * Bytes of block data requested from one peer and not yet received: 8 MiB kept a 256 MiB pull
- * as fast as 32 on 127.0.0.1, and allows 80 MB/s at a 100 ms round trip.
+ * Bytes of block data requested from one peer and not yet received, by default: 8 MiB kept a
+ * 256 MiB pull as fast as 32 on 127.0.0.1, and allows 80 MB/s at a 100 ms round trip.
  */
-const MAX_BYTES_IN_FLIGHT = 8 << 20;
+export const MAX_BYTES_IN_FLIGHT = 8 << 20;
 /** Block requests from one peer served at once. */
 const MAX_CONCURRENT_SERVES = 16;
 /**
@@ -32,8 +24,10 @@ const BLOCK_TIMEOUT_MS = 60_000;
 /** How long a goodbye may take to send: over a stalled link it never goes. */
 const GOODBYE_TIMEOUT_MS = 2_000;
 
-/** The session's timeouts (shorter in tests). */
-export interface SessionTimeouts {
+/** How a session bounds its work (defaults suit a device; tests make them smaller). */
+export interface SessionOptions {
+  /** Bytes of block data asked of the peer and not yet received (default 8 MiB). */
+  readonly maxBytesInFlight?: number;
   /** How long a block request may wait for its answer (default 60 s). */
   readonly blockTimeoutMs?: number;
 }
@@ -42,7 +36,7 @@ export interface SessionTimeouts {
 export type SessionEvent = Exclude<Message, { type: "hello" | "blockRequest" | "blockResponse" | "ping" }>;
 
 /** Answers the peer's block requests (the device reads them from the folder). */
-export type BlockServer = (folderId: string, want: BlockWant) => Promise<Uint8Array | BlockErrorCode>;
+export type BlockAnswerer = (folderId: string, want: BlockWant) => Promise<Uint8Array | BlockErrorCode>;
 
 /** The peer a session talks to: its proven device ID, and how it introduced itself. */
 export interface PeerHello {
@@ -64,7 +58,7 @@ export class PeerSession {
   #messages: AsyncIterator<Message>;
   #nextId = 1;
   #pending = new Map<number, { resolve: (data: Uint8Array) => void; reject: (e: Error) => void }>();
-  #inFlight = new Semaphore(MAX_BYTES_IN_FLIGHT);
+  #inFlight: Semaphore;
   #serving = new Semaphore(MAX_CONCURRENT_SERVES);
   #closed = false;
   #running = false;
@@ -79,9 +73,10 @@ export class PeerSession {
     connection: Connection,
     messages: AsyncIterator<Message>,
     peer: PeerHello,
-    timeouts: SessionTimeouts,
+    options: SessionOptions,
   ) {
-    this.#blockTimeoutMs = timeouts.blockTimeoutMs ?? BLOCK_TIMEOUT_MS;
+    this.#blockTimeoutMs = options.blockTimeoutMs ?? BLOCK_TIMEOUT_MS;
+    this.#inFlight = new Semaphore(options.maxBytesInFlight ?? MAX_BYTES_IN_FLIGHT);
     this.#connection = connection;
     this.#messages = messages;
     this.peer = peer;
@@ -97,7 +92,7 @@ export class PeerSession {
   static async open(
     connection: Connection,
     hello: Extract<Message, { type: "hello" }>,
-    timeouts: SessionTimeouts = {},
+    options: SessionOptions = {},
   ): Promise<PeerSession> {
     const messages = connection.messages()[Symbol.asyncIterator]();
     try {
@@ -130,7 +125,7 @@ export class PeerSession {
         address: connection.remoteAddress,
         inviteProof: msg.inviteProof,
       };
-      return new PeerSession(connection, messages, peer, timeouts);
+      return new PeerSession(connection, messages, peer, options);
     } catch (e) {
       connection.close();
       throw e;
@@ -152,7 +147,7 @@ export class PeerSession {
    * messages to `onEvent`, one at a time, in order. Resolves when the peer hangs up;
    * rejects with the ProtocolError when the peer breaks the protocol (after closing).
    */
-  async run(serveBlock: BlockServer, onEvent: (event: SessionEvent) => Promise<void>): Promise<void> {
+  async run(serveBlock: BlockAnswerer, onEvent: (event: SessionEvent) => Promise<void>): Promise<void> {
     this.#running = true;
     try {
       while (true) {
@@ -256,7 +251,7 @@ export class PeerSession {
     else waiter.reject(new BlockUnavailableError(`peer ${this.peer.address} could not serve the block: ${msg.error}`));
   }
 
-  #serve(msg: Extract<Message, { type: "blockRequest" }>, serveBlock: BlockServer): void {
+  #serve(msg: Extract<Message, { type: "blockRequest" }>, serveBlock: BlockAnswerer): void {
     const { id, folderId, path, offset, size, hash } = msg;
     this.#outstanding++;
     void (async () => {

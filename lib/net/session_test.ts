@@ -1,14 +1,10 @@
 import assert from "node:assert/strict";
-import {
-  type Connection,
-  connectionPair,
-  type DeviceIdentity,
-  loadOrCreateIdentity,
-  PeerUnreachableError,
-  PROTOCOL_VERSION,
-  proveIdentity,
-} from "../net/mod.ts";
-import { PeerSession, type SessionTimeouts } from "./session.ts";
+import type { Connection } from "./connection.ts";
+import { PeerUnreachableError } from "./errors.ts";
+import { type DeviceIdentity, loadOrCreateIdentity, proveIdentity } from "./identity.ts";
+import { connectionPair } from "./memory_transport.ts";
+import { PROTOCOL_VERSION } from "./messages.ts";
+import { PeerSession, type SessionOptions } from "./session.ts";
 
 const WANT = { path: "big1.bin", offset: 0, size: 4, hash: new Uint8Array(32) };
 
@@ -33,7 +29,7 @@ function hello(identity: DeviceIdentity, connection: Connection) {
 }
 
 /** Two sessions over an in-memory pair; the client's sends can be stalled. */
-async function sessions(timeouts: SessionTimeouts) {
+async function sessions(options: SessionOptions) {
   const tmp = await Deno.makeTempDir({ prefix: "fsync-session-" });
   await Promise.all([Deno.mkdir(`${tmp}/a`), Deno.mkdir(`${tmp}/b`)]);
   const [a, b] = await Promise.all([loadOrCreateIdentity(`${tmp}/a`, "a"), loadOrCreateIdentity(`${tmp}/b`, "b")]);
@@ -41,8 +37,8 @@ async function sessions(timeouts: SessionTimeouts) {
   const [clientEnd, serverEnd] = connectionPair(a, b);
   const { connection, stall } = stallable(clientEnd);
   const [client, server] = await Promise.all([
-    PeerSession.open(connection, hello(a, connection), timeouts),
-    PeerSession.open(serverEnd, hello(b, serverEnd), timeouts),
+    PeerSession.open(connection, hello(a, connection), options),
+    PeerSession.open(serverEnd, hello(b, serverEnd), options),
   ]);
   const served = server.run(() => Promise.resolve(new Uint8Array([1, 2, 3, 4])), () => Promise.resolve());
   const running = client.run(() => Promise.resolve("no-such-file" as const), () => Promise.resolve());
