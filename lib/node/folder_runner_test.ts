@@ -4,9 +4,9 @@ import { readFull } from "../fs/mod.ts";
 import { FaultyFs } from "../../tests/support/faulty_fs.ts";
 import { findTempFiles } from "../../tests/support/tree.ts";
 import { Store } from "../store/mod.ts";
-import type { BlockWant } from "../model/mod.ts";
+import type { BlockWant, FileInfo } from "../model/mod.ts";
 import { type BlockSource, tempPathFor } from "../transfer/mod.ts";
-import { FolderRunner, type PullProgress } from "./folder_runner.ts";
+import { FolderRunner, type FolderRunnerOptions, type PullProgress } from "./folder_runner.ts";
 import { silentLogger } from "./logger.ts";
 
 async function withRunner(fn: (root: string, runner: FolderRunner, store: Store) => Promise<void>): Promise<void> {
@@ -64,24 +64,54 @@ function diskSource(root: string, failFrom = Infinity): BlockSource & { requeste
   };
 }
 
-Deno.test("a pull reports its totals from the start, and its last report has every file and byte done", async () => {
-  const source = await Deno.makeTempDir();
-  const target = await Deno.makeTempDir();
-  const [storeA, storeB] = [await Store.open(":memory:"), await Store.open(":memory:")];
+/** A peer's folder and this device's replica of it, each with its own store, in one process. */
+interface TwoFolders {
+  /** The peer's folder, scanned by `peer`; `publish()` hands its index to this device as "PEER"'s. */
+  readonly source: string;
+  readonly peer: FolderRunner;
+  /** This device's folder and store. */
+  readonly target: string;
+  readonly store: Store;
+  /** The peer's index as it is now, received here; returns its entries. */
+  publish(): Promise<FileInfo[]>;
+  /** A runner of this device's folder. */
+  replica(options?: Partial<FolderRunnerOptions>): FolderRunner;
+}
+
+async function withTwoFolders(fn: (t: TwoFolders) => Promise<void>): Promise<void> {
+  const [source, target] = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+  const [peerStore, store] = [await Store.open(":memory:"), await Store.open(":memory:")];
+  const folder = { id: "f1", label: "f1", indexId: "i1" };
+  const base = { logger: silentLogger, nowMs: () => Date.now() };
   try {
-    const folder = { id: "f1", label: "f1", indexId: "i1" };
-    const options = { logger: silentLogger, nowMs: () => Date.now() };
-    const a = new FolderRunner({ ...folder, path: source }, storeA, { ...options, shortId: "AAAAAAA" });
-    for (let i = 0; i < 40; i++) await Deno.writeTextFile(join(source, `file-${i}`), "x".repeat(i * 100));
-    await a.scan();
-    const files = await Array.fromAsync(storeA.listLocal("f1"));
-    await storeB.applyRemote("f1", "PEER", files, { indexId: "i1", sequence: files.length });
-    const reports: PullProgress[] = [];
-    const b = new FolderRunner({ ...folder, path: target }, storeB, {
-      ...options,
-      shortId: "BBBBBBB",
-      onPullProgress: (p) => reports.push(p),
+    await fn({
+      source,
+      target,
+      store,
+      peer: new FolderRunner({ ...folder, path: source }, peerStore, { ...base, shortId: "AAAAAAA" }),
+      async publish() {
+        const files = await Array.fromAsync(peerStore.listLocal("f1"));
+        await store.applyRemote("f1", "PEER", files, { indexId: "i1", sequence: files.length });
+        return files;
+      },
+      replica: (options = {}) =>
+        new FolderRunner({ ...folder, path: target }, store, { ...base, shortId: "BBBBBBB", ...options }),
     });
+  } finally {
+    peerStore.close();
+    store.close();
+    await Deno.remove(source, { recursive: true });
+    await Deno.remove(target, { recursive: true });
+  }
+}
+
+Deno.test("a pull reports its totals from the start, and its last report has every file and byte done", () =>
+  withTwoFolders(async ({ source, peer, publish, replica }) => {
+    for (let i = 0; i < 40; i++) await Deno.writeTextFile(join(source, `file-${i}`), "x".repeat(i * 100));
+    await peer.scan();
+    const files = await publish();
+    const reports: PullProgress[] = [];
+    const b = replica({ onPullProgress: (p) => reports.push(p) });
     const result = await b.pullFrom("PEER", diskSource(source));
     assert.equal(result.problems.length, 0);
     assert.equal(result.written, 40);
@@ -99,13 +129,7 @@ Deno.test("a pull reports its totals from the start, and its last report has eve
       reports.every((r) => r.filesTotal === 40 && r.bytesTotal === bytes),
       "totals are known from the first report",
     );
-  } finally {
-    storeA.close();
-    storeB.close();
-    await Deno.remove(source, { recursive: true });
-    await Deno.remove(target, { recursive: true });
-  }
-});
+  }));
 
 /** Live (not deleted) paths of a folder's local index. */
 async function livePaths(store: Store, folderId = "f1"): Promise<string[]> {
@@ -253,31 +277,21 @@ Deno.test("a directory tree moved within the folder is no big deletion, however 
     assert.equal((await livePaths(store)).filter((p) => p.startsWith("moved/")).length, 31);
   }));
 
-Deno.test("temporary files: a scan keeps those a pending pull needs and removes the rest; a pass removes those superseded or deleted", async () => {
-  const source = await Deno.makeTempDir();
-  const target = await Deno.makeTempDir();
-  const [storeA, storeB] = [await Store.open(":memory:"), await Store.open(":memory:")];
-  const MiB = 1 << 20;
-  try {
-    const folder = { id: "f1", label: "f1", indexId: "i1" };
-    const options = { logger: silentLogger, nowMs: () => Date.now() };
-    const a = new FolderRunner({ ...folder, path: source }, storeA, { ...options, shortId: "AAAAAAA" });
+Deno.test("temporary files: a scan keeps those a pending pull needs and removes the rest; a pass removes those superseded or deleted", () =>
+  withTwoFolders(async ({ source, target, store, peer: a, publish, replica }) => {
+    const MiB = 1 << 20;
     const big = new Uint8Array(3 * MiB).map((_, i) => (i * 7 + (i >> 17)) & 0xff);
     await Deno.writeFile(join(source, "resumed.bin"), big);
     await Deno.writeFile(join(source, "dropped.bin"), big.slice(0, 2 * MiB));
     await a.scan();
-    const publish = async () => {
-      const files = await Array.fromAsync(storeA.listLocal("f1"));
-      await storeB.applyRemote("f1", "PEER", files, { indexId: "i1", sequence: files.length });
-    };
-    await publish();
-    await storeB.addShare("f1", "PEER");
-    const [resumed] = await storeA.getLocalMany("f1", ["resumed.bin"]);
+    const files = await publish();
+    await store.addShare("f1", "PEER");
+    const resumed = files.find((f) => f.path === "resumed.bin")!;
     // Left by an earlier run: a resumable pull of resumed.bin, and a temporary file no pull needs.
-    const resumable = tempPathFor(join(target, "resumed.bin"), resumed!);
+    const resumable = tempPathFor(join(target, "resumed.bin"), resumed);
     await Deno.writeFile(resumable, big.subarray(0, MiB));
     await Deno.writeFile(join(target, ".fsync-tmp-0123456789ab0123456789ab"), big.subarray(0, MiB));
-    const b = new FolderRunner({ ...folder, path: target }, storeB, { ...options, shortId: "BBBBBBB" });
+    const b = replica();
     await b.scan();
     assert.deepEqual(await findTempFiles(target), [basename(resumable)]);
 
@@ -301,33 +315,20 @@ Deno.test("temporary files: a scan keeps those a pending pull needs and removes 
     assert.deepEqual(await findTempFiles(target), []);
     // Its first MiB came from the superseded temporary file, not the peer.
     assert.deepEqual(served.requested.map((w) => w.offset).sort(), [MiB, 2 * MiB]);
-  } finally {
-    storeA.close();
-    storeB.close();
-    await Deno.remove(source, { recursive: true });
-    await Deno.remove(target, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("a pull whose disk fails for two files (EIO at one's rename, at the other's fdatasync) reports those paths only; the rest arrive; healed, the retry completes", async () => {
-  const source = await Deno.makeTempDir();
-  const target = await Deno.makeTempDir();
-  const [storeA, storeB] = [await Store.open(":memory:"), await Store.open(":memory:")];
-  try {
-    const folder = { id: "f1", label: "f1", indexId: "i1" };
-    const options = { logger: silentLogger, nowMs: () => Date.now() };
-    const a = new FolderRunner({ ...folder, path: source }, storeA, { ...options, shortId: "AAAAAAA" });
+Deno.test("a pull whose disk fails for two files (EIO at one's rename, at the other's fdatasync) reports those paths only; the rest arrive; healed, the retry completes", () =>
+  withTwoFolders(async ({ source, target, peer: a, publish, replica }) => {
     for (const name of ["a.bin", "b.bin", "c.bin", "d.bin"]) {
       await Deno.writeTextFile(join(source, name), name.repeat(999));
     }
     await a.scan();
-    const files = await Array.fromAsync(storeA.listLocal("f1"));
-    await storeB.applyRemote("f1", "PEER", files, { indexId: "i1", sequence: files.length });
+    const files = await publish();
     const c = files.find((f) => f.path === "c.bin")!;
     const fs = new FaultyFs()
       .inject({ op: "rename", path: "/b.bin", kind: "EIO" })
       .inject({ op: "datasync", path: basename(tempPathFor(join(target, "c.bin"), c)), kind: "EIO" });
-    const b = new FolderRunner({ ...folder, path: target }, storeB, { ...options, shortId: "BBBBBBB", fs });
+    const b = replica({ fs });
     const first = await b.pullFrom("PEER", diskSource(source));
     const failed = first.problems.map((p) => p.path).sort();
     assert.deepEqual(failed, ["b.bin", "c.bin"], JSON.stringify(first.problems));
@@ -343,33 +344,16 @@ Deno.test("a pull whose disk fails for two files (EIO at one's rename, at the ot
       assert.equal(await Deno.readTextFile(join(target, name)), name.repeat(999));
     }
     assert.equal(b.pathProblems().count, 0);
-  } finally {
-    storeA.close();
-    storeB.close();
-    await Deno.remove(source, { recursive: true });
-    await Deno.remove(target, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("a path that cannot be synced is logged once while its reason stays, and listed until it is fine", async () => {
-  const source = await Deno.makeTempDir();
-  const target = await Deno.makeTempDir();
-  const [storeA, storeB] = [await Store.open(":memory:"), await Store.open(":memory:")];
-  try {
-    const folder = { id: "f1", label: "f1", indexId: "i1" };
+Deno.test("a path that cannot be synced is logged once while its reason stays, and listed until it is fine", () =>
+  withTwoFolders(async ({ source, target, peer: a, publish, replica }) => {
     const warnings: string[] = [];
-    const logger = { ...silentLogger, warn: (message: string) => void warnings.push(message) };
-    const options = { logger, nowMs: () => Date.now() };
-    const a = new FolderRunner({ ...folder, path: source }, storeA, { ...options, shortId: "AAAAAAA" });
-    const b = new FolderRunner({ ...folder, path: target }, storeB, { ...options, shortId: "BBBBBBB" });
+    const b = replica({ logger: { ...silentLogger, warn: (message: string) => void warnings.push(message) } });
     await Deno.writeTextFile(join(source, "Readme.md"), "theirs");
     await Deno.writeTextFile(join(target, "README.md"), "mine");
     await a.scan();
     await b.scan();
-    const publish = async () => {
-      const files = await Array.fromAsync(storeA.listLocal("f1"));
-      await storeB.applyRemote("f1", "PEER", files, { indexId: "i1", sequence: files.length });
-    };
     await publish();
     for (let retry = 0; retry < 3; retry++) {
       const result = await b.pullFrom("PEER", diskSource(source));
@@ -383,10 +367,4 @@ Deno.test("a path that cannot be synced is logged once while its reason stays, a
     await b.scan();
     assert.deepEqual((await b.pullFrom("PEER", diskSource(source))).problems, []);
     assert.equal(b.pathProblems().count, 0);
-  } finally {
-    storeA.close();
-    storeB.close();
-    await Deno.remove(source, { recursive: true });
-    await Deno.remove(target, { recursive: true });
-  }
-});
+  }));

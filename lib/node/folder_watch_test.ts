@@ -3,14 +3,7 @@ import { join } from "node:path";
 import type { RescanHint } from "../watch/mod.ts";
 import { writeMarker } from "./folder_marker.ts";
 import { FolderWatch } from "./folder_watch.ts";
-
-async function until(ok: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { until } from "../../tests/support/wait.ts";
 
 Deno.test("a stopped folder's root is looked at until its marker is back; then the new root is watched and scanned in full", async () => {
   const tmp = await Deno.makeTempDir();

@@ -2,15 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { makeInvalidUtf8File } from "../../tests/support/tree.ts";
 import { FolderWatcher, type RescanHint } from "./folder_watcher.ts";
-
-/** Waits (polling) until `ok()` holds, or fails saying `what`. */
-async function until(ok: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { until } from "../../tests/support/wait.ts";
 
 Deno.test("a name that is not UTF-8 does not end watching: the folder is watched again, rescanned in full, and later changes are seen", async () => {
   const root = await Deno.makeTempDir();
