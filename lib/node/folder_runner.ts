@@ -1,57 +1,34 @@
-import { join } from "node:path";
 import {
   ExitCode,
   type FileInfo,
   type FolderMode,
   FsyncError,
-  mtimeNsOf,
-  parentPath,
-  pathDepth,
   printable,
   Semaphore,
   shortOfDisplayId,
 } from "../model/mod.ts";
 import {
-  changesDisk,
-  conflictCopyOf,
-  countNeeds,
   type Decider,
   DEFAULT_DELETION_THRESHOLDS,
-  deletionOrder,
   type DeletionThresholds,
   folderDecider,
   isBigDeletion,
   rootVerdict,
-  stageOf,
 } from "../plan/mod.ts";
 import { IgnoreRules, loadIgnoreRules, scanFolder, type ScanProblem } from "../scan/mod.ts";
 import type { FolderRecord, Store } from "../store/mod.ts";
-import {
-  applyDecision,
-  type BlockSource,
-  type ByteBudget,
-  CaseCheck,
-  ChangedLocallyError,
-  DiskFullError,
-  syncDirectory,
-} from "../transfer/mod.ts";
+import type { BlockSource, ByteBudget } from "../transfer/mod.ts";
 import { denoFs, type FileSystem } from "../fs/mod.ts";
 import { Mutex } from "./_mutex.ts";
-
 import { Signal } from "./_signal.ts";
 import { hasMarker, observeRoot, stoppedMessage, writeMarker } from "./folder_marker.ts";
 import type { Logger } from "./logger.ts";
 import { type PathProblem, PathProblems } from "./path_problems.ts";
 import { TempKeeper } from "./temp_keeper.ts";
+import { noPull, type PullProgress, type PullResult, runPullPass } from "./pull_pass.ts";
 
-/**
- * Files pulled at once; each keeps several blocks in flight of its own (UNWRITTEN_BYTES
- * bounds the data). Many at once let the disk group their fdatasyncs: 2,000 files of 8 KiB
- * were made durable in 343 ms 8 at a time and 142 ms 64 at a time here; a join of 2,000
- * small files took 7.4 s with 8 files at once and 5.3 s with 64. 32 did as well as 64, and
- * 64 raised the joiner's peak RSS in the mixed bench from 266-270 to 300 MiB.
- */
-const FILES_IN_FLIGHT = 32;
+export type { PullProgress, PullResult } from "./pull_pass.ts";
+
 /**
  * Bytes pulls may have fetched and not yet written, at most (each request is at most 1 MiB):
  * one bound for the whole device, whatever the number of folders and peers pulling. With 16
@@ -60,8 +37,6 @@ const FILES_IN_FLIGHT = 32;
  * flight in buffers not yet collected.
  */
 export const UNWRITTEN_BYTES = 16 << 20;
-/** Local index entries written per commit while pulling. */
-const COMMIT_EVERY = 200;
 /** Scanned entries written per commit. */
 const SCAN_COMMIT_EVERY = 500;
 /** Paths a waiting scan gathers before it becomes a full scan. */
@@ -98,35 +73,6 @@ export interface FolderRunnerOptions {
 export interface FolderProblem {
   readonly kind: "stopped" | "deletions-held";
   readonly message: string;
-}
-
-/** How far a pull pass is: what it has to do, counted before it starts, and what it did. */
-export interface PullProgress {
-  readonly peerId: string;
-  readonly filesTotal: number;
-  readonly filesDone: number;
-  /** Size of the files to fetch; reused bytes are found only while fetching. */
-  readonly bytesTotal: number;
-  readonly bytesFetched: number;
-  readonly bytesReused: number;
-  readonly done: boolean;
-}
-
-/** The least time between two progress reports of a pass. */
-const PROGRESS_EVERY_MS = 200;
-
-/** The outcome of one pass over a peer's index. */
-export interface PullResult {
-  /** Paths acted on (written, deleted, recorded). */
-  readonly actions: number;
-  /** Paths whose content or metadata changed on disk. */
-  readonly written: number;
-  /** Paths that failed this pass, with why; they are retried. */
-  readonly problems: readonly ScanProblem[];
-  readonly bytesFetched: number;
-  readonly bytesReused: number;
-  /** Paths found changed on this device while pulling: they need a scan. */
-  readonly changedLocally: readonly string[];
 }
 
 /**
@@ -478,195 +424,37 @@ export class FolderRunner {
   }
 
   async #pull(peerId: string, source: BlockSource, after: number | undefined): Promise<PullResult> {
-    const { id, path: root } = this.folder;
-    if (this.#mode === "send-only") {
-      return { actions: 0, written: 0, problems: [], bytesFetched: 0, bytesReused: 0, changedLocally: [] };
-    }
+    const { path: root } = this.folder;
+    if (this.#mode === "send-only") return noPull([]);
     // A stopped folder's root may be an empty mount point: a peer's files must not fill it.
     if (this.#stopped === undefined && this.folder.marked !== true) await this.#useRoot();
     else if (this.#stopped === undefined && !hasMarker(root)) this.#stop(stoppedMessage(this.folder, true));
-    if (this.#stopped !== undefined) return stoppedPull(this.#stopped);
-    const decider = this.decider;
+    if (this.#stopped !== undefined) return noPull([{ path: ".", message: this.#stopped }]);
     // Entries skipped under another policy may be wanted now.
     if (this.#pulledUnder.get(peerId) !== this.#policyGeneration) after = undefined;
     this.#pulledUnder.set(peerId, this.#policyGeneration);
-    const problems: ScanProblem[] = [];
-    let actions = 0;
-    let written = 0;
-    let bytesFetched = 0;
-    let bytesReused = 0;
-    const changedLocally: string[] = [];
-    let pending: FileInfo[] = [];
-    // Directories files were renamed into: fsynced once each before their entries are recorded.
-    const unsynced = new Set<string>();
-    const commit = async () => {
-      if (pending.length === 0) return;
-      const files = pending;
-      pending = [];
-      const dirs = [...unsynced];
-      unsynced.clear();
-      for (const dir of dirs) await syncDirectory(this.#fs, dir);
-      await this.#store.commitLocal(id, files);
-      this.localChanged.notify();
-    };
-    const options = {
-      root,
-      source,
-      conflictCopy: (live: FileInfo) => conflictCopyOf(live, new Date(this.#nowMs()), this.#shortId),
-      onProgress: (fetched: number, reused: number) => {
-        bytesFetched += fetched;
-        bytesReused += reused;
-        report(false);
+    return await runPullPass(
+      {
+        folder: this.folder,
+        store: this.#store,
+        fs: this.#fs,
+        shortId: this.#shortId,
+        nowMs: this.#nowMs,
+        unwritten: this.#unwritten,
+        temps: this.#temps,
+        pathProblems: this.#pathProblems,
+        decider: this.decider,
+        localChanged: this.localChanged,
+        onPullProgress: this.#onPullProgress,
+        problem: (p) => this.#pathProblem(p, peerId),
+        stop: () => {
+          this.#stop(stoppedMessage(this.folder, true));
+          return this.#stopped!;
+        },
       },
-      findBlock: (hash: Uint8Array) => this.#store.findBlock(id, hash),
-      syncDirectoryLater: (dir: string) => unsynced.add(dir),
-      unwritten: this.#unwritten,
-      fs: this.#fs,
-      temps: this.#temps.ledger,
-    };
-    let diskFull = false;
-    let stopped = false;
-    const failed = new Set<string>();
-    const problem = (p: ScanProblem) => {
-      problems.push(p);
-      failed.add(p.path);
-      this.#pathProblem(p, peerId);
-    };
-    const apply = async (decision: Parameters<typeof applyDecision>[1], local: FileInfo | undefined) => {
-      if (diskFull) return; // the rest waits for the retry, once there is room
-      if (stopped) return;
-      if (decision.action !== "record" && !hasMarker(root)) {
-        // The root went away during the pass: the rest waits until it is back.
-        stopped = true;
-        this.#stop(stoppedMessage(this.folder, true));
-        problems.push(...stoppedPull(this.#stopped!).problems);
-        return;
-      }
-      try {
-        // Not `pending.push(...await ...)`: that would push into the array a concurrent
-        // commit has already swapped out, losing the entry.
-        const entries = await applyDecision(options, decision, local);
-        pending.push(...entries);
-        this.#pathProblems.clear(decision.file.path, `pull:${peerId}`);
-        if (decision.action !== "record") {
-          written++;
-          report(false);
-          touchedDirs.add(parentPath(decision.file.path));
-          if (decision.file.type === "directory") touchedDirs.add(decision.file.path);
-        }
-      } catch (e) {
-        if (!(e instanceof Error)) throw e;
-        if (e instanceof DiskFullError) diskFull = true;
-        if (e instanceof ChangedLocallyError) changedLocally.push(decision.file.path);
-        const hint = e instanceof FsyncError && e.hint ? ` (${e.hint})` : "";
-        problem({ path: decision.file.path, message: e.message + hint });
-      }
-      if (pending.length >= COMMIT_EVERY) await commit();
-    };
-    // Directory mtimes are restored once their content is written, deepest first.
-    const touchedDirs = new Set<string>();
-    const running = new Set<Promise<void>>();
-    type Deferred = { decision: Parameters<typeof applyDecision>[1]; local: FileInfo | undefined };
-    const deletes: (Deferred & { file: FileInfo })[] = [];
-    const replacements: Deferred[] = [];
-    const cases = new CaseCheck(this.#fs, root);
-    const pairs = () =>
-      after === undefined ? this.#store.pairWithRemote(id, peerId) : this.#store.remoteSince(id, peerId, after);
-    // What the pass has to do, counted first when someone follows the progress.
-    const counted = this.#onPullProgress ? await countNeeds(pairs(), decider) : { files: 0, bytes: 0 };
-    // The index may grow between the count and the pass: what the pass meets raises the totals.
-    let metFiles = 0;
-    let metBytes = 0;
-    let lastReport = 0;
-    const report = (done: boolean) => {
-      const filesTotal = Math.max(counted.files, metFiles);
-      const bytesTotal = Math.max(counted.bytes, metBytes);
-      if (!this.#onPullProgress || filesTotal === 0) return;
-      const now = performance.now();
-      if (!done && now - lastReport < PROGRESS_EVERY_MS) return;
-      lastReport = now;
-      const filesDone = Math.min(written, filesTotal);
-      this.#onPullProgress({ peerId, filesTotal, filesDone, bytesTotal, bytesFetched, bytesReused, done });
-    };
-    report(false);
-    for await (const { local, remote } of pairs()) {
-      // Undecided (ignored here): neither written nor deleted, whatever the peer did.
-      const decision = remote && decider(local, remote);
-      if (!decision) continue;
-      if (decision.action === "fetch" && (!local || local.deleted)) {
-        try {
-          await cases.reserve(decision.file.path);
-        } catch (e) {
-          if (!(e instanceof FsyncError)) throw e;
-          problem({ path: decision.file.path, message: `${e.message} (${e.hint})` });
-          continue;
-        }
-      }
-      const kept = decision.action === "keep" ? local ?? remote : decision.file;
-      if (kept.type === "directory" && !kept.deleted) {
-        // A peer's directory gets the peer's time back even if an earlier pass died before
-        // restoring it (its entry is current, so nothing else would touch it).
-        if (kept.modifiedBy !== this.#shortId) touchedDirs.add(kept.path);
-      }
-      if (decision.action === "keep") {
-        this.#pathProblems.clear(remote.path, `pull:${peerId}`);
-        continue;
-      }
-      actions++;
-      if (changesDisk(decision)) {
-        metFiles++;
-        if (decision.action === "fetch") metBytes += decision.file.size;
-      }
-      switch (stageOf(decision, local)) {
-        case "delete":
-          deletes.push({ file: decision.file, decision, local });
-          break;
-        case "replace":
-          replacements.push({ decision, local });
-          break;
-        case "parallel": {
-          const task = apply(decision, local).finally(() => running.delete(task));
-          running.add(task);
-          if (running.size >= FILES_IN_FLIGHT) await Promise.race(running);
-          break;
-        }
-        case "in-order":
-          await apply(decision, local);
-      }
-    }
-    await Promise.all(running);
-    for (const { decision, local } of deletionOrder(deletes)) await apply(decision, local);
-    for (const { decision, local } of replacements) await apply(decision, local);
-    await commit();
-    await this.#restoreDirectoryTimes(touchedDirs);
-    await this.#temps.tidy();
-    // A whole pass looked at every path again: what it did not find is fine now.
-    if (after === undefined && !diskFull && !stopped) this.#pathProblems.settle(`pull:${peerId}`, undefined, failed);
-    report(true);
-    return { actions, written, problems, bytesFetched, bytesReused, changedLocally };
+      peerId,
+      source,
+      after,
+    );
   }
-
-  /** Gives directories whose content a pull changed back the mtime their (committed) local entry holds. */
-  async #restoreDirectoryTimes(dirs: Set<string>): Promise<void> {
-    const deepestFirst = [...dirs].filter((d) => d !== "").sort((a, b) => pathDepth(b) - pathDepth(a));
-    for (let start = 0; start < deepestFirst.length; start += 500) {
-      const paths = deepestFirst.slice(start, start + 500);
-      for (const entry of await this.#store.getLocalMany(this.folder.id, paths)) {
-        if (!entry || entry.deleted || entry.type !== "directory") continue;
-        const abs = join(this.folder.path, entry.path);
-        const when = new Date(Number(entry.mtimeNs / 1_000_000n));
-        try {
-          if (mtimeNsOf(Deno.lstatSync(abs).mtime) !== entry.mtimeNs) Deno.utimeSync(abs, when, when);
-        } catch (e) {
-          if (!(e instanceof Deno.errors.NotFound)) throw e;
-        }
-      }
-    }
-  }
-}
-
-/** The outcome of a pass into a stopped folder: nothing done, one problem saying why (so it is retried). */
-function stoppedPull(message: string): PullResult {
-  const problems = [{ path: ".", message }];
-  return { actions: 0, written: 0, problems, bytesFetched: 0, bytesReused: 0, changedLocally: [] };
 }
