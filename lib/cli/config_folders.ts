@@ -42,7 +42,7 @@ export async function applyConfiguredFolders(device: Device, ctx: CliContext): P
 /** The ID of the folder a configuration entry names, added to the home when new. */
 async function ensureFolder(device: Device, entry: FolderConfig, ctx: CliContext): Promise<string> {
   const atPath = await device.folderAt(entry.path);
-  const withId = entry.id === undefined ? undefined : await device.store.getFolder(entry.id);
+  const withId = entry.id === undefined ? undefined : (await device.folders()).find((f) => f.id === entry.id);
   if (withId && withId.path !== entry.path) {
     throw configError(`folder "${entry.id}" is synced at ${withId.path} in this home, not ${entry.path}`);
   }

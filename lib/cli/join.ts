@@ -9,10 +9,10 @@ import {
   type HostPort,
   humanBytes,
   type Invite,
+  keepConnected,
   UntrustedPeerError,
 } from "../../mod.ts";
 import { type CliContext, deviceOptions, showProgress, UsageError } from "./context.ts";
-import { keepConnected } from "./reconnect.ts";
 import { askYesNo, untilSignal } from "./terminal.ts";
 import { stopRequested } from "./bug_trap.ts";
 

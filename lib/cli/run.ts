@@ -5,13 +5,11 @@ import {
   formatHostPort,
   FsyncError,
   type HostPort,
-  parseDeviceId,
-  parseHostPort,
+  keepConnected,
   PeerUnreachableError,
 } from "../../mod.ts";
 import { applyConfiguredFolders } from "./config_folders.ts";
 import { type CliContext, deviceOptions, showProgress } from "./context.ts";
-import { keepConnected, type Pin } from "./reconnect.ts";
 import { untilSignal } from "./terminal.ts";
 import { bugTrapped, stopRequested } from "./bug_trap.ts";
 
@@ -19,30 +17,6 @@ import { bugTrapped, stopRequested } from "./bug_trap.ts";
 export interface RunOptions {
   readonly listen?: HostPort;
   readonly rescanInterval?: number;
-}
-
-/** A peer to dial: its address, and its device ID when the store remembers it. */
-interface DialTarget {
-  readonly address: HostPort;
-  readonly pin: Pin;
-}
-
-/** The trusted peers the store remembers an address for, and the configuration's peers. */
-async function dialTargets(device: Device, ctx: CliContext): Promise<DialTarget[]> {
-  const targets = new Map<string, DialTarget>();
-  for (const peer of await device.store.listPeers()) {
-    if (!peer.trusted || peer.address === "") continue;
-    targets.set(peer.address, {
-      address: parseHostPort(peer.address),
-      pin: { deviceId: parseDeviceId(peer.deviceId) },
-    });
-  }
-  for (const { address, deviceId } of ctx.config.peers) {
-    const text = formatHostPort(address);
-    if (deviceId !== undefined) targets.set(text, { address, pin: { deviceId: parseDeviceId(deviceId) } });
-    else if (!targets.has(text)) targets.set(text, { address, pin: {} });
-  }
-  return [...targets.values()];
 }
 
 /** Starts the home's device with the configuration's folders added, and offers of them accepted. */
@@ -69,7 +43,7 @@ export async function serve(opts: RunOptions, ctx: CliContext, listen: boolean):
   const stop = new AbortController();
   const loops: Promise<void>[] = [];
   try {
-    const folders = await device.store.listFolders();
+    const folders = await device.folders();
     if (folders.length === 0) logger.warn("this home has no folders yet: add one with fsync share or fsync join");
     for (const folder of folders) device.offerToNewDevices(folder.id);
     if (listen) {
@@ -77,7 +51,7 @@ export async function serve(opts: RunOptions, ctx: CliContext, listen: boolean):
       const port = await device.listen(address);
       logger.info(`listening on ${formatHostPort({ host: address.host, port })}`);
     }
-    const targets = await dialTargets(device, ctx);
+    const targets = await device.dialTargets(ctx.config.peers);
     for (const t of targets) loops.push(keepConnected(device, t.address, t.pin, logger, stop.signal));
     logger.info(`syncing ${folders.length} folder(s); dialling ${targets.length} peer(s)`);
     // Until a signal (the dialling loops end only then, or by throwing, which ends the run too).
@@ -111,7 +85,7 @@ export async function syncOnce(opts: SyncOnceOptions, ctx: CliContext): Promise<
   const stop = new AbortController();
   const loops: Promise<void>[] = [];
   try {
-    const targets = await dialTargets(device, ctx);
+    const targets = await device.dialTargets(ctx.config.peers);
     if (targets.length === 0) {
       throw new FsyncError("no peer to sync with", ExitCode.unavailable, {
         hint: `join a folder first, or list peers in ${ctx.home}/config.toml`,

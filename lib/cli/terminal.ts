@@ -8,17 +8,6 @@ export function untilSignal(): Promise<string> {
   });
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
-}
-
 /** Asks a yes/no question on the terminal without blocking the event loop. */
 export async function askYesNo(question: string): Promise<boolean> {
   await Deno.stderr.write(new TextEncoder().encode(`${question} [y/N] `));

@@ -18,6 +18,7 @@ import {
 } from "../net/mod.ts";
 import { type FolderRecord, lockHome, prepareHome, Store } from "../store/mod.ts";
 import { FolderHost, type FolderHostContext } from "./folder_host.ts";
+import { type DialTarget, dialTargets } from "./reconnect.ts";
 import { RateLimiter } from "../transfer/mod.ts";
 import { BlockServer } from "./block_server.ts";
 import {
@@ -229,6 +230,21 @@ export class Device {
    */
   createInvite(folderId: string, uses: number, ttlMs: number): Promise<Uint8Array> {
     return this.#admission.createInvite(folderId, uses, ttlMs);
+  }
+
+  /** The home's folders. */
+  folders(): Promise<FolderRecord[]> {
+    return this.store.listFolders();
+  }
+
+  /**
+   * Whom to dial: the trusted peers this device remembers an address for, and `configured`
+   * peers (a configuration's, pinned by their device ID when it is given).
+   */
+  dialTargets(
+    configured: readonly { readonly address: HostPort; readonly deviceId?: string }[],
+  ): Promise<DialTarget[]> {
+    return dialTargets(this.store, configured);
   }
 
   /** The folder replicated at `path`, if any. */

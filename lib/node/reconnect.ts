@@ -1,13 +1,8 @@
-import {
-  type Device,
-  formatDeviceId,
-  formatHostPort,
-  FsyncError,
-  type HostPort,
-  type Logger,
-  shortOfDisplayId,
-} from "../../mod.ts";
-import { abortableSleep } from "./terminal.ts";
+import { formatDeviceId, FsyncError, parseDeviceId, shortOfDisplayId } from "../model/mod.ts";
+import { formatHostPort, type HostPort, parseHostPort } from "../net/mod.ts";
+import type { Store } from "../store/mod.ts";
+import type { Device } from "./device.ts";
+import type { Logger } from "./logger.ts";
 
 /** The first and the longest wait between two attempts to reach a peer. */
 const FIRST_WAIT_MS = 500;
@@ -15,6 +10,36 @@ const LONGEST_WAIT_MS = 15_000;
 
 /** How to check the dialled peer: its device ID and an invite secret. */
 export type Pin = Parameters<Device["connect"]>[1];
+
+/** A peer to dial: its address, and its device ID when it is known. */
+export interface DialTarget {
+  readonly address: HostPort;
+  readonly pin: Pin;
+}
+
+/**
+ * Whom a device dials: the trusted peers the store remembers an address for, and `configured`
+ * peers (a configuration's; their device ID pins them, else a remembered peer's does).
+ */
+export async function dialTargets(
+  store: Store,
+  configured: readonly { readonly address: HostPort; readonly deviceId?: string }[],
+): Promise<DialTarget[]> {
+  const targets = new Map<string, DialTarget>();
+  for (const peer of await store.listPeers()) {
+    if (!peer.trusted || peer.address === "") continue;
+    targets.set(peer.address, {
+      address: parseHostPort(peer.address),
+      pin: { deviceId: parseDeviceId(peer.deviceId) },
+    });
+  }
+  for (const { address, deviceId } of configured) {
+    const text = formatHostPort(address);
+    if (deviceId !== undefined) targets.set(text, { address, pin: { deviceId: parseDeviceId(deviceId) } });
+    else if (!targets.has(text)) targets.set(text, { address, pin: {} });
+  }
+  return [...targets.values()];
+}
 
 /**
  * Keeps a session with the peer at `address` until `stop` aborts: reconnects after a loss,
@@ -59,4 +84,15 @@ export async function keepConnected(
       waitMs = Math.min(waitMs * 2, LONGEST_WAIT_MS);
     }
   }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
 }
