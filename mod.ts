@@ -25,6 +25,7 @@ export {
   Device,
   type DeviceApprover,
   type DeviceEvent,
+  deviceIdOf,
   type DeviceOptions,
   type DialTarget,
   explainIgnored,

@@ -1,6 +1,6 @@
 // deno-lint-ignore-file no-console -- commands print for people on standard output.
 import { Command, Option } from "commander";
-import { DEFAULT_PORT, Device, listPeers, revokePeer } from "../../mod.ts";
+import { DEFAULT_PORT, deviceIdOf, listPeers, revokePeer } from "../../mod.ts";
 import { defaultHome, type GlobalOptions, openContext } from "./context.ts";
 import { join } from "./join.ts";
 import { normalizeDeviceId, parseAddress, parseLogLevel, parseMode, parsePeer, wholeNumber } from "./parsers.ts";
@@ -251,10 +251,9 @@ export function program(): Command {
     .description("print this device's ID")
     .addHelpText("after", examples("fsync id"))
     .action(async (_opts, c) => {
+      // The configuration is read (made on first use) as by every command; no lock is taken.
       const ctx = await context(c);
-      const device = await Device.start({ home: ctx.home, logger: ctx.logger });
-      console.log(device.identity.displayId);
-      await device.close();
+      console.log(await deviceIdOf(ctx.home));
     });
   return cmd;
 }

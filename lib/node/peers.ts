@@ -1,10 +1,20 @@
 import { join } from "node:path";
 import { ExitCode, formatDeviceId, FsyncError, parseDeviceId } from "../model/mod.ts";
+import { loadOrCreateIdentity } from "../net/mod.ts";
 import { type PeerRecord, prepareHome, Store } from "../store/mod.ts";
 
 /** The KV database of a home directory (the device uses the same path). */
 export function storePathOf(home: string): string {
   return join(home, "index.kv");
+}
+
+/**
+ * This device's ID in `home` (made with the home on first use). Takes no lock: it works while
+ * fsync runs on that home, which is when an approval needs it.
+ */
+export async function deviceIdOf(home: string): Promise<string> {
+  await prepareHome(home); // another user's home is a one-line error here
+  return (await loadOrCreateIdentity(home, Deno.hostname())).displayId;
 }
 
 /**

@@ -56,7 +56,11 @@ Deno.test("bad input gives a one-line error and the right exit code", async (t) 
     await t.step(
       "home in use by another fsync: 75",
       () =>
-        expectFailure(["--home", join(tmp, "home-sharer"), "id"], 75, /in use by another fsync process \(pid \d+\)/),
+        expectFailure(
+          ["--home", join(tmp, "home-sharer"), "sync", "--once"],
+          75,
+          /in use by another fsync process \(pid \d+\)/,
+        ),
     );
     await t.step("no terminal and no --yes: refuses (2), writes nothing", async () => {
       await expectFailure(
