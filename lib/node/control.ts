@@ -1,5 +1,5 @@
 import { isOsError } from "../fs/mod.ts";
-import { FsyncError } from "../model/mod.ts";
+import { ExitCode, FsyncError } from "../model/mod.ts";
 
 /** Swallows what a closed socket or listener throws (EPIPE, ECONNRESET, a closed resource); rethrows the rest. */
 function ignoreDisconnect(e: unknown): void {
@@ -78,9 +78,13 @@ async function handle(conn: Deno.UnixConn, answer: (request: ControlRequest) => 
     try {
       reply = { ok: true, result: await answer(parseRequest(line)) };
     } catch (e) {
-      // An FsyncError keeps its exit code and hint across the socket.
-      const expected = e instanceof FsyncError ? { exitCode: e.exitCode, hint: e.hint } : {};
-      reply = { ok: false, error: (e as Error).message, ...expected };
+      // An FsyncError keeps its exit code and hint across the socket; anything else is a bug:
+      // the client is told, and the error goes on to be reported as one.
+      if (!(e instanceof FsyncError)) {
+        await writeAll(conn, new TextEncoder().encode(JSON.stringify({ ok: false, error: "internal error" }) + "\n"));
+        throw e;
+      }
+      reply = { ok: false, error: e.message, exitCode: e.exitCode, hint: e.hint };
     }
     await writeAll(conn, new TextEncoder().encode(JSON.stringify(reply) + "\n"));
   } finally {
@@ -90,12 +94,18 @@ async function handle(conn: Deno.UnixConn, answer: (request: ControlRequest) => 
 
 /** The request on a line, checked. */
 function parseRequest(line: string): ControlRequest {
-  const request = JSON.parse(line);
+  let request;
+  try {
+    request = JSON.parse(line);
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
+    throw new FsyncError("the request is not JSON", ExitCode.usage);
+  }
   if (request?.command === "status") return { command: "status" };
   if (request?.command === "folder" && typeof request.folder === "string" && FOLDER_ACTIONS.includes(request.action)) {
     return { command: "folder", folder: request.folder, action: request.action };
   }
-  throw new Error(`unknown command ${JSON.stringify(request?.command)}`);
+  throw new FsyncError(`unknown command ${JSON.stringify(request?.command)}`, ExitCode.usage);
 }
 
 async function readLine(conn: Deno.Conn): Promise<string> {
