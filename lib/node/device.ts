@@ -1,24 +1,14 @@
 import { join, resolve } from "node:path";
-import { ExitCode, type FolderMode, FsyncError, parseDeviceId, Semaphore, shortOfDisplayId } from "../model/mod.ts";
+import { type FileInfo, type FolderMode, Semaphore } from "../model/mod.ts";
 import {
   type Connection,
   type DeviceIdentity,
-  dial,
-  formatHostPort,
   type HostPort,
-  inviteProof,
-  listen,
-  type Listener,
   loadOrCreateIdentity,
-  PeerSession,
-  PeerUnreachableError,
-  PROTOCOL_VERSION,
-  ProtocolError,
-  proveIdentity,
+  type PeerSession,
 } from "../net/mod.ts";
-import { type FolderRecord, lockHome, prepareHome, Store } from "../store/mod.ts";
-import { FolderHost, type FolderHostContext } from "./folder_host.ts";
-import { type DialTarget, dialTargets } from "./reconnect.ts";
+import { type FolderRecord, lockHome, type PeerRecord, prepareHome, Store } from "../store/mod.ts";
+import type { DeletionThresholds } from "../plan/mod.ts";
 import { RateLimiter } from "../transfer/mod.ts";
 import { BlockServer } from "./block_server.ts";
 import {
@@ -28,20 +18,20 @@ import {
   type FolderActionResult,
   serveControl,
 } from "./control.ts";
-import { collectStatus, type StatusReport, summarizeFolder } from "./status.ts";
+import { convergedWith } from "./convergence.ts";
 import type { DeviceEvent, TransferTotals } from "./events.ts";
-import { type FolderProblem, FolderRunner, UNWRITTEN_BYTES } from "./folder_runner.ts";
-import { type DeletionThresholds, folderModeOf } from "../plan/mod.ts";
-
-import { policyFromDisk } from "./needs.ts";
-import { storePathOf } from "./peers.ts";
-import { type LogContext, type Logger, ProblemLogger, silentLogger } from "./logger.ts";
-
 import { FolderLinks } from "./folder_link.ts";
-import { PullScheduler } from "./pull_scheduler.ts";
+import { type FolderProblem, UNWRITTEN_BYTES } from "./folder_runner.ts";
+import { Folders } from "./folders.ts";
+import { type Logger, ProblemLogger, silentLogger } from "./logger.ts";
+import { type DeviceApprover, PeerAdmission } from "./peer_admission.ts";
 import { type OfferHandler, PeerProtocol } from "./peer_protocol.ts";
+import { PeerSessions } from "./peer_sessions.ts";
+import { storePathOf } from "./peers.ts";
+import { PullScheduler } from "./pull_scheduler.ts";
+import { type DialTarget, dialTargets } from "./reconnect.ts";
 import { Shares } from "./shares.ts";
-import { type DeviceApprover, NOT_TRUSTED, PeerAdmission, randomId } from "./peer_admission.ts";
+import { collectStatus, type StatusReport } from "./status.ts";
 
 /** Default interval of the full scan that backs up the watcher. */
 const DEFAULT_SCAN_INTERVAL_MS = 3_600_000;
@@ -80,101 +70,103 @@ export interface ConnectOptions {
   readonly inviteSecret?: Uint8Array;
 }
 
-/** How often connected peers are checked against the store (a revoke from another process). */
-const TRUST_CHECK_MS = 2_000;
-
 /**
  * One running fsync device: its identity, store and folders, and a session with each
- * connected peer. The only module that knows every other; all decisions are delegated to
- * `plan`, all disk work to `scan` and `transfer`, all persistence to `store`.
+ * connected peer. Wiring only: folders live in `Folders`, sessions in `PeerSessions`, what
+ * is said in them in `PeerProtocol`, whom to trust in `PeerAdmission`, pulls in
+ * `PullScheduler`; decisions are made in lib/plan, persistence in lib/store.
  */
 export class Device {
   readonly identity: DeviceIdentity;
-  readonly store: Store;
   readonly name: string;
+  #store: Store;
   #lock: Deno.FsFile;
   #logger: ProblemLogger;
-  #nowMs: () => number;
-  #folders = new Map<string, FolderRunner>();
-  #sessions = new Map<string, PeerSession>();
-  #offerHandler?: OfferHandler;
+  #folders: Folders;
+  #sessions: PeerSessions;
   #admission: PeerAdmission;
-  #trustTimer?: ReturnType<typeof setInterval>;
-  #listeners = new Set<(event: DeviceEvent) => void>();
-  #listener?: Listener;
-  #background = new Set<Promise<unknown>>();
   #links = new FolderLinks();
-  #pulls: PullScheduler;
-  /** The address this device dialled to open a session (none for sessions the peer opened). */
-  #dialledAt = new WeakMap<PeerSession, string>();
   #shares: Shares;
-  #protocol: PeerProtocol;
-  #closed = false;
-  #options: DeviceOptions;
+  #pulls: PullScheduler;
+  #offerHandler?: OfferHandler;
+  #listeners = new Set<(event: DeviceEvent) => void>();
+  #background = new Set<Promise<unknown>>();
   #control?: ControlServer;
-  #hosts = new Map<string, FolderHost>();
-  #hostContext: FolderHostContext;
-  /** Block data every pull of this device has fetched and not yet written. */
-  #unwritten = new Semaphore(UNWRITTEN_BYTES);
+  #closed = false;
 
   private constructor(lock: Deno.FsFile, identity: DeviceIdentity, store: Store, name: string, options: DeviceOptions) {
-    this.#options = options;
     this.#lock = lock;
     this.identity = identity;
-    this.store = store;
+    this.#store = store;
     this.name = name;
-    this.#nowMs = options.nowMs ?? Date.now;
+    const nowMs = options.nowMs ?? Date.now;
+    const emit = (event: DeviceEvent) => this.#emit(event);
+    const track = <T>(task: Promise<T>) => this.#track(task);
+    const closed = () => this.#closed;
     // Warnings and errors are remembered (in the store too) for `fsync status`.
-    this.#logger = new ProblemLogger(
+    const logger = this.#logger = new ProblemLogger(
       options.logger ?? silentLogger,
-      this.#nowMs,
+      nowMs,
       (problem) => store.putLastError(problem),
-      (task) => void this.#track(task),
+      (task) => void track(task),
     );
-    this.#hostContext = {
+    this.#folders = new Folders({
       store,
-      logger: this.#logger,
-      nowMs: this.#nowMs,
+      logger,
+      nowMs,
       shortId: identity.shortId,
       ignoreDefaults: options.ignoreDefaults,
       watch: options.watch ?? true,
       scanIntervalMs: options.scanIntervalMs ?? DEFAULT_SCAN_INTERVAL_MS,
-      unwritten: this.#unwritten,
+      unwritten: new Semaphore(UNWRITTEN_BYTES),
       makeSymlink: options.makeSymlink,
       onPolicyChanged: (folderId) => this.#pullAgain(folderId),
-      emit: (event) => this.#emit(event),
-      track: (task) => this.#track(task),
-    };
-    this.#admission = new PeerAdmission(store, this.#logger, this.#nowMs);
+      emit,
+      track,
+    }, options);
+    const folders = this.#folders;
+    this.#admission = new PeerAdmission(store, logger, nowMs);
     this.#shares = new Shares(store, this.#links);
     this.#pulls = new PullScheduler({
       links: this.#links,
       store,
       session: (peerId) => this.#sessions.get(peerId),
-      runner: (folderId) => this.#folders.get(folderId),
-      rescan: (runner, paths) => this.#hosts.get(runner.folder.id)!.rescan(paths),
-      emit: (event) => this.#emit(event),
-      track: (task) => this.#track(task),
-      closed: () => this.#closed,
+      runner: (folderId) => folders.runners.get(folderId),
+      rescan: (runner, paths) => folders.host(runner.folder.id)!.rescan(paths),
+      emit,
+      track,
+      closed,
       recvLimit: options.maxRecvBytesPerSecond ? new RateLimiter(options.maxRecvBytesPerSecond) : undefined,
     });
-    this.#protocol = new PeerProtocol({
+    const protocol = new PeerProtocol({
       store,
-      logger: this.#logger,
+      logger,
       shortId: identity.shortId,
-      folders: this.#folders,
+      folders: folders.runners,
       links: this.#links,
       shares: this.#shares,
       admission: this.#admission,
       pulls: this.#pulls,
-      blockServer: new BlockServer(store, (folderId, path) => this.#hosts.get(folderId)?.servedStale(path)),
+      blockServer: new BlockServer(store, (folderId, path) => folders.host(folderId)?.servedStale(path)),
       sendLimit: options.maxSendBytesPerSecond ? new RateLimiter(options.maxSendBytesPerSecond) : undefined,
-      dialledAt: this.#dialledAt,
+      dialledAt: (session) => this.#sessions.dialledAt(session),
       device: this,
       offerHandler: () => this.#offerHandler,
-      emit: (event) => this.#emit(event),
-      track: (task) => this.#track(task),
-      closed: () => this.#closed,
+      emit,
+      track,
+      closed,
+    });
+    this.#sessions = new PeerSessions({
+      identity,
+      name,
+      store,
+      logger,
+      nowMs,
+      admission: this.#admission,
+      links: this.#links,
+      protocol: () => protocol,
+      emit,
+      track,
     });
   }
 
@@ -204,7 +196,7 @@ export class Device {
       // A home path too long for a Unix socket, say: `fsync status` then reads the store.
       device.#logger.debug(`no control endpoint: ${(e as Error).message}`);
     }
-    for (const folder of await store.listFolders()) await device.#startFolder(folder);
+    for (const folder of await store.listFolders()) await device.#folders.start(folder);
     return device;
   }
 
@@ -234,7 +226,25 @@ export class Device {
 
   /** The home's folders. */
   folders(): Promise<FolderRecord[]> {
-    return this.store.listFolders();
+    return this.#store.listFolders();
+  }
+
+  /** The files, directories, symlinks and deletions of a folder's local index, in path order. */
+  localIndex(folderId: string): AsyncIterable<FileInfo> {
+    return this.#store.listLocal(folderId);
+  }
+
+  /** What this device knows of another: name, address, trust, folders it was invited to. */
+  peer(deviceId: string): Promise<PeerRecord | undefined> {
+    return this.#store.getPeer(deviceId);
+  }
+
+  /**
+   * Stops trusting a device, as `fsync revoke` does: its session ends within seconds and it
+   * is not admitted again.
+   */
+  async revoke(deviceId: string): Promise<void> {
+    await this.#store.revokePeer(deviceId);
   }
 
   /**
@@ -244,13 +254,12 @@ export class Device {
   dialTargets(
     configured: readonly { readonly address: HostPort; readonly deviceId?: string }[],
   ): Promise<DialTarget[]> {
-    return dialTargets(this.store, configured);
+    return dialTargets(this.#store, configured);
   }
 
   /** The folder replicated at `path`, if any. */
-  async folderAt(path: string): Promise<FolderRecord | undefined> {
-    const abs = resolve(path);
-    return (await this.store.listFolders()).find((f) => f.path === abs);
+  folderAt(path: string): Promise<FolderRecord | undefined> {
+    return this.#folders.at(path);
   }
 
   /**
@@ -258,35 +267,15 @@ export class Device {
    * scans it.
    *
    * @throws {FsyncError} (local IO) when it is missing, not a directory or unreadable;
-   * (usage) when it is inside another folder or holds one (each would scan, and clean up
-   * after, the other's files).
+   * (usage) when it is inside another folder or holds one.
    */
-  async addFolder(path: string, label: string, folderId: string = randomId()): Promise<FolderRecord> {
-    const abs = resolve(path);
-    await checkReadableDirectory(abs);
-    const folders = await this.store.listFolders();
-    const existing = folders.find((f) => f.path === abs);
-    if (existing) return existing;
-    const inside = (a: string, b: string) => a.startsWith(b.endsWith("/") ? b : `${b}/`);
-    const other = folders.find((f) => inside(abs, f.path) || inside(f.path, abs));
-    if (other) {
-      const how = inside(abs, other.path) ? "is inside" : "holds";
-      throw new FsyncError(`${abs} ${how} the folder "${other.label}" at ${other.path}`, ExitCode.usage, {
-        hint: "a folder cannot hold another; choose a directory outside it",
-      });
-    }
-    const folder = { id: folderId, label, path: abs, indexId: randomId() };
-    await this.store.putFolder(folder);
-    await this.#startFolder(folder);
-    return folder;
+  addFolder(path: string, label: string, folderId?: string): Promise<FolderRecord> {
+    return this.#folders.add(path, label, folderId);
   }
 
   /** Sets a folder's mode, now and for the next starts (the configuration may still override it there). */
-  async setFolderMode(folderId: string, mode: FolderMode): Promise<void> {
-    const runner = this.#folders.get(folderId);
-    if (!runner) throw new Error(`no folder ${folderId}`);
-    await this.store.putFolder({ ...runner.folder, mode });
-    runner.setMode(mode);
+  setFolderMode(folderId: string, mode: FolderMode): Promise<void> {
+    return this.#folders.setMode(folderId, mode);
   }
 
   /** Offers a folder to every device that connects and does not share it yet. */
@@ -304,62 +293,40 @@ export class Device {
   }
 
   /** Number and total size of the files in a folder's local index. */
-  async folderSummary(folderId: string): Promise<{ files: number; bytes: number }> {
-    const { files, bytes } = await summarizeFolder(this.store, folderId);
-    return { files, bytes };
+  folderSummary(folderId: string): Promise<{ files: number; bytes: number }> {
+    return this.#folders.summary(folderId);
   }
 
   /**
    * Whether this device and a connected peer hold the same versions of every folder they
-   * share: each has pulled all of the other's index (this device is in sync with the peer,
-   * and the peer said it applied this device's index up to its current sequence), and the
-   * peer answered every offer made to it. False while nothing is shared or declined yet.
+   * share, and the peer answered every offer made to it (see `convergedWith` in convergence.ts).
    */
-  async convergedWith(peerId: string): Promise<boolean> {
-    if (await this.#offersPending(peerId)) return false;
-    let shared = 0;
-    for (const runner of this.#folders.values()) {
-      const link = this.#links.find(runner.folder.id, peerId);
-      if (link?.session.announced === undefined) continue; // not shared, or not announced by the peer
-      shared++;
-      const { inSync, peerPulled: told, indexSent: index } = link.session;
-      if (!inSync) return false;
-      if (told?.indexId !== runner.folder.indexId || !index) return false;
-      if (index.read < await this.store.localSequence(runner.folder.id) || told.sequence < index.sent) return false;
-    }
-    return shared > 0 || this.#links.ofPeer(peerId).some((l) => l.session.declined);
-  }
-
-  /** Whether the peer has yet to answer an offer, or to announce a folder shared in this session. */
-  async #offersPending(peerId: string): Promise<boolean> {
-    const invitedTo = (await this.store.getPeer(peerId))?.invitedTo ?? [];
-    for (const folderId of this.#admission.offered) {
-      if (!invitedTo.includes(folderId) || this.#links.find(folderId, peerId)?.session.declined) continue;
-      if (!(await this.#shares.has(folderId, peerId))) return true;
-    }
-    return this.#links.ofPeer(peerId).some((l) => l.session.unannounced);
+  convergedWith(peerId: string): Promise<boolean> {
+    return convergedWith({
+      store: this.#store,
+      runners: this.#folders.runners,
+      links: this.#links,
+      shares: this.#shares,
+      offered: this.#admission.offered,
+    }, peerId);
   }
 
   /** What `fsync status` shows: folders, what is needed from whom, peers, the last problem. */
   status(): Promise<StatusReport> {
-    return collectStatus(this.store, {
+    const folders = this.#folders;
+    return collectStatus(this.#store, {
       running: true,
       isConnected: (deviceId) => this.isConnected(deviceId),
-      policyOf: (folder) => {
-        const runner = this.#folders.get(folder.id);
-        return runner
-          ? { mode: runner.mode, decider: runner.decider }
-          : policyFromDisk(folder, this.#options.ignoreDefaults ?? true, this.#options.folderModes); // being added
-      },
+      policyOf: (folder) => folders.policyOf(folder),
       lastError: this.#logger.last,
-      problemOf: (folder) => this.#folders.get(folder.id)?.problem?.message,
-      pathProblemsOf: (folder, limit) => this.#folders.get(folder.id)?.pathProblems(limit) ?? { count: 0, list: [] },
+      problemOf: (folder) => folders.runners.get(folder.id)?.problem?.message,
+      pathProblemsOf: (folder, limit) => folders.runners.get(folder.id)?.pathProblems(limit) ?? { count: 0, list: [] },
     });
   }
 
   /** Whether a session with the peer is open. */
   isConnected(peerId: string): boolean {
-    return this.#sessions.has(peerId);
+    return this.#sessions.get(peerId) !== undefined;
   }
 
   /**
@@ -369,30 +336,13 @@ export class Device {
    *
    * @throws {FsyncError} (usage) when no folder has that ID or label.
    */
-  async folderAction(folder: string, action: FolderAction): Promise<FolderActionResult> {
-    const runners = [...this.#folders.values()];
-    const runner = this.#folders.get(folder) ?? runners.find((r) => r.folder.label === folder);
-    if (!runner) {
-      const known = runners.map((r) => `${r.folder.id} (${r.folder.label})`).join(", ") || "none";
-      throw new FsyncError(`no folder ${JSON.stringify(folder)} in this home`, ExitCode.usage, {
-        hint: `its folders: ${known}`,
-      });
-    }
-    const changes = action === "confirm-deletes"
-      ? await runner.confirmDeletes()
-      : action === "accept-empty"
-      ? await runner.acceptEmpty()
-      : await runner.scan();
-    const { id, label } = runner.folder;
-    return { id, label, changes, problem: runner.problem?.message ?? null };
+  folderAction(folder: string, action: FolderAction): Promise<FolderActionResult> {
+    return this.#folders.act(folder, action);
   }
 
   /** Folders that do not sync as usual: stopped (root unmounted or replaced) or holding a big deletion. */
   folderProblems(): (FolderProblem & { readonly folderId: string; readonly label: string })[] {
-    return [...this.#folders.values()].flatMap((r) => {
-      const problem = r.problem;
-      return problem ? [{ ...problem, folderId: r.folder.id, label: r.folder.label }] : [];
-    });
+    return this.#folders.problems();
   }
 
   /** Sums of what was pulled for a folder from a peer. */
@@ -405,11 +355,8 @@ export class Device {
    *
    * @throws {PortInUseError} when the port is taken.
    */
-  async listen(address: HostPort): Promise<number> {
-    this.#listener = await listen(address, this.identity, (connection) => this.#track(this.#adopt(connection, "")), {
-      onWarning: (line) => this.#logger.warn(line),
-    });
-    return this.#listener.port;
+  listen(address: HostPort): Promise<number> {
+    return this.#sessions.listen(address);
   }
 
   /**
@@ -419,29 +366,13 @@ export class Device {
    * @throws {PeerUnreachableError} when the peer cannot be reached.
    * @throws {FsyncError} (untrusted) when the peer is not the expected device.
    */
-  async connect(
-    address: HostPort,
-    options: ConnectOptions = {},
-  ): Promise<{ session: PeerSession; done: Promise<void> }> {
-    const dialled = formatHostPort(address);
-    let expected = options.deviceId;
-    if (!expected) {
-      const known = (await this.store.listPeers()).find((p) => p.trusted && p.address === dialled);
-      expected = known && parseDeviceId(known.deviceId);
-    }
-    const connection = await dial(address, this.identity, expected);
-    let ready!: (s: PeerSession) => void;
-    const sessionReady = new Promise<PeerSession>((r) => ready = r);
-    const done = this.#adopt(connection, dialled, ready, options.inviteSecret);
-    this.#track(done);
-    const session = await Promise.race([sessionReady, done.then(() => undefined)]);
-    if (!session) throw new PeerUnreachableError(`${formatHostPort(address)} closed the session during the handshake`);
-    return { session, done };
+  connect(address: HostPort, options: ConnectOptions = {}): Promise<{ session: PeerSession; done: Promise<void> }> {
+    return this.#sessions.connect(address, options.deviceId, options.inviteSecret);
   }
 
   /** Runs a session over an already open connection (used by tests with in-memory pairs). */
   runConnection(connection: Connection, inviteSecret?: Uint8Array): Promise<void> {
-    return this.#track(this.#adopt(connection, "", undefined, inviteSecret));
+    return this.#track(this.#sessions.adopt(connection, "", undefined, inviteSecret));
   }
 
   /** Stops listening, ends every session, and closes the store and the home lock. */
@@ -449,148 +380,22 @@ export class Device {
     if (this.#closed) return;
     this.#closed = true;
     this.#pulls.close();
-    for (const host of this.#hosts.values()) host.close();
-    clearInterval(this.#trustTimer);
-    await this.#listener?.close();
+    this.#folders.close();
+    await this.#sessions.close();
     await this.#control?.close();
-    await Promise.all([...this.#sessions.values()].map((s) => s.close("device shutting down")));
     await Promise.allSettled([...this.#background]);
     await this.#logger.close();
-    this.store.close();
+    this.#store.close();
     this.#lock.close();
-  }
-
-  // --- sessions ---
-
-  async #adopt(
-    connection: Connection,
-    dialled: string,
-    ready?: (s: PeerSession) => void,
-    inviteSecret?: Uint8Array,
-  ): Promise<void> {
-    let session: PeerSession;
-    try {
-      session = await PeerSession.open(connection, {
-        type: "hello",
-        deviceId: this.identity.deviceId,
-        deviceName: this.name,
-        protocolVersion: PROTOCOL_VERSION,
-        identityProof: proveIdentity(this.identity, connection.channelBinding, connection.role),
-        inviteProof: inviteSecret ? inviteProof(inviteSecret, connection.channelBinding) : new Uint8Array(),
-      });
-    } catch (e) {
-      this.#logger.warn(`handshake with ${connection.remoteAddress} failed: ${(e as Error).message}`);
-      return;
-    }
-    const { peer } = session;
-    if (peer.deviceId === this.identity.displayId) {
-      await session.close("connected to itself");
-      this.#logger.warn(`${connection.remoteAddress} is this device itself; disconnected`, peerContext(peer.deviceId));
-      return;
-    }
-    // A device this one dialled was pinned or confirmed by the caller; one that dialled in
-    // must be trusted already, hold a valid invite, or be approved.
-    const known = await this.store.getPeer(peer.deviceId);
-    let invitedTo = known?.invitedTo ?? [];
-    if (connection.role === "server") {
-      const applicant = { ...peer, name: peer.deviceName, channelBinding: connection.channelBinding };
-      const granted = await this.#admission.admit(applicant, known);
-      if (!granted) {
-        this.#logger.warn(`refused ${peer.deviceName} at ${peer.address}: ${NOT_TRUSTED}`, peerContext(peer.deviceId));
-        await session.refuse(NOT_TRUSTED);
-        return;
-      }
-      invitedTo = granted;
-      connection.authenticated(); // the listener's limits on strangers end
-    }
-    this.#sessions.get(peer.deviceId)?.close("replaced by a newer connection");
-    this.#sessions.set(peer.deviceId, session);
-    this.#trustTimer ??= setInterval(() => this.#track(this.#dropUntrusted()), TRUST_CHECK_MS);
-    // Dialling a device is no reason to trust it: a dialled device keeps the trust it had, and
-    // an unknown one is recorded (trusted) only when this device accepts a folder it offers.
-    if (dialled) this.#dialledAt.set(session, dialled);
-    if (connection.role === "server" || known) {
-      await this.store.putPeer({
-        deviceId: peer.deviceId,
-        name: peer.deviceName,
-        address: dialled || known?.address || "",
-        trusted: connection.role === "server" || known!.trusted,
-        invitedTo,
-        lastSeenMs: this.#nowMs(),
-      });
-    }
-    this.#logger.info(
-      `connected to ${peer.deviceName} (${peer.deviceId}) at ${peer.address}`,
-      peerContext(peer.deviceId),
-    );
-    this.#emit({ type: "peer-connected", peerId: peer.deviceId, name: peer.deviceName, address: peer.address });
-    ready?.(session);
-    let reason = "connection closed";
-    try {
-      await this.#protocol.sendClusterConfig(session);
-      await this.#protocol.sendOffers(session, invitedTo);
-      await session.run(
-        (folderId, want) => this.#protocol.serveBlock(session, folderId, want),
-        (e) => this.#protocol.onEvent(session, e),
-      );
-    } catch (e) {
-      reason = (e as Error).message;
-      if (e instanceof ProtocolError) {
-        this.#logger.error(
-          `${peer.deviceName} at ${peer.address} broke the protocol: ${reason}; disconnected`,
-          peerContext(peer.deviceId),
-        );
-        await session.close(`protocol error: ${reason}`);
-      } else if (!(e instanceof PeerUnreachableError)) {
-        await session.close("internal error");
-        throw e;
-      }
-    } finally {
-      // A newer session with the same peer may have replaced this one: its state stays.
-      if (this.#sessions.get(peer.deviceId) === session) {
-        this.#sessions.delete(peer.deviceId);
-        this.#links.endSession(peer.deviceId);
-      }
-      this.#emit({ type: "peer-disconnected", peerId: peer.deviceId, reason });
-      const record = await this.store.getPeer(peer.deviceId);
-      if (record) await this.store.putPeer({ ...record, lastSeenMs: this.#nowMs() });
-    }
-  }
-
-  /** Ends sessions with peers that are no longer trusted (revoked by `fsync revoke`). */
-  async #dropUntrusted(): Promise<void> {
-    for (const [peerId, session] of this.#sessions) {
-      if (!(await this.#admission.isRevoked(peerId))) continue;
-      this.#logger.warn(`${session.peer.deviceName} was revoked; disconnected`, peerContext(peerId));
-      this.#sessions.delete(peerId);
-      this.#track(session.refuse(NOT_TRUSTED));
-    }
-  }
-
-  // --- folders and pulls ---
-
-  async #startFolder(folder: FolderRecord): Promise<void> {
-    const mode = folderModeOf(folder, this.#options.folderModes);
-    const host = new FolderHost(folder, this.#hostContext, mode, this.#options.deletionThresholds?.get(folder.path));
-    this.#hosts.set(folder.id, host);
-    this.#folders.set(folder.id, host.runner);
-    await host.start(); // fails with a clear FsyncError when the folder is gone
   }
 
   /** Pulls a folder from every connected peer sharing it (what it takes from them changed). */
   #pullAgain(folderId: string): void {
     this.#track((async () => {
-      for (const peerId of this.#sessions.keys()) {
+      for (const peerId of this.#sessions.peerIds()) {
         if (await this.#shares.has(folderId, peerId)) this.#pulls.schedule({ folderId, peerId });
       }
     })());
-  }
-
-  // --- plumbing ---
-
-  /** The log context of a folder (by label) and a peer. */
-  #context(folderId: string, peerId: string): LogContext {
-    return { folder: this.#folders.get(folderId)?.folder.label ?? folderId, ...peerContext(peerId) };
   }
 
   #emit(event: DeviceEvent): void {
@@ -606,29 +411,5 @@ export class Device {
     this.#background.add(owned);
     owned.catch(() => {}).finally(() => this.#background.delete(owned));
     return owned;
-  }
-}
-
-/** The log context naming a peer by its short device ID. */
-function peerContext(deviceId: string): LogContext {
-  return { peer: shortOfDisplayId(deviceId) };
-}
-
-/**
- * @throws {FsyncError} (local IO) when `path` is missing, not a directory or unreadable.
- */
-async function checkReadableDirectory(path: string): Promise<void> {
-  let st: Deno.FileInfo;
-  try {
-    st = await Deno.stat(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new FsyncError(`folder ${path} does not exist`, ExitCode.io);
-    throw new FsyncError(`cannot access folder ${path}: ${(e as Error).message}`, ExitCode.io, { cause: e });
-  }
-  if (!st.isDirectory) throw new FsyncError(`${path} is not a directory`, ExitCode.io);
-  try {
-    for await (const _ of Deno.readDir(path)) break;
-  } catch (e) {
-    throw new FsyncError(`cannot read folder ${path}: ${(e as Error).message}`, ExitCode.io, { cause: e });
   }
 }

@@ -80,7 +80,7 @@ Deno.test("a new folder's temporary files are never indexed, and its first scan 
     try {
       const folder = await device.addFolder(dir, "folder");
       const indexed = [];
-      for await (const f of device.store.listLocal(folder.id)) indexed.push(f.path);
+      for await (const f of device.localIndex(folder.id)) indexed.push(f.path);
       assert.deepEqual(indexed, ["sub"], "temporary files are never indexed");
     } finally {
       await device.close();
@@ -137,7 +137,7 @@ Deno.test("an expired invite admits nobody; the refused device learns it is not 
       const runs = [sharer.runConnection(x), joiner.runConnection(y, secret)];
       assert.equal((await refused).peerId, sharer.identity.displayId);
       await Promise.all(runs);
-      assert.equal((await sharer.store.getPeer(joiner.identity.displayId))?.trusted, undefined);
+      assert.equal((await sharer.peer(joiner.identity.displayId))?.trusted, undefined);
     } finally {
       await joiner.close();
       await sharer.close();
@@ -172,7 +172,7 @@ Deno.test("an invite admits a device to its folder only: other folders shared he
       const runs = [sharer.runConnection(x), joiner.runConnection(y, await sharer.createInvite(b.id, 1, 60_000))];
       assert.equal((await synced).folderId, b.id);
       assert.deepEqual(offered, ["b"]);
-      assert.deepEqual((await sharer.store.getPeer(joiner.identity.displayId))?.invitedTo, [b.id]);
+      assert.deepEqual((await sharer.peer(joiner.identity.displayId))?.invitedTo, [b.id]);
       y.close();
       await Promise.all(runs);
     } finally {
@@ -221,9 +221,9 @@ Deno.test("trustWith(): the device connects without an invite and is offered the
       y.close();
       await Promise.all(runs);
 
-      await sharer.store.revokePeer(joinerId);
+      await sharer.revoke(joinerId);
       assert.equal(await sharer.trustWith("docs", joinerId), false);
-      assert.equal((await sharer.store.getPeer(joinerId))?.trusted, false);
+      assert.equal((await sharer.peer(joinerId))?.trusted, false);
     } finally {
       await joiner.close();
       await sharer.close();
@@ -264,14 +264,14 @@ Deno.test("a copy of the sharer's store cannot join: its invite records cannot m
         assert.equal((await refused).peerId, sharer.identity.displayId, "stored bytes used as the secret");
         await Promise.all(runs);
       }
-      assert.equal(await sharer.store.getPeer(joiner.identity.displayId), undefined);
+      assert.equal(await sharer.peer(joiner.identity.displayId), undefined);
       // The invite was not used up by the attempts: its real secret still joins.
       joiner.onOffer(() => Promise.resolve({ decline: "only checking admission" }));
       const declined = nextEvent(sharer, "share-declined");
       const [y, x] = connectionPair(joiner.identity, sharer.identity);
       const runs = [sharer.runConnection(x), joiner.runConnection(y, secret)];
       await declined;
-      assert.equal((await sharer.store.getPeer(joiner.identity.displayId))?.trusted, true);
+      assert.equal((await sharer.peer(joiner.identity.displayId))?.trusted, true);
       y.close();
       await Promise.all(runs);
     } finally {
@@ -304,7 +304,7 @@ Deno.test("dialling is not trust: a refused dial leaves the peer untrusted, and 
       let runs = [sharer.runConnection(x), joiner.runConnection(y, expired)];
       await refused;
       await Promise.all(runs);
-      assert.notEqual((await joiner.store.getPeer(sharerId))?.trusted, true, "the dialled device is not trusted");
+      assert.notEqual((await joiner.peer(sharerId))?.trusted, true, "the dialled device is not trusted");
 
       // The refused device dials back: the joiner has no invite out and no approver.
       const refusedBack = nextEvent(sharer, "not-trusted");
@@ -312,13 +312,13 @@ Deno.test("dialling is not trust: a refused dial leaves the peer untrusted, and 
       runs = [sharer.runConnection(a), joiner.runConnection(b)];
       assert.equal((await refusedBack).peerId, joiner.identity.displayId);
       await Promise.all(runs);
-      assert.notEqual((await joiner.store.getPeer(sharerId))?.trusted, true);
+      assert.notEqual((await joiner.peer(sharerId))?.trusted, true);
 
       const synced = nextEvent(joiner, "in-sync");
       [y, x] = connectionPair(joiner.identity, sharer.identity);
       runs = [sharer.runConnection(x), joiner.runConnection(y, await sharer.createInvite(folder.id, 1, 60_000))];
       await synced;
-      assert.equal((await joiner.store.getPeer(sharerId))?.trusted, true, "trusted once its folder was accepted");
+      assert.equal((await joiner.peer(sharerId))?.trusted, true, "trusted once its folder was accepted");
       y.close();
       await Promise.all(runs);
 

@@ -48,7 +48,7 @@ export interface PeerProtocolContext {
   /** Bounds block data sent to all peers together. */
   readonly sendLimit?: RateLimiter;
   /** The address this device dialled to open a session (none for sessions the peer opened). */
-  readonly dialledAt: WeakMap<PeerSession, string>;
+  dialledAt(session: PeerSession): string | undefined;
   /** The folders an accepted offer makes and sets up. */
   readonly device: {
     folderAt(path: string): Promise<FolderRecord | undefined>;
@@ -186,7 +186,7 @@ export class PeerProtocol {
       return;
     }
     await this.#ctx.shares.add(folder.id, peer.deviceId);
-    await this.#ctx.admission.trustOfferer(session.peer, this.#ctx.dialledAt.get(session));
+    await this.#ctx.admission.trustOfferer(session.peer, this.#ctx.dialledAt(session));
     await session.send({ type: "shareAccept", folderId: folder.id });
     await this.sendClusterConfig(session);
   }

@@ -1,0 +1,236 @@
+import { parseDeviceId, shortOfDisplayId } from "../model/mod.ts";
+import {
+  type Connection,
+  type DeviceIdentity,
+  dial,
+  formatHostPort,
+  type HostPort,
+  inviteProof,
+  listen,
+  type Listener,
+  PeerSession,
+  PeerUnreachableError,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  proveIdentity,
+} from "../net/mod.ts";
+import type { Store } from "../store/mod.ts";
+import type { DeviceEvent } from "./events.ts";
+import type { FolderLinks } from "./folder_link.ts";
+import type { LogContext, Logger } from "./logger.ts";
+import { NOT_TRUSTED, type PeerAdmission } from "./peer_admission.ts";
+import type { PeerProtocol } from "./peer_protocol.ts";
+
+/** How often connected peers are checked against the store (a revoke from another process). */
+const TRUST_CHECK_MS = 2_000;
+
+/** What the sessions of a device use of it. */
+export interface PeerSessionsContext {
+  readonly identity: DeviceIdentity;
+  /** This device's name, said in the Hello. */
+  readonly name: string;
+  readonly store: Store;
+  readonly logger: Logger;
+  readonly nowMs: () => number;
+  readonly admission: PeerAdmission;
+  readonly links: FolderLinks;
+  /** What is said and answered in a session once it is open. */
+  protocol(): PeerProtocol;
+  emit(event: DeviceEvent): void;
+  /** Owns a background task (awaited at close, its failure logged). */
+  track<T>(task: Promise<T>): Promise<T>;
+}
+
+/**
+ * The open sessions of a device, one per peer: accepting and dialling connections, the
+ * Hello exchange and admission, recording the peer, running the protocol until the session
+ * ends, and dropping peers revoked meanwhile. A newer session with a peer replaces the older.
+ */
+export class PeerSessions {
+  #ctx: PeerSessionsContext;
+  #sessions = new Map<string, PeerSession>();
+  /** The address this device dialled to open a session (none for sessions the peer opened). */
+  #dialledAt = new WeakMap<PeerSession, string>();
+  #listener?: Listener;
+  #trustTimer?: ReturnType<typeof setInterval>;
+
+  constructor(ctx: PeerSessionsContext) {
+    this.#ctx = ctx;
+  }
+
+  /** The open session with a peer, if any. */
+  get(peerId: string): PeerSession | undefined {
+    return this.#sessions.get(peerId);
+  }
+
+  /** The device IDs of the connected peers. */
+  peerIds(): IterableIterator<string> {
+    return this.#sessions.keys();
+  }
+
+  /** The address this device dialled to open `session` (undefined when the peer dialled in). */
+  dialledAt(session: PeerSession): string | undefined {
+    return this.#dialledAt.get(session);
+  }
+
+  /** Accepts peers on `address`; returns the bound port. @throws {PortInUseError} when it is taken. */
+  async listen(address: HostPort): Promise<number> {
+    this.#listener = await listen(address, this.#ctx.identity, (c) => this.#ctx.track(this.adopt(c, "")), {
+      onWarning: (line) => this.#ctx.logger.warn(line),
+    });
+    return this.#listener.port;
+  }
+
+  /**
+   * Dials a peer and runs the session in the background; resolves with it once the Hellos
+   * are exchanged. Without `expected`, the trusted peer last seen at that address is pinned.
+   *
+   * @throws {PeerUnreachableError} when the peer cannot be reached or closes during the handshake.
+   */
+  async connect(
+    address: HostPort,
+    expected?: Uint8Array,
+    inviteSecret?: Uint8Array,
+  ): Promise<{ session: PeerSession; done: Promise<void> }> {
+    const dialled = formatHostPort(address);
+    if (!expected) {
+      const known = (await this.#ctx.store.listPeers()).find((p) => p.trusted && p.address === dialled);
+      expected = known && parseDeviceId(known.deviceId);
+    }
+    const connection = await dial(address, this.#ctx.identity, expected);
+    let ready!: (s: PeerSession) => void;
+    const sessionReady = new Promise<PeerSession>((r) => ready = r);
+    const done = this.adopt(connection, dialled, ready, inviteSecret);
+    this.#ctx.track(done);
+    const session = await Promise.race([sessionReady, done.then(() => undefined)]);
+    if (!session) throw new PeerUnreachableError(`${dialled} closed the session during the handshake`);
+    return { session, done };
+  }
+
+  /**
+   * Runs a session over an open connection until it ends: Hellos, admission of a peer that
+   * dialled in (`dialled` empty), recording the peer, then the protocol. `ready` is called
+   * once the session is admitted.
+   */
+  async adopt(
+    connection: Connection,
+    dialled: string,
+    ready?: (s: PeerSession) => void,
+    inviteSecret?: Uint8Array,
+  ): Promise<void> {
+    const { identity, store, logger, admission } = this.#ctx;
+    let session: PeerSession;
+    try {
+      session = await PeerSession.open(connection, {
+        type: "hello",
+        deviceId: identity.deviceId,
+        deviceName: this.#ctx.name,
+        protocolVersion: PROTOCOL_VERSION,
+        identityProof: proveIdentity(identity, connection.channelBinding, connection.role),
+        inviteProof: inviteSecret ? inviteProof(inviteSecret, connection.channelBinding) : new Uint8Array(),
+      });
+    } catch (e) {
+      logger.warn(`handshake with ${connection.remoteAddress} failed: ${(e as Error).message}`);
+      return;
+    }
+    const { peer } = session;
+    if (peer.deviceId === identity.displayId) {
+      await session.close("connected to itself");
+      logger.warn(`${connection.remoteAddress} is this device itself; disconnected`, peerContext(peer.deviceId));
+      return;
+    }
+    // A device this one dialled was pinned or confirmed by the caller; one that dialled in
+    // must be trusted already, hold a valid invite, or be approved.
+    const known = await store.getPeer(peer.deviceId);
+    let invitedTo = known?.invitedTo ?? [];
+    if (connection.role === "server") {
+      const applicant = { ...peer, name: peer.deviceName, channelBinding: connection.channelBinding };
+      const granted = await admission.admit(applicant, known);
+      if (!granted) {
+        logger.warn(`refused ${peer.deviceName} at ${peer.address}: ${NOT_TRUSTED}`, peerContext(peer.deviceId));
+        await session.refuse(NOT_TRUSTED);
+        return;
+      }
+      invitedTo = granted;
+      connection.authenticated(); // the listener's limits on strangers end
+    }
+    this.#sessions.get(peer.deviceId)?.close("replaced by a newer connection");
+    this.#sessions.set(peer.deviceId, session);
+    this.#trustTimer ??= setInterval(() => this.#ctx.track(this.#dropUntrusted()), TRUST_CHECK_MS);
+    // Dialling a device is no reason to trust it: a dialled device keeps the trust it had, and
+    // an unknown one is recorded (trusted) only when this device accepts a folder it offers.
+    if (dialled) this.#dialledAt.set(session, dialled);
+    if (connection.role === "server" || known) {
+      await store.putPeer({
+        deviceId: peer.deviceId,
+        name: peer.deviceName,
+        address: dialled || known?.address || "",
+        trusted: connection.role === "server" || known!.trusted,
+        invitedTo,
+        lastSeenMs: this.#ctx.nowMs(),
+      });
+    }
+    logger.info(`connected to ${peer.deviceName} (${peer.deviceId}) at ${peer.address}`, peerContext(peer.deviceId));
+    this.#ctx.emit({ type: "peer-connected", peerId: peer.deviceId, name: peer.deviceName, address: peer.address });
+    ready?.(session);
+    await this.#run(session, invitedTo);
+  }
+
+  /** Runs the protocol of an admitted session until it ends, then forgets the session. */
+  async #run(session: PeerSession, invitedTo: readonly string[]): Promise<void> {
+    const { peer } = session;
+    const protocol = this.#ctx.protocol();
+    let reason = "connection closed";
+    try {
+      await protocol.sendClusterConfig(session);
+      await protocol.sendOffers(session, invitedTo);
+      await session.run(
+        (folderId, want) => protocol.serveBlock(session, folderId, want),
+        (e) => protocol.onEvent(session, e),
+      );
+    } catch (e) {
+      reason = (e as Error).message;
+      if (e instanceof ProtocolError) {
+        this.#ctx.logger.error(
+          `${peer.deviceName} at ${peer.address} broke the protocol: ${reason}; disconnected`,
+          peerContext(peer.deviceId),
+        );
+        await session.close(`protocol error: ${reason}`);
+      } else if (!(e instanceof PeerUnreachableError)) {
+        await session.close("internal error");
+        throw e;
+      }
+    } finally {
+      // A newer session with the same peer may have replaced this one: its state stays.
+      if (this.#sessions.get(peer.deviceId) === session) {
+        this.#sessions.delete(peer.deviceId);
+        this.#ctx.links.endSession(peer.deviceId);
+      }
+      this.#ctx.emit({ type: "peer-disconnected", peerId: peer.deviceId, reason });
+      const record = await this.#ctx.store.getPeer(peer.deviceId);
+      if (record) await this.#ctx.store.putPeer({ ...record, lastSeenMs: this.#ctx.nowMs() });
+    }
+  }
+
+  /** Ends sessions with peers that are no longer trusted (revoked by `fsync revoke`). */
+  async #dropUntrusted(): Promise<void> {
+    for (const [peerId, session] of this.#sessions) {
+      if (!(await this.#ctx.admission.isRevoked(peerId))) continue;
+      this.#ctx.logger.warn(`${session.peer.deviceName} was revoked; disconnected`, peerContext(peerId));
+      this.#sessions.delete(peerId);
+      this.#ctx.track(session.refuse(NOT_TRUSTED));
+    }
+  }
+
+  /** Stops listening and ends every session. */
+  async close(): Promise<void> {
+    clearInterval(this.#trustTimer);
+    await this.#listener?.close();
+    await Promise.all([...this.#sessions.values()].map((s) => s.close("device shutting down")));
+  }
+}
+
+/** The log context naming a peer by its short device ID. */
+function peerContext(deviceId: string): LogContext {
+  return { peer: shortOfDisplayId(deviceId) };
+}
