@@ -22,6 +22,16 @@ export interface Mutation {
   readonly bytes: number;
 }
 
+/** A write of `value` at `key`, weighing about `bytes` in a batch. */
+export function put(key: Deno.KvKey, value: unknown, bytes: number): Mutation {
+  return { key, value, bytes: bytes + 64 };
+}
+
+/** A deletion of `key`. */
+export function del(key: Deno.KvKey): Mutation {
+  return { key, value: null, bytes: 64 };
+}
+
 /**
  * Groups mutations into as few atomic commits as KV's limits allow. A group passed to
  * {@linkcode KvBatch.add} always lands in a single commit, so one entry is never half written.

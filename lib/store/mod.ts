@@ -4,6 +4,7 @@
  * the home directory's privacy (owner only) and its process lock. Hands out model types only; knows nothing of
  * scanning, networking or pulling.
  */
+export * from "./records.ts";
 export * from "./store.ts";
 export * from "./home.ts";
 export * from "./home_lock.ts";

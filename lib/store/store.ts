@@ -1,84 +1,19 @@
-import { blockCount, blockHash, type FileInfo, type FolderMode, toHex } from "../model/mod.ts";
-import { KvBatch, type Mutation } from "./_batch.ts";
+import type { FileInfo } from "../model/mod.ts";
+import { del, KvBatch, put } from "./_batch.ts";
+import { blockMapMutations, FileEntries, type StoredFile } from "./_entries.ts";
 import { compareKeyParts, pathKey } from "./_path_key.ts";
 import { ensurePrivateFile } from "./home.ts";
-
-/** A folder this device replicates. */
-export interface FolderRecord {
-  readonly id: string;
-  readonly label: string;
-  /** Absolute path of the folder on this device. */
-  readonly path: string;
-  /** Random identity of this device's index of the folder; a new one restarts sequences. */
-  readonly indexId: string;
-  /** As set by `share --mode` or `join --mode` (absent: send-receive). */
-  readonly mode?: FolderMode;
-  /** This device made the folder's marker file: from then on, a root without it is not used. */
-  readonly marked?: boolean;
-}
-
-/** A device this device knows. */
-export interface PeerRecord {
-  /** Device ID in display form. */
-  readonly deviceId: string;
-  readonly name: string;
-  /** Last address it was reached at (`host:port`), or "" when it dialled us. */
-  readonly address: string;
-  /**
-   * Whether it may open sessions with this device: it used an invite, was approved or named in
-   * `share_with`, or this device accepted a folder it offered. False once revoked.
-   */
-  readonly trusted: boolean;
-  /** Folders it may be offered: the folder of the invite it used, or those it was approved to. */
-  readonly invitedTo: readonly string[];
-  /** When a session with it last started or ended (ms since the epoch). */
-  readonly lastSeenMs?: number;
-}
-
-/** The last problem a device reported (a warning or an error), with what it concerned. */
-export interface LastError {
-  readonly message: string;
-  readonly atMs: number;
-  readonly folder?: string;
-  readonly peer?: string;
-}
-
-/** An invite to a folder: who presents a proof made with its secret is trusted. */
-export interface InviteRecord {
-  /** Random ID, the key of the record. */
-  readonly id: string;
-  readonly folderId: string;
-  /** The public key of the invite's secret: it checks proofs and cannot make one (the secret is never stored). */
-  readonly publicKey: Uint8Array;
-  readonly expiresAtMs: number;
-  readonly usesLeft: number;
-}
-
-/** How much of a peer's index of a folder this device holds. */
-export interface RemoteIndexState {
-  readonly indexId: string;
-  readonly sequence: number;
-}
-
-/** Where a local file held a block: folder-relative path and byte offset. */
-export interface BlockLocation {
-  readonly path: string;
-  readonly offset: number;
-}
-
-/** A local entry paired with a peer's entry for the same path (either may be missing). */
-export interface IndexPair {
-  readonly local?: FileInfo;
-  readonly remote?: FileInfo;
-}
+import type {
+  BlockLocation,
+  FolderRecord,
+  IndexPair,
+  InviteRecord,
+  LastError,
+  PeerRecord,
+  RemoteIndexState,
+} from "./records.ts";
 
 const LOCAL = "local";
-/** Block hash lists up to this size stay inside the entry's value (KV values max 64 KiB). */
-const INLINE_HASH_BYTES = 16 * 1024;
-const HASH_CHUNK_BYTES = 32 * 1024;
-const ENTRY_OVERHEAD_BYTES = 400;
-
-type StoredFile = Omit<FileInfo, "blockHashes"> & { blockHashes?: Uint8Array; hashChunks: number };
 
 /**
  * The device's metadata in Deno KV: folders, peers, the local index with its sequence
@@ -93,11 +28,13 @@ type StoredFile = Omit<FileInfo, "blockHashes"> & { blockHashes?: Uint8Array; ha
  */
 export class Store {
   #kv: Deno.Kv;
+  #entries: FileEntries;
   #sequences = new Map<string, number>();
   #localWrites: Promise<unknown> = Promise.resolve();
 
   private constructor(kv: Deno.Kv) {
     this.#kv = kv;
+    this.#entries = new FileEntries(kv);
   }
 
   /**
@@ -222,7 +159,7 @@ export class Store {
 
   /** The local entry of a path. */
   async getLocal(folderId: string, path: string): Promise<FileInfo | undefined> {
-    return await this.#getFile(folderId, LOCAL, path);
+    return await this.#entries.get(folderId, LOCAL, path);
   }
 
   /**
@@ -238,8 +175,8 @@ export class Store {
 
   /** Local entries of these paths, in the same order. */
   async getLocalMany(folderId: string, paths: readonly string[]): Promise<(FileInfo | undefined)[]> {
-    const stored = await this.#getStoredMany(folderId, LOCAL, paths);
-    return await Promise.all(stored.map((s) => s && this.#load(folderId, LOCAL, s)));
+    const stored = await this.#entries.storedMany(folderId, LOCAL, paths);
+    return await Promise.all(stored.map((s) => s && this.#entries.load(folderId, LOCAL, s)));
   }
 
   /**
@@ -257,15 +194,15 @@ export class Store {
     let seq = await this.localSequence(folderId);
     const batch = new KvBatch(this.#kv);
     const out: FileInfo[] = [];
-    for (const previous of await this.#getStoredMany(folderId, LOCAL, files.map((f) => f.path))) {
+    for (const previous of await this.#entries.storedMany(folderId, LOCAL, files.map((f) => f.path))) {
       const file = { ...files[out.length], sequence: ++seq };
       const key = pathKey(file.path);
-      const group = this.#fileMutations(folderId, LOCAL, file, previous);
+      const group = this.#entries.mutations(folderId, LOCAL, file, previous);
       if (previous) group.push(del(["bySeq", folderId, previous.sequence]));
       group.push(put(["bySeq", folderId, seq], key, key.length));
       await batch.add(group);
       // The block map may trail the entry by a commit: readers verify every block they take.
-      const old = previous && !previous.deleted ? await this.#load(folderId, LOCAL, previous) : undefined;
+      const old = previous && !previous.deleted ? await this.#entries.load(folderId, LOCAL, previous) : undefined;
       for (const m of blockMapMutations(folderId, key, old, file)) await batch.add([m]);
       out.push(file);
     }
@@ -289,7 +226,7 @@ export class Store {
   /** Local entries changed after sequence `after`, in sequence order. */
   async *localSince(folderId: string, after: number): AsyncGenerator<FileInfo> {
     for await (const { stored } of this.#sinceSequence(["bySeq", folderId], LOCAL, folderId, after)) {
-      yield await this.#load(folderId, LOCAL, stored);
+      yield await this.#entries.load(folderId, LOCAL, stored);
     }
   }
 
@@ -310,7 +247,7 @@ export class Store {
     });
     let listed: { sequence: number; key: string }[] = [];
     const drain = async function* (this: Store) {
-      const stored = await this.#getStoredManyByKey(folderId, owner, listed.map((l) => l.key));
+      const stored = await this.#entries.storedManyByKey(folderId, owner, listed.map((l) => l.key));
       const batch = listed;
       listed = [];
       for (let i = 0; i < stored.length; i++) {
@@ -326,7 +263,7 @@ export class Store {
 
   /** Every local entry of a folder, in path-key order. */
   async *listLocal(folderId: string): AsyncGenerator<FileInfo> {
-    yield* this.#listFiles(folderId, LOCAL);
+    yield* this.#entries.list(folderId, LOCAL);
   }
 
   /**
@@ -334,13 +271,13 @@ export class Store {
    * are stored under a hash and are only found with the empty prefix.
    */
   async *listLocalUnder(folderId: string, prefix: string): AsyncGenerator<FileInfo> {
-    if (prefix === "") return yield* this.#listFiles(folderId, LOCAL);
+    if (prefix === "") return yield* this.#entries.list(folderId, LOCAL);
     const selector = {
       start: ["file", folderId, LOCAL, prefix],
       end: ["file", folderId, LOCAL, prefix + "\u{10FFFF}"],
     };
     for await (const e of this.#kv.list<StoredFile>(selector, { batchSize: 500 })) {
-      yield await this.#load(folderId, LOCAL, e.value);
+      yield await this.#entries.load(folderId, LOCAL, e.value);
     }
   }
 
@@ -369,9 +306,9 @@ export class Store {
     state: RemoteIndexState,
   ): Promise<void> {
     const batch = new KvBatch(this.#kv);
-    const previous = await this.#getStoredMany(folderId, deviceId, files.map((f) => f.path));
+    const previous = await this.#entries.storedMany(folderId, deviceId, files.map((f) => f.path));
     for (let i = 0; i < files.length; i++) {
-      const group = this.#fileMutations(folderId, deviceId, files[i], previous[i]);
+      const group = this.#entries.mutations(folderId, deviceId, files[i], previous[i]);
       const key = pathKey(files[i].path);
       if (previous[i]) group.push(del(["rseq", folderId, deviceId, previous[i]!.sequence]));
       group.push(put(["rseq", folderId, deviceId, files[i].sequence], key, key.length));
@@ -383,13 +320,13 @@ export class Store {
 
   /** A peer's entries of these paths, in the same order. */
   async getRemoteMany(folderId: string, deviceId: string, paths: readonly string[]): Promise<(FileInfo | undefined)[]> {
-    const stored = await this.#getStoredMany(folderId, deviceId, paths);
-    return await Promise.all(stored.map((s) => s && this.#load(folderId, deviceId, s)));
+    const stored = await this.#entries.storedMany(folderId, deviceId, paths);
+    return await Promise.all(stored.map((s) => s && this.#entries.load(folderId, deviceId, s)));
   }
 
   /** Every entry of a peer's index of a folder, in path-key order. */
   async *listRemote(folderId: string, deviceId: string): AsyncGenerator<FileInfo> {
-    yield* this.#listFiles(folderId, deviceId);
+    yield* this.#entries.list(folderId, deviceId);
   }
 
   /**
@@ -398,8 +335,8 @@ export class Store {
    * grow with the folder.
    */
   async *pairWithRemote(folderId: string, deviceId: string): AsyncGenerator<IndexPair> {
-    const locals = this.#listFiles(folderId, LOCAL);
-    const remotes = this.#listFiles(folderId, deviceId);
+    const locals = this.#entries.list(folderId, LOCAL);
+    const remotes = this.#entries.list(folderId, deviceId);
     let l = await locals.next();
     let r = await remotes.next();
     while (!l.done || !r.done) {
@@ -426,10 +363,10 @@ export class Store {
   async *remoteSince(folderId: string, deviceId: string, after: number): AsyncGenerator<IndexPair> {
     const pending: { key: string; stored: StoredFile }[] = [];
     const drain = async function* (this: Store) {
-      const locals = await this.#getStoredManyByKey(folderId, LOCAL, pending.map((p) => p.key));
+      const locals = await this.#entries.storedManyByKey(folderId, LOCAL, pending.map((p) => p.key));
       for (const [i, { stored }] of pending.entries()) {
-        const local = locals[i] && await this.#load(folderId, LOCAL, locals[i]!);
-        yield { local, remote: await this.#load(folderId, deviceId, stored) };
+        const local = locals[i] && await this.#entries.load(folderId, LOCAL, locals[i]!);
+        yield { local, remote: await this.#entries.load(folderId, deviceId, stored) };
       }
       pending.length = 0;
     }.bind(this);
@@ -439,111 +376,6 @@ export class Store {
     }
     yield* drain();
   }
-
-  // --- entries ---
-
-  async #getFile(folderId: string, owner: string, path: string): Promise<FileInfo | undefined> {
-    const stored = (await this.#kv.get<StoredFile>(["file", folderId, owner, pathKey(path)])).value;
-    return stored ? await this.#load(folderId, owner, stored) : undefined;
-  }
-
-  async *#listFiles(folderId: string, owner: string): AsyncGenerator<FileInfo> {
-    for await (const e of this.#kv.list<StoredFile>({ prefix: ["file", folderId, owner] }, { batchSize: 500 })) {
-      yield await this.#load(folderId, owner, e.value);
-    }
-  }
-
-  async #getStoredMany(folderId: string, owner: string, paths: readonly string[]): Promise<(StoredFile | undefined)[]> {
-    return await this.#getStoredManyByKey(folderId, owner, paths.map(pathKey));
-  }
-
-  /** Reads entries ten keys a call (KV's getMany limit), several calls at once. */
-  async #getStoredManyByKey(
-    folderId: string,
-    owner: string,
-    keys: readonly string[],
-  ): Promise<(StoredFile | undefined)[]> {
-    const calls: Promise<Deno.KvEntryMaybe<StoredFile>[]>[] = [];
-    for (let i = 0; i < keys.length; i += 10) {
-      calls.push(this.#kv.getMany<StoredFile[]>(keys.slice(i, i + 10).map((k) => ["file", folderId, owner, k])));
-    }
-    return (await Promise.all(calls)).flat().map((e) => e.value ?? undefined);
-  }
-
-  async #load(folderId: string, owner: string, stored: StoredFile): Promise<FileInfo> {
-    const { hashChunks, blockHashes, ...rest } = stored;
-    if (blockHashes) return { ...rest, blockHashes };
-    const key = pathKey(stored.path);
-    const chunks = await this.#kv.getMany<Uint8Array[]>(
-      Array.from({ length: hashChunks }, (_, i) => ["hashes", folderId, owner, key, i]),
-    );
-    const all = new Uint8Array(chunks.reduce((n, c) => n + (c.value?.length ?? 0), 0));
-    let at = 0;
-    for (const c of chunks) {
-      if (!c.value) throw new Error(`index entry ${stored.path} lost a block hash chunk`);
-      all.set(c.value, at);
-      at += c.value.length;
-    }
-    return { ...rest, blockHashes: all };
-  }
-
-  #fileMutations(folderId: string, owner: string, file: FileInfo, previous: StoredFile | undefined): Mutation[] {
-    const key = pathKey(file.path);
-    const out: Mutation[] = [];
-    const hashes = file.blockHashes;
-    let chunks = 0;
-    let stored: StoredFile;
-    if (hashes.length <= INLINE_HASH_BYTES) {
-      stored = { ...file, hashChunks: 0 };
-    } else {
-      const { blockHashes: _, ...rest } = file;
-      stored = { ...rest, hashChunks: Math.ceil(hashes.length / HASH_CHUNK_BYTES) };
-      for (; chunks * HASH_CHUNK_BYTES < hashes.length; chunks++) {
-        const part = hashes.slice(chunks * HASH_CHUNK_BYTES, (chunks + 1) * HASH_CHUNK_BYTES);
-        out.push(put(["hashes", folderId, owner, key, chunks], part, part.length + key.length));
-      }
-    }
-    for (let i = chunks; i < (previous?.hashChunks ?? 0); i++) out.push(del(["hashes", folderId, owner, key, i]));
-    const bytes = ENTRY_OVERHEAD_BYTES + 2 * file.path.length + (stored.blockHashes?.length ?? 0) +
-      Object.keys(file.version).length * 24;
-    out.push(put(["file", folderId, owner, key], stored, bytes));
-    return out;
-  }
-}
-
-/**
- * Block-map changes for one local entry: each block of the new version is findable by its
- * hash, and the blocks only the old version had are forgotten.
- */
-function blockMapMutations(folderId: string, key: string, old: FileInfo | undefined, file: FileInfo): Mutation[] {
-  const blocksOf = (f: FileInfo | undefined) => {
-    const out = new Map<string, { hash: Uint8Array; offset: number }>();
-    if (!f || f.deleted || f.type !== "file") return out;
-    for (let i = 0; i < blockCount(f); i++) {
-      const hash = blockHash(f, i);
-      const hex = toHex(hash);
-      if (!out.has(hex)) out.set(hex, { hash, offset: i * f.blockSize });
-    }
-    return out;
-  };
-  const before = blocksOf(old);
-  const after = blocksOf(file);
-  const mutations: Mutation[] = [];
-  for (const [hex, { hash }] of before) if (!after.has(hex)) mutations.push(del(["block", folderId, hash, key]));
-  for (const { hash, offset } of after.values()) {
-    mutations.push(
-      put(["block", folderId, hash, key], { path: file.path, offset }, file.path.length + key.length + 48),
-    );
-  }
-  return mutations;
-}
-
-function put(key: Deno.KvKey, value: unknown, bytes: number): Mutation {
-  return { key, value, bytes: bytes + 64 };
-}
-
-function del(key: Deno.KvKey): Mutation {
-  return { key, value: null, bytes: 64 };
 }
 
 async function collect<T>(iter: Deno.KvListIterator<T>): Promise<T[]> {
