@@ -15,8 +15,8 @@ export {
   type Listener,
   type ListenOptions,
   MAX_CONNECTIONS,
-  type TlsIdentity,
 } from "./grpc_transport.ts";
+export type { TlsIdentity } from "./pinned_tls.ts";
 export { connectionPair } from "./memory_transport.ts";
 export {
   type ConnectionRole,

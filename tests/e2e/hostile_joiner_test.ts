@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { EnvelopeSchema } from "../../lib/gen/filesync_pb.ts";
-import { fileSyncDefinition } from "../../lib/net/grpc_transport.ts";
+import { fileSyncDefinition } from "../../lib/net/grpc_stream.ts";
 import { loadOrCreateIdentity } from "../../lib/net/mod.ts";
 import { connectFakeJoiner, type FakeSession, fileEntry } from "../support/fake_peer.ts";
 import { FsyncProcess, startSharer } from "../support/peer.ts";
