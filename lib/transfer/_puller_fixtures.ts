@@ -10,7 +10,8 @@ import {
   mtimeNsOf,
   sha256,
 } from "../model/mod.ts";
-import type { BlockSource, PullerOptions } from "./puller.ts";
+import type { BlockSource } from "./block_gather.ts";
+import type { PullerOptions } from "./puller.ts";
 import { TempLedger } from "./temp_ledger.ts";
 
 export const BLOCK = 128 * 1024;

@@ -5,6 +5,7 @@
  * temporary files and renames into place. Never decides what to pull.
  */
 export * from "./puller.ts";
+export type { BlockSource, ByteBudget } from "./block_gather.ts";
 export * from "./errors.ts";
 export * from "./case_check.ts";
 export * from "./rate_limiter.ts";
