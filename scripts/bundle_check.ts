@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DENO_FLAGS } from "../lib/cli/permissions.ts";
-import { generateTree } from "./gen_tree.ts";
+import { generateTree } from "../tests/support/gen_tree.ts";
 import { diffTrees, snapshotTree } from "../tests/support/tree.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));

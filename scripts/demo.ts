@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { FsyncProcess, startSharer } from "../tests/support/peer.ts";
 import { diffTrees, snapshotTree } from "../tests/support/tree.ts";
-import { generateTree } from "./gen_tree.ts";
+import { generateTree } from "../tests/support/gen_tree.ts";
 
 const tmp = await Deno.makeTempDir({ prefix: "fsync-demo-" });
 let ok = false;

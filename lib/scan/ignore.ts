@@ -27,7 +27,7 @@ export const DEFAULT_IGNORES: readonly string[] = [
 
 /**
  * Lookups between two fresh matchers. The `ignore` package caches the answer for every path
- * (and its parents) it is asked about; unbounded, that was 50 MiB over 100,000 files.
+ * (and its parents) it is asked about; unbounded, it would hold about 50 MiB over 100,000 files.
  */
 const CACHE_LIMIT = 4096;
 

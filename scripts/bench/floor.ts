@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { DENO_RUN_FLAGS } from "../../tests/support/peer.ts";
 import { usageWhile } from "../../tests/support/usage.ts";
-import { generateTree } from "../gen_tree.ts";
+import { generateTree } from "../../tests/support/gen_tree.ts";
 
 const PEER = fromFileUrl(new URL("./floor_peer.ts", import.meta.url));
 

@@ -19,7 +19,7 @@
 import { dirname, join, relative } from "node:path";
 import { type Connection, dial, listen, loadOrCreateIdentity, type Message } from "../../lib/net/mod.ts";
 import { readFullSync } from "../../lib/fs/mod.ts";
-import { fillPseudoRandom } from "../gen_tree.ts";
+import { fillPseudoRandom } from "../../tests/support/gen_tree.ts";
 
 /** The path a `stream` request names: answered from memory, not from disk. */
 const MEMORY = "memory";

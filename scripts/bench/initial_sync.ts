@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { freePort, FsyncProcess, startSharer } from "../../tests/support/peer.ts";
 import { type Usage, usageWhile } from "../../tests/support/usage.ts";
 import { RECENT_MS } from "../../lib/scan/mod.ts";
-import { generateTree, type TreeSpec } from "../gen_tree.ts";
+import { generateTree, type TreeSpec } from "../../tests/support/gen_tree.ts";
 
 /** Figures of one initial sync. */
 export interface InitialSyncFigures {

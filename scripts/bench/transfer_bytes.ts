@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { bytesReceivedFor, startLivePair } from "../../tests/support/peer.ts";
-import { fillPseudoRandom } from "../gen_tree.ts";
+import { fillPseudoRandom } from "../../tests/support/gen_tree.ts";
 
 const MiB = 1 << 20;
 

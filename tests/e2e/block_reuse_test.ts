@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { bytesReceivedFor, receivedBytes, startLivePair } from "../support/peer.ts";
-import { fillPseudoRandom } from "../../scripts/gen_tree.ts";
+import { fillPseudoRandom } from "../support/gen_tree.ts";
 
 const MiB = 1 << 20;
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { generateTree } from "../../scripts/gen_tree.ts";
+import { generateTree } from "../support/gen_tree.ts";
 import { FsyncProcess, startSharer } from "../support/peer.ts";
 import { diffTrees, snapshotTree } from "../support/tree.ts";
 
