@@ -3,7 +3,8 @@
  * {plan, scan, watch, store, transfer, net} → lib/fs → lib/model (lib/fs, the file-system seam,
  * is open to every layer above it but plan, which uses no file system). It rejects upward and sideways
  * imports, reaching into another folder other than through its mod.ts, lib/gen outside
- * lib/net, and any use of `Deno` in lib/model and lib/plan (they must stay pure).
+ * lib/net, any use of `Deno` in lib/model and lib/plan (they must stay pure), and ordering
+ * versions outside lib/plan (only lib/plan decides what wins).
  */
 const LEAVES = new Set(["plan", "scan", "watch", "store", "transfer", "net"]);
 
@@ -31,6 +32,17 @@ export function importViolation(from: string, to: string): string | undefined {
   return undefined;
 }
 
+/** The primitives of sync decisions: only lib/plan (and lib/model, which defines them) may use them. */
+const DECISION_PRIMITIVES = new Set(["compareVersions"]);
+
+/** Why `file` may not import the name `name`, or undefined when it may. */
+export function decisionViolation(file: string, name: string): string | undefined {
+  if (!DECISION_PRIMITIVES.has(name) || file.endsWith("_test.ts")) return undefined;
+  const layer = layerOf(file);
+  if (layer === undefined || layer === "plan" || layer === "model") return undefined;
+  return `only lib/plan decides: ask it (a function of lib/plan) instead of using ${name} in lib/${layer}`;
+}
+
 const plugin: Deno.lint.Plugin = {
   name: "fsync",
   rules: {
@@ -43,6 +55,11 @@ const plugin: Deno.lint.Plugin = {
             const spec = node.source.value;
             if (!spec.startsWith(".")) return;
             const why = importViolation(file, new URL(spec, `file://${file}`).pathname);
+            if (why) context.report({ node, message: why });
+          },
+          ImportSpecifier(node) {
+            const imported = node.imported.type === "Identifier" ? node.imported.name : node.imported.value;
+            const why = decisionViolation(file, imported);
             if (why) context.report({ node, message: why });
           },
           Identifier(node) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { importViolation } from "./layers.ts";
+import { decisionViolation, importViolation } from "./layers.ts";
 
 Deno.test("importViolation() enforces the layer rules of STYLE.md", async (t) => {
   const cases = [
@@ -65,5 +65,19 @@ Deno.test("importViolation() enforces the layer rules of STYLE.md", async (t) =>
   ];
   for (const c of cases) {
     await t.step(c.description, () => assert.equal(importViolation(c.from, c.to) !== undefined, c.bad));
+  }
+});
+
+Deno.test("decisionViolation(): only lib/plan orders versions", async (t) => {
+  const cases = [
+    { description: "plan may", file: "/p/lib/plan/decide.ts", name: "compareVersions", bad: false },
+    { description: "model defines it", file: "/p/lib/model/version_vector.ts", name: "compareVersions", bad: false },
+    { description: "node may not", file: "/p/lib/node/pull_pass.ts", name: "compareVersions", bad: true },
+    { description: "transfer may not", file: "/p/lib/transfer/puller.ts", name: "compareVersions", bad: true },
+    { description: "tests may", file: "/p/lib/node/device_test.ts", name: "compareVersions", bad: false },
+    { description: "other names are free", file: "/p/lib/node/device.ts", name: "increment", bad: false },
+  ];
+  for (const c of cases) {
+    await t.step(c.description, () => assert.equal(decisionViolation(c.file, c.name) !== undefined, c.bad));
   }
 });
