@@ -123,14 +123,16 @@ Deno.test("grantsFor() gives a command its home and folders, and the network onl
   }
 });
 
-Deno.test("deno.json's fsync and compile tasks run with exactly the sandbox's process rights, on a frozen lock", async () => {
+Deno.test("the launcher (scripts/fsync) runs with exactly the sandbox's process rights, on a frozen lock", async () => {
   const config = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
   assert.equal(
     config.lock?.frozen,
     true,
     "a changed dependency must be an explicit step (deno install --frozen=false)",
   );
-  const flags = DENO_FLAGS.join(" ");
-  assert.equal(config.tasks.fsync, `deno run ${flags} cli.ts`);
-  assert.equal(config.tasks.compile, `deno compile ${flags} --output dist/fsync cli.ts`);
+  const launcher = await Deno.readTextFile(new URL("../../scripts/fsync", import.meta.url));
+  const run = launcher.slice(launcher.indexOf('exec "$deno" run')).replaceAll("\\\n", " ");
+  const flags = run.match(/--config "\$repo\/deno.json"\s+(.*?)\s+"\$repo\/cli.ts"/s)?.[1].split(/\s+/);
+  assert.deepEqual(flags, [...DENO_FLAGS]);
+  assert.match(config.tasks.fsync, /\.\/scripts\/fsync$/, "deno task fsync runs the launcher");
 });
