@@ -14,6 +14,7 @@ import {
 } from "../../mod.ts";
 import { type CliContext, deviceOptions, showProgress, UsageError } from "./context.ts";
 import { askYesNo, untilSignal } from "./terminal.ts";
+import { InSyncReport } from "./progress.ts";
 import { stopRequested } from "./bug_trap.ts";
 
 /** `fsync join`'s options (undefined: from the configuration). */
@@ -39,7 +40,7 @@ export async function join(
   const stopProgress = showProgress(device, ctx);
   const { address, invite } = peer;
   const target = formatHostPort(address);
-  const started = performance.now();
+  const report = new InSyncReport(performance.now());
   let refusal: FsyncError | undefined;
   const existing = dir ? await device.folderAt(dir) : undefined;
   if (existing && opts.mode) await device.setFolderMode(existing.id, opts.mode);
@@ -92,14 +93,10 @@ export async function join(
         }),
       );
     }
-    if (e.type !== "in-sync" || (folderId && e.folderId !== folderId)) return;
-    const seconds = (performance.now() - started) / 1000;
-    const { files, bytesFetched, bytesReused } = e.totals;
-    console.log(
-      `In sync: ${files} files and directories written, ${humanBytes(bytesFetched)} received, ` +
-        `${humanBytes(bytesReused)} reused locally, in ${seconds.toFixed(1)} s ` +
-        `(${humanBytes(bytesFetched / Math.max(seconds, 0.001))}/s)`,
-    );
+    if (folderId && "folderId" in e && e.folderId !== folderId) return;
+    if (e.type === "pull-progress") report.progress(performance.now());
+    if (e.type !== "in-sync") return;
+    console.log(report.line(e.totals, performance.now()));
     if (opts.once) resolveDone();
   });
   try {

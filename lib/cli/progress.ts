@@ -40,6 +40,43 @@ export function describe(p: Progress, rate: number): string {
     `${timeLeft(p, rate)} left`;
 }
 
+type Totals = Extract<DeviceEvent, { type: "in-sync" }>["totals"];
+
+/**
+ * The "In sync" lines of one folder: each says what that catching up wrote, received and
+ * reused, and its rate, over the time it took: from the start for the first, and from the
+ * first progress after the previous line for later ones (idle time between is not counted).
+ */
+export class InSyncReport {
+  #last: Totals = { files: 0, bytesFetched: 0, bytesReused: 0 };
+  #since: number;
+  #busySince?: number;
+
+  /** `startedMs`: when the command started (a monotonic clock, as the later calls use). */
+  constructor(startedMs: number) {
+    this.#since = startedMs;
+  }
+
+  /** A pull of the folder made progress at `nowMs`. */
+  progress(nowMs: number): void {
+    this.#busySince ??= nowMs;
+  }
+
+  /** The line for an in-sync event with the folder's `totals` since the device started. */
+  line(totals: Totals, nowMs: number): string {
+    const files = totals.files - this.#last.files;
+    const fetched = totals.bytesFetched - this.#last.bytesFetched;
+    const reused = totals.bytesReused - this.#last.bytesReused;
+    const seconds = Math.max(nowMs - (this.#busySince ?? this.#since), 0) / 1000;
+    this.#last = totals;
+    this.#busySince = undefined;
+    this.#since = nowMs;
+    return `In sync: ${files} files and directories written, ${humanBytes(fetched)} received, ` +
+      `${humanBytes(reused)} reused locally, in ${seconds.toFixed(1)} s ` +
+      `(${humanBytes(fetched / Math.max(seconds, 0.001))}/s)`;
+  }
+}
+
 /**
  * Shows the device's pulls as they go: on a terminal a live line per folder (cli-progress),
  * elsewhere a log line per folder every `logEverySeconds`. Returns the function that stops it.

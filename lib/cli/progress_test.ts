@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describe, timeLeft } from "./progress.ts";
+import { describe, InSyncReport, timeLeft } from "./progress.ts";
 
 const MiB = 1 << 20;
 const progress = (fetched: number, reused: number) => ({
@@ -36,5 +36,27 @@ Deno.test("describe() says files, bytes done of total, reused, rate and time lef
   assert.equal(
     describe(progress(2 * MiB, MiB), MiB),
     "4/10 files, 3.0 MiB/10.0 MiB (1.0 MiB reused), 1.0 MiB/s, 7 s left",
+  );
+});
+
+Deno.test("In sync lines: rounded figures with units, each over its own catching up", () => {
+  const report = new InSyncReport(1_000);
+  const first = report.line({ files: 3, bytesFetched: 179, bytesReused: 0 }, 7_000);
+  assert.equal(
+    first,
+    "In sync: 3 files and directories written, 179 B received, 0 B reused locally, in 6.0 s (30 B/s)",
+  );
+  // Idle for a minute, then a pull of 2 MiB that takes 2 s: the line counts that pull only.
+  report.progress(68_000);
+  report.progress(69_000);
+  const second = report.line({ files: 4, bytesFetched: 179 + 2 * MiB, bytesReused: MiB }, 70_000);
+  assert.equal(
+    second,
+    "In sync: 1 files and directories written, 2.0 MiB received, 1.0 MiB reused locally, in 2.0 s (1.0 MiB/s)",
+  );
+  // In sync again with nothing pulled (say, the peer reconnected): nothing counted twice.
+  assert.equal(
+    report.line({ files: 4, bytesFetched: 179 + 2 * MiB, bytesReused: MiB }, 75_000),
+    "In sync: 0 files and directories written, 0 B received, 0 B reused locally, in 5.0 s (0 B/s)",
   );
 });

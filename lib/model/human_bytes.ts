@@ -1,11 +1,12 @@
 /**
- * A byte count for people: binary units, one decimal.
+ * A byte count (or rate) for people: whole bytes, else binary units with one decimal.
  *
  * @example
  * ```ts
  * import { humanBytes } from "./human_bytes.ts";
  * import assert from "node:assert/strict";
  * assert.equal(humanBytes(512), "512 B");
+ * assert.equal(humanBytes(29.87874782840887), "30 B");
  * assert.equal(humanBytes(6 * 1024 * 1024), "6.0 MiB");
  * ```
  */
@@ -16,5 +17,5 @@ export function humanBytes(n: number): string {
     n /= 1024;
     i++;
   }
-  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
+  return `${i === 0 ? Math.round(n) : n.toFixed(1)} ${units[i]}`;
 }
