@@ -8,8 +8,9 @@ import {
   type Logger,
   type LogLevel,
   prepareHome,
+  readFolderPaths,
 } from "../../mod.ts";
-import { type Config, loadConfig } from "./config.ts";
+import { type Config, DEFAULT_CONFIG, loadConfig, readConfig } from "./config.ts";
 import { createLogger } from "./log.ts";
 import { followProgress } from "./progress.ts";
 import { inSandbox, symlinkThroughLauncher } from "./sandbox.ts";
@@ -36,6 +37,8 @@ export interface CliContext {
   readonly maxRecvKbps: number;
   /** Seconds between progress log lines when standard error is not a terminal. */
   readonly progressInterval: number;
+  /** This command created the home (it did not exist before). */
+  readonly createdHome: boolean;
 }
 
 /** A usage error raised after parsing (e.g. a refused prompt): exit code 2. */
@@ -45,21 +48,44 @@ export class UsageError extends FsyncError {
   }
 }
 
+/** An environment variable's value; empty counts as unset, as the XDG specification says. */
+export function envPath(name: string): string | undefined {
+  return Deno.env.get(name) || undefined;
+}
+
 /** `$XDG_STATE_HOME/fsync`, or `~/.local/state/fsync`. */
 export function defaultHome(): string {
-  const state = Deno.env.get("XDG_STATE_HOME") ?? joinPath(Deno.env.get("HOME") ?? ".", ".local", "state");
+  const state = envPath("XDG_STATE_HOME") ?? joinPath(envPath("HOME") ?? ".", ".local", "state");
   return joinPath(state, "fsync");
 }
 
 /**
- * Makes the home private (or refuses one of another user), loads its configuration and builds
- * the logger: flags override the file.
+ * Whether the home exists.
  *
+ * @throws {UsageError} when `--home` names something that is not a directory.
+ */
+async function homeExists(home: string): Promise<boolean> {
+  try {
+    if ((await Deno.stat(home)).isDirectory) return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    if (!(e instanceof Deno.errors.NotADirectory)) throw e; // prepareHome reports it
+  }
+  throw new UsageError(`--home ${home} is not a directory`, "pass --home with a directory (made when missing)");
+}
+
+/**
+ * Makes the home private (or refuses one of another user), loads its configuration and builds
+ * the logger: flags override the file. A command that only reads (`create` false) creates
+ * nothing: a missing home reads as an empty one, with the default configuration.
+ *
+ * @throws {UsageError} when `--home` is not a directory.
  * @throws {FsyncError} (local IO) when the home belongs to another user or cannot be read.
  */
-export async function openContext(globals: GlobalOptions): Promise<CliContext> {
-  const madePrivate = await prepareHome(globals.home);
-  const config = await loadConfig(globals.home);
+export async function openContext(globals: GlobalOptions, { create }: { create: boolean }): Promise<CliContext> {
+  const existed = await homeExists(globals.home);
+  const madePrivate = existed || create ? await prepareHome(globals.home) : undefined;
+  const config = create ? await loadConfig(globals.home) : (await readConfig(globals.home)) ?? DEFAULT_CONFIG;
   const level = globals.logLevel ?? (globals.verbose ? "debug" : config.logLevel);
   const logger = createLogger({ level, json: globals.jsonLogs ?? config.jsonLogs });
   if (madePrivate) logger.warn(madePrivate);
@@ -71,7 +97,18 @@ export async function openContext(globals: GlobalOptions): Promise<CliContext> {
     maxSendKbps: globals.maxSendKbps ?? config.maxSendKbps,
     maxRecvKbps: globals.maxRecvKbps ?? config.maxRecvKbps,
     progressInterval: globals.progressInterval,
+    createdHome: create && !existed,
   };
+}
+
+/**
+ * After a command failed: removes the home when the command created it and it holds no
+ * folder yet (a share whose port was taken, a join that reached nobody), so a failed command
+ * leaves no trace. A home that holds a folder stays: it is what a retry resumes from.
+ */
+export async function forgetFailedHome(ctx: CliContext): Promise<void> {
+  if (!ctx.createdHome || (await readFolderPaths(ctx.home)).length > 0) return;
+  await Deno.remove(ctx.home, { recursive: true });
 }
 
 /** The Device options every command that runs a device shares. */

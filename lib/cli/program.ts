@@ -1,7 +1,7 @@
 // deno-lint-ignore-file no-console -- commands print for people on standard output.
 import { Command, Option } from "commander";
 import { DEFAULT_PORT, deviceIdOf, listPeers, revokePeer } from "../../mod.ts";
-import { defaultHome, type GlobalOptions, openContext } from "./context.ts";
+import { type CliContext, defaultHome, forgetFailedHome, type GlobalOptions, openContext } from "./context.ts";
 import { join } from "./join.ts";
 import { normalizeDeviceId, parseAddress, parseLogLevel, parseMode, parsePeer, wholeNumber } from "./parsers.ts";
 import { serve, syncOnce } from "./run.ts";
@@ -84,7 +84,20 @@ export function program(): Command {
     .exitOverride();
   // Each subcommand exits on its own errors the same way.
   const sub = (name: string) => cmd.command(name).showHelpAfterError("(run with --help for usage)").exitOverride();
-  const context = (c: Command) => openContext(c.optsWithGlobals() as GlobalOptions);
+  const globals = (c: Command) => c.optsWithGlobals() as GlobalOptions;
+  /** Runs a command that may write the home; a home it created and failed in is removed. */
+  const withHome = async (c: Command, command: (ctx: CliContext) => Promise<void>) => {
+    const ctx = await openContext(globals(c), { create: true });
+    try {
+      await command(ctx);
+    } catch (e) {
+      await forgetFailedHome(ctx);
+      throw e;
+    }
+  };
+  /** Runs a command on the home as it is: it creates nothing there (a missing home reads as empty). */
+  const inExistingHome = async (c: Command, command: (ctx: CliContext) => Promise<void>) =>
+    await command(await openContext(globals(c), { create: false }));
 
   sub("share")
     .description("share a folder and wait for peers to join")
@@ -114,7 +127,7 @@ export function program(): Command {
         "fsync share ~/Backups --mode send-only",
       ),
     )
-    .action(async (dir, opts, c) => share(dir, opts, await context(c)));
+    .action((dir, opts, c) => withHome(c, (ctx) => share(dir, opts, ctx)));
 
   sub("join")
     .description("join a folder shared by a peer and keep it in sync")
@@ -131,7 +144,7 @@ export function program(): Command {
         "fsync join 192.168.1.20:50051 ~/Documents --yes   (the sharer must approve this device)",
       ),
     )
-    .action(async (peer, dir, opts, c) => join(peer, dir, opts, await context(c)));
+    .action((peer, dir, opts, c) => withHome(c, (ctx) => join(peer, dir, opts, ctx)));
 
   sub("run")
     .description(
@@ -141,7 +154,7 @@ export function program(): Command {
     .addOption(listenOption())
     .addOption(rescanOption())
     .addHelpText("after", examples("fsync run", "fsync --home /srv/fsync run --listen 0.0.0.0:50051"))
-    .action(async (opts, c) => serve(opts, await context(c), true));
+    .action((opts, c) => withHome(c, (ctx) => serve(opts, ctx, true)));
 
   sub("sync")
     .description(
@@ -166,7 +179,7 @@ export function program(): Command {
         "*/15 * * * * fsync sync --once --timeout 600 >> ~/fsync.log 2>&1   (a crontab line)",
       ),
     )
-    .action(async (opts, c) => opts.once ? syncOnce(opts, await context(c)) : serve(opts, await context(c), false));
+    .action((opts, c) => withHome(c, (ctx) => opts.once ? syncOnce(opts, ctx) : serve(opts, ctx, false)));
 
   const service = sub("service").description("run fsync as a systemd service");
   service.command("install")
@@ -176,7 +189,7 @@ export function program(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .addHelpText("after", examples("fsync service install --user", "sudo fsync --home /srv/fsync service install"))
-    .action(async (opts, c) => installService(opts, await context(c)));
+    .action((opts, c) => withHome(c, (ctx) => installService(opts, ctx)));
 
   const folder = sub("folder").description(
     "act on a stopped folder (root unmounted or replaced) or a held big deletion (see fsync status)",
@@ -191,7 +204,9 @@ export function program(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .addHelpText("after", examples("fsync folder rescan photos", "fsync folder rescan --accept-empty photos"))
-    .action(async (id, opts, c) => folderAction(id, opts.acceptEmpty ? "accept-empty" : "rescan", await context(c)));
+    .action((id, opts, c) =>
+      inExistingHome(c, (ctx) => folderAction(id, opts.acceptEmpty ? "accept-empty" : "rescan", ctx))
+    );
   folder.command("confirm-deletes")
     .description(
       "send a big deletion that is held (by default over 50% of a folder's files and over 100 files in one " +
@@ -201,59 +216,58 @@ export function program(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .addHelpText("after", examples("fsync folder confirm-deletes photos"))
-    .action(async (id, _opts, c) => folderAction(id, "confirm-deletes", await context(c)));
+    .action((id, _opts, c) => inExistingHome(c, (ctx) => folderAction(id, "confirm-deletes", ctx)));
 
   sub("status")
     .description("show folders, peers (connected, last seen), what is still needed and from whom, the last problem")
     .option("--json", "print it as JSON", false)
     .addHelpText("after", examples("fsync status", "fsync status --json | jq '.folders[].peers'"))
-    .action(async (opts, c) => status(opts.json, await context(c)));
+    .action((opts, c) => inExistingHome(c, (ctx) => status(opts.json, ctx)));
 
   sub("conflicts")
     .description("list conflict copies, with the two versions' origins and times")
     .option("--json", "print them as JSON", false)
     .addHelpText("after", examples("fsync conflicts", "fsync conflicts --json"))
-    .action(async (opts, c) => conflicts(opts.json, await context(c)));
+    .action((opts, c) => inExistingHome(c, (ctx) => conflicts(opts.json, ctx)));
 
   sub("why")
     .description("say whether a path is ignored (.fsyncignore or the defaults), and by which pattern")
     .argument("<path>", "a path inside a synced folder (it need not exist; end it with / for a directory)")
     .option("--json", "print the answer as JSON", false)
     .addHelpText("after", examples("fsync why ~/Documents/build/out.js", "fsync why ~/Documents/cache/ --json"))
-    .action(async (path, opts, c) => why(path, opts.json, await context(c)));
+    .action((path, opts, c) => inExistingHome(c, (ctx) => why(path, opts.json, ctx)));
 
   sub("peers")
     .description("list the devices this one knows, whether they are trusted, and what is shared with them")
     .addHelpText("after", examples("fsync peers"))
-    .action(async (_opts, c) => {
-      const { home } = c.optsWithGlobals() as GlobalOptions;
-      const peers = await listPeers(home);
-      if (peers.length === 0) console.log("no peers yet");
-      for (const p of peers) {
-        const folders = p.folders.length > 0 ? p.folders.map((f) => `"${f}"`).join(", ") : "nothing";
-        console.log(
-          `${p.deviceId}  ${p.trusted ? "trusted" : "revoked"}  ${nameOf(p)}  ${p.address || "-"}  shares ${folders}`,
-        );
-      }
-    });
+    .action((_opts, c) =>
+      inExistingHome(c, async ({ home }) => {
+        const peers = await listPeers(home);
+        if (peers.length === 0) console.log("no peers yet");
+        for (const p of peers) {
+          const folders = p.folders.length > 0 ? p.folders.map((f) => `"${f}"`).join(", ") : "nothing";
+          console.log(
+            `${p.deviceId}  ${p.trusted ? "trusted" : "revoked"}  ${nameOf(p)}  ${p.address || "-"}  shares ${folders}`,
+          );
+        }
+      })
+    );
 
   sub("revoke")
     .description("stop trusting a device: its sessions end and its next connection is refused")
     .argument("<device-id>", "the device (see `fsync peers`)")
     .addHelpText("after", examples("fsync revoke ABCDEFG-HIJKLMN-..."))
-    .action(async (deviceId, _opts, c) => {
-      const { home } = c.optsWithGlobals() as GlobalOptions;
-      const peer = await revokePeer(home, deviceId);
-      console.log(`revoked ${peer.name} (${peer.deviceId})`);
-    });
+    .action((deviceId, _opts, c) =>
+      inExistingHome(c, async ({ home }) => {
+        const peer = await revokePeer(home, deviceId);
+        console.log(`revoked ${peer.name} (${peer.deviceId})`);
+      })
+    );
 
   sub("id")
     .description("print this device's ID")
     .addHelpText("after", examples("fsync id"))
-    .action(async (_opts, c) => {
-      // The configuration is read (made on first use) as by every command; no lock is taken.
-      const ctx = await context(c);
-      console.log(await deviceIdOf(ctx.home));
-    });
+    // The identity is made on first use; no lock is taken.
+    .action((_opts, c) => withHome(c, async ({ home }) => console.log(await deviceIdOf(home))));
   return cmd;
 }

@@ -140,6 +140,10 @@ export async function syncOnce(opts: SyncOnceOptions, ctx: CliContext): Promise<
       const done = reached.size > 0 ? `in sync with ${reached.size} peer(s), but ` : "";
       throw new PeerUnreachableError(`${done}could not sync with ${failed.join("; ")}`);
     }
+  } catch (e) {
+    // Cron runs this: `fsync status` afterwards shows why the last run failed.
+    if (e instanceof FsyncError) device.recordFailure(`sync --once: ${e.message}`);
+    throw e;
   } finally {
     stop.abort();
     stopProgress();

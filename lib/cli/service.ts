@@ -2,7 +2,7 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ExitCode, FsyncError } from "../../mod.ts";
-import type { CliContext } from "./context.ts";
+import { type CliContext, envPath } from "./context.ts";
 import { DENO_FLAGS } from "./permissions.ts";
 
 /** The unit's file name. */
@@ -67,7 +67,7 @@ WantedBy=${user ? "default.target" : "multi-user.target"}
 
 /** Where `service install` writes the unit: `--unit-dir`, else systemd's user or system unit directory. */
 export function unitDirOf(opts: ServiceOptions): string {
-  const configHome = Deno.env.get("XDG_CONFIG_HOME") ?? join(Deno.env.get("HOME") ?? "/root", ".config");
+  const configHome = envPath("XDG_CONFIG_HOME") ?? join(envPath("HOME") ?? "/root", ".config");
   return opts.unitDir ?? (opts.user ? join(configHome, "systemd", "user") : "/etc/systemd/system");
 }
 

@@ -31,12 +31,13 @@ export async function share(dir: string, opts: ShareOptions, ctx: CliContext): P
   const device = await Device.start(deviceOptions(ctx, opts.rescanInterval));
   const stopProgress = showProgress(device, ctx);
   try {
+    // The port first: a share that cannot listen registers no folder.
+    const port = await device.listen(listen);
     const label = opts.name ?? basename(resolve(dir));
     const folder = await device.addFolder(dir, label);
     if (opts.mode) await device.setFolderMode(folder.id, opts.mode);
     device.offerToNewDevices(folder.id);
     const { files, bytes } = await device.folderSummary(folder.id);
-    const port = await device.listen(listen);
     const accepted = new Set(opts.accept);
     let asking = Promise.resolve(false);
     device.onUnknownDevice((peer) => {

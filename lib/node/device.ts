@@ -345,6 +345,14 @@ export class Device {
     return this.#folders.problems();
   }
 
+  /**
+   * Remembers why the command using this device failed as the last problem `fsync status`
+   * shows (saved by close), without logging it: the command reports it itself.
+   */
+  recordFailure(message: string): void {
+    this.#logger.remember(message);
+  }
+
   /** Sums of what was pulled for a folder from a peer. */
   totals(folderId: string, peerId: string): TransferTotals {
     return this.#links.find(folderId, peerId)?.totals ?? { files: 0, bytesFetched: 0, bytesReused: 0 };

@@ -56,7 +56,7 @@ export async function readFolderPaths(home: string): Promise<string[]> {
   try {
     await Deno.stat(storePathOf(home));
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return [];
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return [];
     throw e;
   }
   const store = await openExistingStore(home);

@@ -70,12 +70,12 @@ export class ProblemLogger implements Logger {
 
   warn(message: string, context?: LogContext): void {
     this.#inner.warn(message, context);
-    this.#remember(message, context);
+    this.remember(message, context);
   }
 
   error(message: string, context?: LogContext): void {
     this.#inner.error(message, context);
-    this.#remember(message, context);
+    this.remember(message, context);
   }
 
   /** Saves what is not saved yet; later problems are logged, and no longer saved. */
@@ -85,7 +85,8 @@ export class ProblemLogger implements Logger {
     await this.#flush();
   }
 
-  #remember(message: string, context?: LogContext): void {
+  /** Remembers (and saves) a problem without logging it: one its caller reports in its own way. */
+  remember(message: string, context?: LogContext): void {
     this.#last = { message, atMs: this.#nowMs(), ...context };
     this.#unsaved = true;
     if (this.#closed) return;

@@ -22,7 +22,7 @@ export async function deviceIdOf(home: string): Promise<string> {
  * on that home: Deno KV takes several processes on one file (DENO-FACTS §3).
  */
 export async function listPeers(home: string): Promise<(PeerRecord & { folders: string[] })[]> {
-  await prepareHome(home); // another user's home is a one-line error here
+  await prepareExistingHome(home);
   const store = await openExistingStore(home);
   try {
     const shares: { label: string; devices: string[] }[] = [];
@@ -45,7 +45,7 @@ export async function listPeers(home: string): Promise<(PeerRecord & { folders: 
 export async function revokePeer(home: string, deviceId: string): Promise<PeerRecord> {
   const id = parseDeviceId(deviceId);
   if (!id) throw new FsyncError(`not a device ID: ${deviceId}`, ExitCode.usage, { hint: "see `fsync peers`" });
-  await prepareHome(home); // another user's home is a one-line error here
+  await prepareExistingHome(home);
   const store = await openExistingStore(home);
   try {
     const display = formatDeviceId(id);
@@ -57,6 +57,21 @@ export async function revokePeer(home: string, deviceId: string): Promise<PeerRe
   } finally {
     store.close();
   }
+}
+
+/**
+ * Makes an existing home private (another user's is a one-line error), creating nothing.
+ *
+ * @throws {FsyncError} (usage) when the home holds no fsync state.
+ */
+async function prepareExistingHome(home: string): Promise<void> {
+  try {
+    await Deno.stat(home);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    throw new FsyncError(`no fsync state in ${home}`, ExitCode.usage, { hint: "check --home" });
+  }
+  await prepareHome(home);
 }
 
 /**

@@ -34,6 +34,31 @@ Deno.test("bad input gives a one-line error and the right exit code", async (t) 
       await expectFailure(["--home", home, "share", tmp, "--listen", "nope:-1"], 2, /invalid address|argument/);
     });
     await t.step("unknown flag: 2", () => expectFailure(["--home", home, "join", "--bogus"], 2, /unknown option/));
+    await t.step("--home naming a file: 2, naming --home", async () => {
+      const file = join(tmp, "a-file");
+      for (const args of [["status"], ["share", tmp, "--listen", "127.0.0.1:0"], ["peers"]]) {
+        await expectFailure(["--home", file, ...args], 2, /^fsync: --home .*a-file is not a directory/);
+      }
+    });
+    await t.step("reading a home that does not exist writes nothing", async () => {
+      const empty = join(tmp, "home-none");
+      await expectFailure(["--home", empty, "status"], 2, /no fsync state/);
+      for (const args of [["peers"], ["conflicts"]]) await FsyncProcess.run(["--home", empty, ...args]);
+      await assert.rejects(Deno.stat(empty), Deno.errors.NotFound, "no home, no config.toml");
+    });
+    await t.step("empty XDG_STATE_HOME and XDG_CONFIG_HOME count as unset", async () => {
+      const user = join(tmp, "user");
+      const cwd = join(tmp, "cwd");
+      await Deno.mkdir(cwd, { recursive: true });
+      const env = { HOME: user, XDG_STATE_HOME: "", XDG_CONFIG_HOME: "" };
+      const id = await FsyncProcess.run(["id"], 60_000, { cwd, env });
+      assert.equal(id.code, 0, id.stderr);
+      assert.ok((await Deno.stat(join(user, ".local/state/fsync"))).isDirectory, "the default home");
+      const unit = await FsyncProcess.run(["service", "install", "--user"], 60_000, { cwd, env });
+      assert.equal(unit.code, 0, unit.stderr);
+      assert.ok((await Deno.stat(join(user, ".config/systemd/user/fsync.service"))).isFile);
+      assert.deepEqual([...Deno.readDirSync(cwd)], [], "nothing written where the command ran");
+    });
     await t.step("unreachable peer: 69, and no folder is created", async () => {
       await expectFailure(
         ["--home", home, "join", `127.0.0.1:${freePort()}`, join(tmp, "never"), "--once"],
@@ -47,12 +72,19 @@ Deno.test("bad input gives a one-line error and the right exit code", async (t) 
     await Deno.writeTextFile(join(src, "hello.txt"), "hello\n");
     const { sharer, port, invite } = await startSharer(src, join(tmp, "home-sharer"), 0, ["--invite-uses", "5"]);
     await using _ = sharer;
-    await t.step("port in use: 69", () =>
-      expectFailure(
+    await t.step("port in use: 69, and the failed share leaves no trace", async () => {
+      await expectFailure(
         ["--home", join(tmp, "home-2"), "share", src, "--listen", `127.0.0.1:${port}`],
         69,
         /port \d+ is in use/,
-      ));
+      );
+      await assert.rejects(Deno.stat(join(tmp, "home-2")), Deno.errors.NotFound, "the home it made is gone");
+      const existing = join(tmp, "home-existing");
+      assert.equal((await FsyncProcess.run(["--home", existing, "id"])).code, 0);
+      await expectFailure(["--home", existing, "share", src, "--listen", `127.0.0.1:${port}`], 69, /is in use/);
+      const status = await FsyncProcess.run(["--home", existing, "status", "--json"]);
+      assert.deepEqual(JSON.parse(status.stdout).folders, [], "no folder registered by the failed share");
+    });
     await t.step(
       "home in use by another fsync: 75",
       () =>

@@ -56,6 +56,15 @@ Deno.test("sync --once converges both ways and exits 0; 75 when the home is in u
       const errors = r.stderr.trim().split("\n").filter((l) => l.startsWith("fsync:"));
       assert.equal(errors.length, 1, r.stderr);
       assert.match(errors[0], /^fsync: could not sync with 127\.0\.0\.1:\d+: /);
+      const status = await FsyncProcess.run(["--home", homeB, "status", "--json"]);
+      assert.equal(status.code, 0, status.stderr);
+      const { running, lastError } = JSON.parse(status.stdout);
+      assert.equal(running, false);
+      assert.match(
+        lastError?.message ?? "",
+        /^sync --once: could not sync with 127\.0\.0\.1:\d+: /,
+        "status shows why",
+      );
     });
 
     await t.step("peers from config.toml are dialled; --timeout ends a sync that cannot converge with 75", async () => {

@@ -13,6 +13,8 @@ export interface StartOptions {
   readonly stdin?: "null" | "piped";
   /** Run it where the kernel allows only this many inotify watches (see `canLimitInotify`). */
   readonly inotifyWatchLimit?: number;
+  /** Environment variables besides the test's own (NO_COLOR is set). */
+  readonly env?: Record<string, string>;
 }
 
 /** Whether this machine lets a test lower the inotify watch limit for one process (user namespaces). */
@@ -53,7 +55,7 @@ export class FsyncProcess implements AsyncDisposable {
       stdin: options.stdin ?? "null",
       stdout: "piped",
       stderr: "piped",
-      env: { NO_COLOR: "1" },
+      env: { NO_COLOR: "1", ...options.env },
     }).spawn();
     this.pid = this.#child.pid;
     this.#readers = Promise.all([
@@ -73,7 +75,7 @@ export class FsyncProcess implements AsyncDisposable {
   static async run(
     args: string[],
     timeoutMs = 60_000,
-    options: { cwd?: string } = {},
+    options: Pick<StartOptions, "cwd" | "env"> = {},
   ): Promise<{ code: number; stdout: string; stderr: string }> {
     await using p = FsyncProcess.start(args, options);
     const code = await p.exit(timeoutMs);
