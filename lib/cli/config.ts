@@ -150,7 +150,10 @@ export async function readConfig(home: string): Promise<Config | undefined> {
   try {
     raw = parse(text);
   } catch (e) {
-    throw new ConfigError(file, (e as Error).message.split("\n")[0]);
+    // smol-toml's TomlError says where (1-based); its message repeats the text around it.
+    const { line, column } = e as { line?: number; column?: number };
+    const what = (e as Error).message.split("\n")[0].replace(/^Invalid TOML document: /, "");
+    throw new ConfigError(file, line ? `line ${line}, column ${column}: ${what}` : what);
   }
   return parseConfig(raw, (message) => new ConfigError(file, message));
 }

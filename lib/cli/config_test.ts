@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { parse } from "smol-toml";
-import { CONFIG_TEMPLATE, DEFAULT_CONFIG, parseConfig } from "./config.ts";
+import { join } from "node:path";
+import { ExitCode, type FsyncError } from "../../mod.ts";
+import { CONFIG_TEMPLATE, DEFAULT_CONFIG, parseConfig, readConfig } from "./config.ts";
 
 Deno.test("the template's commented settings are the defaults, and valid", () => {
   const uncommented = CONFIG_TEMPLATE.split("\n")
@@ -80,4 +82,21 @@ Deno.test("parseConfig() names what is wrong", () => {
     [`[[folders]]\npath = "/a"\nid = "x"\n[[folders]]\npath = "/b"\nid = "x"`, /^two \[\[folders\]\] have the id "x"$/],
   ];
   for (const [text, message] of cases) assert.throws(() => read(text), { message }, text);
+});
+
+Deno.test("readConfig() says where a file stops being TOML: line and column", async () => {
+  const home = await Deno.makeTempDir({ prefix: "fsync-config-" });
+  try {
+    await Deno.writeTextFile(join(home, "config.toml"), 'listen = "0.0.0.0:50051"\nlog_level = \n');
+    await assert.rejects(
+      readConfig(home),
+      (e: Error) => {
+        assert.match(e.message, /^config .*config\.toml: line 2, column \d+: invalid value$/);
+        assert.equal((e as FsyncError).exitCode, ExitCode.config);
+        return true;
+      },
+    );
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
 });

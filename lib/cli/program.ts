@@ -26,7 +26,8 @@ Exit codes:
   78  configuration file invalid
 
 Settings are read from HOME/config.toml (written with every setting commented out on first
-use); flags override it.`;
+use); flags override it.
+`;
 
 /** Help text listing examples. */
 function examples(...lines: string[]): string {
@@ -80,6 +81,8 @@ export function program(): Command {
         .argParser(wholeNumber("seconds")).default(10),
     )
     .showHelpAfterError("(run with --help for usage)")
+    // Each command's help lists the options every command takes (--home first among them).
+    .configureHelp({ showGlobalOptions: true })
     .addHelpText("after", EXIT_CODES + examples("fsync share ~/Documents", "fsync --home /srv/fsync status --json"))
     .exitOverride();
   // Each subcommand exits on its own errors the same way.

@@ -147,7 +147,14 @@ export class PeerSessions {
       const applicant = { ...peer, name: peer.deviceName, channelBinding: connection.channelBinding };
       const granted = await admission.admit(applicant, known);
       if (!granted) {
-        logger.warn(`refused ${peer.deviceName} at ${peer.address}: ${NOT_TRUSTED}`, peerContext(peer.deviceId));
+        const why = known?.trusted === false
+          ? "it was revoked"
+          : "no valid invite, not approved (to let it in: fsync share DIR --accept " +
+            `${peer.deviceId}, or list it in share_with in config.toml)`;
+        logger.warn(
+          `refused ${peer.deviceName} (${peer.deviceId}) at ${peer.address}: ${why}`,
+          peerContext(peer.deviceId),
+        );
         await session.refuse(NOT_TRUSTED);
         return;
       }

@@ -24,10 +24,12 @@ Deno.test("every command has --help with examples, and refuses unknown flags and
       assert.equal(main.code, 0);
       for (const [command] of COMMANDS) assert.match(main.stdout, new RegExp(`^  ${command} `, "m"), command);
       assert.match(main.stdout, /Exit codes:/);
+      assert.match(main.stdout, /flags override it\.\n\nExamples:/, "a blank line before the examples");
       for (const command of COMMANDS) {
         const r = await FsyncProcess.run([...command, "--help"]);
         assert.equal(r.code, 0, command.join(" "));
         assert.match(r.stdout, /\nExamples:\n {2}(sudo )?fsync /, `${command.join(" ")} --help shows examples`);
+        assert.match(r.stdout, /Global Options:[^]*\n {2}--home <dir>/, `${command.join(" ")} --help shows --home`);
       }
     });
     const refuse = async (args: string[], message: RegExp) => {

@@ -27,12 +27,18 @@ Deno.test("without an invite or approval a device is refused; with --accept it j
     const approved = await deviceIdOf(join(tmp, "home-approved"));
     const { src, sharer, port } = await sharedFolder(tmp, ["--accept", approved.toLowerCase().replaceAll("-", "")]);
     await using _ = sharer;
+    const strangerId = await deviceIdOf(join(tmp, "home-stranger"));
     const stranger = await FsyncProcess.run(
       ["--home", join(tmp, "home-stranger"), "join", `127.0.0.1:${port}`, join(tmp, "stranger"), "--yes", "--once"],
     );
     assert.equal(stranger.code, 77, stranger.stderr);
     assert.match(stranger.stderr, /fsync: 127\.0\.0\.1:\d+ \(.+\) does not trust this device \(join with the fsync:/);
-    await sharer.waitFor(/refused .* not trusted/);
+    // The sharer's log says how to let it in.
+    await sharer.waitFor(
+      new RegExp(
+        `refused .* \\(${strangerId}\\) at .*: no valid invite, not approved \\(to let it in: fsync share DIR --accept ${strangerId}`,
+      ),
+    );
     await assert.rejects(Deno.stat(join(tmp, "stranger", "secret-plans.txt")), Deno.errors.NotFound);
 
     const ok = await FsyncProcess.run(
@@ -103,6 +109,9 @@ Deno.test("a revoked device is disconnected at once and refused after; fsync pee
     await assert.rejects(Deno.stat(join(dst, "after-revoke.txt")), Deno.errors.NotFound);
     const after = await FsyncProcess.run(["--home", join(tmp, "home-a"), "peers"]);
     assert.match(after.stdout, new RegExp(`${joinerId}  revoked  .* shares nothing`));
+    const again = await FsyncProcess.run(["--home", join(tmp, "home-b"), "sync", "--once"]);
+    assert.match(again.stderr, /does not trust this device/);
+    await sharer.waitFor(new RegExp(`refused .* \\(${joinerId}\\) at .*: it was revoked`));
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
