@@ -7,6 +7,7 @@ import { measureChangeLatency } from "./bench/change_latency.ts";
 import { measureFloor } from "./bench/floor.ts";
 import { measureHashSpeeds } from "./bench/hash_speed.ts";
 import { measureInitialSync } from "./bench/initial_sync.ts";
+import { measureStatusLatency } from "./bench/status_latency.ts";
 import { measureTransferBytes } from "./bench/transfer_bytes.ts";
 
 const MB = 1e6;
@@ -64,6 +65,19 @@ const BENCHMARKS: Record<string, () => Promise<string>> = {
     return `SHA-256 Web Crypto digest ${line(webCrypto)}; node:crypto createHash ${
       line(nodeCrypto)
     } (fsync uses node:crypto)`;
+  },
+  "status": async () => {
+    const ms = (s: number) => `${(s * 1000).toFixed(1)} ms`;
+    const lines = [];
+    for (const files of [10, 100_000]) {
+      const f = await measureStatusLatency(files);
+      lines.push(
+        `status of a running device at ${f.files.toLocaleString("en")} files (one peer ahead on a tenth): ` +
+          `first ${ms(f.firstSeconds)} (counts), then median ${ms(f.unchangedMedianSeconds)} unchanged, ` +
+          `${ms(f.afterChangeMedianSeconds)} after a file changed`,
+      );
+    }
+    return lines.join("\n");
   },
   "change-latency": async () => {
     const f = await measureChangeLatency(50);

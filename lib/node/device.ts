@@ -24,6 +24,7 @@ import { FolderLinks } from "./folder_link.ts";
 import { type FolderProblem, UNWRITTEN_BYTES } from "./folder_runner.ts";
 import { Folders } from "./folders.ts";
 import { type Logger, ProblemLogger, silentLogger } from "./logger.ts";
+import { NeedCounts } from "./need_counts.ts";
 import { type DeviceApprover, PeerAdmission } from "./peer_admission.ts";
 import { type OfferHandler, PeerProtocol } from "./peer_protocol.ts";
 import { PeerSessions } from "./peer_sessions.ts";
@@ -88,6 +89,7 @@ export class Device {
   #links = new FolderLinks();
   #shares: Shares;
   #pulls: PullScheduler;
+  #needs: NeedCounts;
   #offerHandler?: OfferHandler;
   #listeners = new Set<(event: DeviceEvent) => void>();
   #background = new Set<Promise<unknown>>();
@@ -127,6 +129,7 @@ export class Device {
     const folders = this.#folders;
     this.#admission = new PeerAdmission(store, logger, nowMs);
     this.#shares = new Shares(store, this.#links);
+    this.#needs = new NeedCounts(store);
     this.#pulls = new PullScheduler({
       links: this.#links,
       store,
@@ -318,6 +321,11 @@ export class Device {
       running: true,
       isConnected: (deviceId) => this.isConnected(deviceId),
       policyOf: (folder) => folders.policyOf(folder),
+      needsOf: (folder, peerId) => {
+        const runner = folders.runners.get(folder.id);
+        const policy = runner && { decider: runner.decider, generation: runner.policyGeneration };
+        return policy && this.#needs.needs(folder.id, peerId, policy);
+      },
       lastError: this.#logger.last,
       problemOf: (folder) => folders.runners.get(folder.id)?.problem?.message,
       pathProblemsOf: (folder, limit) => folders.runners.get(folder.id)?.pathProblems(limit) ?? { count: 0, list: [] },
@@ -393,6 +401,7 @@ export class Device {
     await this.#control?.close();
     await Promise.allSettled([...this.#background]);
     await this.#logger.close();
+    this.#needs.close();
     this.#store.close();
     this.#lock.close();
   }

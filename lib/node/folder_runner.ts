@@ -166,6 +166,11 @@ export class FolderRunner {
     this.#policyChanged();
   }
 
+  /** Changes whenever what `decider` decides may change: rules, mode, the root stopped or back. */
+  get policyGeneration(): number {
+    return this.#policyGeneration;
+  }
+
   /** How the folder decides about peers' entries under its current rules and mode. */
   get decider(): Decider {
     const rules = this.#rules;

@@ -1,6 +1,6 @@
 import { type FolderMode, parseConflictName } from "../model/mod.ts";
-import type { FolderRecord, LastError, Store } from "../store/mod.ts";
-import { countNeeds } from "../plan/mod.ts";
+import type { FolderRecord, LastError, LocalSummary, Store } from "../store/mod.ts";
+import { countNeeds, type Needs } from "../plan/mod.ts";
 import type { FolderPolicy } from "./needs.ts";
 import { rootProblemOnDisk } from "./folder_marker.ts";
 import type { PathProblem } from "./path_problems.ts";
@@ -80,6 +80,8 @@ export interface LiveView {
   readonly running: boolean;
   isConnected(deviceId: string): boolean;
   policyOf(folder: FolderRecord): FolderPolicy;
+  /** What the folder needs from a peer, kept up to date (absent: counted over the whole index). */
+  needsOf?(folder: FolderRecord, peerId: string): Promise<Needs> | undefined;
   readonly lastError?: LastError;
   /** The folder's problem as the running device knows it (absent: what the disk shows of its root). */
   problemOf?(folder: FolderRecord): string | undefined;
@@ -99,10 +101,8 @@ export async function collectStatus(store: Store, view: LiveView): Promise<Statu
     const { mode, decider } = view.policyOf(folder);
     const folderPeers: FolderPeerStatus[] = [];
     for (const deviceId of await store.sharesOf(folder.id)) {
-      const { files: needFiles, bytes: needBytes } = await countNeeds(
-        store.pairWithRemote(folder.id, deviceId),
-        decider,
-      );
+      const { files: needFiles, bytes: needBytes } = await (view.needsOf?.(folder, deviceId) ??
+        countNeeds(store.pairWithRemote(folder.id, deviceId), decider));
       const name = peers.find((p) => p.deviceId === deviceId)?.name ?? "";
       const connected = view.isConnected(deviceId);
       folderPeers.push({ deviceId, name, connected, inSync: needFiles === 0, needFiles, needBytes });
@@ -141,21 +141,8 @@ export async function collectStatus(store: Store, view: LiveView): Promise<Statu
 }
 
 /** Number and total size of the live files in a folder's local index, and how many entries are conflict copies. */
-export async function summarizeFolder(
-  store: Store,
-  folderId: string,
-): Promise<{ files: number; bytes: number; conflicts: number }> {
-  let files = 0;
-  let bytes = 0;
-  let conflicts = 0;
-  for await (const f of store.listLocal(folderId)) {
-    if (f.deleted) continue;
-    if (parseConflictName(f.path)) conflicts++;
-    if (f.type !== "file") continue;
-    files++;
-    bytes += f.size;
-  }
-  return { files, bytes, conflicts };
+export function summarizeFolder(store: Store, folderId: string): Promise<LocalSummary> {
+  return store.localSummary(folderId);
 }
 
 /** Every conflict copy in the store's folders, oldest resolution first. */

@@ -41,6 +41,20 @@ export function changesDisk(
   return decision !== undefined && decision.action !== "keep" && decision.action !== "record";
 }
 
+/**
+ * What pulling a peer's entry would do here, deciding as `decider` does: undefined when it
+ * changes nothing on disk, else the bytes to fetch (0 for a deletion, a directory, a link).
+ */
+export function needOf(
+  decider: Decider,
+  local: FileInfo | undefined,
+  remote: FileInfo | undefined,
+): number | undefined {
+  const decision = remote && decider(local, remote);
+  if (!changesDisk(decision)) return undefined;
+  return decision.action === "fetch" ? decision.file.size : 0;
+}
+
 /** Counts what a pull over `pairs` (local and peer's entries of each path) would do, deciding as `decider` does. */
 export async function countNeeds(
   pairs: AsyncIterable<{ readonly local?: FileInfo; readonly remote?: FileInfo }>,
@@ -49,10 +63,10 @@ export async function countNeeds(
   let files = 0;
   let bytes = 0;
   for await (const { local, remote } of pairs) {
-    const decision = remote && decider(local, remote);
-    if (!changesDisk(decision)) continue;
+    const need = needOf(decider, local, remote);
+    if (need === undefined) continue;
     files++;
-    if (decision.action === "fetch") bytes += decision.file.size;
+    bytes += need;
   }
   return { files, bytes };
 }

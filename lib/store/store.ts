@@ -1,4 +1,4 @@
-import type { FileInfo } from "../model/mod.ts";
+import { type FileInfo, parseConflictName } from "../model/mod.ts";
 import { del, KvBatch, put } from "./_batch.ts";
 import { blockMapMutations, FileEntries, type StoredFile } from "./_entries.ts";
 import { compareKeyParts, pathKey } from "./_path_key.ts";
@@ -14,6 +14,19 @@ import type {
 } from "./records.ts";
 
 const LOCAL = "local";
+
+/** Number and total size of the live files of a folder's local index, and its live conflict copies. */
+export interface LocalSummary {
+  readonly files: number;
+  readonly bytes: number;
+  readonly conflicts: number;
+}
+
+/**
+ * Told after entries of a folder's index were written: `owner` is "local" or a peer's device
+ * ID, `paths` the paths written (undefined: the whole index of that owner was replaced).
+ */
+export type IndexChangeListener = (folderId: string, owner: string, paths: readonly string[] | undefined) => void;
 
 /**
  * The device's metadata in Deno KV: folders, peers, the local index with its sequence
@@ -31,6 +44,9 @@ export class Store {
   #entries: FileEntries;
   #sequences = new Map<string, number>();
   #localWrites: Promise<unknown> = Promise.resolve();
+  /** Summaries of local indexes counted once, then kept up to date by each local commit. */
+  #summaries = new Map<string, { files: number; bytes: number; conflicts: number }>();
+  #listeners = new Set<IndexChangeListener>();
 
   private constructor(kv: Deno.Kv) {
     this.#kv = kv;
@@ -190,11 +206,54 @@ export class Store {
     return result;
   }
 
+  /**
+   * Number and total size of the live files of a folder's local index, and its conflict
+   * copies: counted once, then kept up to date by every local commit of this store.
+   */
+  localSummary(folderId: string): Promise<LocalSummary> {
+    const known = this.#summaries.get(folderId);
+    if (known) return Promise.resolve({ ...known });
+    // Counted between two local commits: none is missed or counted twice.
+    const result = this.#localWrites.then(() => this.#countLocal(folderId));
+    this.#localWrites = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Subscribes to writes of index entries; returns the unsubscribe function. */
+  onIndexChange(listener: IndexChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async #countLocal(folderId: string): Promise<LocalSummary> {
+    const summary = { files: 0, bytes: 0, conflicts: 0 };
+    for await (const f of this.#entries.list(folderId, LOCAL)) addTo(summary, f, 1);
+    this.#summaries.set(folderId, summary);
+    return { ...summary };
+  }
+
+  #changed(folderId: string, owner: string, paths: readonly string[] | undefined): void {
+    for (const listener of this.#listeners) listener(folderId, owner, paths);
+  }
+
   async #commitLocal(folderId: string, files: readonly FileInfo[]): Promise<FileInfo[]> {
+    try {
+      return await this.#writeLocal(folderId, files);
+    } catch (e) {
+      this.#summaries.delete(folderId); // part of it may have landed: count again when asked
+      throw e;
+    } finally {
+      this.#changed(folderId, LOCAL, files.map((f) => f.path));
+    }
+  }
+
+  async #writeLocal(folderId: string, files: readonly FileInfo[]): Promise<FileInfo[]> {
     let seq = await this.localSequence(folderId);
     const batch = new KvBatch(this.#kv);
     const out: FileInfo[] = [];
+    const before: (StoredFile | undefined)[] = [];
     for (const previous of await this.#entries.storedMany(folderId, LOCAL, files.map((f) => f.path))) {
+      before.push(previous);
       const file = { ...files[out.length], sequence: ++seq };
       const key = pathKey(file.path);
       const group = this.#entries.mutations(folderId, LOCAL, file, previous);
@@ -208,6 +267,11 @@ export class Store {
     }
     await batch.flush();
     this.#sequences.set(folderId, seq);
+    const summary = this.#summaries.get(folderId);
+    if (summary) {
+      for (const previous of before) if (previous) addTo(summary, previous, -1);
+      for (const file of out) addTo(summary, file, 1);
+    }
     return out;
   }
 
@@ -295,7 +359,11 @@ export class Store {
       for await (const e of this.#kv.list({ prefix })) await batch.add([del(e.key)]);
     }
     await batch.add([put(["remote", folderId, deviceId], { indexId, sequence: 0 }, 100)]);
-    await batch.flush();
+    try {
+      await batch.flush();
+    } finally {
+      this.#changed(folderId, deviceId, undefined);
+    }
   }
 
   /** Stores a batch of a peer's index and how far it now reaches. */
@@ -315,7 +383,11 @@ export class Store {
       await batch.add(group);
     }
     await batch.add([put(["remote", folderId, deviceId], state, 100)]);
-    await batch.flush();
+    try {
+      await batch.flush();
+    } finally {
+      this.#changed(folderId, deviceId, files.map((f) => f.path));
+    }
   }
 
   /** A peer's entries of these paths, in the same order. */
@@ -376,6 +448,19 @@ export class Store {
     }
     yield* drain();
   }
+}
+
+/** Adds (`sign` 1) or removes (-1) an entry's share of a local summary. */
+function addTo(
+  summary: { files: number; bytes: number; conflicts: number },
+  entry: Omit<FileInfo, "blockHashes">,
+  sign: 1 | -1,
+): void {
+  if (entry.deleted) return;
+  if (parseConflictName(entry.path)) summary.conflicts += sign;
+  if (entry.type !== "file") return;
+  summary.files += sign;
+  summary.bytes += sign * entry.size;
 }
 
 async function collect<T>(iter: Deno.KvListIterator<T>): Promise<T[]> {

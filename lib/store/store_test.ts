@@ -177,3 +177,47 @@ Deno.test("remoteSince() yields a peer's entries that came after a sequence, in 
     await store.resetRemote("f", PEER, "y");
     assert.deepEqual(await since(0), []);
   }));
+
+Deno.test("localSummary() counts once, then every local commit keeps it equal to a recount", () =>
+  withStore(async (store) => {
+    const recount = async () => {
+      const summary = { files: 0, bytes: 0, conflicts: 0 };
+      for await (const f of store.listLocal("f")) {
+        if (f.deleted) continue;
+        if (f.path.includes(".sync-conflict-")) summary.conflicts++;
+        if (f.type === "file") (summary.files++, summary.bytes += f.size);
+      }
+      return summary;
+    };
+    // First asked while a commit is under way: counted after it, not in the middle of it.
+    const commit = store.commitLocal("f", [file("a"), file("b", 2)]);
+    const first = store.localSummary("f");
+    await commit;
+    assert.deepEqual(await first, await recount());
+    const conflict = "a.sync-conflict-20261124-090507-ABCDEFG";
+    const steps: FileInfo[][] = [
+      [file("c", 3), file(conflict)],
+      [file("a", 5)], // grows
+      [{ ...file("b"), deleted: true, size: 0, blockHashes: new Uint8Array() }],
+      [{ ...file("d"), type: "directory", size: 0, blockHashes: new Uint8Array() }],
+      [{ ...file(conflict), deleted: true }],
+      [file("b", 1)], // back
+    ];
+    for (const step of steps) {
+      await store.commitLocal("f", step);
+      assert.deepEqual(await store.localSummary("f"), await recount());
+    }
+    assert.deepEqual(await store.localSummary("f"), { files: 3, bytes: 9 * 131072, conflicts: 0 });
+  }));
+
+Deno.test("onIndexChange() names the paths of each local and remote write, and a replaced remote index", () =>
+  withStore(async (store) => {
+    const seen: [string, string, readonly string[] | undefined][] = [];
+    const stop = store.onIndexChange((folderId, owner, paths) => seen.push([folderId, owner, paths]));
+    await store.commitLocal("f", [file("a"), file("b")]);
+    await store.applyRemote("f", PEER, [{ ...file("c"), sequence: 1 }], { indexId: "i", sequence: 1 });
+    await store.resetRemote("f", PEER, "j");
+    stop();
+    await store.commitLocal("f", [file("z")]);
+    assert.deepEqual(seen, [["f", "local", ["a", "b"]], ["f", PEER, ["c"]], ["f", PEER, undefined]]);
+  }));
