@@ -168,6 +168,9 @@ export class Device {
       admission: this.#admission,
       links: this.#links,
       protocol: () => protocol,
+      onRevoked: (peerId) => {
+        for (const runner of folders.runners.values()) runner.forgetPeer(peerId);
+      },
       emit,
       track,
     });

@@ -138,6 +138,11 @@ export class FolderRunner {
     return undefined;
   }
 
+  /** Forgets what pulls from `peerId` could not sync (the peer was revoked: nothing more comes from it). */
+  forgetPeer(peerId: string): void {
+    this.#pathProblems.settle(`pull:${peerId}`, undefined, new Set());
+  }
+
   /** The paths that cannot be synced now (the first `limit`, in path order), and how many there are. */
   pathProblems(limit?: number): { count: number; list: PathProblem[] } {
     return { count: this.#pathProblems.size, list: this.#pathProblems.list(limit) };

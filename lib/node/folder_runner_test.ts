@@ -362,6 +362,16 @@ Deno.test("a path that cannot be synced is logged once while its reason stays, a
     assert.equal(warnings.length, 1, warnings.join("\n"));
     assert.match(warnings[0], /^cannot sync Readme\.md: .*differs only in case/);
     assert.deepEqual(b.pathProblems().list.map((p) => p.path), ["Readme.md"]);
+    b.forgetPeer("OTHER");
+    assert.deepEqual(
+      b.pathProblems().list.map((p) => p.path),
+      ["Readme.md"],
+      "another peer's forgetting clears nothing",
+    );
+    b.forgetPeer("PEER");
+    assert.equal(b.pathProblems().count, 0, "a revoked peer's problems go with it");
+    await b.pullFrom("PEER", diskSource(source));
+    assert.deepEqual(b.pathProblems().list.map((p) => p.path), ["Readme.md"]);
 
     await Deno.remove(join(target, "README.md"));
     await b.scan();

@@ -36,6 +36,8 @@ export interface PeerSessionsContext {
   readonly links: FolderLinks;
   /** What is said and answered in a session once it is open. */
   protocol(): PeerProtocol;
+  /** A connected peer was revoked (its session is ended). */
+  onRevoked(peerId: string): void;
   emit(event: DeviceEvent): void;
   /** Owns a background task (awaited at close, its failure logged). */
   track<T>(task: Promise<T>): Promise<T>;
@@ -225,6 +227,7 @@ export class PeerSessions {
       if (!(await this.#ctx.admission.isRevoked(peerId))) continue;
       this.#ctx.logger.warn(`${session.peer.deviceName} was revoked; disconnected`, peerContext(peerId));
       this.#sessions.delete(peerId);
+      this.#ctx.onRevoked(peerId);
       this.#ctx.track(session.refuse(NOT_TRUSTED));
     }
   }
