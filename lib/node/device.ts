@@ -8,7 +8,6 @@ import {
   type PeerSession,
 } from "../net/mod.ts";
 import { type FolderRecord, lockHome, type PeerRecord, prepareHome, Store } from "../store/mod.ts";
-import type { DeletionThresholds } from "../plan/mod.ts";
 import { RateLimiter } from "../transfer/mod.ts";
 import { BlockServer } from "./block_server.ts";
 import {
@@ -23,7 +22,7 @@ import type { DeviceEvent, TransferTotals } from "./events.ts";
 import { FolderLinks } from "./folder_link.ts";
 import { type FolderProblem, UNWRITTEN_BYTES } from "./folder_runner.ts";
 import { Folders } from "./folders.ts";
-import { type Logger, ProblemLogger, silentLogger } from "./logger.ts";
+import { ProblemLogger, silentLogger } from "./logger.ts";
 import { NeedCounts } from "./need_counts.ts";
 import { type DeviceApprover, PeerAdmission } from "./peer_admission.ts";
 import { type OfferHandler, PeerProtocol } from "./peer_protocol.ts";
@@ -31,45 +30,12 @@ import { PeerSessions } from "./peer_sessions.ts";
 import { storePathOf } from "./peers.ts";
 import { PullScheduler } from "./pull_scheduler.ts";
 import { type DialTarget, dialTargets } from "./reconnect.ts";
+import type { ConnectOptions, DeviceOptions } from "./device_options.ts";
 import { Shares } from "./shares.ts";
 import { collectStatus, type StatusReport } from "./status.ts";
 
 /** Default interval of the full scan that backs up the watcher. */
 const DEFAULT_SCAN_INTERVAL_MS = 3_600_000;
-
-/** How a device is started. */
-export interface DeviceOptions {
-  /** State directory: KV database, device key and certificate, lock. */
-  readonly home: string;
-  /** Name shown to peers (default: the host name). */
-  readonly name?: string;
-  readonly logger?: Logger;
-  /** Clock in ms since the epoch (injected by tests). */
-  readonly nowMs?: () => number;
-  /** Watch folders for changes as they happen (default true). */
-  readonly watch?: boolean;
-  /** Interval of the full scan that backs the watcher up (default one hour). */
-  readonly scanIntervalMs?: number;
-  /** Ignore common OS junk in every folder, besides its `.fsyncignore` (default true). */
-  readonly ignoreDefaults?: boolean;
-  /** Modes by folder path, overriding those stored with the folders (from the configuration and flags). */
-  readonly folderModes?: ReadonlyMap<string, FolderMode>;
-  /** When a scan's deletions wait for confirmation, by folder path (from the configuration; default 50 % and 100 files). */
-  readonly deletionThresholds?: ReadonlyMap<string, DeletionThresholds>;
-  /** Limits of block data sent to and received from all peers together, in bytes per second (absent: none). */
-  readonly maxSendBytesPerSecond?: number;
-  readonly maxRecvBytesPerSecond?: number;
-  /** Creates the symlinks pulls make (default `Deno.symlinkSync`; a sandboxed command has them made for it). */
-  readonly makeSymlink?: (target: string, path: string) => void;
-}
-
-/** How a dialled peer is checked and how this device asks to be trusted by it. */
-export interface ConnectOptions {
-  /** The peer must be this device (default: the trusted peer last seen at that address, if any). */
-  readonly deviceId?: Uint8Array;
-  /** An invite secret from the peer, proven in the Hello. */
-  readonly inviteSecret?: Uint8Array;
-}
 
 /**
  * One running fsync device: its identity, store and folders, and a session with each

@@ -1,6 +1,7 @@
 import { join, resolve } from "node:path";
 import { askControl, CONTROL_SOCKET, type FolderAction, type FolderActionResult } from "./control.ts";
-import { Device, type DeviceOptions } from "./device.ts";
+import { Device } from "./device.ts";
+import type { DeviceOptions } from "./device_options.ts";
 
 /**
  * Runs a folder action (`fsync folder ...`) on the device of `options.home`: asked of the

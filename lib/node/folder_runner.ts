@@ -12,7 +12,6 @@ import {
   DEFAULT_DELETION_THRESHOLDS,
   type DeletionThresholds,
   folderDecider,
-  isBigDeletion,
   rootVerdict,
 } from "../plan/mod.ts";
 import { IgnoreRules, loadIgnoreRules, scanFolder, type ScanProblem } from "../scan/mod.ts";
@@ -20,6 +19,7 @@ import type { FolderRecord, Store } from "../store/mod.ts";
 import type { BlockSource, ByteBudget } from "../transfer/mod.ts";
 import { denoFs, type FileSystem } from "../fs/mod.ts";
 import { Mutex } from "./_mutex.ts";
+import { DeletionHold } from "./deletion_hold.ts";
 import { Signal } from "./_signal.ts";
 import { hasMarker, observeRoot, stoppedMessage, writeMarker } from "./folder_marker.ts";
 import type { Logger } from "./logger.ts";
@@ -82,11 +82,10 @@ export interface FolderProblem {
 export class FolderRunner {
   readonly localChanged: Signal = new Signal();
   #folder: FolderRecord;
-  #thresholds: DeletionThresholds;
+  #deletions: DeletionHold;
   /** Set while the root cannot be used; cleared by a scan that finds the marker again. */
   #stopped?: string;
   /** Set while a big deletion waits; a full scan recomputes it, a confirmation clears it. */
-  #held?: string;
   #store: Store;
   #shortId: string;
   #logger: Logger;
@@ -110,7 +109,11 @@ export class FolderRunner {
 
   constructor(folder: FolderRecord, store: Store, options: FolderRunnerOptions) {
     this.#folder = folder;
-    this.#thresholds = options.deletionThresholds ?? DEFAULT_DELETION_THRESHOLDS;
+    this.#deletions = new DeletionHold(
+      () => this.folder,
+      options.deletionThresholds ?? DEFAULT_DELETION_THRESHOLDS,
+      options.logger,
+    );
     this.#store = store;
     this.#shortId = options.shortId;
     this.#logger = options.logger;
@@ -134,7 +137,8 @@ export class FolderRunner {
   /** Why the folder does not sync as usual, if it does not. */
   get problem(): FolderProblem | undefined {
     if (this.#stopped) return { kind: "stopped", message: this.#stopped };
-    if (this.#held) return { kind: "deletions-held", message: this.#held };
+    const held = this.#deletions.held;
+    if (held) return { kind: "deletions-held", message: held };
     return undefined;
   }
 
@@ -369,7 +373,23 @@ export class FolderRunner {
       batch.push(file);
       if (batch.length >= SCAN_COMMIT_EVERY) await commit();
     }
-    for (const file of await this.#guardDeletions(deferred ?? [], paths === undefined, confirm)) {
+    let guarded: FileInfo[];
+    if (deferred?.length && !hasMarker(root)) {
+      // The marker went away during the scan: the root is being unmounted or removed.
+      this.#stop(stoppedMessage(this.folder, true));
+      guarded = deferred.filter((f) => !f.deleted);
+    } else {
+      guarded = await this.#deletions.guard(deferred ?? [], {
+        full: paths === undefined,
+        confirm,
+        countLive: async () => {
+          let live = 0;
+          for await (const f of this.#store.listLocal(id)) if (!f.deleted && f.type !== "directory") live++;
+          return live;
+        },
+      });
+    }
+    for (const file of guarded) {
       batch.push(file);
       if (batch.length >= SCAN_COMMIT_EVERY) await commit();
     }
@@ -379,49 +399,6 @@ export class FolderRunner {
     this.#pathProblems.settle("scan", paths, found);
     await this.#temps.sweep(temps);
     return changed;
-  }
-
-  /**
-   * What of a scan's entries from its first tombstone on is committed: all of them, or all
-   * but the tombstones when the marker went away meanwhile (the root is being unmounted or
-   * removed) or the deletion is big (held until confirmed). A hold stands until a full scan
-   * finds no big deletion or `confirm` says so.
-   */
-  async #guardDeletions(deferred: FileInfo[], full: boolean, confirm: boolean): Promise<FileInfo[]> {
-    const kept = () => deferred.filter((f) => !f.deleted);
-    if (deferred.length > 0 && !hasMarker(this.folder.path)) {
-      this.#stop(stoppedMessage(this.folder, true));
-      return kept();
-    }
-    const deleted = deferred.filter((f) => f.deleted && f.type !== "directory").length;
-    if (confirm) {
-      this.#held = undefined;
-      return deferred;
-    }
-    if (this.#held && !full) return kept();
-    if (deleted > this.#thresholds.files) {
-      let before = 0;
-      for await (const f of this.#store.listLocal(this.folder.id)) if (!f.deleted && f.type !== "directory") before++;
-      if (isBigDeletion(deleted, before, this.#thresholds)) {
-        this.#hold(deleted, before);
-        return kept();
-      }
-    }
-    if (full && this.#held) {
-      this.#held = undefined;
-      this.#logger.info("no big deletion is held any more", { folder: this.folder.label });
-    }
-    return deferred;
-  }
-
-  #hold(deleted: number, before: number): void {
-    const { percent, files } = this.#thresholds;
-    const message = `${deleted} of ${before} files were deleted (more than ${percent}% and ${files} files): ` +
-      `the deletions are held, not sent to peers; restore the files, or confirm with ` +
-      `\`fsync folder confirm-deletes ${this.folder.id}\``;
-    if (this.#held === message) return;
-    this.#held = message;
-    this.#logger.warn(message, { folder: this.folder.label });
   }
 
   /**

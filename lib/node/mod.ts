@@ -5,6 +5,7 @@
  * (`plan` does) and prints nothing (its owner gets events and log lines).
  */
 export * from "./device.ts";
+export type { ConnectOptions, DeviceOptions } from "./device_options.ts";
 export { type DialTarget, keepConnected, type Pin } from "./reconnect.ts";
 export type { DeviceApprover, UnknownDevice } from "./peer_admission.ts";
 export type { OfferHandler, ShareOffer } from "./peer_protocol.ts";

@@ -5,6 +5,7 @@
  * scanning, networking or pulling.
  */
 export * from "./records.ts";
+export type { LocalSummary } from "./_local_summary.ts";
 export * from "./store.ts";
 export * from "./home.ts";
 export * from "./home_lock.ts";

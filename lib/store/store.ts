@@ -1,8 +1,9 @@
-import { type FileInfo, parseConflictName } from "../model/mod.ts";
+import type { FileInfo } from "../model/mod.ts";
 import { del, KvBatch, put } from "./_batch.ts";
 import { blockMapMutations, FileEntries, type StoredFile } from "./_entries.ts";
 import { compareKeyParts, pathKey } from "./_path_key.ts";
 import { ensurePrivateFile } from "./home.ts";
+import { addTo, type LocalSummary } from "./_local_summary.ts";
 import type {
   BlockLocation,
   FolderRecord,
@@ -14,13 +15,6 @@ import type {
 } from "./records.ts";
 
 const LOCAL = "local";
-
-/** Number and total size of the live files of a folder's local index, and its live conflict copies. */
-export interface LocalSummary {
-  readonly files: number;
-  readonly bytes: number;
-  readonly conflicts: number;
-}
 
 /**
  * Told after entries of a folder's index were written: `owner` is "local" or a peer's device
@@ -448,19 +442,6 @@ export class Store {
     }
     yield* drain();
   }
-}
-
-/** Adds (`sign` 1) or removes (-1) an entry's share of a local summary. */
-function addTo(
-  summary: { files: number; bytes: number; conflicts: number },
-  entry: Omit<FileInfo, "blockHashes">,
-  sign: 1 | -1,
-): void {
-  if (entry.deleted) return;
-  if (parseConflictName(entry.path)) summary.conflicts += sign;
-  if (entry.type !== "file") return;
-  summary.files += sign;
-  summary.bytes += sign * entry.size;
 }
 
 async function collect<T>(iter: Deno.KvListIterator<T>): Promise<T[]> {
