@@ -124,9 +124,18 @@ export async function syncOnce(opts: SyncOnceOptions, ctx: CliContext): Promise<
           hint: "run it again, or raise --timeout",
         });
       }
+      // Checked again at the next event that may complete it (or in 200 ms at the latest).
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([new Promise((r) => timer = setTimeout(r, 200)), stopRequested()]);
+      let unsubscribe = () => {};
+      const progress = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, 200);
+        unsubscribe = device.on((e) => {
+          if (e.type === "in-sync" || e.type === "peer-pulled" || e.type.startsWith("share-")) resolve();
+        });
+      });
+      await Promise.race([progress, stopRequested()]);
       clearTimeout(timer);
+      unsubscribe();
       if (bugTrapped()) throw new FsyncError("stopped by an internal error", ExitCode.bug);
     }
     // A stopped folder, or a held deletion: what is not in sync waits for the user.

@@ -336,3 +336,69 @@ Deno.test("dialling is not trust: a refused dial leaves the peer untrusted, and 
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("a restart pulls only what came after the last clean pass; a new policy or a problem means the whole index again", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "fsync-device-pulled-" });
+  // Whole-index pulls read every pair of entries; incremental ones read what came after.
+  const walks: string[] = [];
+  const pairWithRemote = Store.prototype.pairWithRemote;
+  Store.prototype.pairWithRemote = function (folderId: string, deviceId: string) {
+    walks.push(deviceId);
+    return pairWithRemote.call(this, folderId, deviceId);
+  };
+  try {
+    const src = join(tmp, "src");
+    const dst = join(tmp, "dst");
+    await Deno.mkdir(src);
+    await Deno.mkdir(dst);
+    await Deno.writeTextFile(join(src, "a.txt"), "alpha");
+    await Deno.writeTextFile(join(src, "Readme.md"), "theirs");
+    await Deno.writeTextFile(join(dst, "README.md"), "mine: Readme.md cannot be written beside it");
+    const sharer = await Device.start({ home: join(tmp, "home-a"), name: "a", watch: false });
+    const folder = await sharer.addFolder(src, "src");
+    sharer.offerToNewDevices(folder.id);
+    const secret = await sharer.createInvite(folder.id, 1, 60_000);
+    const sharerId = sharer.identity.displayId;
+    /** Runs the joiner until it has pulled, and returns how many whole-index pulls it made of the sharer. */
+    const session = async (inviteSecret?: Uint8Array) => {
+      const joiner = await Device.start({ home: join(tmp, "home-b"), name: "b", watch: false });
+      joiner.onOffer(() => Promise.resolve({ path: dst }));
+      walks.length = 0;
+      const [y, x] = connectionPair(joiner.identity, sharer.identity);
+      const runs = [sharer.runConnection(x), joiner.runConnection(y, inviteSecret)];
+      const deadline = Date.now() + 20_000;
+      while (!(await Deno.readTextFile(join(dst, "a.txt")).catch(() => "")).startsWith("alpha")) {
+        assert.ok(Date.now() < deadline, "a.txt arrives");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await new Promise((r) => setTimeout(r, 300)); // the pass ends and its retries are scheduled
+      const whole = walks.filter((w) => w === sharerId).length; // status below counts needs over the whole index
+      const problems = (await joiner.status()).folders[0].unsyncable.map((p) => p.path);
+      x.close();
+      await Promise.all(runs);
+      await joiner.close();
+      return { whole, problems };
+    };
+    const first = await session(secret);
+    assert.deepEqual(first.problems, ["Readme.md"]);
+    assert.ok(first.whole >= 1);
+    const afterProblem = await session();
+    assert.ok(afterProblem.whole >= 1, "after a pass with a problem, the whole index again");
+    assert.deepEqual(afterProblem.problems, ["Readme.md"], "and the problem is found again");
+
+    await Deno.remove(join(dst, "README.md"));
+    await Deno.writeTextFile(join(dst, ".fsyncignore"), "");
+    const clean = await session();
+    assert.equal(await Deno.readTextFile(join(dst, "Readme.md")), "theirs");
+    assert.deepEqual(clean.problems, []);
+    const restarted = await session();
+    assert.equal(restarted.whole, 0, "a restart after a clean pass pulls only what came after it");
+    await Deno.writeTextFile(join(dst, ".fsyncignore"), "*.log\n");
+    const newRules = await session();
+    assert.ok(newRules.whole >= 1, "new ignore rules: the whole index again");
+    await sharer.close();
+  } finally {
+    Store.prototype.pairWithRemote = pairWithRemote;
+    await Deno.remove(tmp, { recursive: true });
+  }
+});

@@ -1,4 +1,5 @@
 import type { PeerSession } from "../net/mod.ts";
+import type { PulledMark } from "../store/mod.ts";
 import type { TransferTotals } from "./events.ts";
 
 /** The pull loop of one folder and peer. */
@@ -8,8 +9,8 @@ export interface PullState {
   again: boolean;
   retryMs: number;
   timer?: ReturnType<typeof setTimeout>;
-  /** The peer's index up to this sequence was pulled without problems, in this session. */
-  pulled?: { session: PeerSession; indexId: string; sequence: number };
+  /** The last clean pull (as recorded in the store, which keeps it across sessions and restarts). */
+  pulled?: PulledMark;
   /** The last `pulled` sequence told to the peer, in that session. */
   told?: { session: PeerSession; sequence: number };
 }

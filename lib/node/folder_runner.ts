@@ -29,6 +29,12 @@ import { noPull, type PullProgress, type PullResult, runPullPass } from "./pull_
 
 export type { PullProgress, PullResult } from "./pull_pass.ts";
 
+/** A clean pull reached the peer's entry `sequence` under the policy `policy` (see `policyKey`). */
+export interface PulledUpTo {
+  readonly sequence: number;
+  readonly policy: string;
+}
+
 /**
  * Bytes pulls may have fetched and not yet written, at most (each request is at most 1 MiB):
  * one bound for the whole device, whatever the number of folders and peers pulling. With 16
@@ -103,7 +109,6 @@ export class FolderRunner {
   #rules: IgnoreRules;
   /** Counts changes of the rules or the mode; a pull made under an older policy is redone in full. */
   #policyGeneration = 0;
-  #pulledUnder = new Map<string, number>();
   #temps: TempKeeper;
   #pathProblems = new PathProblems();
 
@@ -178,6 +183,14 @@ export class FolderRunner {
   /** Changes whenever what `decider` decides may change: rules, mode, the root stopped or back. */
   get policyGeneration(): number {
     return this.#policyGeneration;
+  }
+
+  /**
+   * Names what the folder's decisions depend on (mode, ignore rules and defaults): a pull
+   * made under another key may have skipped entries wanted now.
+   */
+  get policyKey(): string {
+    return JSON.stringify([this.#mode, this.#ignoreDefaults, this.#rules.text]);
   }
 
   /** How the folder decides about peers' entries under its current rules and mode. */
@@ -403,14 +416,14 @@ export class FolderRunner {
 
   /**
    * Applies what a peer's index holds that this device does not, fetching from `source`.
-   * With `after`, looks only at the peer's entries that came with a sequence above it (the
-   * caller handled the rest in an earlier pass); without, at the whole index.
+   * With `after` (an earlier clean pass), looks only at the peer's entries that came with a
+   * sequence above it, unless the policy changed since; without, at the whole index.
    */
-  pullFrom(peerId: string, source: BlockSource, after?: number): Promise<PullResult> {
+  pullFrom(peerId: string, source: BlockSource, after?: PulledUpTo): Promise<PullResult> {
     return this.#mutex.run(() => this.#pull(peerId, source, after));
   }
 
-  async #pull(peerId: string, source: BlockSource, after: number | undefined): Promise<PullResult> {
+  async #pull(peerId: string, source: BlockSource, after: PulledUpTo | undefined): Promise<PullResult> {
     const { path: root } = this.folder;
     if (this.#mode === "send-only") return noPull([]);
     // A stopped folder's root may be an empty mount point: a peer's files must not fill it.
@@ -418,8 +431,7 @@ export class FolderRunner {
     else if (this.#stopped === undefined && !hasMarker(root)) this.#stop(stoppedMessage(this.folder, true));
     if (this.#stopped !== undefined) return noPull([{ path: ".", message: this.#stopped }]);
     // Entries skipped under another policy may be wanted now.
-    if (this.#pulledUnder.get(peerId) !== this.#policyGeneration) after = undefined;
-    this.#pulledUnder.set(peerId, this.#policyGeneration);
+    const since = after?.policy === this.policyKey ? after.sequence : undefined;
     return await runPullPass(
       {
         folder: this.folder,
@@ -441,7 +453,7 @@ export class FolderRunner {
       },
       peerId,
       source,
-      after,
+      since,
     );
   }
 }

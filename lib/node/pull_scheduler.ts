@@ -1,4 +1,4 @@
-import type { Store } from "../store/mod.ts";
+import type { PulledMark, Store } from "../store/mod.ts";
 import type { BlockWant } from "../model/mod.ts";
 import { type PeerSession, PeerUnreachableError } from "../net/mod.ts";
 import type { RateLimiter } from "../transfer/mod.ts";
@@ -65,12 +65,11 @@ export class PullScheduler {
         // together, and the pass lists the index after this read. "In sync" is judged on it,
         // never on a state read after the pass (a batch committed meanwhile was not pulled).
         const { indexId, sequence: seenBefore } = await this.#ctx.store.remoteState(folderId, peerId);
-        // Only what came after the last clean pass; the whole index after a problem, a new
-        // session or a reset of the peer's index.
-        const pulled = state.pulled;
-        const after = pulled?.session === session && pulled.indexId === indexId && pulled.sequence <= seenBefore
-          ? pulled.sequence
-          : undefined;
+        // Only what came after the last clean pass, in this session or an earlier one (the
+        // store keeps it); the whole index after a problem or a reset of the peer's index.
+        const pulled = state.pulled ??= await this.#ctx.store.getPulled(folderId, peerId);
+        const policy = runner.policyKey;
+        const after = pulled?.indexId === indexId && pulled.sequence <= seenBefore ? pulled : undefined;
         const source = {
           fetchBlock: async (want: BlockWant) => {
             await this.#ctx.recvLimit?.take(want.size);
@@ -86,8 +85,10 @@ export class PullScheduler {
         };
         if (result.changedLocally.length > 0) await this.#ctx.rescan(runner, result.changedLocally);
         if (result.actions > 0 || result.problems.length > 0) link.session.inSync = false;
-        state.pulled = result.problems.length === 0 ? { session, indexId, sequence: seenBefore } : undefined;
-        if (state.pulled && (state.told?.session !== session || state.told.sequence < seenBefore)) {
+        const clean = result.problems.length === 0 ? { indexId, sequence: seenBefore, policy } : undefined;
+        if (!samePulled(clean, state.pulled)) await this.#ctx.store.setPulled(folderId, peerId, clean);
+        state.pulled = clean;
+        if (clean && (state.told?.session !== session || state.told.sequence < seenBefore)) {
           state.told = { session, sequence: seenBefore };
           await session.send({ type: "pulled", folderId, indexId, sequence: seenBefore }).catch((e) => {
             if (!(e instanceof PeerUnreachableError)) throw e;
@@ -119,4 +120,8 @@ export class PullScheduler {
   close(): void {
     for (const link of this.#ctx.links.all()) clearTimeout(link.pull?.timer);
   }
+}
+
+function samePulled(a: PulledMark | undefined, b: PulledMark | undefined): boolean {
+  return a?.indexId === b?.indexId && a?.sequence === b?.sequence && a?.policy === b?.policy;
 }

@@ -207,7 +207,8 @@ class ScanRun {
       for (let i = 0; i < paths.length; i++) {
         const path = paths[i];
         try {
-          validateRelativePath(path);
+          // An indexed path was checked when it entered the index (here, or from a peer's index).
+          if (!previous[i]) validateRelativePath(path);
         } catch (e) {
           if (!(e instanceof PathEscapeError)) throw e;
           onProblem({ path, message: `not synced: ${e.message}` });

@@ -57,6 +57,17 @@ export interface RemoteIndexState {
   readonly sequence: number;
 }
 
+/**
+ * A pull of a peer's index that ended without problems: every entry up to `sequence` of the
+ * index `indexId` was carried out under the folder's policy `policy` (an opaque key). The
+ * next pull, in this session or a later one, needs only what came after.
+ */
+export interface PulledMark {
+  readonly indexId: string;
+  readonly sequence: number;
+  readonly policy: string;
+}
+
 /** Where a local file held a block: folder-relative path and byte offset. */
 export interface BlockLocation {
   readonly path: string;

@@ -3,16 +3,9 @@ import { del, KvBatch, put } from "./_batch.ts";
 import { blockMapMutations, FileEntries, type StoredFile } from "./_entries.ts";
 import { compareKeyParts, pathKey } from "./_path_key.ts";
 import { ensurePrivateFile } from "./home.ts";
+import { DeviceRecords } from "./device_records.ts";
 import { addTo, type LocalSummary } from "./_local_summary.ts";
-import type {
-  BlockLocation,
-  FolderRecord,
-  IndexPair,
-  InviteRecord,
-  LastError,
-  PeerRecord,
-  RemoteIndexState,
-} from "./records.ts";
+import type { BlockLocation, IndexPair, RemoteIndexState } from "./records.ts";
 
 const LOCAL = "local";
 
@@ -30,10 +23,11 @@ export type IndexChangeListener = (folderId: string, owner: string, paths: reado
  * Keys: `folder/{id}`, `peer/{device}`, `invite/{id}`, `share/{folder}/{device}`, `remote/{folder}/{device}`,
  * `file/{folder}/{owner}/{path}`, `hashes/{folder}/{owner}/{path}/{n}`,
  * `bySeq/{folder}/{sequence}` (local changes in order), `rseq/{folder}/{device}/{sequence}` (a
- * peer's, in the order they came), `block/{folder}/{hash}/{path}` (the block map of local files);
+ * peer's, in the order they came), `block/{folder}/{hash}/{path}` (the block map of local files),
+ * `pulled/{folder}/{device}` (how far the last clean pull of a peer's index reached);
  * owner is "local" or a peer's device ID.
  */
-export class Store {
+export class Store extends DeviceRecords {
   #kv: Deno.Kv;
   #entries: FileEntries;
   #sequences = new Map<string, number>();
@@ -43,6 +37,7 @@ export class Store {
   #listeners = new Set<IndexChangeListener>();
 
   private constructor(kv: Deno.Kv) {
+    super(kv);
     this.#kv = kv;
     this.#entries = new FileEntries(kv);
   }
@@ -59,98 +54,6 @@ export class Store {
   /** Closes the database. */
   close(): void {
     this.#kv.close();
-  }
-
-  // --- folders, peers, shares ---
-
-  /** Saves a folder record. */
-  async putFolder(folder: FolderRecord): Promise<void> {
-    await this.#kv.set(["folder", folder.id], folder);
-  }
-
-  /** The folder with this ID, if known. */
-  async getFolder(id: string): Promise<FolderRecord | undefined> {
-    return (await this.#kv.get<FolderRecord>(["folder", id])).value ?? undefined;
-  }
-
-  /** Every folder of this device. */
-  async listFolders(): Promise<FolderRecord[]> {
-    return await collect(this.#kv.list<FolderRecord>({ prefix: ["folder"] }));
-  }
-
-  /** Saves a peer record. */
-  async putPeer(peer: PeerRecord): Promise<void> {
-    await this.#kv.set(["peer", peer.deviceId], peer);
-  }
-
-  /** The peer with this device ID, if known. */
-  async getPeer(deviceId: string): Promise<PeerRecord | undefined> {
-    return (await this.#kv.get<PeerRecord>(["peer", deviceId])).value ?? undefined;
-  }
-
-  /** Every peer this device knows. */
-  async listPeers(): Promise<PeerRecord[]> {
-    return await collect(this.#kv.list<PeerRecord>({ prefix: ["peer"] }));
-  }
-
-  /** Distrusts a peer and stops sharing every folder with it; false when it is unknown. */
-  async revokePeer(deviceId: string): Promise<boolean> {
-    const peer = await this.getPeer(deviceId);
-    if (!peer) return false;
-    const op = this.#kv.atomic().set(["peer", deviceId], { ...peer, trusted: false, invitedTo: [] });
-    for (const folder of await this.listFolders()) op.delete(["share", folder.id, deviceId]);
-    await op.commit();
-    return true;
-  }
-
-  /** Records the last problem the device reported. */
-  async putLastError(error: LastError): Promise<void> {
-    await this.#kv.set(["meta", "lastError"], error);
-  }
-
-  /** The last problem the device reported, if any. */
-  async getLastError(): Promise<LastError | undefined> {
-    return (await this.#kv.get<LastError>(["meta", "lastError"])).value ?? undefined;
-  }
-
-  /** Saves an invite. */
-  async putInvite(invite: InviteRecord): Promise<void> {
-    await this.#kv.set(["invite", invite.id], invite);
-  }
-
-  /** Every stored invite, expired or not. */
-  async listInvites(): Promise<InviteRecord[]> {
-    return await collect(this.#kv.list<InviteRecord>({ prefix: ["invite"] }));
-  }
-
-  /**
-   * Uses an invite once: decrements its uses (deleting it at zero) unless another use got
-   * there first. Returns whether this use counted.
-   */
-  async useInvite(invite: InviteRecord): Promise<boolean> {
-    const current = await this.#kv.get<InviteRecord>(["invite", invite.id]);
-    if (!current.value || current.value.usesLeft < 1) return false;
-    const op = this.#kv.atomic().check(current);
-    if (current.value.usesLeft === 1) op.delete(["invite", invite.id]);
-    else op.set(["invite", invite.id], { ...current.value, usesLeft: current.value.usesLeft - 1 });
-    return (await op.commit()).ok;
-  }
-
-  /** Deletes an invite. */
-  async deleteInvite(id: string): Promise<void> {
-    await this.#kv.delete(["invite", id]);
-  }
-
-  /** Records that `folderId` is shared with `deviceId`. */
-  async addShare(folderId: string, deviceId: string): Promise<void> {
-    await this.#kv.set(["share", folderId, deviceId], true);
-  }
-
-  /** Device IDs the folder is shared with. */
-  async sharesOf(folderId: string): Promise<string[]> {
-    const out: string[] = [];
-    for await (const e of this.#kv.list({ prefix: ["share", folderId] })) out.push(e.key[2] as string);
-    return out;
   }
 
   // --- local index ---
@@ -349,7 +252,9 @@ export class Store {
   /** Forgets a peer's index of a folder (it restarted its index under a new ID). */
   async resetRemote(folderId: string, deviceId: string, indexId: string): Promise<void> {
     const batch = new KvBatch(this.#kv);
-    for (const prefix of [["file", folderId, deviceId], ["hashes", folderId, deviceId], ["rseq", folderId, deviceId]]) {
+    const prefixes = [["file", folderId, deviceId], ["hashes", folderId, deviceId], ["rseq", folderId, deviceId]];
+    await batch.add([del(["pulled", folderId, deviceId])]);
+    for (const prefix of prefixes) {
       for await (const e of this.#kv.list({ prefix })) await batch.add([del(e.key)]);
     }
     await batch.add([put(["remote", folderId, deviceId], { indexId, sequence: 0 }, 100)]);
@@ -442,10 +347,4 @@ export class Store {
     }
     yield* drain();
   }
-}
-
-async function collect<T>(iter: Deno.KvListIterator<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const e of iter) out.push(e.value);
-  return out;
 }

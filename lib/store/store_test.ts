@@ -221,3 +221,16 @@ Deno.test("onIndexChange() names the paths of each local and remote write, and a
     await store.commitLocal("f", [file("z")]);
     assert.deepEqual(seen, [["f", "local", ["a", "b"]], ["f", PEER, ["c"]], ["f", PEER, undefined]]);
   }));
+
+Deno.test("a clean pull's mark is kept, forgotten on request, and dropped with the peer's index", () =>
+  withStore(async (store) => {
+    assert.equal(await store.getPulled("f", PEER), undefined);
+    const mark = { indexId: "i", sequence: 7, policy: "p" };
+    await store.setPulled("f", PEER, mark);
+    assert.deepEqual(await store.getPulled("f", PEER), mark);
+    await store.setPulled("f", PEER, undefined);
+    assert.equal(await store.getPulled("f", PEER), undefined);
+    await store.setPulled("f", PEER, mark);
+    await store.resetRemote("f", PEER, "j");
+    assert.equal(await store.getPulled("f", PEER), undefined, "a new index of the peer starts from nothing");
+  }));

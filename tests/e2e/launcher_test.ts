@@ -90,7 +90,9 @@ Deno.test("paths on the command line are where the user stands: `scripts/deno ta
 Deno.test("`deno task install` puts a launcher on the PATH that works from any directory with a bare PATH", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "fsync-install-" });
   try {
-    const installed = await run(SCRIPTS_DENO, ["task", "install", "--prefix", "bin"], { cwd: tmp });
+    // An INIT_CWD inherited from an outer task (as when the suite runs under deno task) is not where the user stands.
+    const outer = { INIT_CWD: REPO };
+    const installed = await run(SCRIPTS_DENO, ["task", "install", "--prefix", "bin"], { cwd: tmp, env: outer });
     assert.equal(installed.code, 0, installed.stderr);
     const launcher = join(tmp, "bin/fsync");
     assert.match(installed.stdout, new RegExp(`installed ${launcher}`), "a relative --prefix is the user's");
