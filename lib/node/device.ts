@@ -136,6 +136,7 @@ export class Device {
       protocol: () => protocol,
       onRevoked: (peerId) => {
         for (const runner of folders.runners.values()) runner.forgetPeer(peerId);
+        this.#needs.forgetPeer(peerId);
       },
       emit,
       track,

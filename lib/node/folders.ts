@@ -7,7 +7,6 @@ import { FolderHost, type FolderHostContext } from "./folder_host.ts";
 import type { FolderProblem, FolderRunner } from "./folder_runner.ts";
 import { type FolderPolicy, policyFromDisk } from "./needs.ts";
 import { randomId } from "./peer_admission.ts";
-import { summarizeFolder } from "./status.ts";
 
 /** How the folders of a device are set up, besides what every folder host needs. */
 export interface FoldersOptions {
@@ -99,7 +98,7 @@ export class Folders {
 
   /** Number and total size of the files in a folder's local index. */
   async summary(folderId: string): Promise<{ files: number; bytes: number }> {
-    const { files, bytes } = await summarizeFolder(this.#store, folderId);
+    const { files, bytes } = await this.#store.localSummary(folderId);
     return { files, bytes };
   }
 

@@ -51,10 +51,9 @@ export class NeedCounts {
     return answer;
   }
 
-  /** Forgets a folder (or, with `peerId`, one peer of it). */
-  forget(folderId: string, peerId?: string): void {
-    if (peerId === undefined) this.#tallies.delete(folderId);
-    else this.#tallies.get(folderId)?.delete(peerId);
+  /** Forgets what every folder needs from a peer (it was revoked). */
+  forgetPeer(peerId: string): void {
+    for (const peers of this.#tallies.values()) peers.delete(peerId);
   }
 
   /** Stops following the store. */

@@ -1,5 +1,5 @@
 import { type FolderMode, parseConflictName } from "../model/mod.ts";
-import type { FolderRecord, LastError, LocalSummary, Store } from "../store/mod.ts";
+import type { FolderRecord, LastError, Store } from "../store/mod.ts";
 import { countNeeds, type Needs } from "../plan/mod.ts";
 import type { FolderPolicy } from "./needs.ts";
 import { rootProblemOnDisk } from "./folder_marker.ts";
@@ -97,7 +97,7 @@ export async function collectStatus(store: Store, view: LiveView): Promise<Statu
   const peers = await store.listPeers();
   const folders: FolderStatus[] = [];
   for (const folder of await store.listFolders()) {
-    const { files, bytes, conflicts } = await summarizeFolder(store, folder.id);
+    const { files, bytes, conflicts } = await store.localSummary(folder.id);
     const { mode, decider } = view.policyOf(folder);
     const folderPeers: FolderPeerStatus[] = [];
     for (const deviceId of await store.sharesOf(folder.id)) {
@@ -138,11 +138,6 @@ export async function collectStatus(store: Store, view: LiveView): Promise<Statu
     })),
     lastError: lastError ? { ...lastError, time: iso(lastError.atMs) } : null,
   };
-}
-
-/** Number and total size of the live files in a folder's local index, and how many entries are conflict copies. */
-export function summarizeFolder(store: Store, folderId: string): Promise<LocalSummary> {
-  return store.localSummary(folderId);
 }
 
 /** Every conflict copy in the store's folders, oldest resolution first. */

@@ -43,7 +43,9 @@ Deno.test("bad input gives a one-line error and the right exit code", async (t) 
     await t.step("reading a home that does not exist writes nothing", async () => {
       const empty = join(tmp, "home-none");
       await expectFailure(["--home", empty, "status"], 2, /no fsync state/);
-      for (const args of [["peers"], ["conflicts"]]) await FsyncProcess.run(["--home", empty, ...args]);
+      for (const args of [["peers"], ["conflicts"], ["folder", "rescan", "x"]]) {
+        await expectFailure(["--home", empty, ...args], 2, /no fsync state/);
+      }
       await assert.rejects(Deno.stat(empty), Deno.errors.NotFound, "no home, no config.toml");
     });
     await t.step("empty XDG_STATE_HOME and XDG_CONFIG_HOME count as unset", async () => {
