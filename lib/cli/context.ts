@@ -107,8 +107,15 @@ export async function openContext(globals: GlobalOptions, { create }: { create: 
  * leaves no trace. A home that holds a folder stays: it is what a retry resumes from.
  */
 export async function forgetFailedHome(ctx: CliContext): Promise<void> {
-  if (!ctx.createdHome || (await readFolderPaths(ctx.home)).length > 0) return;
-  await Deno.remove(ctx.home, { recursive: true });
+  if (!ctx.createdHome) return;
+  try {
+    if ((await readFolderPaths(ctx.home)).length === 0) await Deno.remove(ctx.home, { recursive: true });
+  } catch (e) {
+    // The command's own failure is the one to report: a home that cannot be looked at stays.
+    const looked = e instanceof FsyncError || Object.values(Deno.errors).some((kind) => e instanceof kind);
+    if (!looked) throw e;
+    ctx.logger.debug(`kept the home ${ctx.home}: ${(e as Error).message}`);
+  }
 }
 
 /** The Device options every command that runs a device shares. */

@@ -28,7 +28,6 @@ export type IndexChangeListener = (folderId: string, owner: string, paths: reado
  * owner is "local" or a peer's device ID.
  */
 export class Store extends DeviceRecords {
-  #kv: Deno.Kv;
   #entries: FileEntries;
   #sequences = new Map<string, number>();
   #localWrites: Promise<unknown> = Promise.resolve();
@@ -38,7 +37,6 @@ export class Store extends DeviceRecords {
 
   private constructor(kv: Deno.Kv) {
     super(kv);
-    this.#kv = kv;
     this.#entries = new FileEntries(kv);
   }
 
@@ -53,7 +51,7 @@ export class Store extends DeviceRecords {
 
   /** Closes the database. */
   close(): void {
-    this.#kv.close();
+    this.kv.close();
   }
 
   // --- local index ---
@@ -63,7 +61,7 @@ export class Store extends DeviceRecords {
     let seq = this.#sequences.get(folderId);
     if (seq === undefined) {
       // The newest change is the last key of the sequence index (superseded ones are deleted).
-      const [last] = await Array.fromAsync(this.#kv.list({ prefix: ["bySeq", folderId] }, { reverse: true, limit: 1 }));
+      const [last] = await Array.fromAsync(this.kv.list({ prefix: ["bySeq", folderId] }, { reverse: true, limit: 1 }));
       seq = (last?.key[2] as number | undefined) ?? 0;
       this.#sequences.set(folderId, seq);
     }
@@ -80,7 +78,7 @@ export class Store extends DeviceRecords {
    * against the index needs, read without the hash chunks of a large file.
    */
   async getLocalStat(folderId: string, path: string): Promise<Omit<FileInfo, "blockHashes"> | undefined> {
-    const stored = (await this.#kv.get<StoredFile>(["file", folderId, LOCAL, pathKey(path)])).value;
+    const stored = (await this.kv.get<StoredFile>(["file", folderId, LOCAL, pathKey(path)])).value;
     if (!stored) return undefined;
     const { hashChunks: _, blockHashes: __, ...rest } = stored;
     return rest;
@@ -146,7 +144,7 @@ export class Store extends DeviceRecords {
 
   async #writeLocal(folderId: string, files: readonly FileInfo[]): Promise<FileInfo[]> {
     let seq = await this.localSequence(folderId);
-    const batch = new KvBatch(this.#kv);
+    const batch = new KvBatch(this.kv);
     const out: FileInfo[] = [];
     const before: (StoredFile | undefined)[] = [];
     for (const previous of await this.#entries.storedMany(folderId, LOCAL, files.map((f) => f.path))) {
@@ -178,7 +176,7 @@ export class Store extends DeviceRecords {
    */
   async findBlock(folderId: string, hash: Uint8Array): Promise<BlockLocation[]> {
     const found: BlockLocation[] = [];
-    for await (const e of this.#kv.list<BlockLocation>({ prefix: ["block", folderId, hash] }, { limit: 4 })) {
+    for await (const e of this.kv.list<BlockLocation>({ prefix: ["block", folderId, hash] }, { limit: 4 })) {
       found.push(e.value);
     }
     return found;
@@ -203,7 +201,7 @@ export class Store extends DeviceRecords {
     folderId: string,
     after: number,
   ): AsyncGenerator<{ key: string; stored: StoredFile }> {
-    const entries = this.#kv.list<string>({ start: [...prefix, after + 1], end: [...prefix, Infinity] }, {
+    const entries = this.kv.list<string>({ start: [...prefix, after + 1], end: [...prefix, Infinity] }, {
       batchSize: 100,
     });
     let listed: { sequence: number; key: string }[] = [];
@@ -237,7 +235,7 @@ export class Store extends DeviceRecords {
       start: ["file", folderId, LOCAL, prefix],
       end: ["file", folderId, LOCAL, prefix + "\u{10FFFF}"],
     };
-    for await (const e of this.#kv.list<StoredFile>(selector, { batchSize: 500 })) {
+    for await (const e of this.kv.list<StoredFile>(selector, { batchSize: 500 })) {
       yield await this.#entries.load(folderId, LOCAL, e.value);
     }
   }
@@ -246,16 +244,16 @@ export class Store extends DeviceRecords {
 
   /** How much of a peer's index this device holds. */
   async remoteState(folderId: string, deviceId: string): Promise<RemoteIndexState> {
-    return (await this.#kv.get<RemoteIndexState>(["remote", folderId, deviceId])).value ?? { indexId: "", sequence: 0 };
+    return (await this.kv.get<RemoteIndexState>(["remote", folderId, deviceId])).value ?? { indexId: "", sequence: 0 };
   }
 
   /** Forgets a peer's index of a folder (it restarted its index under a new ID). */
   async resetRemote(folderId: string, deviceId: string, indexId: string): Promise<void> {
-    const batch = new KvBatch(this.#kv);
+    const batch = new KvBatch(this.kv);
     const prefixes = [["file", folderId, deviceId], ["hashes", folderId, deviceId], ["rseq", folderId, deviceId]];
     await batch.add([del(["pulled", folderId, deviceId])]);
     for (const prefix of prefixes) {
-      for await (const e of this.#kv.list({ prefix })) await batch.add([del(e.key)]);
+      for await (const e of this.kv.list({ prefix })) await batch.add([del(e.key)]);
     }
     await batch.add([put(["remote", folderId, deviceId], { indexId, sequence: 0 }, 100)]);
     try {
@@ -272,7 +270,7 @@ export class Store extends DeviceRecords {
     files: readonly FileInfo[],
     state: RemoteIndexState,
   ): Promise<void> {
-    const batch = new KvBatch(this.#kv);
+    const batch = new KvBatch(this.kv);
     const previous = await this.#entries.storedMany(folderId, deviceId, files.map((f) => f.path));
     for (let i = 0; i < files.length; i++) {
       const group = this.#entries.mutations(folderId, deviceId, files[i], previous[i]);
