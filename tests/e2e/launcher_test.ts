@@ -12,12 +12,22 @@ const DENO_DIR: string = JSON.parse(
 ).denoDir;
 
 /**
- * The environment of a bare shell: only the given variables, Deno's cache, and the CA settings
- * the npm registry needs on this machine (no PATH unless given).
+ * The environment of a bare shell: only the given variables, Deno's cache, and the CA, proxy and
+ * registry settings reaching the npm registry may need (no PATH unless given).
  */
 function bareEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = { DENO_DIR };
-  for (const key of ["SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS", "DENO_CERT"]) {
+  const network = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"];
+  for (
+    const key of [
+      "SSL_CERT_FILE",
+      "SSL_CERT_DIR",
+      "NODE_EXTRA_CA_CERTS",
+      "DENO_CERT",
+      "NPM_CONFIG_REGISTRY",
+      ...network,
+    ]
+  ) {
     const value = Deno.env.get(key);
     if (value !== undefined) env[key] = value;
   }
