@@ -148,6 +148,20 @@ Deno.test("a first run with an empty DENO_DIR says in one line that it fetches d
     const second = await run(join(repo, "scripts/fsync"), ["--version"], { cwd: tmp, env, clearEnv: true });
     assert.equal(second.code, 0, second.stderr);
     assert.equal(second.stderr, "", "later runs are silent");
+
+    // A registry that cannot be reached: the fetch's own output, then one line of fsync's, exit 69.
+    const unreachable = { ...env, DENO_DIR: join(tmp, "deno-dir-2"), NPM_CONFIG_REGISTRY: "http://127.0.0.1:9/" };
+    await Deno.remove(join(repo, "node_modules"), { recursive: true });
+    const failed = await run(join(repo, "scripts/fsync"), ["--version"], {
+      cwd: tmp,
+      env: unreachable,
+      clearEnv: true,
+    });
+    assert.equal(failed.code, 69, failed.stderr);
+    const lines = failed.stderr.trimEnd().split("\n");
+    assert.equal(lines[0], "fsync: fetching dependencies from the npm registry (one time)...");
+    assert.match(lines.at(-1)!, /^fsync: could not fetch the dependencies pinned in .*deno\.lock \(see above\)$/);
+    assert.equal(failed.stdout, "");
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
