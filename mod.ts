@@ -72,3 +72,4 @@ export {
   shortOfDisplayId,
 } from "./lib/model/mod.ts";
 export { prepareHome } from "./lib/store/mod.ts";
+export { isOsError } from "./lib/fs/mod.ts";

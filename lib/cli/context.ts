@@ -5,6 +5,7 @@ import {
   ExitCode,
   type FolderMode,
   FsyncError,
+  isOsError,
   type Logger,
   type LogLevel,
   prepareHome,
@@ -112,8 +113,7 @@ export async function forgetFailedHome(ctx: CliContext): Promise<void> {
     if ((await readFolderPaths(ctx.home)).length === 0) await Deno.remove(ctx.home, { recursive: true });
   } catch (e) {
     // The command's own failure is the one to report: a home that cannot be looked at stays.
-    const looked = e instanceof FsyncError || Object.values(Deno.errors).some((kind) => e instanceof kind);
-    if (!looked) throw e;
+    if (!(e instanceof FsyncError) && !isOsError(e)) throw e;
     ctx.logger.debug(`kept the home ${ctx.home}: ${(e as Error).message}`);
   }
 }

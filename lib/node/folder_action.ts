@@ -2,7 +2,7 @@ import { join, resolve } from "node:path";
 import { askControl, CONTROL_SOCKET, type FolderAction, type FolderActionResult } from "./control.ts";
 import { Device } from "./device.ts";
 import type { DeviceOptions } from "./device_options.ts";
-import { openExistingStore } from "./peers.ts";
+import { requireState } from "./peers.ts";
 
 /**
  * Runs a folder action (`fsync folder ...`) on the device of `options.home`: asked of the
@@ -20,7 +20,7 @@ export async function runFolderAction(
   const socket = join(resolve(options.home), CONTROL_SOCKET);
   const live = await askControl(socket, { command: "folder", folder, action }, 600_000);
   if (live !== undefined) return { ...live as FolderActionResult, running: true };
-  (await openExistingStore(options.home)).close(); // a home without fsync state is not made here
+  await requireState(options.home); // a home without fsync state is not made here
   const device = await Device.start({ ...options, watch: false });
   try {
     return { ...await device.folderAction(folder, action), running: false };

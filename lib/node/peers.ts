@@ -69,9 +69,27 @@ async function prepareExistingHome(home: string): Promise<void> {
     await Deno.stat(home);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
-    throw new FsyncError(`no fsync state in ${home}`, ExitCode.usage, { hint: "check --home" });
+    throw noState(home);
   }
   await prepareHome(home);
+}
+
+/**
+ * Checks that `home` holds fsync state (a store), without opening or creating anything.
+ *
+ * @throws {FsyncError} (usage) when it does not.
+ */
+export async function requireState(home: string): Promise<void> {
+  try {
+    await Deno.stat(storePathOf(home));
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound) && !(e instanceof Deno.errors.NotADirectory)) throw e;
+    throw noState(home);
+  }
+}
+
+function noState(home: string): FsyncError {
+  return new FsyncError(`no fsync state in ${home}`, ExitCode.usage, { hint: "check --home" });
 }
 
 /**
@@ -80,11 +98,6 @@ async function prepareExistingHome(home: string): Promise<void> {
  * @throws {FsyncError} (usage) when the home holds no fsync state.
  */
 export async function openExistingStore(home: string): Promise<Store> {
-  try {
-    await Deno.stat(storePathOf(home));
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-    throw new FsyncError(`no fsync state in ${home}`, ExitCode.usage, { hint: "check --home" });
-  }
+  await requireState(home);
   return await Store.open(storePathOf(home));
 }

@@ -127,7 +127,9 @@ export class Store extends DeviceRecords {
     return { ...summary };
   }
 
-  #changed(folderId: string, owner: string, paths: readonly string[] | undefined): void {
+  #changed(folderId: string, owner: string, files: readonly FileInfo[] | undefined): void {
+    if (this.#listeners.size === 0) return;
+    const paths = files?.map((f) => f.path);
     for (const listener of this.#listeners) listener(folderId, owner, paths);
   }
 
@@ -138,7 +140,7 @@ export class Store extends DeviceRecords {
       this.#summaries.delete(folderId); // part of it may have landed: count again when asked
       throw e;
     } finally {
-      this.#changed(folderId, LOCAL, files.map((f) => f.path));
+      this.#changed(folderId, LOCAL, files);
     }
   }
 
@@ -283,7 +285,7 @@ export class Store extends DeviceRecords {
     try {
       await batch.flush();
     } finally {
-      this.#changed(folderId, deviceId, files.map((f) => f.path));
+      this.#changed(folderId, deviceId, files);
     }
   }
 
