@@ -1,3 +1,4 @@
+import type { DataPath } from "./data_path.ts";
 import type { ConnectionRole } from "./identity.ts";
 import type { Message } from "./messages.ts";
 
@@ -22,6 +23,8 @@ export interface Connection {
   readonly channelBinding: Uint8Array;
   /** Which end dialled. */
   readonly role: ConnectionRole;
+  /** How this end can open or accept a data connection for blocks; absent when it cannot. */
+  readonly dataPath?: DataPath;
   /** Sends a message; resolves once the transport can take more. Rejects after close. */
   send(message: Message): Promise<void>;
   /**

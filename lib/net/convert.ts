@@ -10,7 +10,14 @@ import {
 } from "../model/mod.ts";
 import { ProtocolError } from "./errors.ts";
 import { INVITE_PROOF_BYTES } from "./invite.ts";
-import { type BlockErrorCode, type FolderState, MAX_BLOCK_BYTES, MAX_INDEX_BATCH, type Message } from "./messages.ts";
+import {
+  type BlockErrorCode,
+  DATA_TICKET_BYTES,
+  type FolderState,
+  MAX_BLOCK_BYTES,
+  MAX_INDEX_BATCH,
+  type Message,
+} from "./messages.ts";
 
 const MAX_ID_CHARS = 128;
 const MAX_NAME_CHARS = 256;
@@ -79,14 +86,7 @@ export function toWire(message: Message): wire.Envelope {
         value: create(wire.BlockRequestSchema, { ...message, id: BigInt(message.id), offset: BigInt(message.offset) }),
       });
     case "blockResponse":
-      return envelope({
-        case: "blockResponse",
-        value: create(wire.BlockResponseSchema, {
-          id: BigInt(message.id),
-          data: message.data,
-          error: [...BLOCK_ERRORS].find(([, code]) => code === message.error)![0],
-        }),
-      });
+      return envelope({ case: "blockResponse", value: blockResponseToWire(message) });
     case "ping":
       return envelope({ case: "ping", value: create(wire.PingSchema) });
     case "pulled":
@@ -96,7 +96,20 @@ export function toWire(message: Message): wire.Envelope {
       });
     case "goodbye":
       return envelope({ case: "goodbye", value: create(wire.GoodbyeSchema, message) });
+    case "dataOffer":
+      return envelope({ case: "dataOffer", value: create(wire.DataOfferSchema, message) });
+    case "dataHello":
+      return envelope({ case: "dataHello", value: create(wire.DataHelloSchema, message) });
   }
+}
+
+/** A block response in its wire form. */
+export function blockResponseToWire(message: Extract<Message, { type: "blockResponse" }>): wire.BlockResponse {
+  return create(wire.BlockResponseSchema, {
+    id: BigInt(message.id),
+    data: message.data,
+    error: [...BLOCK_ERRORS].find(([, code]) => code === message.error)![0],
+  });
 }
 
 /**
@@ -116,6 +129,7 @@ export function fromWire(env: wire.Envelope): Message {
         protocolVersion: m.value.protocolVersion,
         identityProof: bytes(m.value.identityProof, "identity proof", 1, MAX_PROOF_BYTES),
         inviteProof: bytes(m.value.inviteProof, "invite proof", 0, INVITE_PROOF_BYTES),
+        dataPath: m.value.dataPath,
       };
     case "clusterConfig":
       if (m.value.folders.length > MAX_FOLDERS) {
@@ -172,6 +186,10 @@ export function fromWire(env: wire.Envelope): Message {
       };
     case "goodbye":
       return { type: "goodbye", reason: text(m.value.reason, "reason", 1000) };
+    case "dataOffer":
+      return { type: "dataOffer", ticket: bytes(m.value.ticket, "ticket", DATA_TICKET_BYTES, DATA_TICKET_BYTES) };
+    case "dataHello":
+      return { type: "dataHello", ticket: bytes(m.value.ticket, "ticket", DATA_TICKET_BYTES, DATA_TICKET_BYTES) };
     default:
       throw new ProtocolError("empty or unknown message");
   }

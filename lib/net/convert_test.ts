@@ -37,6 +37,7 @@ Deno.test("every message survives encoding and decoding", async (t) => {
       protocolVersion: 1,
       identityProof: new Uint8Array(70).fill(3),
       inviteProof: new Uint8Array(32).fill(4),
+      dataPath: true,
     },
     {
       type: "clusterConfig",
@@ -52,6 +53,8 @@ Deno.test("every message survives encoding and decoding", async (t) => {
     { type: "ping" },
     { type: "goodbye", reason: "bye" },
     { type: "pulled", folderId: "f1", indexId: "i1", sequence: 42 },
+    { type: "dataOffer", ticket: new Uint8Array(32).fill(7) },
+    { type: "dataHello", ticket: new Uint8Array(32).fill(8) },
   ];
   for (const m of messages) await t.step(m.type, () => assert.deepEqual(roundTrip(m), m));
 });
@@ -69,6 +72,16 @@ Deno.test("fromWire() refuses malformed or out-of-range messages", async (t) => 
         inviteProof: new Uint8Array(),
       },
       why: /device id of 5 bytes/,
+    },
+    {
+      description: "short ticket",
+      message: { type: "dataHello", ticket: new Uint8Array(31) },
+      why: /ticket of 31 bytes/,
+    },
+    {
+      description: "long ticket",
+      message: { type: "dataOffer", ticket: new Uint8Array(33) },
+      why: /ticket of 33 bytes/,
     },
     {
       description: "path escape",

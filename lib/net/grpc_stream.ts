@@ -59,7 +59,7 @@ export interface ConnectionHooks {
 /** Adapts a gRPC duplex stream of Envelopes to a {@linkcode Connection}. */
 export function duplexConnection(
   stream: Duplex,
-  ends: Pick<Connection, "remoteAddress" | "peer" | "channelBinding" | "role">,
+  ends: Pick<Connection, "remoteAddress" | "peer" | "channelBinding" | "role" | "dataPath">,
   hooks: ConnectionHooks,
 ): Connection {
   const { remoteAddress } = ends;

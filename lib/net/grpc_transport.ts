@@ -17,6 +17,7 @@ import { ExitCode, FsyncError } from "../model/mod.ts";
 import { formatHostPort, type HostPort } from "./address.ts";
 import { Admission, type AdmissionLimits, sourceOf } from "./admission.ts";
 import type { Connection, PeerCertificate } from "./connection.ts";
+import { acceptDataHello, DATA_ALPN, dataChannelOf, DataTickets, dialData } from "./data_path.ts";
 import { FloodLog } from "./flood_log.ts";
 import { PeerUnreachableError, PortInUseError } from "./errors.ts";
 import { verifyIdentityProof } from "./identity.ts";
@@ -39,6 +40,8 @@ export interface ListenOptions {
   readonly onWarning?: (line: string) => void;
   /** Time from TCP accept to {@linkcode Connection.authenticated} (shorter in tests). */
   readonly authDeadlineMs?: number;
+  /** Accept data connections for blocks beside sessions (data_path.ts; default true). */
+  readonly dataPath?: boolean;
 }
 
 /**
@@ -76,6 +79,8 @@ interface Accepted {
   deadlineMs: number;
   /** Set once TLS is established with a certificate. */
   secured?: { socket: tls.TLSSocket; peer: PeerCertificate; channelBinding: Uint8Array };
+  /** Set instead when the client asked for a data connection (ALPN), with no certificate needed. */
+  data?: tls.TLSSocket;
   /** Ends the count of its input (once authenticated). */
   stopCounting?: () => void;
   /** Session streams opened on it. */
@@ -84,7 +89,10 @@ interface Accepted {
 
 /**
  * Listens for peers on `address` over mutual TLS and hands every new Session to
- * `onConnection`, with the certificate the peer presented. The TLS listener is fsync's own
+ * `onConnection`, with the certificate the peer presented. On the same port, TLS connections
+ * that ask for ALPN `fsync-data/1` are data connections (data_path.ts): they need no
+ * certificate, but their first frame must redeem a ticket one of this listener's sessions
+ * offered, within the same limits as any unauthenticated connection. The TLS listener is fsync's own
  * and gRPC runs over the sockets it accepts (DENO-FACTS §1, S6), so errors are exact (port
  * in use), and a client without a certificate, or speaking anything but TLS 1.3, never
  * reaches gRPC. Whether the device is trusted is the caller's decision, which it reports
@@ -101,6 +109,8 @@ export async function listen(
   options: ListenOptions = {},
 ): Promise<Listener> {
   const authDeadlineMs = options.authDeadlineMs ?? AUTH_DEADLINE_MS;
+  const dataPath = options.dataPath ?? true;
+  const tickets = new DataTickets();
   // One stream per connection: fsync opens a single Session, and a stream holds up to a
   // whole message of buffered input.
   const server = new grpc.Server({ ...CHANNEL_OPTIONS, "grpc.max_concurrent_streams": 1 });
@@ -114,11 +124,41 @@ export async function listen(
     flood.note(entry.source, reason);
     forget(remote);
     entry.secured?.socket.destroy();
+    entry.data?.destroy();
     entry.raw.destroy();
   };
   const forget = (remote: string) => {
     accepted.delete(remote);
     admission.release(remote);
+    tickets.revoke(remote);
+  };
+  /**
+   * Counts an unauthenticated connection's input as it arrives: a check every few
+   * milliseconds would let each stranger push megabytes into buffers first.
+   */
+  const countInput = (remote: string, entry: Accepted, socket: tls.TLSSocket) => {
+    let input = 0;
+    const count = (chunk: Uint8Array) => {
+      input += chunk.length;
+      if (input > UNAUTHENTICATED_MAX_BYTES) drop(remote, "too much input");
+    };
+    socket.on("data", count);
+    entry.stopCounting = () => socket.off("data", count);
+  };
+  /** A data connection: admitted once its first frame redeems a ticket of a live session. */
+  const acceptData = (remote: string, entry: Accepted, socket: tls.TLSSocket) => {
+    entry.data = socket;
+    admission.progress(remote, Date.now());
+    socket.on("error", () => socket.destroy());
+    socket.setNoDelay(true);
+    countInput(remote, entry, socket);
+    void acceptDataHello(socket, tickets).then((hello) => {
+      if (accepted.get(remote) !== entry) return socket.destroy(); // dropped meanwhile
+      if (!hello) return drop(remote, "a data connection without a valid ticket");
+      if (!admission.authenticate(remote)) return drop(remote, `over ${MAX_CONNECTIONS} trusted connections`);
+      entry.stopCounting?.();
+      hello.redeem(dataChannelOf(hello.frames));
+    });
   };
   server.addService(fileSyncDefinition, {
     session(call: grpc.ServerDuplexStream<Envelope, Envelope>) {
@@ -131,7 +171,13 @@ export async function listen(
       const { socket, peer, channelBinding } = entry.secured;
       const connection = duplexConnection(
         call as unknown as Duplex,
-        { remoteAddress: remote, peer, channelBinding, role: "server" },
+        {
+          remoteAddress: remote,
+          peer,
+          channelBinding,
+          role: "server",
+          dataPath: dataPath ? { offer: () => tickets.issue(remote) } : undefined,
+        },
         {
           end: () => endSocket(socket),
           authenticated: () => {
@@ -152,10 +198,16 @@ export async function listen(
   });
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const listener = tls.createServer(
-    { ...tlsOptions(identity), requestCert: true, handshakeTimeout: HANDSHAKE_TIMEOUT_MS },
+    {
+      ...tlsOptions(identity),
+      ALPNProtocols: dataPath ? ["h2", DATA_ALPN] : ["h2"],
+      requestCert: true,
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+    },
     (socket) => {
       const remote = formatHostPort({ host: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 });
       const entry = accepted.get(remote);
+      if (entry && dataPath && socket.alpnProtocol === DATA_ALPN) return acceptData(remote, entry, socket);
       const peer = peerCertificateOf(socket);
       const channelBinding = channelBindingOf(socket, "server");
       // Evicted or timed out during the handshake, or no certificate (no device): dropped.
@@ -164,15 +216,7 @@ export async function listen(
       admission.progress(remote, Date.now());
       socket.on("error", () => socket.destroy());
       injector.injectConnection(socket);
-      // Counted as it arrives (the socket flows into HTTP/2 anyway): a check every few
-      // milliseconds would let each stranger push megabytes into grpc-js's buffers first.
-      let input = 0;
-      const count = (chunk: Uint8Array) => {
-        input += chunk.length;
-        if (input > UNAUTHENTICATED_MAX_BYTES) drop(remote, "too much input");
-      };
-      socket.on("data", count);
-      entry.stopCounting = () => socket.off("data", count);
+      countInput(remote, entry, socket);
     },
   );
   // Every TCP connection is counted from accept, before anyone is known.
@@ -220,8 +264,9 @@ export async function listen(
     async close() {
       clearInterval(checks);
       const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
-      for (const { raw, secured } of accepted.values()) {
+      for (const { raw, secured, data } of accepted.values()) {
         secured?.socket.destroy();
+        data?.destroy();
         raw.destroy();
       }
       injector.destroy();
@@ -229,6 +274,14 @@ export async function listen(
       await closed;
     },
   };
+}
+
+/** How a dialled connection behaves. */
+export interface DialOptions {
+  /** Time to reach the peer and finish TLS (default 10 s). */
+  readonly timeoutMs?: number;
+  /** Open a data connection for blocks when the peer offers one (default true). */
+  readonly dataPath?: boolean;
 }
 
 /**
@@ -243,8 +296,9 @@ export async function dial(
   address: HostPort,
   identity: TlsIdentity,
   expected?: Uint8Array,
-  timeoutMs = 10_000,
+  options: DialOptions = {},
 ): Promise<Connection> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
   const target = formatHostPort(address);
   // A plain TCP attempt first: it fails at once with the real reason, where grpc-js would
   // retry quietly until the deadline.
@@ -280,7 +334,15 @@ export async function dial(
   const call = (client as unknown as { session(): grpc.ClientDuplexStream<Envelope, Envelope> }).session();
   return duplexConnection(
     call as unknown as Duplex,
-    { remoteAddress: target, peer: { certificate, deviceId }, channelBinding, role: "client" },
+    {
+      remoteAddress: target,
+      peer: { certificate, deviceId },
+      channelBinding,
+      role: "client",
+      dataPath: options.dataPath ?? true
+        ? { open: (ticket: Uint8Array) => dialData(address, certificate, ticket) }
+        : undefined,
+    },
     { end: abandon },
   );
 }

@@ -8,6 +8,8 @@ export const MAX_BLOCK_BYTES = 1 << 20;
 export const MAX_INDEX_BATCH = 1000;
 /** Largest encoded message accepted from a peer. */
 export const MAX_MESSAGE_BYTES = 4 << 20;
+/** Bytes of a data connection's ticket (random, single use). */
+export const DATA_TICKET_BYTES = 32;
 
 /** Where a device's index and its view of the receiver's index stand, for one folder. */
 export interface FolderState {
@@ -33,6 +35,8 @@ export type Message =
     readonly identityProof: Uint8Array;
     /** HMAC of the binding with an invite secret, or empty. */
     readonly inviteProof: Uint8Array;
+    /** This end can carry blocks on a data connection (absent: it cannot, as older peers). */
+    readonly dataPath?: boolean;
   }
   | { readonly type: "clusterConfig"; readonly folders: readonly FolderState[] }
   | {
@@ -63,4 +67,8 @@ export type Message =
   | { readonly type: "ping" }
   /** The receiver of an index has applied all of it up to `sequence`. */
   | { readonly type: "pulled"; readonly folderId: string; readonly indexId: string; readonly sequence: number }
-  | { readonly type: "goodbye"; readonly reason: string };
+  | { readonly type: "goodbye"; readonly reason: string }
+  /** The listener's single-use ticket for one data connection of this session (data_path.ts). */
+  | { readonly type: "dataOffer"; readonly ticket: Uint8Array }
+  /** The first frame of a data connection: the ticket its session offered. */
+  | { readonly type: "dataHello"; readonly ticket: Uint8Array };

@@ -11,12 +11,14 @@ export type { Connection, PeerCertificate } from "./connection.ts";
 export {
   AUTH_DEADLINE_MS,
   dial,
+  type DialOptions,
   listen,
   type Listener,
   type ListenOptions,
   MAX_CONNECTIONS,
 } from "./grpc_transport.ts";
 export type { TlsIdentity } from "./pinned_tls.ts";
+export { DATA_ALPN, type DataChannel, type DataPath } from "./data_path.ts";
 export { connectionPair } from "./memory_transport.ts";
 export {
   type ConnectionRole,

@@ -1,6 +1,7 @@
 import { type BlockWant, equalBytes, formatDeviceId, Semaphore } from "../model/mod.ts";
 import { type BlockErrorCode, type Message, PROTOCOL_VERSION } from "./messages.ts";
 import type { Connection } from "./connection.ts";
+import type { DataChannel } from "./data_path.ts";
 import { PeerUnreachableError, ProtocolError, UntrustedPeerError } from "./errors.ts";
 import { verifyIdentityProof } from "./identity.ts";
 
@@ -30,10 +31,15 @@ export interface SessionOptions {
   readonly maxBytesInFlight?: number;
   /** How long a block request may wait for its answer (default 60 s). */
   readonly blockTimeoutMs?: number;
+  /** The data connection the peer offered could not be opened (blocks stay on the Session). */
+  readonly onDataPathFailure?: (e: Error) => void;
 }
 
 /** The messages a session hands to its device, after the Hello. */
-export type SessionEvent = Exclude<Message, { type: "hello" | "blockRequest" | "blockResponse" | "ping" }>;
+export type SessionEvent = Exclude<
+  Message,
+  { type: "hello" | "blockRequest" | "blockResponse" | "ping" | "dataOffer" | "dataHello" }
+>;
 
 /** Answers the peer's block requests (the device reads them from the folder). */
 export type BlockAnswerer = (folderId: string, want: BlockWant) => Promise<Uint8Array | BlockErrorCode>;
@@ -45,12 +51,22 @@ export interface PeerHello {
   readonly address: string;
   /** The invite proof its Hello carried (empty without one). */
   readonly inviteProof: Uint8Array;
+  /** Its Hello said it can carry blocks on a data connection. */
+  readonly dataPath: boolean;
 }
+
+type BlockRequest = Extract<Message, { type: "blockRequest" }>;
+type BlockResponse = Extract<Message, { type: "blockResponse" }>;
+/** Where a block message goes: the Session's connection, or its data connection once open. */
+type BlockRoute = Pick<Connection, "send">;
 
 /**
  * One Session with a peer after the Hello exchange: sends messages, matches block
  * requests to responses with a bound on bytes in flight, serves the peer's block requests,
- * and hands every other message to the device in order.
+ * and hands every other message to the device in order. When both ends can, blocks move to a
+ * data connection (data_path.ts) that lives and dies with the session: the listener offers
+ * it once the session runs, the dialler opens it; requests sent before keep their answers on
+ * the Session.
  */
 export class PeerSession {
   readonly peer: PeerHello;
@@ -65,6 +81,11 @@ export class PeerSession {
   #outstanding = 0;
   #closeReason?: Error;
   #blockTimeoutMs: number;
+  #onDataPathFailure?: (e: Error) => void;
+  /** The data connection, once open: block requests go there, and its requests are answered there. */
+  #data?: DataChannel;
+  #dataOffered = false;
+  #serveBlock?: BlockAnswerer;
   #ended: () => void = () => {};
   /** Resolves when the connection has ended. */
   readonly ended: Promise<void> = new Promise((resolve) => this.#ended = resolve);
@@ -76,6 +97,7 @@ export class PeerSession {
     options: SessionOptions,
   ) {
     this.#blockTimeoutMs = options.blockTimeoutMs ?? BLOCK_TIMEOUT_MS;
+    this.#onDataPathFailure = options.onDataPathFailure;
     this.#inFlight = new Semaphore(options.maxBytesInFlight ?? MAX_BYTES_IN_FLIGHT);
     this.#connection = connection;
     this.#messages = messages;
@@ -124,6 +146,7 @@ export class PeerSession {
         deviceName: msg.deviceName,
         address: connection.remoteAddress,
         inviteProof: msg.inviteProof,
+        dataPath: msg.dataPath === true,
       };
       return new PeerSession(connection, messages, peer, options);
     } catch (e) {
@@ -145,11 +168,14 @@ export class PeerSession {
   /**
    * Runs the session until the connection ends: serves block requests and hands other
    * messages to `onEvent`, one at a time, in order. Resolves when the peer hangs up;
-   * rejects with the ProtocolError when the peer breaks the protocol (after closing).
+   * rejects with the ProtocolError when the peer breaks the protocol (after closing). Called
+   * only for an admitted peer: the listener's end offers the data path here.
    */
   async run(serveBlock: BlockAnswerer, onEvent: (event: SessionEvent) => Promise<void>): Promise<void> {
     this.#running = true;
+    this.#serveBlock = serveBlock;
     try {
+      if (this.#connection.role === "server") await this.#offerDataPath();
       while (true) {
         const next = await this.#messages.next();
         if (next.done) break;
@@ -158,16 +184,18 @@ export class PeerSession {
           case "hello":
             throw new ProtocolError("second Hello");
           case "blockRequest":
-            if (this.#outstanding >= MAX_OUTSTANDING_REQUESTS) {
-              throw new ProtocolError(`over ${MAX_OUTSTANDING_REQUESTS} block requests unanswered (a flood)`);
-            }
-            this.#serve(msg, serveBlock);
+            this.#request(msg, this.#connection);
             break;
           case "blockResponse":
             this.#settle(msg);
             break;
           case "ping":
             break;
+          case "dataOffer":
+            this.#openDataPath(msg.ticket);
+            break;
+          case "dataHello":
+            throw new ProtocolError("data hello on the Session");
           default:
             await onEvent(msg);
         }
@@ -175,8 +203,51 @@ export class PeerSession {
       this.#shutdown(new PeerUnreachableError(`${this.peer.address} closed the connection`));
     } catch (e) {
       this.#shutdown(e as Error);
-      if (e instanceof PeerUnreachableError) return;
-      throw e;
+      if (!(e instanceof PeerUnreachableError)) throw e;
+    }
+    // The data connection's reader ends the session on its own protocol errors.
+    if (this.#closeReason instanceof ProtocolError) throw this.#closeReason;
+  }
+
+  /** True once the data connection carries this session's blocks. */
+  get dataPathOpen(): boolean {
+    return this.#data !== undefined && !this.#closed;
+  }
+
+  /** The listener's end: offers a ticket for a data connection when both ends can use one. */
+  async #offerDataPath(): Promise<void> {
+    const offer = this.#connection.dataPath?.offer;
+    if (!offer || !this.peer.dataPath) return;
+    const { ticket, channel } = offer();
+    channel.then((c) => this.#attach(c), () => {}); // never opened: blocks stay on the Session
+    await this.send({ type: "dataOffer", ticket });
+  }
+
+  /** The dialling end: opens the data connection the peer offered, once per session. */
+  #openDataPath(ticket: Uint8Array): void {
+    const open = this.#connection.dataPath?.open;
+    if (!open || !this.peer.dataPath) throw new ProtocolError("a data offer this end did not ask for");
+    if (this.#dataOffered) throw new ProtocolError("a second data offer");
+    this.#dataOffered = true;
+    open(ticket).then((c) => this.#attach(c), (e: Error) => this.#onDataPathFailure?.(e));
+  }
+
+  #attach(channel: DataChannel): void {
+    if (this.#closed) return channel.close();
+    this.#data = channel;
+    void this.#readData(channel);
+  }
+
+  /** Reads the data connection: its end, or anything on it but blocks, ends the session. */
+  async #readData(channel: DataChannel): Promise<void> {
+    try {
+      for await (const msg of channel.messages()) {
+        if (msg.type === "blockRequest") this.#request(msg, channel);
+        else this.#settle(msg as BlockResponse);
+      }
+      this.#shutdown(new PeerUnreachableError(`${this.peer.address} closed the data connection`));
+    } catch (e) {
+      this.#shutdown(e as Error);
     }
   }
 
@@ -204,7 +275,7 @@ export class PeerSession {
         }, this.#blockTimeoutMs);
       });
       // Every promise is raced from the start, so none can be rejected unobserved.
-      const sent = this.send({ type: "blockRequest", id, folderId, ...want });
+      const sent = (this.#data ?? this.#connection).send({ type: "blockRequest", id, folderId, ...want });
       return await Promise.race([answer, timeout, sent.then(() => answer)]);
     } finally {
       clearTimeout(timer);
@@ -243,7 +314,7 @@ export class PeerSession {
     clearTimeout(timer);
   }
 
-  #settle(msg: Extract<Message, { type: "blockResponse" }>): void {
+  #settle(msg: BlockResponse): void {
     const waiter = this.#pending.get(msg.id);
     if (!waiter) throw new ProtocolError(`block response ${msg.id} answers no request`);
     this.#pending.delete(msg.id);
@@ -251,17 +322,21 @@ export class PeerSession {
     else waiter.reject(new BlockUnavailableError(`peer ${this.peer.address} could not serve the block: ${msg.error}`));
   }
 
-  #serve(msg: Extract<Message, { type: "blockRequest" }>, serveBlock: BlockAnswerer): void {
+  /** Serves a request from the peer, answering on the connection it came by. */
+  #request(msg: BlockRequest, route: BlockRoute): void {
+    if (this.#outstanding >= MAX_OUTSTANDING_REQUESTS) {
+      throw new ProtocolError(`over ${MAX_OUTSTANDING_REQUESTS} block requests unanswered (a flood)`);
+    }
     const { id, folderId, path, offset, size, hash } = msg;
     this.#outstanding++;
     void (async () => {
       await this.#serving.acquire();
       try {
-        const result = await serveBlock(folderId, { path, offset, size, hash });
+        const result = await this.#serveBlock!(folderId, { path, offset, size, hash });
         const reply = typeof result === "string"
           ? { type: "blockResponse" as const, id, data: new Uint8Array(), error: result }
           : { type: "blockResponse" as const, id, data: result, error: "none" as const };
-        await this.send(reply);
+        await route.send(reply);
       } finally {
         this.#serving.release();
         this.#outstanding--;
@@ -279,6 +354,7 @@ export class PeerSession {
     for (const waiter of this.#pending.values()) waiter.reject(reason);
     this.#pending.clear();
     this.#connection.close();
+    this.#data?.close();
   }
 }
 

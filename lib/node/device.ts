@@ -131,6 +131,7 @@ export class Device {
       store,
       logger,
       nowMs,
+      dataPath: options.dataPath ?? true,
       admission: this.#admission,
       links: this.#links,
       protocol: () => protocol,

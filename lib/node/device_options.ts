@@ -24,6 +24,11 @@ export interface DeviceOptions {
   /** Limits of block data sent to and received from all peers together, in bytes per second (absent: none). */
   readonly maxSendBytesPerSecond?: number;
   readonly maxRecvBytesPerSecond?: number;
+  /**
+   * Carry blocks on a data connection beside each session when the peer can (default true;
+   * false plays a peer of an fsync without it: blocks then travel on the Session).
+   */
+  readonly dataPath?: boolean;
   /** Creates the symlinks pulls make (default `Deno.symlinkSync`; a sandboxed command has them made for it). */
   readonly makeSymlink?: (target: string, path: string) => void;
 }

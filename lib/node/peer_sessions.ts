@@ -32,6 +32,8 @@ export interface PeerSessionsContext {
   readonly store: Store;
   readonly logger: Logger;
   readonly nowMs: () => number;
+  /** Blocks may travel on a data connection beside each session. */
+  readonly dataPath: boolean;
   readonly admission: PeerAdmission;
   readonly links: FolderLinks;
   /** What is said and answered in a session once it is open. */
@@ -79,6 +81,7 @@ export class PeerSessions {
   async listen(address: HostPort): Promise<number> {
     this.#listener = await listen(address, this.#ctx.identity, (c) => this.#ctx.track(this.adopt(c, "")), {
       onWarning: (line) => this.#ctx.logger.warn(line),
+      dataPath: this.#ctx.dataPath,
     });
     return this.#listener.port;
   }
@@ -99,7 +102,7 @@ export class PeerSessions {
       const known = (await this.#ctx.store.listPeers()).find((p) => p.trusted && p.address === dialled);
       expected = known && parseDeviceId(known.deviceId);
     }
-    const connection = await dial(address, this.#ctx.identity, expected);
+    const connection = await dial(address, this.#ctx.identity, expected, { dataPath: this.#ctx.dataPath });
     let ready!: (s: PeerSession) => void;
     const sessionReady = new Promise<PeerSession>((r) => ready = r);
     const done = this.adopt(connection, dialled, ready, inviteSecret);
@@ -130,6 +133,10 @@ export class PeerSessions {
         protocolVersion: PROTOCOL_VERSION,
         identityProof: proveIdentity(identity, connection.channelBinding, connection.role),
         inviteProof: inviteSecret ? inviteProof(inviteSecret, connection.channelBinding) : new Uint8Array(),
+        dataPath: connection.dataPath !== undefined,
+      }, {
+        onDataPathFailure: (e) =>
+          logger.warn(`blocks from ${connection.remoteAddress} stay on the session: ${e.message}`),
       });
     } catch (e) {
       logger.warn(`handshake with ${connection.remoteAddress} failed: ${(e as Error).message}`);

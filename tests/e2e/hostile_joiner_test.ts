@@ -6,11 +6,14 @@ import { join } from "node:path";
 import { EnvelopeSchema } from "../../lib/gen/filesync_pb.ts";
 import { fileSyncDefinition } from "../../lib/net/grpc_stream.ts";
 import { loadOrCreateIdentity } from "../../lib/net/mod.ts";
-import { connectFakeJoiner, type FakeSession, fileEntry } from "../support/fake_peer.ts";
+import { connectFakeJoiner, type FakeBlocks, type FakeSession, fileEntry } from "../support/fake_peer.ts";
 import { FsyncProcess, startSharer } from "../support/peer.ts";
 import { diffTrees, snapshotTree } from "../support/tree.ts";
 
 const MiB = 1 << 20;
+/** Where a fake joiner's block requests travel: on the Session, or on its data connection. */
+const ROUTES = ["session", "data connection"] as const;
+type Route = typeof ROUTES[number];
 
 /** Resolves when the sharer says goodbye or the connection ends, or fails after `timeoutMs`. */
 async function disconnected(session: FakeSession, timeoutMs = 15_000): Promise<void> {
@@ -27,58 +30,82 @@ Deno.test("hostile invited joiners: out-of-range and unsafe requests, a flood, a
   try {
     const src = join(tmp, "src");
     await Deno.mkdir(src);
-    await Deno.writeFile(join(src, "big.bin"), new Uint8Array(4 * MiB).map((_, i) => (i * 7) & 0xff));
+    const bigBytes = new Uint8Array(4 * MiB).map((_, i) => (i * 7) & 0xff);
+    await Deno.writeFile(join(src, "big.bin"), bigBytes);
     const { sharer, invite } = await startSharer(src, join(tmp, "home-a"), 0, ["--invite-uses", "10"]);
     await using _ = sharer;
-    /** A fake joiner that accepted the folder, so its requests are served. */
-    const accepted = async () => {
-      const s = await connectFakeJoiner(invite);
+    /**
+     * A fake joiner that accepted the folder, so its requests are served; with `route`
+     * "data connection", its block requests and their answers travel on the data path.
+     */
+    const accepted = async (route: Route) => {
+      const s = await connectFakeJoiner(invite, { dataPath: route === "data connection" });
       const offer = await s.next("shareOffer");
       await s.send({ type: "shareAccept", folderId: offer.folderId });
-      return { s, folderId: offer.folderId };
+      const blocks: FakeBlocks = route === "data connection" ? await s.openData() : s;
+      return { s, blocks, folderId: offer.folderId };
     };
     const want = { offset: 0, size: 128 * 1024, hash: new Uint8Array(32) };
-
-    await t.step("sizes and offsets out of range are answered with an error, and the session goes on", async () => {
-      const { s, folderId } = await accepted();
-      try {
-        await s.send({ type: "blockRequest", id: 1, folderId, path: "big.bin", ...want, offset: 64 * MiB });
-        assert.equal((await s.next("blockResponse")).error, "invalid-request");
-        await s.send({ type: "blockRequest", id: 2, folderId, path: "missing.bin", ...want });
-        assert.equal((await s.next("blockResponse")).error, "no-such-file");
-        await s.send({ type: "blockRequest", id: 3, folderId: "not-shared", path: "big.bin", ...want });
-        assert.equal((await s.next("blockResponse")).error, "invalid-request");
-      } finally {
-        await s.close();
+    /** Waits for the sharer to log `pattern` after its first `from` characters of stderr. */
+    const loggedSince = async (from: number, pattern: RegExp) => {
+      const deadline = Date.now() + 15_000;
+      while (!pattern.test(sharer.stderr.slice(from))) {
+        if (Date.now() > deadline) throw new Error(`the sharer did not log ${pattern}:\n${sharer.log()}`);
+        await new Promise((r) => setTimeout(r, 50));
       }
-    });
+    };
 
-    await t.step("a request for a path outside the folder is a protocol error: disconnected", async () => {
-      const { s, folderId } = await accepted();
-      try {
-        await s.send({ type: "blockRequest", id: 1, folderId, path: "../home-a/key.pem", ...want });
-        await disconnected(s);
-        await sharer.waitFor(/broke the protocol: .*unsafe path/);
-      } finally {
-        await s.close();
-      }
-    });
+    for (const route of ROUTES) {
+      await t.step(
+        `${route}: sizes and offsets out of range are answered with an error, and the session goes on`,
+        async () => {
+          const { s, blocks, folderId } = await accepted(route);
+          try {
+            await blocks.send({ type: "blockRequest", id: 1, folderId, path: "big.bin", ...want, offset: 64 * MiB });
+            assert.equal((await blocks.next("blockResponse")).error, "invalid-request");
+            await blocks.send({ type: "blockRequest", id: 2, folderId, path: "missing.bin", ...want });
+            assert.equal((await blocks.next("blockResponse")).error, "no-such-file");
+            await blocks.send({ type: "blockRequest", id: 3, folderId: "not-shared", path: "big.bin", ...want });
+            assert.equal((await blocks.next("blockResponse")).error, "invalid-request");
+            await blocks.send({ type: "blockRequest", id: 4, folderId, path: "big.bin", ...want });
+            const good = await blocks.next("blockResponse");
+            assert.equal(good.error, "none");
+            assert.deepEqual(good.data, bigBytes.subarray(0, want.size));
+          } finally {
+            await s.close();
+          }
+        },
+      );
 
-    await t.step("a flood of block requests never answered is cut off", async () => {
-      const { s, folderId } = await accepted();
-      try {
-        for (let id = 1; id <= 3000; id++) {
-          await s.send({ type: "blockRequest", id, folderId, path: "big.bin", ...want }).catch(() => {});
+      await t.step(`${route}: a request for a path outside the folder is a protocol error: disconnected`, async () => {
+        const { s, blocks, folderId } = await accepted(route);
+        try {
+          const logged = sharer.stderr.length;
+          await blocks.send({ type: "blockRequest", id: 1, folderId, path: "../home-a/key.pem", ...want });
+          await disconnected(s);
+          await loggedSince(logged, /broke the protocol: .*unsafe path/);
+        } finally {
+          await s.close();
         }
-        await disconnected(s);
-        await sharer.waitFor(/broke the protocol: over 1024 block requests unanswered/);
-      } finally {
-        await s.close();
-      }
-    });
+      });
+
+      await t.step(`${route}: a flood of block requests never answered is cut off`, async () => {
+        const { s, blocks, folderId } = await accepted(route);
+        try {
+          const logged = sharer.stderr.length;
+          for (let id = 1; id <= 3000; id++) {
+            await blocks.send({ type: "blockRequest", id, folderId, path: "big.bin", ...want }).catch(() => {});
+          }
+          await disconnected(s);
+          await loggedSince(logged, /broke the protocol: over 1024 block requests unanswered/);
+        } finally {
+          await s.close();
+        }
+      });
+    }
 
     await t.step("an index batch over the limit is a protocol error: disconnected", async () => {
-      const { s, folderId } = await accepted();
+      const { s, folderId } = await accepted("session");
       try {
         const files = Array.from({ length: 1001 }, (_, i) => fileEntry(`f${i}.txt`, new Uint8Array([i & 0xff]), i + 1));
         await s.send({ type: "indexUpdate", folderId, files, maxSequence: 1001 });

@@ -129,7 +129,9 @@ Deno.test("traffic between peers is encrypted; garbage instead of TLS and a conn
   const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-wire-" });
   const captured: Uint8Array[] = [];
   let relayTarget = 0;
+  let relayed = 0;
   const relay = net.createServer((client) => {
+    relayed++;
     const upstream = net.connect({ host: "127.0.0.1", port: relayTarget });
     const tap = (from: net.Socket, to: net.Socket) =>
       from.on("data", (chunk: Uint8Array) => {
@@ -181,6 +183,9 @@ Deno.test("traffic between peers is encrypted; garbage instead of TLS and a conn
     const bytes = captured.reduce((n, c) => n + c.length, 0);
     assert.ok(bytes > 3800, `the relay saw the session (${bytes} bytes)`);
     const wire = new TextDecoder("latin1").decode(new Uint8Array(captured.flatMap((c) => [...c])));
+    // The blocks took the data connection through the relay too (its ALPN name is in the clear).
+    assert.ok(relayed >= 2, `${relayed} connections relayed: the session and its data connection`);
+    assert.ok(wire.includes("fsync-data/1"), "the data connection went through the relay");
     assert.ok(!wire.includes("MARKER-7f3a9c"), "file content crossed the wire in plain text");
     assert.ok(!wire.includes("secret-plans"), "a file name crossed the wire in plain text");
   } finally {

@@ -1,6 +1,7 @@
 import { contentHashOf, type FileInfo, sha256 } from "../../lib/model/mod.ts";
 import {
   type Connection,
+  type DataChannel,
   dial,
   inviteProof,
   listen,
@@ -28,12 +29,18 @@ export interface FakeSession {
   next<T extends Message["type"]>(type: T): Promise<Extract<Message, { type: T }>>;
 }
 
+/** The blocks half of a session, scripted: read what the real peer sends, send anything. */
+export type FakeBlocks = Omit<FakeSession, "connection">;
+
 /** Wraps a connection for scripting: a single reader of its messages. */
 function scripted(connection: Connection): FakeSession {
-  const messages = connection.messages()[Symbol.asyncIterator]();
+  return { connection, ...scriptedChannel(connection) };
+}
+
+function scriptedChannel(channel: Pick<DataChannel, "send" | "messages">): FakeBlocks {
+  const messages = channel.messages()[Symbol.asyncIterator]();
   return {
-    connection,
-    send: (m) => connection.send(m),
+    send: (m) => channel.send(m),
     async next(type) {
       while (true) {
         const r = await messages.next();
@@ -47,8 +54,13 @@ function scripted(connection: Connection): FakeSession {
 /**
  * Dials a real sharer with its invite as a hand-made joiner (to play a broken or hostile
  * one): a real certificate and valid proofs, then anything the test sends. `close()` ends it.
+ * With `dataPath`, its Hello asks for a data connection, which `openData()` opens once the
+ * sharer offers it (the messages before the offer are dropped).
  */
-export async function connectFakeJoiner(invite: string): Promise<FakeSession & { close(): Promise<void> }> {
+export async function connectFakeJoiner(
+  invite: string,
+  options: { dataPath?: boolean } = {},
+): Promise<FakeSession & { openData(): Promise<FakeBlocks>; close(): Promise<void> }> {
   const { address, deviceId, secret } = parseInvite(invite);
   const home = await Deno.makeTempDir({ prefix: "fsync-fake-joiner-" });
   const identity = await loadOrCreateIdentity(home, "fake-joiner");
@@ -61,11 +73,19 @@ export async function connectFakeJoiner(invite: string): Promise<FakeSession & {
     protocolVersion: PROTOCOL_VERSION,
     identityProof: proveIdentity(identity, connection.channelBinding, connection.role),
     inviteProof: inviteProof(secret, connection.channelBinding),
+    dataPath: options.dataPath ?? false,
   });
   await session.next("hello");
+  let data: DataChannel | undefined;
   return {
     ...session,
+    async openData() {
+      const { ticket } = await session.next("dataOffer");
+      data = await connection.dataPath!.open!(ticket);
+      return scriptedChannel(data);
+    },
     async close() {
+      data?.close();
       connection.close();
       await Deno.remove(home, { recursive: true });
     },

@@ -1,0 +1,292 @@
+import type { Buffer } from "node:buffer";
+import type { Duplex } from "node:stream";
+import { PeerUnreachableError, ProtocolError } from "./errors.ts";
+
+/**
+ * Length-prefixed frames for data connections (data_path.ts): a 4-byte big-endian length,
+ * then that many bytes. The dialling end reads and writes a `Deno.Conn` (native TLS), the
+ * listening end a node stream (its TLS socket): {@linkcode connFrames}, {@linkcode streamFrames}.
+ */
+export interface FrameChannel {
+  /** Frames longer than this are a protocol error (checked before anything is allocated). */
+  maxFrame: number;
+  /**
+   * Queues one frame made of `parts`, written in order without copying large ones. Returns a
+   * promise only when over HIGH_WATER bytes are queued: it settles once they drain below.
+   * Rejects (or throws) once the connection failed.
+   */
+  write(parts: readonly Uint8Array[]): Promise<void> | undefined;
+  /** The peer's frames, for a single reader; ends at a clean end of stream. */
+  frames(): AsyncIterable<Uint8Array>;
+  close(): void;
+}
+
+/** Bytes queued for writing before a writer is asked to wait. */
+const HIGH_WATER = 4 << 20;
+/** Frames up to this size are decoded in place from a shared slab; larger ones get their own buffer. */
+const SMALL = 64 << 10;
+const SLAB = 1 << 20;
+/** Consecutive small chunks are joined into one write (one op, one syscall, one TLS record) up to this. */
+const BATCH = 256 << 10;
+/** Received frames a stream end holds for its reader before it stops reading the socket. */
+const READ_HIGH_WATER = 8 << 20;
+
+function header(length: number): Uint8Array {
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setUint32(0, length);
+  return bytes;
+}
+
+function tooLong(length: number, max: number): ProtocolError {
+  return new ProtocolError(`a frame of ${length} bytes is over the limit of ${max}`);
+}
+
+/**
+ * Frames over a `Deno.Conn`. Small frames are views into 1 MiB slabs that are never reused
+ * (a frame kept by its reader pins its slab, never sees it overwritten); a large frame is read
+ * straight into a buffer of its own. A write pump, started on the next microtask, joins the
+ * small frames queued meanwhile into one write.
+ */
+export function connFrames(conn: Deno.Conn, maxFrame: number): FrameChannel {
+  /** A read; a reset or a TLS end without close_notify (UnexpectedEof) is a lost connection. */
+  const read = (into: Uint8Array) =>
+    conn.read(into).catch((e: Error) => {
+      throw new PeerUnreachableError(`data connection lost: ${e.message}`, { cause: e });
+    });
+  let slab = new Uint8Array(SLAB);
+  let start = 0;
+  let end = 0;
+  const fill = async (need: number): Promise<boolean> => {
+    if (SLAB - end < Math.max(need, 16 << 10)) {
+      const fresh = new Uint8Array(SLAB);
+      fresh.set(slab.subarray(start, end));
+      end -= start;
+      start = 0;
+      slab = fresh;
+    }
+    const n = await read(slab.subarray(end));
+    if (n === null) return false;
+    end += n;
+    return true;
+  };
+  const queue: Uint8Array[] = [];
+  let queued = 0;
+  let pumping = false;
+  let failure: Error | undefined;
+  let drained: PromiseWithResolvers<void> | undefined;
+  const written = (bytes: number) => {
+    queued -= bytes;
+    if (drained && queued < HIGH_WATER) {
+      drained.resolve();
+      drained = undefined;
+    }
+  };
+  const pump = async () => {
+    try {
+      while (queue.length > 0) {
+        let count = 0;
+        let bytes = 0;
+        while (count < queue.length && queue[count].length <= SMALL && bytes < BATCH) bytes += queue[count++].length;
+        if (count === 0) {
+          const large = queue.shift()!;
+          await writeAll(conn, large);
+          written(large.length);
+          continue;
+        }
+        const chunks = queue.splice(0, count);
+        const out = count === 1 ? chunks[0] : new Uint8Array(bytes);
+        if (count > 1) {
+          let at = 0;
+          for (const c of chunks) {
+            out.set(c, at);
+            at += c.length;
+          }
+        }
+        await writeAll(conn, out);
+        written(bytes);
+      }
+    } catch (e) {
+      failure = new PeerUnreachableError(`data connection lost: ${(e as Error).message}`, { cause: e });
+      drained?.reject(failure);
+      drained = undefined;
+    } finally {
+      pumping = false;
+    }
+  };
+  const channel: FrameChannel = {
+    maxFrame,
+    write(parts) {
+      if (failure) return Promise.reject(failure);
+      const length = parts.reduce((n, p) => n + p.length, 0);
+      queue.push(header(length), ...parts);
+      queued += 4 + length;
+      if (!pumping) {
+        pumping = true;
+        queueMicrotask(() => void pump());
+      }
+      if (queued < HIGH_WATER) return undefined;
+      drained ??= Promise.withResolvers<void>();
+      return drained.promise;
+    },
+    async *frames() {
+      while (true) {
+        while (end - start < 4) {
+          if (await fill(4)) continue;
+          if (end === start) return;
+          throw new PeerUnreachableError("data connection ended inside a frame");
+        }
+        const length = new DataView(slab.buffer, slab.byteOffset + start, 4).getUint32(0);
+        if (length > channel.maxFrame) throw tooLong(length, channel.maxFrame);
+        start += 4;
+        if (length <= SMALL) {
+          while (end - start < length) {
+            if (!await fill(length - (end - start))) throw new PeerUnreachableError("data connection ended in a frame");
+          }
+          start += length;
+          yield slab.subarray(start - length, start);
+          continue;
+        }
+        const frame = new Uint8Array(length);
+        const have = Math.min(length, end - start);
+        frame.set(slab.subarray(start, start + have));
+        start += have;
+        for (let filled = have; filled < length;) {
+          const n = await read(frame.subarray(filled));
+          if (n === null) throw new PeerUnreachableError("data connection ended in a frame");
+          filled += n;
+        }
+        yield frame;
+      }
+    },
+    close() {
+      try {
+        conn.close();
+      } catch {
+        // closed already
+      }
+    },
+  };
+  return channel;
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
+}
+
+/**
+ * Frames over a node stream. Incoming chunks are cut into frames as they arrive (a frame's
+ * buffer is allocated once its length passed the check); reading pauses while over
+ * READ_HIGH_WATER bytes of frames wait for the reader. Writes made in one turn of the event
+ * loop go out together (cork until the next microtask).
+ */
+export function streamFrames(stream: Duplex, maxFrame: number): FrameChannel {
+  const ready: Uint8Array[] = [];
+  let readyBytes = 0;
+  let wake: (() => void) | undefined;
+  let ended = false;
+  let failure: Error | undefined;
+  const head = new Uint8Array(4);
+  let headFilled = 0;
+  let current: Uint8Array | undefined;
+  let filled = 0;
+  const channel: FrameChannel = {
+    maxFrame,
+    write(parts) {
+      if (failure) return Promise.reject(failure);
+      if (stream.destroyed) return Promise.reject(new PeerUnreachableError("data connection closed"));
+      if (!corked) {
+        corked = true;
+        stream.cork();
+        queueMicrotask(() => {
+          corked = false;
+          stream.uncork();
+        });
+      }
+      stream.write(header(parts.reduce((n, p) => n + p.length, 0)));
+      for (const part of parts) stream.write(part);
+      if (stream.writableLength < HIGH_WATER) return undefined;
+      return drained ??= new Promise<void>((resolve, reject) => {
+        const settle = (e?: Error) => {
+          stream.off("drain", settle).off("close", settle);
+          drained = undefined;
+          if (e || stream.destroyed) reject(failure ?? new PeerUnreachableError("data connection closed"));
+          else resolve();
+        };
+        stream.on("drain", settle).on("close", settle);
+      });
+    },
+    async *frames() {
+      while (true) {
+        const frame = ready.shift();
+        if (frame) {
+          readyBytes -= frame.length;
+          if (readyBytes < READ_HIGH_WATER && stream.isPaused()) stream.resume();
+          yield frame;
+          continue;
+        }
+        if (failure) throw failure;
+        if (ended) {
+          if (current || headFilled > 0) throw new PeerUnreachableError("data connection ended inside a frame");
+          return;
+        }
+        await new Promise<void>((resolve) => wake = resolve);
+        wake = undefined;
+      }
+    },
+    close() {
+      stream.destroy();
+    },
+  };
+  let corked = false;
+  let drained: Promise<void> | undefined;
+  const push = (frame: Uint8Array) => {
+    ready.push(frame);
+    readyBytes += frame.length;
+  };
+  stream.on("data", (chunk: Buffer) => {
+    let at = 0;
+    while (at < chunk.length && !failure) {
+      if (current) {
+        const take = Math.min(current.length - filled, chunk.length - at);
+        current.set(chunk.subarray(at, at + take), filled);
+        filled += take;
+        at += take;
+        if (filled === current.length) {
+          push(current);
+          current = undefined;
+        }
+        continue;
+      }
+      const take = Math.min(4 - headFilled, chunk.length - at);
+      head.set(chunk.subarray(at, at + take), headFilled);
+      headFilled += take;
+      at += take;
+      if (headFilled < 4) break;
+      headFilled = 0;
+      const length = new DataView(head.buffer).getUint32(0);
+      if (length > channel.maxFrame) {
+        failure = tooLong(length, channel.maxFrame);
+        stream.destroy();
+        break;
+      }
+      current = new Uint8Array(length);
+      filled = 0;
+      if (length === 0) {
+        push(current);
+        current = undefined;
+      }
+    }
+    if (readyBytes >= READ_HIGH_WATER) stream.pause();
+    wake?.();
+  });
+  const finish = () => {
+    ended = true;
+    wake?.();
+  };
+  stream.on("end", finish).on("close", finish);
+  stream.on("error", (e: Error) => {
+    failure ??= new PeerUnreachableError(`data connection lost: ${e.message}`, { cause: e });
+    wake?.();
+  });
+  return channel;
+}
