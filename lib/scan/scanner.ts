@@ -13,6 +13,7 @@ import {
   validateRelativePath,
 } from "../model/mod.ts";
 import { FileChangedError, hashFile } from "./hash_file.ts";
+import { KnownIndex, sameFileStat, statUnchanged, syncedMode } from "./known_index.ts";
 
 /** What the scanner needs of the local index (the store satisfies it). */
 export interface LocalIndex {
@@ -78,6 +79,9 @@ export interface ScanOptions {
  */
 export const RECENT_MS = 2_000;
 
+/** Index entries a full scan reads at once to tombstone the paths it did not find. */
+const TOMBSTONE_BATCH = 1000;
+
 /** What one path looks like now, or why it cannot be said. */
 type Observation =
   | { readonly kind: "present"; readonly file?: FileInfo; readonly isDirectory: boolean }
@@ -106,8 +110,9 @@ export async function* scanFolder(options: ScanOptions): AsyncGenerator<FileInfo
   }
   const run = new ScanRun(options);
   if (options.paths === undefined) {
+    run.known = await KnownIndex.load(options.index.listUnder(""));
     yield* run.walk("");
-    yield* run.tombstonesUnder("");
+    yield* run.unwalkedTombstones();
     return;
   }
   for (const path of outermost(options.paths)) yield* run.rescan(path);
@@ -139,6 +144,11 @@ class ScanRun {
    */
   #deleted = new Set<string>();
   #unreadable: string[] = [];
+  /**
+   * A full scan's view of the index, read with one listing: a path whose stat confirms its
+   * print needs nothing more, and the prints no walk reached are the deleted paths.
+   */
+  known?: KnownIndex;
 
   constructor(options: ScanOptions) {
     this.#options = options;
@@ -202,10 +212,11 @@ class ScanRun {
           if (isFile) this.#options.onTempFile?.(path);
         } else if (!ignores(path, isDirectory)) paths.push(path);
       }
-      const previous = await index.getMany(paths);
       const subdirs: string[] = [];
-      for (let i = 0; i < paths.length; i++) {
-        const path = paths[i];
+      const unsure = this.known ? paths.filter((path) => !this.#confirmed(path, subdirs)) : paths;
+      const previous = await index.getMany(unsure);
+      for (let i = 0; i < unsure.length; i++) {
+        const path = unsure[i];
         try {
           // An indexed path was checked when it entered the index (here, or from a peer's index).
           if (!previous[i]) validateRelativePath(path);
@@ -221,21 +232,50 @@ class ScanRun {
           if (path.includes("\uFFFD")) onProblem({ path, message: NOT_UTF8 });
           continue;
         }
-        this.#seen.add(path); // an unreadable or changing path is not a deleted one
+        this.#walked(path); // an unreadable or changing path is not a deleted one
         if (observed.kind === "kept") continue;
         if (observed.isDirectory) subdirs.push(path);
         if (observed.file) yield observed.file;
       }
-      pending.push(...subdirs.reverse());
+      pending.push(...subdirs.sort().reverse());
     }
+  }
+
+  /**
+   * In a full scan, true when the stat of an indexed `path` confirms its print: it is walked,
+   * and a directory joins `subdirs`. False when it must be observed with its entry.
+   */
+  #confirmed(path: string, subdirs: string[]): boolean {
+    const print = this.known!.get(path);
+    if (!print || this.#options.recheck?.has(path)) return false;
+    let st: Deno.FileInfo;
+    try {
+      st = this.#options.fs.lstatSync(join(this.#options.root, path));
+    } catch {
+      return false; // observed again, which reports why
+    }
+    if (!statUnchanged(print, st)) return false;
+    this.#walked(path);
+    if (st.isDirectory) subdirs.push(path);
+    else this.#noteIfRecent(path, st.mtime?.getTime() ?? 0);
+    return true;
+  }
+
+  #walked(path: string): void {
+    if (this.known) this.known.forget(path);
+    else this.#seen.add(path);
+  }
+
+  #noteIfRecent(path: string, mtimeMs: number): void {
+    if (Math.abs(this.#options.nowMs() - mtimeMs) < RECENT_MS) this.#options.onRecent?.(path);
   }
 
   /** Observes one path, reporting what cannot be read and files that may still be changing. */
   async #observe(path: string, previous: FileInfo | undefined): Promise<Observation> {
-    const { fs, root, shortId, recheck, onRecent, onProblem, nowMs } = this.#options;
+    const { fs, root, shortId, recheck, onRecent, onProblem } = this.#options;
     try {
       const observed = await observe(fs, root, path, previous, shortId, recheck?.has(path) ?? false);
-      if (observed.mtimeMs !== undefined && Math.abs(nowMs() - observed.mtimeMs) < RECENT_MS) onRecent?.(path);
+      if (observed.mtimeMs !== undefined) this.#noteIfRecent(path, observed.mtimeMs);
       return { kind: "present", ...observed };
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return { kind: "gone" };
@@ -251,12 +291,29 @@ class ScanRun {
   /** Tombstones for indexed live paths under `prefix` that this scan did not see. */
   async *tombstonesUnder(prefix: string): AsyncGenerator<FileInfo> {
     for await (const entry of this.#options.index.listUnder(prefix)) {
-      if (entry.deleted || this.#seen.has(entry.path) || this.#deleted.has(entry.path)) continue;
-      if (this.#options.ignores?.(entry.path, entry.type === "directory")) continue;
-      if (this.#unreadable.some((d) => entry.path.startsWith(d))) continue;
+      if (entry.deleted || this.#seen.has(entry.path) || !this.#deletable(entry)) continue;
       this.#deleted.add(entry.path);
       yield tombstone(entry, this.#options.shortId, this.#options.nowMs());
     }
+  }
+
+  /** A full scan's tombstones: for the indexed live paths its walk did not reach. */
+  async *unwalkedTombstones(): AsyncGenerator<FileInfo> {
+    const gone = [...this.known!.unseen()].filter((e) => this.#deletable(e)).map((e) => e.path);
+    for (let i = 0; i < gone.length; i += TOMBSTONE_BATCH) {
+      for (const entry of await this.#options.index.getMany(gone.slice(i, i + TOMBSTONE_BATCH))) {
+        if (!entry || entry.deleted) continue;
+        this.#deleted.add(entry.path);
+        yield tombstone(entry, this.#options.shortId, this.#options.nowMs());
+      }
+    }
+  }
+
+  /** Whether an unseen indexed path counts as deleted: not ignored, not under an unreadable directory. */
+  #deletable(entry: Pick<FileInfo, "path" | "type">): boolean {
+    if (this.#deleted.has(entry.path)) return false;
+    if (this.#options.ignores?.(entry.path, entry.type === "directory")) return false;
+    return !this.#unreadable.some((d) => entry.path.startsWith(d));
   }
 }
 
@@ -282,7 +339,7 @@ async function observe(
   const abs = join(root, path);
   const st = fs.lstatSync(abs);
   // Special bits (setuid, setgid, sticky) are not synced: a change to them alone is no change.
-  const mode = (st.mode ?? 0) & 0o777;
+  const mode = syncedMode(st);
   const mtimeNs = mtimeNsOf(st.mtime);
   const inode = st.ino ?? 0;
   const live = previous && !previous.deleted ? previous : undefined;
@@ -302,8 +359,7 @@ async function observe(
     symlinkTarget: "",
   };
   if (st.isDirectory) {
-    const same = live?.type === "directory" && live.mode === mode && live.mtimeNs === mtimeNs;
-    return { file: same ? undefined : { ...base, type: "directory" }, isDirectory: true };
+    return { file: statUnchanged(live, st) ? undefined : { ...base, type: "directory" }, isDirectory: true };
   }
   if (st.isSymlink) {
     const target = fs.readLinkSync(abs);
@@ -316,7 +372,7 @@ async function observe(
   if (!st.isFile) throw new NotSyncedError("not synced: not a regular file, directory or symlink");
   const size = st.size;
   const mtimeMs = st.mtime?.getTime() ?? 0;
-  const sameStat = live?.type === "file" && live.size === size && live.mtimeNs === mtimeNs && live.inode === inode;
+  const sameStat = live !== undefined && sameFileStat(live, st);
   if (sameStat && !recheck) {
     if (live.mode === mode) return { isDirectory: false, mtimeMs };
     return { file: { ...live, ...base, type: "file", size, ...contentOf(live) }, isDirectory: false, mtimeMs };

@@ -10,10 +10,15 @@ import { FaultyFs } from "../../tests/support/faulty_fs.ts";
 /** An in-memory local index: what the store would hold, committed as the device would. */
 class MemoryIndex {
   readonly entries = new Map<string, FileInfo>();
+  /** The paths asked for one by one, and the prefixes listed, since the last reset. */
+  asked: string[] = [];
+  listed: string[] = [];
   getMany(paths: readonly string[]): Promise<(FileInfo | undefined)[]> {
+    this.asked.push(...paths);
     return Promise.resolve(paths.map((p) => this.entries.get(p)));
   }
   async *listUnder(prefix: string): AsyncGenerator<FileInfo> {
+    this.listed.push(prefix);
     yield* [...this.entries.values()].filter((f) => f.path.startsWith(prefix));
   }
 }
@@ -95,6 +100,35 @@ Deno.test("scanFolder() reports only changes, and does not read files whose stat
     const keep = changes.get("keep.txt")!;
     assert.equal(keep.mode, 0o600);
     assert.deepEqual(keep.blockHashes, sha256(new TextEncoder().encode("aaaa")), "mode-only change keeps old hashes");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a full scan lists the index once and reads entries only of the paths whose stat changed", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(join(root, "a/b"), { recursive: true });
+    for (const name of ["a/one.txt", "a/b/two.txt", "three.txt", "gone.txt", "a/b/gone-too.txt"]) {
+      await Deno.writeTextFile(join(root, name), name);
+    }
+    const index = new MemoryIndex();
+    await scan(root, index);
+    index.asked = [];
+    index.listed = [];
+    assert.deepEqual(await scan(root, index), []);
+    assert.deepEqual(index.listed, [""], "one listing");
+    assert.deepEqual(index.asked, [], "no entry read when every stat matched");
+
+    await Deno.writeTextFile(join(root, "a/b/two.txt"), "changed");
+    await Deno.remove(join(root, "gone.txt"));
+    await Deno.remove(join(root, "a/b/gone-too.txt"));
+    const changes = await scan(root, index);
+    assert.deepEqual(
+      changes.map((c) => [c.path, c.deleted]).sort(),
+      [["a/b", false], ["a/b/gone-too.txt", true], ["a/b/two.txt", false], ["gone.txt", true]],
+    );
+    assert.deepEqual(index.asked.sort(), ["a/b", "a/b/gone-too.txt", "a/b/two.txt", "gone.txt"]);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

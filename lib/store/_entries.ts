@@ -28,7 +28,7 @@ export class FileEntries {
   }
 
   async *list(folderId: string, owner: string): AsyncGenerator<FileInfo> {
-    for await (const e of this.#kv.list<StoredFile>({ prefix: ["file", folderId, owner] }, { batchSize: 500 })) {
+    for await (const e of this.#kv.list<StoredFile>({ prefix: ["file", folderId, owner] }, { batchSize: 1000 })) {
       yield await this.load(folderId, owner, e.value);
     }
   }
