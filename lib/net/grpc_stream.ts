@@ -1,4 +1,4 @@
-import * as grpc from "@grpc/grpc-js";
+import type * as grpc from "@grpc/grpc-js";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Buffer } from "node:buffer";
 import type { Duplex } from "node:stream";
@@ -8,6 +8,9 @@ import type { Connection } from "./connection.ts";
 import { fromWire, toWire } from "./convert.ts";
 import { PeerUnreachableError } from "./errors.ts";
 import { MAX_MESSAGE_BYTES, type Message } from "./messages.ts";
+
+/** grpc-js's status.CANCELLED: the call was cancelled (here, by this end closing it). */
+const GRPC_CANCELLED = 1;
 
 /** HTTP/2 flow-control window: the 64 KiB default halves throughput (DENO-FACTS §1). */
 const FLOW_CONTROL_WINDOW = 8 << 20;
@@ -96,7 +99,7 @@ export function duplexConnection(
       } catch (e) {
         if (e instanceof FsyncError) throw e;
         const status = (e as { code?: number }).code;
-        if (status === grpc.status.CANCELLED && closed) return;
+        if (status === GRPC_CANCELLED && closed) return;
         throw new PeerUnreachableError(`connection to ${remoteAddress} lost: ${(e as Error).message}`, { cause: e });
       } finally {
         closed = true;

@@ -1,4 +1,4 @@
-import * as grpc from "@grpc/grpc-js";
+import type * as grpc from "@grpc/grpc-js";
 import * as net from "node:net";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
@@ -7,8 +7,9 @@ import {
   channelBindingOf,
   endSocket,
   HANDSHAKE_TIMEOUT_MS,
+  loadGrpc,
   peerCertificateOf,
-  PinnedTlsCredentials,
+  PinnedTls,
   type TlsIdentity,
   tlsOptions,
 } from "./pinned_tls.ts";
@@ -113,7 +114,8 @@ export async function listen(
   const tickets = new DataTickets();
   // One stream per connection: fsync opens a single Session, and a stream holds up to a
   // whole message of buffered input.
-  const server = new grpc.Server({ ...CHANNEL_OPTIONS, "grpc.max_concurrent_streams": 1 });
+  const grpcJs = await loadGrpc();
+  const server = new grpcJs.Server({ ...CHANNEL_OPTIONS, "grpc.max_concurrent_streams": 1 });
   const accepted = new Map<string, Accepted>();
   const admission = new Admission<string>(LIMITS);
   const flood = new FloodLog(FLOOD_LOG_INTERVAL_MS);
@@ -196,7 +198,7 @@ export async function listen(
       });
     },
   });
-  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const injector = server.createConnectionInjector(grpcJs.ServerCredentials.createInsecure());
   const listener = tls.createServer(
     {
       ...tlsOptions(identity),
@@ -308,11 +310,12 @@ export async function dial(
       hint: `is "fsync share" running there?`,
     });
   }
-  const Client = grpc.makeGenericClientConstructor(fileSyncDefinition, "FileSync");
-  const credentials = new PinnedTlsCredentials(identity, target, expected);
-  const client = new Client(target, credentials, CHANNEL_OPTIONS);
+  const grpcJs = await loadGrpc();
+  const Client = grpcJs.makeGenericClientConstructor(fileSyncDefinition, "FileSync");
+  const pinned = new PinnedTls(identity, target, expected);
+  const client = new Client(target, pinned.credentials(grpcJs), CHANNEL_OPTIONS);
   const abandon = () => {
-    for (const socket of credentials.sockets) endSocket(socket);
+    for (const socket of pinned.sockets) endSocket(socket);
     setTimeout(() => client.close(), 300).unref?.();
   };
   try {
@@ -320,17 +323,17 @@ export async function dial(
       new Promise<void>((resolve, reject) =>
         client.waitForReady(Date.now() + timeoutMs, (e) => e ? reject(e) : resolve())
       ),
-      credentials.untrusted,
+      pinned.untrusted,
     ]);
   } catch (e) {
     abandon();
-    if (credentials.failure instanceof FsyncError) throw credentials.failure;
+    if (pinned.failure instanceof FsyncError) throw pinned.failure;
     throw new PeerUnreachableError(`cannot reach peer ${target}: it does not answer as an fsync peer`, {
       cause: e,
       hint: `is "fsync share" running there?`,
     });
   }
-  const { certificate, deviceId, channelBinding } = credentials.peer!;
+  const { certificate, deviceId, channelBinding } = pinned.peer!;
   const call = (client as unknown as { session(): grpc.ClientDuplexStream<Envelope, Envelope> }).session();
   return duplexConnection(
     call as unknown as Duplex,

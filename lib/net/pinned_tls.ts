@@ -1,4 +1,4 @@
-import * as grpc from "@grpc/grpc-js";
+import type * as grpc from "@grpc/grpc-js";
 import type * as net from "node:net";
 import * as tls from "node:tls";
 import { equalBytes, formatDeviceId } from "../model/mod.ts";
@@ -53,18 +53,29 @@ export function channelBindingOf(socket: tls.TLSSocket, role: ConnectionRole): U
   return out;
 }
 
+/** The grpc-js module. */
+export type GrpcJs = typeof import("@grpc/grpc-js");
+
 /**
- * Channel credentials that run TLS with this device's certificate and pin the server's
- * device ID (DENO-FACTS §1, S7: grpc-js's own credentials cannot pin an unknown
- * self-signed peer; this uses grpc-js's semi-internal connector API, so grpc-js is pinned
- * exactly in deno.json and covered by the end-to-end tests).
+ * grpc-js, loaded when a device first listens or dials: loading it took 94 ms here, which
+ * every command paid twice (the sandbox's first stage and its Worker), sessions or not.
+ */
+export function loadGrpc(): Promise<GrpcJs> {
+  return import("@grpc/grpc-js");
+}
+
+/**
+ * TLS with this device's certificate that pins the server's device ID, as grpc-js channel
+ * credentials ({@linkcode credentials}; DENO-FACTS §1, S7: grpc-js's own credentials cannot
+ * pin an unknown self-signed peer; this uses grpc-js's semi-internal connector API, so
+ * grpc-js is pinned exactly in deno.json and covered by the end-to-end tests).
  *
- * They also remember the sockets, so a session can be ended by closing its socket. Deno
+ * It also remembers the sockets, so a session can be ended by closing its socket. Deno
  * 2.9.6 can crash inside nghttp2 when an HTTP/2 GOAWAY is received (denoland/deno#36788,
  * reproduced here: the sharer died with SIGSEGV or an nghttp2 assertion when a joiner closed
  * its channel), so fsync never sends one: it ends connections at the TCP level on both sides.
  */
-export class PinnedTlsCredentials extends grpc.ChannelCredentials {
+export class PinnedTls {
   readonly sockets = new Set<net.Socket>();
   /** The server as TLS saw it, once connected. */
   peer?: PeerCertificate & { channelBinding: Uint8Array };
@@ -78,7 +89,6 @@ export class PinnedTlsCredentials extends grpc.ChannelCredentials {
   #target: string;
 
   constructor(identity: TlsIdentity, target: string, expected?: Uint8Array) {
-    super();
     this.untrusted = new Promise<never>((_, reject) => this.#reject = reject);
     this.untrusted.catch(() => {}); // read by dial(); never an unhandled rejection
     this.#identity = identity;
@@ -86,22 +96,28 @@ export class PinnedTlsCredentials extends grpc.ChannelCredentials {
     this.#expected = expected;
   }
 
-  _isSecure(): boolean {
-    return true;
-  }
+  /** Channel credentials of `grpcJs` whose connector runs this TLS over grpc-js's socket. */
+  credentials(grpcJs: GrpcJs): grpc.ChannelCredentials {
+    const secure = (socket: net.Socket) => this.#secure(socket);
+    return new (class extends grpcJs.ChannelCredentials {
+      _isSecure(): boolean {
+        return true;
+      }
 
-  _equals(other: grpc.ChannelCredentials): boolean {
-    return other === this;
-  }
+      _equals(other: grpc.ChannelCredentials): boolean {
+        return other === this;
+      }
 
-  _createSecureConnector(): ReturnType<grpc.ChannelCredentials["_createSecureConnector"]> {
-    const callCredentials = grpc.CallCredentials.createEmpty();
-    return {
-      connect: (socket: net.Socket) => this.#secure(socket),
-      waitForReady: () => Promise.resolve(),
-      getCallCredentials: () => callCredentials,
-      destroy: () => {},
-    };
+      _createSecureConnector(): ReturnType<grpc.ChannelCredentials["_createSecureConnector"]> {
+        const callCredentials = grpcJs.CallCredentials.createEmpty();
+        return {
+          connect: secure,
+          waitForReady: () => Promise.resolve(),
+          getCallCredentials: () => callCredentials,
+          destroy: () => {},
+        };
+      }
+    })();
   }
 
   #secure(socket: net.Socket): Promise<{ socket: net.Socket; secure: boolean }> {
