@@ -134,6 +134,7 @@ async function pair(options: PairOptions = {}): Promise<Pair> {
       await endSessions();
       await listener.close();
       await Deno.remove(home, { recursive: true });
+      await new Promise((r) => setTimeout(r, 400)); // the TCP-level closes and grpc-js's timers complete
     },
   };
 }
