@@ -7,7 +7,7 @@ import { FsyncError } from "../model/mod.ts";
 import { formatHostPort, type HostPort } from "./address.ts";
 import { blockResponseToWire, fromWire, toWire } from "./convert.ts";
 import { PeerUnreachableError, ProtocolError, UntrustedPeerError } from "./errors.ts";
-import { connFrames, type FrameChannel, streamFrames } from "./frames.ts";
+import { connFrames, type FrameChannel, type GatedFrames, streamFrames } from "./frames.ts";
 import { DATA_TICKET_BYTES, MAX_MESSAGE_BYTES, type Message } from "./messages.ts";
 
 /**
@@ -158,14 +158,15 @@ export class DataTickets {
 
 /**
  * Reads a data connection's first frame on the listener: a DataHello whose ticket `tickets`
- * issued. Returns the ticket's waiter and the connection's frames (their limit raised to a
- * message's), or undefined for anything else (the caller closes the socket). Bounded in size
- * here; in time by the listener's deadline for unauthenticated connections.
+ * issued. Returns the ticket's waiter and the connection's frames, whose next ones wait for
+ * `admit` (see {@linkcode GatedFrames}); undefined for anything else (the caller closes the
+ * socket). Bounded in size here; in time by the listener's deadline for unauthenticated
+ * connections.
  */
 export async function acceptDataHello(
   socket: Duplex,
   tickets: DataTickets,
-): Promise<{ redeem: (channel: DataChannel) => void; frames: FrameChannel } | undefined> {
+): Promise<{ redeem: (channel: DataChannel) => void; frames: GatedFrames } | undefined> {
   const frames = streamFrames(socket, DATA_HELLO_MAX_BYTES);
   const reader = frames.frames()[Symbol.asyncIterator]();
   try {
@@ -175,14 +176,8 @@ export async function acceptDataHello(
     if (hello.type !== "dataHello") return undefined;
     const redeem = tickets.redeem(hello.ticket);
     if (!redeem) return undefined;
-    frames.maxFrame = MAX_MESSAGE_BYTES;
-    const rest: FrameChannel = {
-      get maxFrame() {
-        return frames.maxFrame;
-      },
-      set maxFrame(n: number) {
-        frames.maxFrame = n;
-      },
+    const rest: GatedFrames = {
+      admit: (maxFrame) => frames.admit(maxFrame),
       write: (parts) => frames.write(parts),
       frames: () => ({ [Symbol.asyncIterator]: () => reader }),
       close: () => frames.close(),

@@ -311,6 +311,27 @@ Deno.test("data path: a ticket opens nothing once its session ended", async () =
   }
 });
 
+Deno.test("data path: a DataHello and the requests right behind it, in one write, are all served", async () => {
+  const p = await pair({ holdTickets: true });
+  try {
+    await until(() => p.tickets.length === 1, "ticket offered");
+    const conn = await rawDataConnection(p.port, p.serverIdentity.certPem);
+    const hello = frameOf({ type: "dataHello", ticket: p.tickets[0] });
+    const request = frameOf({ type: "blockRequest", id: 1, folderId: "f", ...WANT, offset: 3 });
+    const both = new Uint8Array(hello.length + request.length);
+    both.set(hello);
+    both.set(request, hello.length);
+    await conn.write(both);
+    const channel = dataChannelOf(connFrames(conn, MAX_MESSAGE_BYTES));
+    const answer = await within(channel.messages()[Symbol.asyncIterator]().next(), 5_000, "answer");
+    assert.equal(answer.value?.type, "blockResponse");
+    assert.deepEqual((answer.value as Extract<Message, { type: "blockResponse" }>).data, blockAt(3, MiB));
+    channel.close();
+  } finally {
+    await p.close();
+  }
+});
+
 Deno.test("data path: a flood of block requests on the data connection is a protocol error", async () => {
   const never: BlockAnswerer = () => new Promise(() => {});
   const p = await pair({ serverAnswers: never, client: { maxBytesInFlight: 1 << 30 } });

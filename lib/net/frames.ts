@@ -8,8 +8,6 @@ import { PeerUnreachableError, ProtocolError } from "./errors.ts";
  * listening end a node stream (its TLS socket): {@linkcode connFrames}, {@linkcode streamFrames}.
  */
 export interface FrameChannel {
-  /** Frames longer than this are a protocol error (checked before anything is allocated). */
-  maxFrame: number;
   /**
    * Queues one frame made of `parts`, written in order without copying large ones. Returns a
    * promise only when over HIGH_WATER bytes are queued: it settles once they drain below.
@@ -114,7 +112,6 @@ export function connFrames(conn: Deno.Conn, maxFrame: number): FrameChannel {
     }
   };
   const channel: FrameChannel = {
-    maxFrame,
     write(parts) {
       if (failure) return Promise.reject(failure);
       const length = parts.reduce((n, p) => n + p.length, 0);
@@ -136,7 +133,7 @@ export function connFrames(conn: Deno.Conn, maxFrame: number): FrameChannel {
           throw new PeerUnreachableError("data connection ended inside a frame");
         }
         const length = new DataView(slab.buffer, slab.byteOffset + start, 4).getUint32(0);
-        if (length > channel.maxFrame) throw tooLong(length, channel.maxFrame);
+        if (length > maxFrame) throw tooLong(length, maxFrame);
         start += 4;
         if (length <= SMALL) {
           while (end - start < length) {
@@ -173,24 +170,104 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
 }
 
+/** Frames over a node stream, whose reading waits for {@linkcode GatedFrames.admit} after the first. */
+export interface GatedFrames extends FrameChannel {
+  /** Lets the frames after the first be read, each up to `maxFrame` bytes. */
+  admit(maxFrame: number): void;
+}
+
 /**
- * Frames over a node stream. Incoming chunks are cut into frames as they arrive (a frame's
- * buffer is allocated once its length passed the check); reading pauses while over
- * READ_HIGH_WATER bytes of frames wait for the reader. Writes made in one turn of the event
- * loop go out together (cork until the next microtask).
+ * Frames over a node stream (the listener's end of a data connection). Only the first frame
+ * is read, up to `firstFrameMax` bytes, until {@linkcode GatedFrames.admit}: what follows it
+ * stays raw, and no frame of a stranger is ever allocated beyond the first. Incoming bytes are
+ * cut into frames as they arrive (a frame's buffer is allocated once its length passed the
+ * check); reading pauses while over READ_HIGH_WATER bytes of frames wait for the reader.
+ * Writes made in one turn of the event loop go out together (cork until the next microtask).
  */
-export function streamFrames(stream: Duplex, maxFrame: number): FrameChannel {
+export function streamFrames(stream: Duplex, firstFrameMax: number): GatedFrames {
   const ready: Uint8Array[] = [];
   let readyBytes = 0;
   let wake: (() => void) | undefined;
   let ended = false;
   let failure: Error | undefined;
+  /** Bytes received and not yet cut into frames. */
+  const raw: Uint8Array[] = [];
+  let maxFrame = firstFrameMax;
+  let admitted = false;
+  let framesCut = 0;
   const head = new Uint8Array(4);
   let headFilled = 0;
   let current: Uint8Array | undefined;
   let filled = 0;
-  const channel: FrameChannel = {
-    maxFrame,
+  let corked = false;
+  let drained: Promise<void> | undefined;
+  const push = (frame: Uint8Array) => {
+    ready.push(frame);
+    readyBytes += frame.length;
+    framesCut++;
+  };
+  /** Cuts the raw bytes into frames while the gate allows. */
+  const cut = () => {
+    while (raw.length > 0 && !failure && (admitted || framesCut === 0)) {
+      const chunk = raw[0];
+      let at = 0;
+      while (at < chunk.length && !failure && (admitted || framesCut === 0)) {
+        if (current) {
+          const take = Math.min(current.length - filled, chunk.length - at);
+          current.set(chunk.subarray(at, at + take), filled);
+          filled += take;
+          at += take;
+          if (filled === current.length) {
+            push(current);
+            current = undefined;
+          }
+          continue;
+        }
+        const take = Math.min(4 - headFilled, chunk.length - at);
+        head.set(chunk.subarray(at, at + take), headFilled);
+        headFilled += take;
+        at += take;
+        if (headFilled < 4) break;
+        headFilled = 0;
+        const length = new DataView(head.buffer).getUint32(0);
+        if (length > maxFrame) {
+          failure = tooLong(length, maxFrame);
+          stream.destroy();
+          break;
+        }
+        current = new Uint8Array(length);
+        filled = 0;
+        if (length === 0) {
+          push(current);
+          current = undefined;
+        }
+      }
+      if (at < chunk.length) raw[0] = chunk.subarray(at);
+      else raw.shift();
+      if (failure || !(admitted || framesCut === 0)) break;
+    }
+    if (readyBytes >= READ_HIGH_WATER) stream.pause();
+    wake?.();
+  };
+  stream.on("data", (chunk: Buffer) => {
+    raw.push(chunk);
+    cut();
+  });
+  const finish = () => {
+    ended = true;
+    wake?.();
+  };
+  stream.on("end", finish).on("close", finish);
+  stream.on("error", (e: Error) => {
+    failure ??= new PeerUnreachableError(`data connection lost: ${e.message}`, { cause: e });
+    wake?.();
+  });
+  return {
+    admit(limit) {
+      admitted = true;
+      maxFrame = limit;
+      cut();
+    },
     write(parts) {
       if (failure) return Promise.reject(failure);
       if (stream.destroyed) return Promise.reject(new PeerUnreachableError("data connection closed"));
@@ -226,7 +303,9 @@ export function streamFrames(stream: Duplex, maxFrame: number): FrameChannel {
         }
         if (failure) throw failure;
         if (ended) {
-          if (current || headFilled > 0) throw new PeerUnreachableError("data connection ended inside a frame");
+          if (current || headFilled > 0 || raw.length > 0) {
+            throw new PeerUnreachableError("data connection ended inside a frame");
+          }
           return;
         }
         await new Promise<void>((resolve) => wake = resolve);
@@ -237,56 +316,4 @@ export function streamFrames(stream: Duplex, maxFrame: number): FrameChannel {
       stream.destroy();
     },
   };
-  let corked = false;
-  let drained: Promise<void> | undefined;
-  const push = (frame: Uint8Array) => {
-    ready.push(frame);
-    readyBytes += frame.length;
-  };
-  stream.on("data", (chunk: Buffer) => {
-    let at = 0;
-    while (at < chunk.length && !failure) {
-      if (current) {
-        const take = Math.min(current.length - filled, chunk.length - at);
-        current.set(chunk.subarray(at, at + take), filled);
-        filled += take;
-        at += take;
-        if (filled === current.length) {
-          push(current);
-          current = undefined;
-        }
-        continue;
-      }
-      const take = Math.min(4 - headFilled, chunk.length - at);
-      head.set(chunk.subarray(at, at + take), headFilled);
-      headFilled += take;
-      at += take;
-      if (headFilled < 4) break;
-      headFilled = 0;
-      const length = new DataView(head.buffer).getUint32(0);
-      if (length > channel.maxFrame) {
-        failure = tooLong(length, channel.maxFrame);
-        stream.destroy();
-        break;
-      }
-      current = new Uint8Array(length);
-      filled = 0;
-      if (length === 0) {
-        push(current);
-        current = undefined;
-      }
-    }
-    if (readyBytes >= READ_HIGH_WATER) stream.pause();
-    wake?.();
-  });
-  const finish = () => {
-    ended = true;
-    wake?.();
-  };
-  stream.on("end", finish).on("close", finish);
-  stream.on("error", (e: Error) => {
-    failure ??= new PeerUnreachableError(`data connection lost: ${e.message}`, { cause: e });
-    wake?.();
-  });
-  return channel;
 }

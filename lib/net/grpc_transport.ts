@@ -22,7 +22,7 @@ import { acceptDataHello, DATA_ALPN, dataChannelOf, DataTickets, dialData } from
 import { FloodLog } from "./flood_log.ts";
 import { PeerUnreachableError, PortInUseError } from "./errors.ts";
 import { verifyIdentityProof } from "./identity.ts";
-import type { Message } from "./messages.ts";
+import { MAX_MESSAGE_BYTES, type Message } from "./messages.ts";
 
 /** Authenticated connections a listener holds at once; strangers are counted apart. */
 export const MAX_CONNECTIONS = 256;
@@ -159,6 +159,7 @@ export async function listen(
       if (!hello) return drop(remote, "a data connection without a valid ticket");
       if (!admission.authenticate(remote)) return drop(remote, `over ${MAX_CONNECTIONS} trusted connections`);
       entry.stopCounting?.();
+      hello.frames.admit(MAX_MESSAGE_BYTES);
       hello.redeem(dataChannelOf(hello.frames));
     });
   };
