@@ -127,6 +127,7 @@ export async function runPullPass(
       report(false);
     },
     findBlock: (hash: Uint8Array) => ctx.store.findBlock(id, hash),
+    anyLocalBlock: () => ctx.store.hasBlocks(id),
     syncDirectoryLater: (dir: string) => unsynced.add(dir),
     unwritten: ctx.unwritten,
     fs: ctx.fs,

@@ -184,6 +184,12 @@ export class Store extends DeviceRecords {
     return found;
   }
 
+  /** Whether any local file of the folder holds a block: false for a new replica's empty block map. */
+  async hasBlocks(folderId: string): Promise<boolean> {
+    for await (const _ of this.kv.list({ prefix: ["block", folderId] }, { limit: 1 })) return true;
+    return false;
+  }
+
   /** Local entries changed after sequence `after`, in sequence order. */
   async *localSince(folderId: string, after: number): AsyncGenerator<FileInfo> {
     for await (const { stored } of this.#sinceSequence(["bySeq", folderId], LOCAL, folderId, after)) {

@@ -136,7 +136,10 @@ Deno.test("localSince() stays in ascending order, without repeats, while entries
 Deno.test("the block map finds local blocks by hash, forgets replaced and deleted versions, and spans many commits", async () => {
   await withStore(async (store) => {
     const first = file("docs/a.bin", 3);
+    assert.equal(await store.hasBlocks("f"), false, "a new folder holds no block");
     await store.commitLocal("f", [first]);
+    assert.equal(await store.hasBlocks("f"), true);
+    assert.equal(await store.hasBlocks("other"), false);
     const hash = (f: FileInfo, i: number) => f.blockHashes.subarray(i * 32, i * 32 + 32);
     assert.deepEqual(await store.findBlock("f", hash(first, 2)), [{ path: "docs/a.bin", offset: 2 * 131072 }]);
 
@@ -148,6 +151,8 @@ Deno.test("the block map finds local blocks by hash, forgets replaced and delete
 
     await store.commitLocal("f", [{ ...first, path: "copy.bin", deleted: true, blockHashes: new Uint8Array() }]);
     assert.deepEqual(await store.findBlock("f", hash(first, 2)), []);
+    await store.commitLocal("f", [{ ...changed, deleted: true, blockHashes: new Uint8Array() }]);
+    assert.equal(await store.hasBlocks("f"), false, "every file deleted: no block left");
 
     // 4,000 blocks: more block-map mutations than one KV commit takes.
     const unique = new Uint8Array(4000 * 32);
