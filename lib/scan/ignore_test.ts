@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { IgnoreRules } from "./ignore.ts";
+import fc from "fast-check";
+import ignore from "ignore";
+import { DEFAULT_IGNORES, IgnoreRules } from "./ignore.ts";
 
 Deno.test("IgnoreRules follow gitignore semantics", async (t) => {
   const text = [
@@ -48,4 +50,50 @@ Deno.test("without the defaults, OS junk is synced", () => {
   const rules = new IgnoreRules("", false);
   assert.equal(rules.ignores(".DS_Store", false), false);
   assert.equal(rules.ignores(".fsyncignore", false), true);
+});
+
+Deno.test("with only the default patterns, each path gets the ignore package's answer (property)", () => {
+  const reference = ignore().add([...DEFAULT_IGNORES]);
+  const rules = new IgnoreRules("", true);
+  const names = [
+    ".DS_Store",
+    ".ds_store",
+    "._x",
+    "._",
+    "x._y",
+    "Thumbs.db",
+    "THUMBS.DB",
+    "ehthumbs.db",
+    "desktop.ini",
+    "$RECYCLE.BIN",
+    "$recycle.bin",
+    "~$report.docx",
+    "~$",
+    "x~$y",
+    ".~lock.notes.odt#",
+    ".~lock.#",
+    ".~lock.x",
+    ".Spotlight-V100",
+    ".Trashes",
+    ".fseventsd",
+    ".TemporaryItems",
+    "a",
+    "b.txt",
+    "Thumbs.db.bak",
+    "._.Trashes",
+    "dir",
+    ".~lockx#",
+  ];
+  fc.assert(
+    fc.property(
+      fc.array(fc.constantFrom(...names), { minLength: 1, maxLength: 4 }),
+      fc.boolean(),
+      (parts, isDirectory) => {
+        const path = parts.join("/");
+        const expected = reference.ignores(isDirectory ? `${path}/` : path);
+        assert.equal(rules.ignores(path, isDirectory), expected, `${path}${isDirectory ? "/" : ""}`);
+      },
+    ),
+    { numRuns: 3000 },
+  );
 });
