@@ -1,35 +1,86 @@
 /**
  * `deno task bench [NAME...]`: runs fsync's benchmarks over real processes on 127.0.0.1 and
  * prints their figures (all over mutual TLS). Benchmarks measure; tests assert behaviour. With no NAME, runs all.
+ * `mixed`, `cpu-per-file` and `cpu-per-gib` run fsync and its anchors (an rsync daemon, and
+ * Syncthing for `mixed`, each when installed) in turns, FSYNC_BENCH_ROUNDS times (default 3).
  */
 // deno-lint-ignore-file no-console -- a benchmark prints its figures
+import { type AnchoredFigures, measureWithAnchors } from "./bench/anchors.ts";
 import { measureChangeLatency } from "./bench/change_latency.ts";
 import { measureFloor } from "./bench/floor.ts";
 import { measureHashSpeeds } from "./bench/hash_speed.ts";
 import { measureInitialSync } from "./bench/initial_sync.ts";
 import { measureStatusLatency } from "./bench/status_latency.ts";
 import { measureTransferBytes } from "./bench/transfer_bytes.ts";
+import type { SyncMedians } from "./bench/sync_run.ts";
 
 const MB = 1e6;
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+
+/** Rounds of the benchmarks that run fsync beside rsync and Syncthing: FSYNC_BENCH_ROUNDS, default 3. */
+const ROUNDS = Number(Deno.env.get("FSYNC_BENCH_ROUNDS") ?? 3);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1) {
+  console.error(`fsync bench: FSYNC_BENCH_ROUNDS must be a whole number of at least 1`);
+  Deno.exit(2);
+}
+/** How many rounds the figures of a comparison come from. */
+const OF_ROUNDS = ROUNDS === 1 ? "one round" : `medians of ${ROUNDS} rounds`;
+
+/** A tool's medians: "21.3 s, CPU 40.1 s (sharer 18.0, joiner 22.1), peak RSS sharer 250 MiB, joiner 290 MiB". */
+function medianFigures(m: SyncMedians, sender: string, receiver: string): string {
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
+  return `${m.seconds.toFixed(1)} s, CPU ${m.cpuSeconds.toFixed(1)} s ` +
+    `(${sender} ${m.senderCpuSeconds.toFixed(1)}, ${receiver} ${m.receiverCpuSeconds.toFixed(1)}), ` +
+    `peak RSS ${sender} ${mib(m.senderPeakRssBytes)}, ${receiver} ${mib(m.receiverPeakRssBytes)}`;
+}
+
+/** CPU seconds per `unit` (the tree holds `amount` of them) of fsync's two sides, and rsync's beside them. */
+function cpuPer(f: AnchoredFigures, amount: number, unit: string): string {
+  const per = (cpuSeconds: number) => (cpuSeconds / amount).toFixed(2);
+  const { fsync } = f;
+  const rsync = f.anchors.find((a) => a.name === "rsync")?.medians;
+  return `fsync ${per(fsync.cpuSeconds)} CPU s per ${unit} (sharer ${per(fsync.senderCpuSeconds)}, ` +
+    `joiner ${per(fsync.receiverCpuSeconds)}); ` +
+    (rsync
+      ? `rsync daemon ${per(rsync.cpuSeconds)} CPU s per ${unit} ` +
+        `(fsync/rsync ${ratio(fsync.cpuSeconds, rsync.cpuSeconds)})`
+      : "rsync not installed");
+}
 
 const BENCHMARKS: Record<string, () => Promise<string>> = {
   "mixed": async () => {
-    const f = await measureInitialSync({
+    const f = await measureWithAnchors({
       smallFiles: 10_000,
       maxSmallBytes: 16 * 1024,
       largeFiles: [...Array(20).fill(5 * 2 ** 20), 200 * 2 ** 20, 200 * 2 ** 20],
       seed: 11,
-    }, { compareWithCp: true, compareWithRsync: true });
-    const gib = f.bytes / 2 ** 30;
-    const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
-    return `initial sync of ${f.files} files, ${(f.bytes / MB).toFixed(0)} MB: ${f.seconds.toFixed(1)} s, ` +
-      `${(f.bytes / MB / f.seconds).toFixed(1)} MB/s, ${(f.files / f.seconds).toFixed(0)} files/s; ` +
-      `cp -a ${f.cpSeconds!.toFixed(1)} s (fsync/cp ${(f.seconds / f.cpSeconds!).toFixed(1)}x); ` +
-      (f.rsyncSeconds === undefined
-        ? "rsync not installed (no rsync ratio); "
-        : `rsync daemon ${f.rsyncSeconds.toFixed(1)} s (fsync/rsync ${(f.seconds / f.rsyncSeconds).toFixed(2)}); `) +
-      `peak RSS sharer ${mib(f.sharer.peakRssBytes)}, joiner ${mib(f.joiner.peakRssBytes)}; ` +
-      `CPU s/GiB sharer ${(f.sharer.cpuSeconds / gib).toFixed(1)}, joiner ${(f.joiner.cpuSeconds / gib).toFixed(1)}`;
+    }, { rounds: ROUNDS, rsync: true, syncthing: true, cp: true });
+    const { fsync } = f;
+    const anchors = f.anchors.map((a) =>
+      a.medians ? `${a.label} ${medianFigures(a.medians, "sender", "receiver")}` : `${a.name} not installed`
+    );
+    const ratios = f.anchors.flatMap(({ name, medians: m }) =>
+      m ? [`fsync/${name} wall ${ratio(fsync.seconds, m.seconds)}, CPU ${ratio(fsync.cpuSeconds, m.cpuSeconds)}`] : []
+    );
+    return [
+      `initial sync of ${f.files} files, ${(f.bytes / MB).toFixed(0)} MB, ${OF_ROUNDS}: ` +
+      `fsync ${medianFigures(fsync, "sharer", "joiner")}, ${(f.bytes / MB / fsync.seconds).toFixed(1)} MB/s, ` +
+      `${(f.files / fsync.seconds).toFixed(0)} files/s`,
+      ...anchors,
+      ...ratios,
+      `cp -a ${f.cpSeconds!.toFixed(1)} s (fsync/cp ${ratio(fsync.seconds, f.cpSeconds!)})`,
+    ].join("; ");
+  },
+  "cpu-per-file": async () => {
+    const spec = { smallFiles: 5000, maxSmallBytes: 16 * 1024, largeFiles: [], seed: 5 };
+    const f = await measureWithAnchors(spec, { rounds: ROUNDS, rsync: true });
+    return `initial sync of ${f.files} files of up to 16 KiB, ${OF_ROUNDS}: ` +
+      cpuPer(f, f.files / 1000, "1,000 files");
+  },
+  "cpu-per-gib": async () => {
+    const spec = { smallFiles: 0, maxSmallBytes: 0, largeFiles: [512 * 2 ** 20], seed: 6 };
+    const f = await measureWithAnchors(spec, { rounds: ROUNDS, rsync: true });
+    return `initial sync of one 512 MiB file, ${OF_ROUNDS}: ${cpuPer(f, f.bytes / 2 ** 30, "GiB")}`;
   },
   "large-file": async () => {
     const f = await measureInitialSync({ smallFiles: 0, maxSmallBytes: 0, largeFiles: [256 * 2 ** 20], seed: 1 });

@@ -1,7 +1,8 @@
 /**
  * One side of the `floor` benchmark, in a process of its own: the least a pull must do,
- * over fsync's own transport (lib/net: grpc-js over mutual TLS) and nothing else of fsync
- * (no index, no planning, no hashing). What it measures bounds what fsync can reach here.
+ * over fsync's own transport (lib/net: a PeerSession over mutual TLS, its blocks on the data
+ * connection) and nothing else of fsync (no index, no planning, no hashing). What it measures
+ * bounds what fsync can reach here.
  *
  *   serve HOME ROOT            answers block requests: `memory` from a buffer, other paths
  *                              read from ROOT (open, seek, read, fstat, close, as fsync's
@@ -17,7 +18,16 @@
  */
 // deno-lint-ignore-file no-console -- prints its port and figures for the parent process
 import { dirname, join, relative } from "node:path";
-import { type Connection, dial, listen, loadOrCreateIdentity, type Message } from "../../lib/net/mod.ts";
+import {
+  type BlockAnswerer,
+  type Connection,
+  dial,
+  listen,
+  loadOrCreateIdentity,
+  PeerSession,
+  PROTOCOL_VERSION,
+  proveIdentity,
+} from "../../lib/net/mod.ts";
 import { readFullSync } from "../../lib/fs/mod.ts";
 import { fillPseudoRandom } from "../../tests/support/gen_tree.ts";
 
@@ -28,8 +38,6 @@ const MIB = 1 << 20;
 const REQUESTS_IN_FLIGHT = 16;
 const FILES_AT_ONCE = 32;
 
-type Request = Extract<Message, { type: "blockRequest" }>;
-
 const [role, home, ...rest] = Deno.args;
 Deno.mkdirSync(home, { recursive: true, mode: 0o700 });
 const identity = await loadOrCreateIdentity(home, `floor-${role}`);
@@ -38,18 +46,28 @@ else if (role === "stream") await stream(Number(rest[0]), Number(rest[1]));
 else if (role === "files") await files(Number(rest[0]), rest[1], rest[2]);
 else throw new Error(`floor_peer: unknown role ${role}`);
 
+/** Says Hello on `connection` as a data-path-capable fsync would, and returns the session. */
+function open(connection: Connection): Promise<PeerSession> {
+  return PeerSession.open(connection, {
+    type: "hello",
+    deviceId: identity.deviceId,
+    deviceName: `floor-${role}`,
+    protocolVersion: PROTOCOL_VERSION,
+    identityProof: proveIdentity(identity, connection.channelBinding, connection.role),
+    inviteProof: new Uint8Array(),
+    dataPath: connection.dataPath !== undefined,
+  });
+}
+
 async function serve(root: string): Promise<void> {
   const memory = new Uint8Array(MIB);
   fillPseudoRandom(memory, 5);
-  const answer = (c: Connection, r: Request): Promise<void> => {
-    const data = r.path === MEMORY ? memory.subarray(0, r.size) : readRange(join(root, r.path), r.offset, r.size);
-    return c.send({ type: "blockResponse", id: r.id, data, error: "none" });
-  };
+  const answer: BlockAnswerer = (_folder, { path, offset, size }) =>
+    Promise.resolve(path === MEMORY ? memory.subarray(0, size) : readRange(join(root, path), offset, size));
   const listener = await listen({ host: "127.0.0.1", port: 0 }, identity, async (c) => {
     try {
-      for await (const message of c.messages()) {
-        if (message.type === "blockRequest") void answer(c, message).catch(() => c.close());
-      }
+      c.authenticated(); // whoever dials the floor is trusted
+      await (await open(c)).run(answer, () => Promise.resolve());
     } catch {
       // The fetching side hung up: its run is over.
     }
@@ -68,35 +86,19 @@ function readRange(path: string, offset: number, size: number): Uint8Array {
   return data;
 }
 
-/** A connection to the server, and `fetch(path, offset, size)` over it. */
+/** A session with the server, its data connection open, and `fetch(path, offset, size)` over it. */
 async function connect(port: number) {
-  const connection = await dial({ host: "127.0.0.1", port }, identity);
-  const waiting = new Map<number, (data: Uint8Array) => void>();
-  const reading = (async () => {
-    for await (const message of connection.messages()) {
-      if (message.type === "blockResponse") waiting.get(message.id)?.(message.data);
-    }
-  })();
-  let nextId = 1;
-  const fetch = async (path: string, offset: number, size: number): Promise<Uint8Array> => {
-    const id = nextId++;
-    const answered = new Promise<Uint8Array>((resolve) => waiting.set(id, resolve));
-    await connection.send({
-      type: "blockRequest",
-      id,
-      folderId: "floor",
-      path,
-      offset,
-      size,
-      hash: new Uint8Array(32),
-    });
-    const data = await answered;
-    waiting.delete(id);
-    return data;
-  };
+  const session = await open(await dial({ host: "127.0.0.1", port }, identity));
+  const running = session.run(() => Promise.resolve("invalid-request" as const), () => Promise.resolve());
+  for (const started = Date.now(); !session.dataPathOpen; await new Promise((r) => setTimeout(r, 5))) {
+    if (Date.now() - started > 10_000) throw new Error("the data connection did not open within 10 s");
+  }
+  const hash = new Uint8Array(32);
+  const fetch = (path: string, offset: number, size: number): Promise<Uint8Array> =>
+    session.fetchBlock("floor", { path, offset, size, hash });
   const close = async () => {
-    connection.close();
-    await reading.catch(() => {});
+    await session.close("done");
+    await running.catch(() => {});
   };
   return { fetch, close };
 }
