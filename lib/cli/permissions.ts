@@ -5,7 +5,8 @@
 
 /**
  * The environment variables fsync and its libraries read: the home and config locations,
- * colour switches, the user for systemd units, and grpc-js's tracing and proxy settings.
+ * colour switches, the user for systemd units, grpc-js's tracing and proxy settings, and
+ * Deno's extra TLS roots (with them the data path is not used: `dataPathPinned`).
  */
 export const ENV: readonly string[] = [
   "HOME",
@@ -24,6 +25,8 @@ export const ENV: readonly string[] = [
   "https_proxy",
   "no_proxy",
   "no_grpc_proxy",
+  "DENO_TLS_CA_STORE",
+  "DENO_CERT",
 ];
 
 /** The system facts fsync reads: the device name, the machine's addresses (for invites), free disk space (before a pull). */

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
 import * as net from "node:net";
 import { fromBinary } from "@bufbuild/protobuf";
 import { EnvelopeSchema } from "../gen/filesync_pb.ts";
 import type { Connection } from "./connection.ts";
 import { fromWire } from "./convert.ts";
-import { DATA_ALPN, dataChannelOf, framePartsOf } from "./data_path.ts";
-import { PeerUnreachableError, ProtocolError } from "./errors.ts";
+import { DATA_ALPN, dataChannelOf, dataPathPinned, dialData } from "./data_path.ts";
+import { framePartsOf, messageOfFrame } from "./frame_codec.ts";
+import { PeerUnreachableError, ProtocolError, UntrustedPeerError } from "./errors.ts";
 import { connFrames } from "./frames.ts";
 import { dial, listen, type ListenOptions } from "./grpc_transport.ts";
 import { type DeviceIdentity, loadOrCreateIdentity, proveIdentity } from "./identity.ts";
@@ -58,6 +60,8 @@ interface Pair {
   serverRun: Promise<Error | undefined>;
   /** The tickets the client was offered, as it received them. */
   tickets: Uint8Array[];
+  /** Why the client's data connection could not open, as its session reported it. */
+  failures: Error[];
   port: number;
   serverIdentity: DeviceIdentity;
   warnings: string[];
@@ -73,6 +77,8 @@ interface PairOptions {
   readonly client?: SessionOptions;
   /** The client keeps the tickets it is offered instead of opening data connections. */
   readonly holdTickets?: boolean;
+  /** The client opens its data connection with a ticket never issued (the listener refuses it). */
+  readonly wrongTicket?: boolean;
   /** Dial through this relay (its target is set to the listener). */
   readonly via?: Relay;
 }
@@ -103,13 +109,18 @@ async function pair(options: PairOptions = {}): Promise<Pair> {
       dataPath: {
         open: (ticket) => {
           tickets.push(ticket);
-          return options.holdTickets ? Promise.reject(new Error("held by the test")) : open(ticket);
+          if (options.holdTickets) return Promise.reject(new Error("held by the test"));
+          return open(options.wrongTicket ? crypto.getRandomValues(new Uint8Array(32)) : ticket);
         },
       },
     }
     : dialled;
+  const failures: Error[] = [];
   const [client, server] = await Promise.all([
-    PeerSession.open(connection, hello(a, connection), options.client),
+    PeerSession.open(connection, hello(a, connection), {
+      ...options.client,
+      onDataPathFailure: (e) => failures.push(e),
+    }),
     accepted.promise,
   ]);
   const outcome = (run: Promise<void>) => run.then(() => undefined, (e: Error) => e);
@@ -126,6 +137,7 @@ async function pair(options: PairOptions = {}): Promise<Pair> {
     clientRun,
     serverRun,
     tickets,
+    failures,
     port: listener.port,
     serverIdentity: b,
     warnings,
@@ -306,9 +318,58 @@ Deno.test("data path: a ticket opens nothing once its session ended", async () =
     const conn = await rawDataConnection(p.port, p.serverIdentity.certPem);
     await conn.write(frameOf({ type: "dataHello", ticket: p.tickets[0] }));
     assert.ok(await closedWithin(conn, DEADLINE_MS / 2), "a dead session's ticket was accepted");
+    await until(() => p.warnings.length > 0, "the refusal is reported");
+    assert.match(p.warnings[0], /without a valid ticket/);
   } finally {
     await p.close();
   }
+});
+
+Deno.test("data path: a data connection the listener refuses leaves the blocks on the Session, and says why", async () => {
+  const p = await pair({ wrongTicket: true });
+  try {
+    await until(() => p.failures.length === 1, "the failure is reported");
+    assert.match(p.failures[0].message, /did not accept the data connection/);
+    assert.equal(p.client.dataPathOpen, false);
+    assert.deepEqual(await p.client.fetchBlock("f", WANT), blockAt(0, MiB), "blocks came by the Session");
+    assert.deepEqual(await p.server.fetchBlock("f", WANT), blockAt(0, MiB));
+  } finally {
+    await p.close();
+  }
+});
+
+Deno.test("data path: a listener with another certificate than the session's is refused by the dialler", async () => {
+  const p = await pair({ holdTickets: true });
+  try {
+    await until(() => p.tickets.length === 1, "ticket offered");
+    const home = await Deno.makeTempDir();
+    const other = await loadOrCreateIdentity(home, "other");
+    await Deno.remove(home, { recursive: true });
+    const der = new Uint8Array(new X509Certificate(other.certPem).raw);
+    await assert.rejects(dialData({ host: "127.0.0.1", port: p.port }, der, p.tickets[0]), UntrustedPeerError);
+  } finally {
+    await p.close();
+  }
+});
+
+Deno.test("data path: with extra TLS roots configured for Deno, the dialler keeps its blocks on the Session", async () => {
+  assert.equal(dataPathPinned(), true);
+  for (const [name, value] of [["DENO_TLS_CA_STORE", "system"], ["DENO_CERT", "/etc/ssl/extra.pem"]]) {
+    Deno.env.set(name, value);
+    try {
+      assert.equal(dataPathPinned(), false, `${name}=${value}`);
+      const p = await pair();
+      try {
+        assert.deepEqual(await p.client.fetchBlock("f", WANT), blockAt(0, MiB));
+        assert.equal(p.tickets.length, 0, "no ticket asked for");
+      } finally {
+        await p.close();
+      }
+    } finally {
+      Deno.env.delete(name);
+    }
+  }
+  assert.equal(dataPathPinned(), true, "mozilla's roots only");
 });
 
 Deno.test("data path: a DataHello and the requests right behind it, in one write, are all served", async () => {
@@ -322,11 +383,14 @@ Deno.test("data path: a DataHello and the requests right behind it, in one write
     both.set(hello);
     both.set(request, hello.length);
     await conn.write(both);
-    const channel = dataChannelOf(connFrames(conn, MAX_MESSAGE_BYTES));
-    const answer = await within(channel.messages()[Symbol.asyncIterator]().next(), 5_000, "answer");
-    assert.equal(answer.value?.type, "blockResponse");
-    assert.deepEqual((answer.value as Extract<Message, { type: "blockResponse" }>).data, blockAt(3, MiB));
-    channel.close();
+    const frames = connFrames(conn, MAX_MESSAGE_BYTES);
+    const reader = frames.frames()[Symbol.asyncIterator]();
+    const next = async () => messageOfFrame((await within(reader.next(), 5_000, "a frame")).value!);
+    assert.deepEqual(await next(), { type: "dataHello", ticket: p.tickets[0] }, "the listener's echo first");
+    const answer = await next();
+    assert.equal(answer.type, "blockResponse");
+    assert.deepEqual((answer as Extract<Message, { type: "blockResponse" }>).data, blockAt(3, MiB));
+    frames.close();
   } finally {
     await p.close();
   }

@@ -14,8 +14,9 @@ export interface FrameChannel {
    * Rejects (or throws) once the connection failed.
    */
   write(parts: readonly Uint8Array[]): Promise<void> | undefined;
-  /** The peer's frames, for a single reader; ends at a clean end of stream. */
+  /** The peer's frames, for a single reader at a time; ends at a clean end of stream. */
   frames(): AsyncIterable<Uint8Array>;
+  /** Closes the connection: the frames end, writes reject. */
   close(): void;
 }
 
@@ -107,6 +108,7 @@ export function connFrames(conn: Deno.Conn, maxFrame: number): FrameChannel {
       failure = new PeerUnreachableError(`data connection lost: ${(e as Error).message}`, { cause: e });
       drained?.reject(failure);
       drained = undefined;
+      channel.close(); // the reader ends too, and with it the session
     } finally {
       pumping = false;
     }
@@ -182,7 +184,7 @@ export interface GatedFrames extends FrameChannel {
  * stays raw, and no frame of a stranger is ever allocated beyond the first. Incoming bytes are
  * cut into frames as they arrive (a frame's buffer is allocated once its length passed the
  * check); reading pauses while over READ_HIGH_WATER bytes of frames wait for the reader.
- * Writes made in one turn of the event loop go out together (cork until the next microtask).
+ * Writes queued before the next microtask go out together (the stream is corked until then).
  */
 export function streamFrames(stream: Duplex, firstFrameMax: number): GatedFrames {
   const ready: Uint8Array[] = [];

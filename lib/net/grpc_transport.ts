@@ -18,7 +18,9 @@ import { ExitCode, FsyncError } from "../model/mod.ts";
 import { formatHostPort, type HostPort } from "./address.ts";
 import { Admission, type AdmissionLimits, sourceOf } from "./admission.ts";
 import type { Connection, PeerCertificate } from "./connection.ts";
-import { acceptDataHello, DATA_ALPN, dataChannelOf, DataTickets, dialData } from "./data_path.ts";
+import { acceptDataHello, DATA_ALPN, dataChannelOf, dataPathPinned, dialData } from "./data_path.ts";
+import { DataTickets } from "./data_tickets.ts";
+import { framePartsOf } from "./frame_codec.ts";
 import { FloodLog } from "./flood_log.ts";
 import { PeerUnreachableError, PortInUseError } from "./errors.ts";
 import { verifyIdentityProof } from "./identity.ts";
@@ -160,8 +162,11 @@ export async function listen(
       if (!admission.authenticate(remote)) return drop(remote, `over ${MAX_CONNECTIONS} trusted connections`);
       entry.stopCounting?.();
       hello.frames.admit(MAX_MESSAGE_BYTES);
+      // The echo tells the dialler its blocks may come here; until then it sends nothing more.
+      const echoed = hello.frames.write(framePartsOf({ type: "dataHello", ticket: hello.ticket }));
+      echoed?.catch(() => {});
       hello.redeem(dataChannelOf(hello.frames));
-    });
+    }, () => drop(remote, "a broken data connection"));
   };
   server.addService(fileSyncDefinition, {
     session(call: grpc.ServerDuplexStream<Envelope, Envelope>) {
@@ -343,7 +348,7 @@ export async function dial(
       peer: { certificate, deviceId },
       channelBinding,
       role: "client",
-      dataPath: options.dataPath ?? true
+      dataPath: (options.dataPath ?? true) && dataPathPinned()
         ? { open: (ticket: Uint8Array) => dialData(address, certificate, ticket) }
         : undefined,
     },

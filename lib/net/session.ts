@@ -73,7 +73,8 @@ export class PeerSession {
   #connection: Connection;
   #messages: AsyncIterator<Message>;
   #nextId = 1;
-  #pending = new Map<number, { resolve: (data: Uint8Array) => void; reject: (e: Error) => void }>();
+  /** Requests awaiting their answer, with the connection each was sent by (its answer must come back by it). */
+  #pending = new Map<number, { route: BlockRoute; resolve: (data: Uint8Array) => void; reject: (e: Error) => void }>();
   #inFlight: Semaphore;
   #serving = new Semaphore(MAX_CONCURRENT_SERVES);
   #closed = false;
@@ -84,7 +85,10 @@ export class PeerSession {
   #onDataPathFailure?: (e: Error) => void;
   /** The data connection, once open: block requests go there, and its requests are answered there. */
   #data?: DataChannel;
-  #dataOffered = false;
+  /** Settles once the data connection the peer offered is open or failed: fetches wait for it. */
+  #dataOpening?: Promise<void>;
+  /** Voids the listener's unused ticket when the session ends. */
+  #withdrawOffer?: () => void;
   #serveBlock?: BlockAnswerer;
   #ended: () => void = () => {};
   /** Resolves when the connection has ended. */
@@ -187,7 +191,7 @@ export class PeerSession {
             this.#request(msg, this.#connection);
             break;
           case "blockResponse":
-            this.#settle(msg);
+            this.#settle(msg, this.#connection);
             break;
           case "ping":
             break;
@@ -218,7 +222,8 @@ export class PeerSession {
   async #offerDataPath(): Promise<void> {
     const offer = this.#connection.dataPath?.offer;
     if (!offer || !this.peer.dataPath) return;
-    const { ticket, channel } = offer();
+    const { ticket, channel, withdraw } = offer();
+    this.#withdrawOffer = withdraw;
     channel.then((c) => this.#attach(c), () => {}); // never opened: blocks stay on the Session
     await this.send({ type: "dataOffer", ticket });
   }
@@ -227,9 +232,8 @@ export class PeerSession {
   #openDataPath(ticket: Uint8Array): void {
     const open = this.#connection.dataPath?.open;
     if (!open || !this.peer.dataPath) throw new ProtocolError("a data offer this end did not ask for");
-    if (this.#dataOffered) throw new ProtocolError("a second data offer");
-    this.#dataOffered = true;
-    open(ticket).then((c) => this.#attach(c), (e: Error) => this.#onDataPathFailure?.(e));
+    if (this.#dataOpening) throw new ProtocolError("a second data offer");
+    this.#dataOpening = open(ticket).then((c) => this.#attach(c), (e: Error) => this.#onDataPathFailure?.(e));
   }
 
   #attach(channel: DataChannel): void {
@@ -243,7 +247,7 @@ export class PeerSession {
     try {
       for await (const msg of channel.messages()) {
         if (msg.type === "blockRequest") this.#request(msg, channel);
-        else this.#settle(msg as BlockResponse);
+        else this.#settle(msg as BlockResponse, channel);
       }
       this.#shutdown(new PeerUnreachableError(`${this.peer.address} closed the data connection`));
     } catch (e) {
@@ -258,12 +262,14 @@ export class PeerSession {
    */
   async fetchBlock(folderId: string, want: BlockWant): Promise<Uint8Array> {
     if (this.#closed) throw this.#closeReason!;
+    await this.#dataOpening; // bounded by the dial's own timeout; blocks then take the faster path
     await this.#inFlight.acquire(want.size);
     const id = this.#nextId++;
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       if (this.#closed) throw this.#closeReason!;
-      const answer = new Promise<Uint8Array>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+      const route: BlockRoute = this.#data ?? this.#connection;
+      const answer = new Promise<Uint8Array>((resolve, reject) => this.#pending.set(id, { route, resolve, reject }));
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           const seconds = this.#blockTimeoutMs / 1000;
@@ -275,7 +281,7 @@ export class PeerSession {
         }, this.#blockTimeoutMs);
       });
       // Every promise is raced from the start, so none can be rejected unobserved.
-      const sent = (this.#data ?? this.#connection).send({ type: "blockRequest", id, folderId, ...want });
+      const sent = route.send({ type: "blockRequest", id, folderId, ...want });
       return await Promise.race([answer, timeout, sent.then(() => answer)]);
     } finally {
       clearTimeout(timer);
@@ -314,9 +320,10 @@ export class PeerSession {
     clearTimeout(timer);
   }
 
-  #settle(msg: BlockResponse): void {
+  #settle(msg: BlockResponse, from: BlockRoute): void {
     const waiter = this.#pending.get(msg.id);
     if (!waiter) throw new ProtocolError(`block response ${msg.id} answers no request`);
+    if (waiter.route !== from) throw new ProtocolError(`block response ${msg.id} came by another connection`);
     this.#pending.delete(msg.id);
     if (msg.error === "none") waiter.resolve(msg.data);
     else waiter.reject(new BlockUnavailableError(`peer ${this.peer.address} could not serve the block: ${msg.error}`));
@@ -355,6 +362,7 @@ export class PeerSession {
     this.#pending.clear();
     this.#connection.close();
     this.#data?.close();
+    this.#withdrawOffer?.();
   }
 }
 
