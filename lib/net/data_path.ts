@@ -84,8 +84,8 @@ export function dataChannelOf(frames: FrameChannel): DataChannel {
  * Reads a data connection's first frame on the listener: a DataHello whose ticket `tickets`
  * issued. Returns the ticket, its waiter and the connection's frames, whose next ones wait for
  * `admit` (see {@linkcode GatedFrames}; the caller then echoes the DataHello); undefined for
- * anything else (the caller closes the socket). Bounded in size here; in time by the listener's deadline for unauthenticated
- * connections.
+ * anything else (the caller closes the socket). Bounded in size here; in time by the listener's
+ * deadline for unauthenticated connections.
  */
 export async function acceptDataHello(
   socket: Duplex,
