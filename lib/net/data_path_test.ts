@@ -251,6 +251,19 @@ Deno.test("data path: the listener offers it, the dialler opens it, and 1 MiB bl
   assert.deepEqual(p.warnings, []);
 });
 
+Deno.test("data path: the listener's end of a data connection sends TCP keepalives after 20 s idle", async () => {
+  const p = await pair();
+  try {
+    await until(() => p.client.dataPathOpen && p.server.dataPathOpen, "data path open");
+    const ss = await new Deno.Command("ss", { args: ["-tno", "state", "established", `sport = :${p.port}`] }).output();
+    const timers = [...new TextDecoder().decode(ss.stdout).matchAll(/timer:\(keepalive,(\d+)sec/g)].map((m) => +m[1]);
+    assert.equal(timers.length, 1, "one keepalive timer among the listener's connections: the data connection's");
+    assert.ok(timers[0] <= 20, `keepalive after ${timers[0]} s`);
+  } finally {
+    await p.close();
+  }
+});
+
 Deno.test("data path: a peer without it, at either end, keeps its blocks on the Session", async (t) => {
   for (
     const [name, options] of [

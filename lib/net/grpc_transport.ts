@@ -69,6 +69,11 @@ const UNAUTHENTICATED_MAX_BYTES = 32 << 10;
  * unauthenticated connection holds at most UNAUTHENTICATED_MAX_BYTES of input.
  */
 const LIMITS: AdmissionLimits = { unauthenticated: 256, authenticated: MAX_CONNECTIONS };
+/**
+ * Idle time after which TCP keepalive probes go out on a data connection, as often as the
+ * Session's gRPC pings (Deno's own sockets can only take the system's default, two hours).
+ */
+const DATA_KEEPALIVE_MS = 20_000;
 /** How often the deadlines of unauthenticated connections are checked. */
 const CHECK_INTERVAL_MS = 100;
 /** At most one warning line about closed connections per this interval. */
@@ -155,6 +160,8 @@ export async function listen(
     admission.progress(remote, Date.now());
     socket.on("error", () => socket.destroy());
     socket.setNoDelay(true);
+    // Its idle stretches outlast NAT mappings that the Session's pings keep for the Session only.
+    socket.setKeepAlive(true, DATA_KEEPALIVE_MS);
     countInput(remote, entry, socket);
     void acceptDataHello(socket, tickets).then((hello) => {
       if (accepted.get(remote) !== entry) return socket.destroy(); // dropped meanwhile
