@@ -79,6 +79,8 @@ interface PairOptions {
   readonly holdTickets?: boolean;
   /** The client opens its data connection with a ticket never issued (the listener refuses it). */
   readonly wrongTicket?: boolean;
+  /** The client's data connection fails this long after the offer (instead of opening). */
+  readonly failAfterMs?: number;
   /** Dial through this relay (its target is set to the listener). */
   readonly via?: Relay;
 }
@@ -110,6 +112,9 @@ async function pair(options: PairOptions = {}): Promise<Pair> {
         open: (ticket) => {
           tickets.push(ticket);
           if (options.holdTickets) return Promise.reject(new Error("held by the test"));
+          if (options.failAfterMs !== undefined) {
+            return new Promise((_, reject) => setTimeout(() => reject(new Error("late failure")), options.failAfterMs));
+          }
           return open(options.wrongTicket ? crypto.getRandomValues(new Uint8Array(32)) : ticket);
         },
       },
@@ -346,6 +351,18 @@ Deno.test("data path: a data connection the listener refuses leaves the blocks o
     assert.equal(p.client.dataPathOpen, false);
     assert.deepEqual(await p.client.fetchBlock("f", WANT), blockAt(0, MiB), "blocks came by the Session");
     assert.deepEqual(await p.server.fetchBlock("f", WANT), blockAt(0, MiB));
+  } finally {
+    await p.close();
+  }
+});
+
+Deno.test("data path: a data connection failing while its session says goodbye is no warning", async () => {
+  const p = await pair({ failAfterMs: 300 });
+  try {
+    await until(() => p.tickets.length === 1, "ticket offered");
+    await p.client.close("done");
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(p.failures, [], "a failure reported after goodbye");
   } finally {
     await p.close();
   }

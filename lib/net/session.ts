@@ -85,6 +85,8 @@ export class PeerSession {
   #onDataPathFailure?: (e: Error) => void;
   /** The data connection, once open: block requests go there, and its requests are answered there. */
   #data?: DataChannel;
+  /** Set once this end says goodbye: a data connection failing from then on is no news. */
+  #leaving = false;
   /** Settles once the data connection the peer offered is open or failed: fetches wait for it. */
   #dataOpening?: Promise<void>;
   /** Voids the listener's unused ticket when the session ends. */
@@ -233,7 +235,9 @@ export class PeerSession {
     const open = this.#connection.dataPath?.open;
     if (!open || !this.peer.dataPath) throw new ProtocolError("a data offer this end did not ask for");
     if (this.#dataOpening) throw new ProtocolError("a second data offer");
-    this.#dataOpening = open(ticket).then((c) => this.#attach(c), (e: Error) => this.#onDataPathFailure?.(e));
+    this.#dataOpening = open(ticket).then((c) => this.#attach(c), (e: Error) => {
+      if (!this.#leaving && !this.#closed) this.#onDataPathFailure?.(e);
+    });
   }
 
   #attach(channel: DataChannel): void {
@@ -314,6 +318,7 @@ export class PeerSession {
 
   /** Sends a goodbye, best effort: a stalled or closed link does not hold the caller. */
   async #sayGoodbye(reason: string): Promise<void> {
+    this.#leaving = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const sent = this.send({ type: "goodbye", reason }).catch(() => {});
     await Promise.race([sent, new Promise((r) => timer = setTimeout(r, GOODBYE_TIMEOUT_MS))]);
