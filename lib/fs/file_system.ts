@@ -121,7 +121,7 @@ export function readFullSync(file: FileHandle, into: Uint8Array): number {
 }
 
 /** Writes all of `data`, however short each write is. */
-export async function writeAll(file: FileHandle, data: Uint8Array): Promise<void> {
+export async function writeAll(file: Pick<FileHandle, "write">, data: Uint8Array): Promise<void> {
   for (let done = 0; done < data.length;) done += await file.write(data.subarray(done));
 }
 

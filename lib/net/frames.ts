@@ -1,5 +1,6 @@
 import type { Buffer } from "node:buffer";
 import type { Duplex } from "node:stream";
+import { writeAll } from "../fs/mod.ts";
 import { PeerUnreachableError, ProtocolError } from "./errors.ts";
 
 /**
@@ -166,10 +167,6 @@ export function connFrames(conn: Deno.Conn, maxFrame: number): FrameChannel {
     },
   };
   return channel;
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
 }
 
 /** Frames over a node stream, whose reading waits for {@linkcode GatedFrames.admit} after the first. */
