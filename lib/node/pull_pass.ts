@@ -117,6 +117,7 @@ export async function runPullPass(
     await ctx.store.commitLocal(id, files);
     ctx.localChanged.notify();
   };
+  let mapHasBlocks = false;
   const options = {
     root,
     source,
@@ -127,7 +128,8 @@ export async function runPullPass(
       report(false);
     },
     findBlock: (hash: Uint8Array) => ctx.store.findBlock(id, hash),
-    anyLocalBlock: () => ctx.store.hasBlocks(id),
+    // Once the map holds a block it is asked no more this pass (a "yes" only means looking up).
+    anyLocalBlock: async () => mapHasBlocks ||= await ctx.store.hasBlocks(id),
     syncDirectoryLater: (dir: string) => unsynced.add(dir),
     unwritten: ctx.unwritten,
     fs: ctx.fs,
