@@ -173,7 +173,10 @@ export async function listen(
       const echoed = hello.frames.write(framePartsOf({ type: "dataHello", ticket: hello.ticket }));
       echoed?.catch(() => {});
       hello.redeem(dataChannelOf(hello.frames));
-    }, () => drop(remote, "a broken data connection"));
+    }, (e) => {
+      drop(remote, "a broken data connection");
+      throw e; // only a bug gets here: a peer's bad input is an FsyncError, answered above
+    });
   };
   server.addService(fileSyncDefinition, {
     session(call: grpc.ServerDuplexStream<Envelope, Envelope>) {
