@@ -27,8 +27,8 @@ export function statUnchanged(entry: StatPrint | undefined, st: Deno.FileInfo): 
 /**
  * The local index as a full scan needs it: every path's stat print, read with one listing (at
  * 10,563 entries one KV listing took 245 ms here, reading them ten at a time by path 632 ms),
- * kept small (about a fifth of an entry's memory). A walked path leaves it: what is left at
- * the end was not found.
+ * kept small (261 bytes of heap a path with its key, against 746 for an entry). A walked path
+ * leaves it: what is left at the end was not found.
  */
 export class KnownIndex {
   #prints = new Map<string, StatPrint>();
