@@ -7,6 +7,7 @@
 // deno-lint-ignore-file no-console -- a benchmark prints its figures
 import { type AnchoredFigures, measureWithAnchors } from "./bench/anchors.ts";
 import { measureChangeLatency } from "./bench/change_latency.ts";
+import { measureChunkCost } from "./bench/chunk_cost.ts";
 import { measureFloor } from "./bench/floor.ts";
 import { measureHashSpeeds } from "./bench/hash_speed.ts";
 import { measureInitialSync } from "./bench/initial_sync.ts";
@@ -104,18 +105,33 @@ const BENCHMARKS: Record<string, () => Promise<string>> = {
       `(${(f.files / f.processSeconds).toFixed(0)} from process start)`;
   },
   "transfer-bytes": async () => {
-    const { renameDirectory: r, middleChange: m } = await measureTransferBytes();
+    const f = await measureTransferBytes();
     const mib = (n: number) => `${(n / 2 ** 20).toFixed(2)} MiB`;
-    return `rename of a directory of ${r.files} files (${mib(r.bytes)}): ${mib(r.received)} received; ` +
-      `${mib(m.changed)} rewritten in a ${mib(m.fileBytes)} file: ${mib(m.received)} received`;
+    const mb = (n: number) => `${(n / MB).toFixed(2)} MB`;
+    const r = f.renameDirectory;
+    return [
+      `initial sync of ${mib(f.initialSync.bytes)}: ${mib(f.initialSync.received)} received`,
+      `rename of a directory of ${r.files} files (${mib(r.bytes)}): ${mib(r.received)} received`,
+      `in a ${mib(f.fileBytes)} file: ${mb(f.middleChange.changed)} rewritten in the middle: ` +
+      `${mb(f.middleChange.received)} received`,
+      `${mb(f.append.changed)} appended: ${mb(f.append.received)} received`,
+      `${mb(f.insertion.changed)} inserted at the middle: ${mb(f.insertion.received)} received (target 1.5 MB)`,
+      `${mb(f.deletion.changed)} deleted from the middle: ${mb(f.deletion.received)} received (target 0.5 MB)`,
+    ].join("\n");
   },
   "hash": async () => {
     const { webCrypto, nodeCrypto } = await measureHashSpeeds();
     const line = (speeds: Record<string, number>) =>
       Object.entries(speeds).map(([block, mibs]) => `${mibs.toFixed(0)} MiB/s (${block} blocks)`).join(", ");
+    const c = await measureChunkCost();
+    const cost = (f: { cpuSeconds: number; seconds: number }) =>
+      `${f.cpuSeconds.toFixed(2)} CPU s (${f.seconds.toFixed(2)} s)`;
     return `SHA-256 Web Crypto digest ${line(webCrypto)}; node:crypto createHash ${
       line(nodeCrypto)
-    } (fsync uses node:crypto)`;
+    } (fsync uses node:crypto)\n` +
+      `hashing a ${(c.fileBytes / 2 ** 30).toFixed(0)} GiB file (page cache, medians of 3, alternating): ` +
+      `content-defined blocks ${cost(c.contentDefined)}, fixed 512 KiB blocks ${cost(c.fixed)}: ` +
+      `+${((c.contentDefined.cpuSeconds / c.fixed.cpuSeconds - 1) * 100).toFixed(0)}% CPU (target at most +15%)`;
   },
   "status": async () => {
     const ms = (s: number) => `${(s * 1000).toFixed(1)} ms`;

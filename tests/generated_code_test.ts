@@ -28,3 +28,8 @@ Deno.test("lib/gen is exactly what `deno task proto` generates from proto/filesy
     await Deno.remove(out, { recursive: true });
   }
 });
+
+Deno.test("lib/scan/gear_wasm.ts is exactly what `deno task wasm` assembles from lib/scan/gear.wat", async () => {
+  const { generate, TARGET } = await import("../scripts/gear_wasm.ts");
+  assert.equal(await generate(), await Deno.readTextFile(TARGET), "gear_wasm.ts differs: run `deno task wasm`");
+});

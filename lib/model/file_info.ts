@@ -8,7 +8,7 @@ export const HASH_BYTES = 32;
 
 /**
  * What a device knows of one path in a folder. Paths are relative, `/`-separated, NFC.
- * Block `i` covers bytes `[i * blockSize, min(size, (i + 1) * blockSize))`.
+ * A file's blocks follow each other without gaps: block `i` starts where block `i - 1` ends.
  */
 export interface FileInfo {
   readonly path: string;
@@ -27,7 +27,8 @@ export interface FileInfo {
   readonly version: VersionVector;
   /** Sequence of the owning index at which this entry last changed. */
   readonly sequence: number;
-  readonly blockSize: number;
+  /** Byte length of each block, in order; they add up to `size` (content-defined: lib/scan/chunker.ts). */
+  readonly blockSizes: Uint32Array;
   /** SHA-256 of each block, concatenated. */
   readonly blockHashes: Uint8Array;
   /** SHA-256 over `blockHashes`: names the whole content. */
@@ -51,7 +52,15 @@ export function blockHash(file: FileInfo, index: number): Uint8Array {
 
 /** Byte length of block `index`. */
 export function blockLength(file: FileInfo, index: number): number {
-  return Math.min(file.blockSize, file.size - index * file.blockSize);
+  return file.blockSizes[index];
+}
+
+/** The offset at which each block starts. */
+export function blockOffsets(file: FileInfo): number[] {
+  const offsets = new Array<number>(file.blockSizes.length);
+  let at = 0;
+  for (let i = 0; i < offsets.length; i++) offsets[i] = at, at += file.blockSizes[i];
+  return offsets;
 }
 
 /** True when both entries describe the same content of the same type (metadata aside). */
@@ -81,31 +90,8 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** Smallest block size; files grow it by powers of two (DESIGN "Transfer"). */
-export const MIN_BLOCK_SIZE = 128 * 1024;
 /** Largest block size: one block travels in one message. */
 export const MAX_BLOCK_SIZE = 1024 * 1024;
-
-/** Block count a file's block size aims to stay under. */
-export const TARGET_MAX_BLOCKS = 2048;
-
-/**
- * The block size for a file of `size` bytes: 128 KiB, doubled until the file has at most
- * 2048 blocks, capped at 1 MiB.
- *
- * @example
- * ```ts
- * import { blockSizeFor } from "./file_info.ts";
- * import assert from "node:assert/strict";
- * assert.equal(blockSizeFor(64 * 2 ** 20), 128 * 1024);
- * assert.equal(blockSizeFor(2 ** 30), 512 * 1024);
- * ```
- */
-export function blockSizeFor(size: number): number {
-  let blockSize = MIN_BLOCK_SIZE;
-  while (blockSize < MAX_BLOCK_SIZE && size > blockSize * TARGET_MAX_BLOCKS) blockSize *= 2;
-  return blockSize;
-}
 
 /** Modification time in nanoseconds from a `Deno.FileInfo` (Deno reports milliseconds). */
 export function mtimeNsOf(mtime: Date | null): bigint {

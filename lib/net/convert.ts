@@ -208,7 +208,7 @@ export function fileInfoToWire(f: FileInfo): wire.FileInfo {
       create(wire.CounterSchema, { device, value: BigInt(value) })
     ),
     sequence: BigInt(f.sequence),
-    blockSize: f.blockSize,
+    blockSizes: Array.from(f.blockSizes),
     blockHashes: f.blockHashes,
     contentHash: f.contentHash,
     symlinkTarget: f.symlinkTarget,
@@ -232,6 +232,7 @@ export function fileInfoFromWire(w: wire.FileInfo): FileInfo {
   const sequence = safe(w.sequence, `${where}: sequence`);
   if (sequence < 1) throw new ProtocolError(`${where}: sequence 0`);
   const size = safe(w.size, `${where}: size`);
+  const hasBlocks = type === "file" && !w.deleted;
   const file: FileInfo = {
     path: path(w.path),
     type,
@@ -241,8 +242,8 @@ export function fileInfoFromWire(w: wire.FileInfo): FileInfo {
     deleted: w.deleted,
     version: versionFromWire(w.version, where),
     sequence,
-    blockSize: w.blockSize,
-    blockHashes: new Uint8Array(w.blockHashes),
+    blockSizes: hasBlocks ? Uint32Array.from(w.blockSizes) : new Uint32Array(),
+    blockHashes: hasBlocks ? new Uint8Array(w.blockHashes) : new Uint8Array(),
     contentHash: new Uint8Array(w.contentHash),
     symlinkTarget: text(w.symlinkTarget, `${where}: symlink target`, 4096),
     modifiedBy: text(w.modifiedBy, `${where}: modified by`, MAX_ID_CHARS),
@@ -257,14 +258,19 @@ function checkContent(f: FileInfo, where: string): void {
     throw new ProtocolError(`${where}: bad symlink target`);
   }
   if (f.type !== "file") return;
-  const { blockSize } = f;
-  if (blockSize < MIN_BLOCK_BYTES || blockSize > MAX_BLOCK_BYTES || (blockSize & (blockSize - 1)) !== 0) {
-    throw new ProtocolError(`${where}: block size ${blockSize} is not a power of two in [4 KiB, 1 MiB]`);
+  const sizes = f.blockSizes;
+  if (f.blockHashes.length !== sizes.length * HASH_BYTES) {
+    throw new ProtocolError(`${where}: ${f.blockHashes.length / HASH_BYTES} block hashes for ${sizes.length} blocks`);
   }
-  const expected = Math.ceil(f.size / blockSize) * HASH_BYTES;
-  if (f.blockHashes.length !== expected) {
-    throw new ProtocolError(`${where}: ${f.blockHashes.length / HASH_BYTES} block hashes for ${f.size} bytes`);
+  let total = 0;
+  for (let i = 0; i < sizes.length; i++) {
+    const least = i === sizes.length - 1 ? 1 : MIN_BLOCK_BYTES;
+    if (sizes[i] < least || sizes[i] > MAX_BLOCK_BYTES) {
+      throw new ProtocolError(`${where}: block ${i} of ${sizes[i]} bytes is outside [${least}, ${MAX_BLOCK_BYTES}]`);
+    }
+    total += sizes[i];
   }
+  if (total !== f.size) throw new ProtocolError(`${where}: blocks of ${total} bytes for a file of ${f.size}`);
   if (f.contentHash.length !== HASH_BYTES) throw new ProtocolError(`${where}: content hash is not 32 bytes`);
 }
 

@@ -16,13 +16,15 @@ const good: FileInfo = {
   deleted: false,
   version: { AAAAAAA: 3, BBBBBBB: 1 },
   sequence: 7,
-  blockSize: 131072,
+  blockSizes: Uint32Array.of(3),
   blockHashes: hashes,
   contentHash: contentHashOf(hashes),
   symlinkTarget: "",
   modifiedBy: "AAAAAAA",
   inode: 0,
 };
+
+const twoHashes = new Uint8Array([...hashes, ...hashes]);
 
 function roundTrip(message: Message): Message {
   return fromWire(fromBinary(EnvelopeSchema, toBinary(EnvelopeSchema, toWire(message))));
@@ -94,19 +96,64 @@ Deno.test("fromWire() refuses malformed or out-of-range messages", async (t) => 
       why: /sequence 0/,
     },
     {
-      description: "block size not a power of two",
-      message: { type: "indexUpdate", folderId: "f", files: [{ ...good, blockSize: 100_000 }], maxSequence: 7 },
-      why: /block size/,
+      description: "blocks short of the size (a gap)",
+      message: {
+        type: "indexUpdate",
+        folderId: "f",
+        files: [{ ...good, blockSizes: Uint32Array.of(2) }],
+        maxSequence: 7,
+      },
+      why: /blocks of 2 bytes for a file of 3/,
     },
     {
-      description: "block size over 1 MiB",
-      message: { type: "indexUpdate", folderId: "f", files: [{ ...good, blockSize: 2 ** 21 }], maxSequence: 7 },
-      why: /block size/,
+      description: "blocks beyond the size (an overlap)",
+      message: {
+        type: "indexUpdate",
+        folderId: "f",
+        files: [{ ...good, size: 5000, blockSizes: Uint32Array.of(4096, 4096), blockHashes: twoHashes }],
+        maxSequence: 7,
+      },
+      why: /blocks of 8192 bytes for a file of 5000/,
+    },
+    {
+      description: "a block over 1 MiB",
+      message: {
+        type: "indexUpdate",
+        folderId: "f",
+        files: [{ ...good, size: 2 ** 21, blockSizes: Uint32Array.of(2 ** 21) }],
+        maxSequence: 7,
+      },
+      why: /block 0 of 2097152 bytes is outside \[1, 1048576\]/,
+    },
+    {
+      description: "a block under 4 KiB before the last",
+      message: {
+        type: "indexUpdate",
+        folderId: "f",
+        files: [{ ...good, size: 5000, blockSizes: Uint32Array.of(1000, 4000), blockHashes: twoHashes }],
+        maxSequence: 7,
+      },
+      why: /block 0 of 1000 bytes is outside \[4096, 1048576\]/,
+    },
+    {
+      description: "an empty last block",
+      message: {
+        type: "indexUpdate",
+        folderId: "f",
+        files: [{ ...good, size: 4096, blockSizes: Uint32Array.of(4096, 0), blockHashes: twoHashes }],
+        maxSequence: 7,
+      },
+      why: /block 1 of 0 bytes is outside \[1, 1048576\]/,
     },
     {
       description: "too few block hashes",
-      message: { type: "indexUpdate", folderId: "f", files: [{ ...good, size: 300_000 }], maxSequence: 7 },
-      why: /1 block hashes for 300000 bytes/,
+      message: {
+        type: "indexUpdate",
+        folderId: "f",
+        files: [{ ...good, size: 300_000, blockSizes: Uint32Array.of(150_000, 150_000) }],
+        maxSequence: 7,
+      },
+      why: /1 block hashes for 2 blocks/,
     },
     {
       description: "size beyond 2^53",
@@ -190,7 +237,7 @@ Deno.test("a hostile index entry's setuid, setgid and sticky bits are dropped, i
         ...good,
         type: "directory",
         size: 0,
-        blockSize: 0,
+        blockSizes: new Uint32Array(),
         blockHashes: new Uint8Array(),
         contentHash: new Uint8Array(),
       };

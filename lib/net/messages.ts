@@ -1,7 +1,7 @@
 import type { FileInfo } from "../model/mod.ts";
 
 /** Version of the Session protocol this build speaks. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 /** Largest block payload in one response, and so the largest block size. */
 export const MAX_BLOCK_BYTES = 1 << 20;
 /** Most FileInfos accepted in one IndexUpdate. */

@@ -9,7 +9,7 @@ const ENTRY_REUSE_MS = 1_000;
 /** Index entries kept for reuse at most (one per file being served). */
 const MAX_CACHED_ENTRIES = 256;
 
-type EntryStat = Omit<FileInfo, "blockHashes">;
+type EntryStat = Omit<FileInfo, "blockHashes" | "blockSizes">;
 
 /**
  * Answers peers' block requests from the folders' files on disk. A block is sent only while

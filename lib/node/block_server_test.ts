@@ -18,7 +18,7 @@ async function recorded(root: string, path: string): Promise<FileInfo> {
     deleted: false,
     version: { ME00000: 1 },
     sequence: 0,
-    blockSize: 128 * 1024,
+    blockSizes: Uint32Array.of(st.size),
     blockHashes: new Uint8Array(32),
     contentHash: new Uint8Array(32),
     symlinkTarget: "",

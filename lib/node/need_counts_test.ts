@@ -18,7 +18,7 @@ function version(path: string, content: string, counters: Record<string, number>
     deleted: false,
     version: counters,
     sequence: 0,
-    blockSize: 131072,
+    blockSizes: Uint32Array.of(content.length),
     blockHashes,
     contentHash: contentHashOf(blockHashes),
     symlinkTarget: "",

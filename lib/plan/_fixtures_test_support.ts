@@ -13,7 +13,7 @@ export function entry(overrides: Partial<FileInfo> & { content?: string } = {}):
     deleted: false,
     version: { A: 1 },
     sequence: 1,
-    blockSize: 131072,
+    blockSizes: Uint32Array.of(content.length),
     blockHashes,
     contentHash: contentHashOf(blockHashes),
     symlinkTarget: "",

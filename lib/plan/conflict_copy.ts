@@ -11,7 +11,7 @@ import { conflictName, type FileInfo, increment } from "../model/mod.ts";
  * import { conflictCopyOf } from "./conflict_copy.ts";
  * import assert from "node:assert/strict";
  * const mine = { path: "notes.txt", type: "file", size: 4, mtimeNs: 1n, mode: 0o644, deleted: false,
- *   version: { B: 3, A: 1 }, sequence: 9, blockSize: 131072, blockHashes: new Uint8Array(),
+ *   version: { B: 3, A: 1 }, sequence: 9, blockSizes: new Uint32Array(), blockHashes: new Uint8Array(),
  *   contentHash: new Uint8Array(32), symlinkTarget: "", modifiedBy: "B", inode: 7 } as const;
  * const copy = conflictCopyOf(mine, new Date(Date.UTC(2026, 10, 24, 12)), "B");
  * assert.equal(copy.path, "notes.sync-conflict-20261124-120000-B.txt");

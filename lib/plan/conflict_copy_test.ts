@@ -14,7 +14,7 @@ function entry(path: string, modifiedBy: string, version: Record<string, number>
     deleted: false,
     version,
     sequence: 12,
-    blockSize: 131072,
+    blockSizes: new Uint32Array(),
     blockHashes: new Uint8Array(32),
     contentHash: new Uint8Array(32).fill(1),
     symlinkTarget: "",

@@ -29,7 +29,7 @@ const KEEP: Decision = { action: "keep" };
  * import { decide } from "./decide.ts";
  * import assert from "node:assert/strict";
  * const file = { path: "a", type: "file", size: 0, mtimeNs: 1n, mode: 0o644, deleted: false,
- *   version: { A: 1 }, sequence: 1, blockSize: 131072, blockHashes: new Uint8Array(),
+ *   version: { A: 1 }, sequence: 1, blockSizes: new Uint32Array(), blockHashes: new Uint8Array(),
  *   contentHash: new Uint8Array(32), symlinkTarget: "", modifiedBy: "A", inode: 0 } as const;
  * assert.equal(decide(undefined, file, "B").action, "fetch");
  * assert.equal(decide(file, file, "B").action, "keep");

@@ -12,7 +12,7 @@ function entry(path: string, version: Record<string, number>, extra: Partial<Fil
     deleted: false,
     version,
     sequence: 1,
-    blockSize: 131072,
+    blockSizes: new Uint32Array(),
     blockHashes: new Uint8Array(32),
     contentHash: new Uint8Array(32).fill(version.P ?? 0),
     symlinkTarget: "",

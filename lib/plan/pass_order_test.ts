@@ -12,7 +12,7 @@ function entry(path: string, type: FileInfo["type"], deleted = false): FileInfo 
     deleted,
     version: { A: 1 },
     sequence: 1,
-    blockSize: 0,
+    blockSizes: new Uint32Array(),
     blockHashes: new Uint8Array(),
     contentHash: new Uint8Array(32),
     symlinkTarget: "",

@@ -11,7 +11,7 @@ import type { FileInfo } from "../model/mod.ts";
  * import { pickWinner } from "./pick_winner.ts";
  * import assert from "node:assert/strict";
  * const base = { path: "a", type: "file", size: 0, mode: 0o644, deleted: false, version: {},
- *   sequence: 1, blockSize: 131072, blockHashes: new Uint8Array(), contentHash: new Uint8Array(),
+ *   sequence: 1, blockSizes: new Uint32Array(), blockHashes: new Uint8Array(), contentHash: new Uint8Array(),
  *   symlinkTarget: "", inode: 0 } as const;
  * const older = { ...base, mtimeNs: 1n, modifiedBy: "BBBBBBB" };
  * const newer = { ...base, mtimeNs: 2n, modifiedBy: "AAAAAAA" };

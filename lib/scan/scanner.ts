@@ -1,7 +1,6 @@
 import { join } from "node:path";
 import { type FileSystem, isOsError } from "../fs/mod.ts";
 import {
-  blockSizeFor,
   equalBytes,
   ExitCode,
   type FileInfo,
@@ -353,7 +352,7 @@ async function observe(
     sequence: 0,
     modifiedBy: shortId,
     size: 0,
-    blockSize: 0,
+    blockSizes: new Uint32Array(),
     blockHashes: new Uint8Array(),
     contentHash: new Uint8Array(),
     symlinkTarget: "",
@@ -377,16 +376,15 @@ async function observe(
     if (live.mode === mode) return { isDirectory: false, mtimeMs };
     return { file: { ...live, ...base, type: "file", size, ...contentOf(live) }, isDirectory: false, mtimeMs };
   }
-  const blockSize = blockSizeFor(size);
-  const hashes = await hashFile(fs, abs, size, blockSize, st.mtime);
+  const hashes = await hashFile(fs, abs, size, st.mtime);
   if (sameStat && live.mode === mode && equalBytes(live.contentHash, hashes.contentHash)) {
     return { isDirectory: false, mtimeMs }; // read again: nothing had changed
   }
-  return { file: { ...base, type: "file", size, blockSize, ...hashes }, isDirectory: false, mtimeMs };
+  return { file: { ...base, type: "file", size, ...hashes }, isDirectory: false, mtimeMs };
 }
 
-function contentOf(file: FileInfo): Pick<FileInfo, "blockSize" | "blockHashes" | "contentHash"> {
-  return { blockSize: file.blockSize, blockHashes: file.blockHashes, contentHash: file.contentHash };
+function contentOf(file: FileInfo): Pick<FileInfo, "blockSizes" | "blockHashes" | "contentHash"> {
+  return { blockSizes: file.blockSizes, blockHashes: file.blockHashes, contentHash: file.contentHash };
 }
 
 /** The entry that records `entry`'s path as deleted. */
@@ -398,6 +396,7 @@ function tombstone(entry: FileInfo, shortId: string, nowMs: number): FileInfo {
     modifiedBy: shortId,
     mtimeNs: BigInt(nowMs) * 1_000_000n,
     size: 0,
+    blockSizes: new Uint32Array(),
     blockHashes: new Uint8Array(),
     contentHash: new Uint8Array(),
     inode: 0,

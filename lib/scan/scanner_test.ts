@@ -263,22 +263,32 @@ Deno.test("scanFolder() fails with a clear error when the folder is missing", as
   );
 });
 
-Deno.test("hashFile() hashes each block once and notices a file that shrank, grew or was written to", async () => {
+Deno.test("hashFile() cuts content-defined blocks, hashes each once and notices a file that shrank, grew or was written to", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const data = new Uint8Array(300_000).map((_, i) => i & 0xff);
-    await Deno.writeFile(join(dir, "f"), data);
-    const { blockHashes } = await hashFile(denoFs, join(dir, "f"), data.length, 131072);
-    assert.equal(blockHashes.length, 3 * HASH_BYTES);
-    assert.deepEqual(blockHashes.subarray(64), sha256(data.subarray(262144)));
-    await assert.rejects(hashFile(denoFs, join(dir, "f"), data.length + 10, 131072), FileChangedError);
-    await assert.rejects(hashFile(denoFs, join(dir, "f"), data.length - 10, 131072), FileChangedError);
+    for (const size of [0, 1, 16 * 1024, 300_000, 3_000_000]) {
+      const data = new Uint8Array(size);
+      for (let at = 0; at < size; at += 65536) crypto.getRandomValues(data.subarray(at, at + 65536));
+      await Deno.writeFile(join(dir, "f"), data);
+      const { blockHashes, blockSizes, contentHash } = await hashFile(denoFs, join(dir, "f"), data.length);
+      assert.equal(blockHashes.length, blockSizes.length * HASH_BYTES);
+      assert.equal(blockSizes.reduce((n, b) => n + b, 0), size);
+      if (size <= 16 * 1024) assert.equal(blockSizes.length, size === 0 ? 0 : 1, "a small file is one block");
+      else assert.ok(blockSizes.length > 1, `${size} bytes make ${blockSizes.length} blocks`);
+      for (let i = 0, at = 0; i < blockSizes.length; at += blockSizes[i], i++) {
+        assert.deepEqual(
+          blockHashes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES),
+          sha256(data.subarray(at, at + blockSizes[i])),
+        );
+      }
+      assert.deepEqual(contentHash, sha256(blockHashes));
+    }
+    const size = 3_000_000;
+    await assert.rejects(hashFile(denoFs, join(dir, "f"), size + 10), FileChangedError);
+    await assert.rejects(hashFile(denoFs, join(dir, "f"), size - 10), FileChangedError);
     const { mtime } = await Deno.stat(join(dir, "f"));
-    await hashFile(denoFs, join(dir, "f"), data.length, 131072, mtime);
-    await assert.rejects(
-      hashFile(denoFs, join(dir, "f"), data.length, 131072, new Date(mtime!.getTime() - 1)),
-      /changed/,
-    );
+    await hashFile(denoFs, join(dir, "f"), size, mtime);
+    await assert.rejects(hashFile(denoFs, join(dir, "f"), size, new Date(mtime!.getTime() - 1)), /changed/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,14 +1,27 @@
-import { blockCount, blockHash, type FileInfo, toHex } from "../model/mod.ts";
+import { blockCount, blockHash, blockOffsets, type FileInfo, HASH_BYTES, toHex } from "../model/mod.ts";
 import { del, type Mutation, put } from "./_batch.ts";
 import { pathKey } from "./_path_key.ts";
 
-/** Block hash lists up to this size stay inside the entry's value (KV values max 64 KiB). */
-const INLINE_HASH_BYTES = 16 * 1024;
-const HASH_CHUNK_BYTES = 32 * 1024;
+/** Block lists up to this many blocks stay inside the entry's value (KV values max 64 KiB). */
+const INLINE_BLOCKS = 512;
+/** Blocks of one chunk: 32 KiB of hashes and 4 KiB of sizes. */
+const CHUNK_BLOCKS = 1024;
 const ENTRY_OVERHEAD_BYTES = 400;
 
-/** An entry as stored: its block hashes inline, or counted in chunks. */
-export type StoredFile = Omit<FileInfo, "blockHashes"> & { blockHashes?: Uint8Array; hashChunks: number };
+/**
+ * An entry as stored: its block hashes and sizes inline, or counted in chunks. Entries
+ * written before blocks were content-defined hold a fixed `blockSize` instead of sizes (and
+ * their chunks hashes only): they load as blocks of that size, a block list as valid as any.
+ */
+export type StoredFile = Omit<FileInfo, "blockHashes" | "blockSizes"> & {
+  blockHashes?: Uint8Array;
+  blockSizes?: Uint32Array;
+  hashChunks: number;
+  blockSize?: number;
+};
+
+/** A chunk of a long block list (before content-defined blocks: its hashes only). */
+type BlockChunk = { hashes: Uint8Array; sizes: Uint32Array } | Uint8Array;
 
 /**
  * Index entries in KV: `file/{folder}/{owner}/{path}` holds an entry, with its block hashes
@@ -51,40 +64,43 @@ export class FileEntries {
   }
 
   async load(folderId: string, owner: string, stored: StoredFile): Promise<FileInfo> {
-    const { hashChunks, blockHashes, ...rest } = stored;
-    if (blockHashes) return { ...rest, blockHashes };
+    const { hashChunks, blockHashes, blockSizes, blockSize: _fixed, ...rest } = stored;
+    if (blockHashes) return { ...rest, blockHashes, blockSizes: blockSizes ?? fixedSizes(stored, blockHashes) };
     const key = pathKey(stored.path);
-    const chunks = await this.#kv.getMany<Uint8Array[]>(
+    const chunks = (await this.#kv.getMany<BlockChunk[]>(
       Array.from({ length: hashChunks }, (_, i) => ["hashes", folderId, owner, key, i]),
-    );
-    const all = new Uint8Array(chunks.reduce((n, c) => n + (c.value?.length ?? 0), 0));
-    let at = 0;
-    for (const c of chunks) {
+    )).map((c) => {
       if (!c.value) throw new Error(`index entry ${stored.path} lost a block hash chunk`);
-      all.set(c.value, at);
-      at += c.value.length;
-    }
-    return { ...rest, blockHashes: all };
+      return c.value instanceof Uint8Array ? { hashes: c.value, sizes: undefined } : c.value;
+    });
+    const hashes = concat(chunks.map((c) => c.hashes), Uint8Array);
+    const sizes = chunks.every((c) => c.sizes) ? concat(chunks.map((c) => c.sizes!), Uint32Array) : undefined;
+    return { ...rest, blockHashes: hashes, blockSizes: sizes ?? fixedSizes(stored, hashes) };
   }
 
   mutations(folderId: string, owner: string, file: FileInfo, previous: StoredFile | undefined): Mutation[] {
     const key = pathKey(file.path);
     const out: Mutation[] = [];
-    const hashes = file.blockHashes;
+    const count = blockCount(file);
     let chunks = 0;
     let stored: StoredFile;
-    if (hashes.length <= INLINE_HASH_BYTES) {
+    if (count <= INLINE_BLOCKS) {
       stored = { ...file, hashChunks: 0 };
     } else {
-      const { blockHashes: _, ...rest } = file;
-      stored = { ...rest, hashChunks: Math.ceil(hashes.length / HASH_CHUNK_BYTES) };
-      for (; chunks * HASH_CHUNK_BYTES < hashes.length; chunks++) {
-        const part = hashes.slice(chunks * HASH_CHUNK_BYTES, (chunks + 1) * HASH_CHUNK_BYTES);
-        out.push(put(["hashes", folderId, owner, key, chunks], part, part.length + key.length));
+      const { blockHashes, blockSizes, ...rest } = file;
+      stored = { ...rest, hashChunks: Math.ceil(count / CHUNK_BLOCKS) };
+      for (; chunks * CHUNK_BLOCKS < count; chunks++) {
+        const first = chunks * CHUNK_BLOCKS;
+        const end = Math.min(count, first + CHUNK_BLOCKS);
+        const chunk = {
+          hashes: blockHashes.slice(first * HASH_BYTES, end * HASH_BYTES),
+          sizes: blockSizes.slice(first, end),
+        };
+        out.push(put(["hashes", folderId, owner, key, chunks], chunk, (end - first) * 36 + key.length + 64));
       }
     }
     for (let i = chunks; i < (previous?.hashChunks ?? 0); i++) out.push(del(["hashes", folderId, owner, key, i]));
-    const bytes = ENTRY_OVERHEAD_BYTES + 2 * file.path.length + (stored.blockHashes?.length ?? 0) +
+    const bytes = ENTRY_OVERHEAD_BYTES + 2 * file.path.length + (stored.blockHashes ? count * 36 : 0) +
       Object.keys(file.version).length * 24;
     out.push(put(["file", folderId, owner, key], stored, bytes));
     return out;
@@ -104,10 +120,11 @@ export function blockMapMutations(
   const blocksOf = (f: FileInfo | undefined) => {
     const out = new Map<string, { hash: Uint8Array; offset: number }>();
     if (!f || f.deleted || f.type !== "file") return out;
+    const offsets = blockOffsets(f);
     for (let i = 0; i < blockCount(f); i++) {
       const hash = blockHash(f, i);
       const hex = toHex(hash);
-      if (!out.has(hex)) out.set(hex, { hash, offset: i * f.blockSize });
+      if (!out.has(hex)) out.set(hex, { hash, offset: offsets[i] });
     }
     return out;
   };
@@ -121,4 +138,20 @@ export function blockMapMutations(
     );
   }
   return mutations;
+}
+
+/** The arrays joined into one. */
+function concat<T extends Uint8Array | Uint32Array>(parts: T[], of: { new (length: number): T }): T {
+  const all = new of(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) all.set(p, at), at += p.length;
+  return all;
+}
+
+/** The sizes of an entry stored with fixed-size blocks: all `blockSize` but the last. */
+function fixedSizes(stored: StoredFile, hashes: Uint8Array): Uint32Array {
+  const count = hashes.length / HASH_BYTES;
+  const sizes = new Uint32Array(count).fill(stored.blockSize ?? 0);
+  if (count > 0) sizes[count - 1] = stored.size - (count - 1) * (stored.blockSize ?? 0);
+  return sizes;
 }

@@ -10,7 +10,7 @@ export interface LocalSummary {
 /** Adds (`sign` 1) or removes (-1) an entry's share of a local summary. */
 export function addTo(
   summary: { -readonly [K in keyof LocalSummary]: LocalSummary[K] },
-  entry: Omit<FileInfo, "blockHashes">,
+  entry: Omit<FileInfo, "blockHashes" | "blockSizes">,
   sign: 1 | -1,
 ): void {
   if (entry.deleted) return;

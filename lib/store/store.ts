@@ -77,10 +77,13 @@ export class Store extends DeviceRecords {
    * The local entry of a path without its block hashes: what checking a file on disk
    * against the index needs, read without the hash chunks of a large file.
    */
-  async getLocalStat(folderId: string, path: string): Promise<Omit<FileInfo, "blockHashes"> | undefined> {
+  async getLocalStat(
+    folderId: string,
+    path: string,
+  ): Promise<Omit<FileInfo, "blockHashes" | "blockSizes"> | undefined> {
     const stored = (await this.kv.get<StoredFile>(["file", folderId, LOCAL, pathKey(path)])).value;
     if (!stored) return undefined;
-    const { hashChunks: _, blockHashes: __, ...rest } = stored;
+    const { hashChunks: _, blockHashes: __, blockSizes: ___, blockSize: ____, ...rest } = stored;
     return rest;
   }
 

@@ -15,7 +15,7 @@ function file(path: string, blocks = 1, extra: Partial<FileInfo> = {}): FileInfo
     deleted: false,
     version: { AAAAAAA: 1 },
     sequence: 0,
-    blockSize: 131072,
+    blockSizes: new Uint32Array(blocks).fill(131072),
     blockHashes,
     contentHash: contentHashOf(blockHashes),
     symlinkTarget: "",
@@ -239,3 +239,31 @@ Deno.test("a clean pull's mark is kept, forgotten on request, and dropped with t
     await store.resetRemote("f", PEER, "j");
     assert.equal(await store.getPulled("f", PEER), undefined, "a new index of the peer starts from nothing");
   }));
+
+Deno.test("entries stored with fixed-size blocks (before content-defined ones) load with those blocks' sizes", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/kv`;
+  try {
+    const size = 1500 * 131072 - 5;
+    const small = file("small.bin", 3, { size: 3 * 131072 - 7 });
+    const big = file("big.bin", 1500, { size });
+    const kv = await Deno.openKv(path);
+    const { blockSizes: _, ...smallRest } = small;
+    await kv.set(["file", "f", "local", "small.bin"], { ...smallRest, blockSize: 131072, hashChunks: 0 });
+    const { blockSizes: __, blockHashes, ...bigRest } = big;
+    await kv.set(["file", "f", "local", "big.bin"], { ...bigRest, blockSize: 131072, hashChunks: 2 });
+    await kv.set(["hashes", "f", "local", "big.bin", 0], blockHashes.slice(0, 32 * 1024));
+    await kv.set(["hashes", "f", "local", "big.bin", 1], blockHashes.slice(32 * 1024));
+    kv.close();
+    const store = await Store.open(path);
+    try {
+      const fixed = (count: number, last: number) => new Uint32Array(count).fill(131072).fill(last, count - 1);
+      assert.deepEqual(await store.getLocal("f", "small.bin"), { ...small, blockSizes: fixed(3, 131072 - 7) });
+      assert.deepEqual(await store.getLocal("f", "big.bin"), { ...big, blockSizes: fixed(1500, 131072 - 5) });
+    } finally {
+      store.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

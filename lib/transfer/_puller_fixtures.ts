@@ -35,7 +35,7 @@ export function describe(
     deleted: false,
     version,
     sequence: 1,
-    blockSize: BLOCK,
+    blockSizes: Uint32Array.from({ length: count }, (_, i) => Math.min(BLOCK, data.length - i * BLOCK)),
     blockHashes,
     contentHash: contentHashOf(blockHashes),
     symlinkTarget: "",

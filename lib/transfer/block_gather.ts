@@ -4,6 +4,7 @@ import {
   blockCount,
   blockHash,
   blockLength,
+  blockOffsets,
   type BlockWant,
   equalBytes,
   type FileInfo,
@@ -64,11 +65,11 @@ export interface GatherOptions {
   readonly fs: FileSystem;
 }
 
-/** Whether block `i` of `file` is already in the temporary file, intact. */
-export async function blockMatches(handle: TempFile, file: FileInfo, i: number): Promise<boolean> {
+/** Whether block `i` of `file`, at `offset`, is already in the temporary file, intact. */
+export async function blockMatches(handle: TempFile, file: FileInfo, i: number, offset: number): Promise<boolean> {
   const length = blockLength(file, i);
   const buffer = new Uint8Array(length);
-  const bytesRead = await handle.read(buffer, i * file.blockSize);
+  const bytesRead = await handle.read(buffer, offset);
   return bytesRead === length && equalBytes(sha256(buffer), blockHash(file, i));
 }
 
@@ -92,8 +93,10 @@ export async function reuseLocalBlocks(
 ): Promise<Set<number>> {
   const oldOffsets = new Map<string, number>();
   if (local && !local.deleted && local.type === "file") {
-    for (let i = 0; i < blockCount(local); i++) oldOffsets.set(toHex(blockHash(local, i)), i * local.blockSize);
+    const offsets = blockOffsets(local);
+    for (let i = 0; i < blockCount(local); i++) oldOffsets.set(toHex(blockHash(local, i)), offsets[i]);
   }
+  const offsets = blockOffsets(file);
   const olderPath = older && relative(options.root, older);
   const { findBlock, anyLocalBlock } = options;
   const lookUp = findBlock && (missing.length < 2 || !anyLocalBlock || await anyLocalBlock()) ? findBlock : undefined;
@@ -101,7 +104,7 @@ export async function reuseLocalBlocks(
     const hash = blockHash(file, i);
     const at = oldOffsets.get(toHex(hash));
     const old = at === undefined ? [] : [{ path: file.path, offset: at }];
-    const unfinished = olderPath ? [{ path: olderPath, offset: i * file.blockSize }] : [];
+    const unfinished = olderPath ? [{ path: olderPath, offset: offsets[i] }] : [];
     const elsewhere = lookUp ? await lookUp(hash) : [];
     return [...old, ...unfinished, ...elsewhere.filter((c) => c.path !== file.path)];
   };
@@ -114,7 +117,7 @@ export async function reuseLocalBlocks(
       for (const [k, i] of batch.entries()) {
         const block = await sources.firstVerified(found[k], blockHash(file, i), blockLength(file, i));
         if (!block) continue;
-        await handle.write(block, i * file.blockSize);
+        await handle.write(block, offsets[i]);
         done.add(i);
         options.onProgress?.(0, block.length);
       }
@@ -185,14 +188,15 @@ export async function fetchBlocks(
   handle: TempFile,
   indexes: readonly number[],
 ): Promise<void> {
+  const offsets = blockOffsets(file);
   const spans = spansOf(file, indexes);
   let next = 0;
   let failed = false;
   const worker = async () => {
     while (next < spans.length && !failed) {
       const { first, count } = spans[next++];
-      const offset = first * file.blockSize;
-      const size = Math.min(count * file.blockSize, file.size - offset);
+      const offset = offsets[first];
+      const size = (first + count < offsets.length ? offsets[first + count] : file.size) - offset;
       await options.unwritten?.acquire(size);
       try {
         const data = await options.source.fetchBlock({ path: file.path, offset, size, hash: blockHash(file, first) });
@@ -200,7 +204,7 @@ export async function fetchBlocks(
           const block = data.subarray(at, at + blockLength(file, i));
           if (data.length !== size || !equalBytes(sha256(block), blockHash(file, i))) {
             throw new BlockMismatchError(
-              `${file.path}: block at offset ${i * file.blockSize} from the peer does not match its hash (rejected)`,
+              `${file.path}: block at offset ${offsets[i]} from the peer does not match its hash (rejected)`,
             );
           }
         }
@@ -221,14 +225,14 @@ export async function fetchBlocks(
   if (failure) throw failure.reason;
 }
 
-/** Groups ascending block indexes into runs of consecutive blocks of at most SPAN_BYTES. */
+/** Groups ascending block indexes into runs of consecutive blocks of at most SPAN_BYTES together. */
 function spansOf(file: FileInfo, indexes: readonly number[]): { first: number; count: number }[] {
-  const perSpan = Math.max(1, Math.floor(SPAN_BYTES / file.blockSize));
-  const spans: { first: number; count: number }[] = [];
+  const spans: { first: number; count: number; bytes: number }[] = [];
   for (const i of indexes) {
     const last = spans[spans.length - 1];
-    if (last && last.first + last.count === i && last.count < perSpan) last.count++;
-    else spans.push({ first: i, count: 1 });
+    const length = blockLength(file, i);
+    if (last && last.first + last.count === i && last.bytes + length <= SPAN_BYTES) last.count++, last.bytes += length;
+    else spans.push({ first: i, count: 1, bytes: length });
   }
   return spans;
 }

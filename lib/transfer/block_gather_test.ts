@@ -20,7 +20,7 @@ function announced(blocks: number): FileInfo {
     deleted: false,
     version: { PEER000: 1 },
     sequence: 1,
-    blockSize: BLOCK,
+    blockSizes: new Uint32Array(blocks).fill(BLOCK),
     blockHashes: hashes,
     contentHash: contentHashOf(hashes),
     symlinkTarget: "",

@@ -3,6 +3,7 @@ import { type FileSystem, isOsError, tryRemove } from "../fs/mod.ts";
 import {
   blockCount,
   blockLength,
+  blockOffsets,
   contentHashOf,
   type Decision,
   equalBytes,
@@ -171,9 +172,10 @@ async function stageFile(
     const present = await handle.stat();
     const presentBytes = present.size;
     ino = present.ino;
+    const offsets = blockOffsets(file);
     for (let i = 0; i < count; i++) {
-      const end = i * file.blockSize + blockLength(file, i);
-      if (end <= presentBytes && await blockMatches(handle, file, i)) continue;
+      const end = offsets[i] + blockLength(file, i);
+      if (end <= presentBytes && await blockMatches(handle, file, i, offsets[i])) continue;
       missing.push(i);
     }
     ensureRoom(options.fs, temp, missing.reduce((n, i) => n + blockLength(file, i), 0), file.path);

@@ -277,7 +277,7 @@ Deno.test("special bits from a peer are never applied; a file loses its own, a d
   const dir = (mode: number, version: Record<string, number>): FileInfo => ({
     ...describe("shared", new Uint8Array(), version, { mode }),
     type: "directory",
-    blockSize: 0,
+    blockSizes: new Uint32Array(),
   });
   await t.step("a new setgid directory arrives without setgid", () =>
     inTempDir(async (root) => {

@@ -1,18 +1,46 @@
 /**
  * Bytes on the wire for changes that should cost little: renaming a directory of 1,000
- * files, and rewriting 1 MiB in the middle of a 200 MiB file. Real processes on 127.0.0.1;
- * the figure is what the joiner reports as received (to 0.1 MiB).
+ * files; rewriting 1 MiB in the middle of a 200 MiB file, appending 1 MiB to it, inserting
+ * 1,000,000 bytes at its middle and deleting 1,000,000 bytes there (content-defined blocks
+ * keep the rest). Also the initial sync of the tree. Real processes on 127.0.0.1; the figure
+ * is what the joiner reports as received (to 0.1 MiB, or to 0.1 KiB below 1 MiB).
  */
 import { join } from "node:path";
-import { bytesReceivedFor, startLivePair } from "../../tests/support/peer.ts";
+import { bytesReceivedFor, receivedBytes, startLivePair } from "../../tests/support/peer.ts";
 import { fillPseudoRandom } from "../../tests/support/gen_tree.ts";
 
 const MiB = 1 << 20;
 
+/** A change to the large file: how many bytes it concerned, and how many the joiner received for it. */
+export interface FileChangeFigures {
+  readonly changed: number;
+  readonly received: number;
+}
+
 /** Bytes received per change, and the bytes the change concerned. */
 export interface TransferBytesFigures {
+  readonly initialSync: { readonly bytes: number; readonly received: number };
   readonly renameDirectory: { readonly files: number; readonly bytes: number; readonly received: number };
-  readonly middleChange: { readonly fileBytes: number; readonly changed: number; readonly received: number };
+  readonly fileBytes: number;
+  readonly middleChange: FileChangeFigures;
+  readonly append: FileChangeFigures;
+  readonly insertion: FileChangeFigures;
+  readonly deletion: FileChangeFigures;
+}
+
+/** Replaces `path` with `bytes` the way editors save: written beside it in `staging`, renamed over it. */
+async function replaceFile(staging: string, path: string, bytes: Uint8Array): Promise<void> {
+  await Deno.writeFile(staging, bytes);
+  await Deno.rename(staging, path);
+}
+
+/** `bytes` with `insert` put in, or `remove` bytes taken out, at `at`. */
+function edited(bytes: Uint8Array, at: number, insert: Uint8Array, remove = 0): Uint8Array {
+  const out = new Uint8Array(bytes.length + insert.length - remove);
+  out.set(bytes.subarray(0, at));
+  out.set(insert, at);
+  out.set(bytes.subarray(at + remove), at + insert.length);
+  return out;
 }
 
 /** Runs both scenarios on one live pair. */
@@ -33,6 +61,7 @@ export async function measureTransferBytes(): Promise<TransferBytesFigures> {
       await Deno.writeFile(join(a, "big.bin"), big);
     });
     const { a } = pair;
+    const initial = receivedBytes(pair.joiner);
     const renamed = await bytesReceivedFor(
       pair,
       "rename",
@@ -46,9 +75,31 @@ export async function measureTransferBytes(): Promise<TransferBytesFigures> {
       fillPseudoRandom(patch, 6000);
       await f.write(patch);
     }, 300_000);
+    const appended = await bytesReceivedFor(pair, "append", async () => {
+      using f = await Deno.open(join(a, "big.bin"), { append: true });
+      const tail = new Uint8Array(MiB);
+      fillPseudoRandom(tail, 7000);
+      await f.write(tail);
+    }, 300_000);
+    const staging = join(tmp, "staging.bin");
+    const inserted = new Uint8Array(1_000_000);
+    fillPseudoRandom(inserted, 8000);
+    const insertion = await bytesReceivedFor(pair, "insertion", async () => {
+      const bytes = await Deno.readFile(join(a, "big.bin"));
+      await replaceFile(staging, join(a, "big.bin"), edited(bytes, bytes.length >> 1, inserted));
+    }, 300_000);
+    const deletion = await bytesReceivedFor(pair, "deletion", async () => {
+      const bytes = await Deno.readFile(join(a, "big.bin"));
+      await replaceFile(staging, join(a, "big.bin"), edited(bytes, bytes.length >> 1, new Uint8Array(), 1_000_000));
+    }, 300_000);
     return {
+      initialSync: { bytes: dirBytes + 200 * MiB, received: initial },
       renameDirectory: { files: 1000, bytes: dirBytes, received: renamed },
-      middleChange: { fileBytes: 200 * MiB, changed: MiB, received: middle },
+      fileBytes: 200 * MiB,
+      middleChange: { changed: MiB, received: middle },
+      append: { changed: MiB, received: appended },
+      insertion: { changed: inserted.length, received: insertion },
+      deletion: { changed: 1_000_000, received: deletion },
     };
   } finally {
     await Deno.remove(tmp, { recursive: true });

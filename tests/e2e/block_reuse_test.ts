@@ -36,7 +36,22 @@ Deno.test("renaming a directory, moving and copying files costs (almost) no tran
   }
 });
 
-Deno.test("a 1 MiB change in the middle of a large file, and an append, transfer only the changed blocks", async (t) => {
+/** `bytes` with `insert` put in and `remove` bytes taken out at `at`. */
+function spliced(bytes: Uint8Array, at: number, insert: Uint8Array, remove: number): Uint8Array {
+  const out = new Uint8Array(bytes.length + insert.length - remove);
+  out.set(bytes.subarray(0, at));
+  out.set(insert, at);
+  out.set(bytes.subarray(at + remove), at + insert.length);
+  return out;
+}
+
+/** Saves `path` as editors do: the new content written to `staging` (outside the folder), then renamed over it. */
+async function replaceWith(staging: string, path: string, edit: (old: Uint8Array) => Uint8Array): Promise<void> {
+  await Deno.writeFile(staging, edit(await Deno.readFile(path)));
+  await Deno.rename(staging, path);
+}
+
+Deno.test("a 1 MiB change in the middle of a large file, an append, an insertion and a deletion transfer only the blocks around them", async (t) => {
   const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-delta-" });
   try {
     await using pair = await startLivePair(tmp, async (a) => {
@@ -57,6 +72,20 @@ Deno.test("a 1 MiB change in the middle of a large file, and an append, transfer
         const tail = new Uint8Array(512 * 1024);
         fillPseudoRandom(tail, 9);
         await Deno.writeFile(join(a, "disk.img"), tail, { append: true });
+      }],
+      // Content-defined blocks: the blocks after the edit shifted, yet match the old ones.
+      ["1,000,000 bytes inserted at the middle", 1.5e6, async () => {
+        const inserted = new Uint8Array(1_000_000);
+        fillPseudoRandom(inserted, 10);
+        await replaceWith(
+          join(tmp, "saving"),
+          join(a, "disk.img"),
+          (old) => spliced(old, old.length >> 1, inserted, 0),
+        );
+      }],
+      ["1,000,000 bytes deleted from the middle", 0.5e6, async () => {
+        const cut = (old: Uint8Array) => spliced(old, old.length >> 1, new Uint8Array(), 1_000_000);
+        await replaceWith(join(tmp, "saving"), join(a, "disk.img"), cut);
       }],
     ];
     for (const [what, bound, change] of steps) {

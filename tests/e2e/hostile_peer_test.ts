@@ -64,6 +64,43 @@ Deno.test("a peer announcing an absolute path, a NUL or an over-long name is dis
   await assert.rejects(Deno.stat("/tmp/fsync-absolute-escape.txt"), Deno.errors.NotFound);
 });
 
+Deno.test("a peer announcing blocks with a gap, an overlap or over 1 MiB is disconnected and nothing is written", async (t) => {
+  const content = new Uint8Array(3 * 1024 * 1024).fill(7);
+  const honest = fileEntry("big.bin", content, 1);
+  const hashesFor = (count: number) => new Uint8Array(count * 32).map((_, i) => honest.blockHashes[i % 32]);
+  const cases = [
+    {
+      what: "gap",
+      sizes: Uint32Array.of(1024 * 1024, 1024 * 1024),
+      why: /blocks of 2097152 bytes for a file of 3145728/,
+    },
+    {
+      what: "overlap",
+      sizes: new Uint32Array(4).fill(1024 * 1024),
+      why: /blocks of 4194304 bytes for a file of 3145728/,
+    },
+    { what: "oversized", sizes: Uint32Array.of(3 * 1024 * 1024), why: /block 0 of 3145728 bytes is outside/ },
+  ];
+  for (const c of cases) {
+    await t.step(c.what, async () => {
+      const blockHashes = hashesFor(c.sizes.length);
+      const r = await againstFakeSharer(async (s) => {
+        await s.send({
+          type: "indexUpdate",
+          folderId: "evil-folder",
+          files: [{ ...honest, blockSizes: c.sizes, blockHashes }],
+          maxSequence: 1,
+        });
+      }, new RegExp(`broke the protocol: .*${c.why.source}`));
+      try {
+        assert.deepEqual([...Deno.readDirSync(r.dst)].filter((e) => e.name !== ".fsyncfolder"), []);
+      } finally {
+        await r.cleanup();
+      }
+    });
+  }
+});
+
 Deno.test("a block whose hash does not match is rejected, logged, and never written", async () => {
   const r = await againstFakeSharer(async (s) => {
     const honest = encoder.encode("the real content\n");

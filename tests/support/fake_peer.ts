@@ -149,7 +149,7 @@ export function fileEntry(path: string, content: Uint8Array, sequence: number): 
     deleted: false,
     version: { FAKE001: sequence },
     sequence,
-    blockSize: 128 * 1024,
+    blockSizes: content.length === 0 ? new Uint32Array() : Uint32Array.of(content.length),
     blockHashes,
     contentHash: contentHashOf(blockHashes),
     symlinkTarget: "",
