@@ -11,6 +11,7 @@ import { measureChunkCost } from "./bench/chunk_cost.ts";
 import { measureFloor } from "./bench/floor.ts";
 import { measureHashSpeeds } from "./bench/hash_speed.ts";
 import { measureInitialSync } from "./bench/initial_sync.ts";
+import { measureInitialWireBytes } from "./bench/initial_wire_bytes.ts";
 import { measureStatusLatency } from "./bench/status_latency.ts";
 import { measureTransferBytes } from "./bench/transfer_bytes.ts";
 import type { SyncMedians } from "./bench/sync_run.ts";
@@ -48,14 +49,17 @@ function cpuPer(f: AnchoredFigures, amount: number, unit: string): string {
       : "rsync not installed");
 }
 
+/** The tree of `mixed` and `initial-wire`: 10,000 small files, twenty of 5 MiB and two of 200 MiB. */
+const MIXED_TREE = {
+  smallFiles: 10_000,
+  maxSmallBytes: 16 * 1024,
+  largeFiles: [...Array(20).fill(5 * 2 ** 20), 200 * 2 ** 20, 200 * 2 ** 20],
+  seed: 11,
+};
+
 const BENCHMARKS: Record<string, () => Promise<string>> = {
   "mixed": async () => {
-    const f = await measureWithAnchors({
-      smallFiles: 10_000,
-      maxSmallBytes: 16 * 1024,
-      largeFiles: [...Array(20).fill(5 * 2 ** 20), 200 * 2 ** 20, 200 * 2 ** 20],
-      seed: 11,
-    }, { rounds: ROUNDS, rsync: true, syncthing: true, cp: true });
+    const f = await measureWithAnchors(MIXED_TREE, { rounds: ROUNDS, rsync: true, syncthing: true, cp: true });
     const { fsync } = f;
     const anchors = f.anchors.map((a) =>
       a.medians ? `${a.label} ${medianFigures(a.medians, "sender", "receiver")}` : `${a.name} not installed`
@@ -118,6 +122,13 @@ const BENCHMARKS: Record<string, () => Promise<string>> = {
       `${mb(f.insertion.changed)} inserted at the middle: ${mb(f.insertion.received)} received (target 1.5 MB)`,
       `${mb(f.deletion.changed)} deleted from the middle: ${mb(f.deletion.received)} received (target 0.5 MB)`,
     ].join("\n");
+  },
+  "initial-wire": async () => {
+    const f = await measureInitialWireBytes(MIXED_TREE);
+    const mb = (n: number) => `${(n / MB).toFixed(2)} MB`;
+    return `initial sync of mixed's tree (${mb(f.fileBytes)} of files) through a counting proxy: ` +
+      `${mb(f.fromSharer)} from the sharer, ${mb(f.toSharer)} to it ` +
+      `(${((f.fromSharer / f.fileBytes - 1) * 100).toFixed(2)}% over the files' bytes)`;
   },
   "hash": async () => {
     const { webCrypto, nodeCrypto } = await measureHashSpeeds();

@@ -43,6 +43,7 @@ export class FaultProxy implements AsyncDisposable {
   #window = { startMs: 0, left: [0, 0] };
   #timer?: ReturnType<typeof setTimeout>;
   #accepted = 0;
+  #forwarded = [0, 0];
 
   private constructor(server: net.Server, port: number) {
     this.#server = server;
@@ -64,6 +65,11 @@ export class FaultProxy implements AsyncDisposable {
   /** Connections accepted so far. */
   get accepted(): number {
     return this.#accepted;
+  }
+
+  /** Bytes forwarded so far over every connection: to the target, and back from it. */
+  get forwarded(): { readonly toTarget: number; readonly fromTarget: number } {
+    return { toTarget: this.#forwarded[0], fromTarget: this.#forwarded[1] };
   }
 
   /** Switches to `fault` (see {@linkcode Fault}). */
@@ -120,6 +126,7 @@ export class FaultProxy implements AsyncDisposable {
           } else pipe.held.shift();
           pipe.to.write(chunk);
           link.forwarded += chunk.length;
+          this.#forwarded[direction] += chunk.length;
           if (fault.kind === "cutAfter" && link.forwarded >= fault.bytes) return this.#close(link);
         }
         if (!pipe.from.destroyed) pipe.from.resume();
