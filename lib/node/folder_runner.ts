@@ -118,6 +118,10 @@ export class FolderRunner {
       () => this.folder,
       options.deletionThresholds ?? DEFAULT_DELETION_THRESHOLDS,
       options.logger,
+      {
+        entries: (paths) => this.#store.getLocalMany(this.folder.id, paths),
+        blockPlaces: (hash) => this.#store.findBlock(this.folder.id, hash),
+      },
     );
     this.#store = store;
     this.#shortId = options.shortId;
@@ -387,12 +391,16 @@ export class FolderRunner {
       if (batch.length >= SCAN_COMMIT_EVERY) await commit();
     }
     let guarded: FileInfo[];
+    let rescanInFull = false;
     if (deferred?.length && !hasMarker(root)) {
       // The marker went away during the scan: the root is being unmounted or removed.
       this.#stop(stoppedMessage(this.folder, true));
       guarded = deferred.filter((f) => !f.deleted);
     } else {
-      guarded = await this.#deletions.guard(deferred ?? [], {
+      // The guard looks for deleted files' content in the index: what the scan found first is in it.
+      await commit();
+      await writing;
+      ({ commit: guarded, rescanInFull } = await this.#deletions.guard(deferred ?? [], {
         full: paths === undefined,
         confirm,
         countLive: async () => {
@@ -400,7 +408,7 @@ export class FolderRunner {
           for await (const f of this.#store.listLocal(id)) if (!f.deleted && f.type !== "directory") live++;
           return live;
         },
-      });
+      }));
     }
     for (const file of guarded) {
       batch.push(file);
@@ -411,7 +419,8 @@ export class FolderRunner {
     if (changed > 0) this.localChanged.notify();
     this.#pathProblems.settle("scan", paths, found);
     await this.#temps.sweep(temps);
-    return changed;
+    // Its deletions may be one end of a move: a full scan sees both ends and decides.
+    return rescanInFull ? changed + await this.#scan(undefined, recheck, confirm) : changed;
   }
 
   /**

@@ -6,7 +6,7 @@ import { findTempFiles } from "../../tests/support/tree.ts";
 import { Store } from "../store/mod.ts";
 import type { BlockWant, FileInfo } from "../model/mod.ts";
 import { type BlockSource, tempPathFor } from "../transfer/mod.ts";
-import { FolderRunner, type FolderRunnerOptions, type PullProgress } from "./folder_runner.ts";
+import { type FolderProblem, FolderRunner, type FolderRunnerOptions, type PullProgress } from "./folder_runner.ts";
 import { silentLogger } from "./logger.ts";
 
 async function withRunner(fn: (root: string, runner: FolderRunner, store: Store) => Promise<void>): Promise<void> {
@@ -218,15 +218,15 @@ Deno.test("a pre-marker home whose root is empty while its index holds files is 
 Deno.test("a big local deletion is held until confirmed; a small one, or one under the thresholds, is not", () =>
   withRunner(async (root, runner, store) => {
     await Deno.mkdir(join(root, "big"));
-    for (let i = 0; i < 150; i++) await Deno.writeTextFile(join(root, "big", `f${i}`), `${i}`);
-    for (let i = 0; i < 50; i++) await Deno.writeTextFile(join(root, `keep${i}`), `${i}`);
+    for (let i = 0; i < 150; i++) await Deno.writeTextFile(join(root, "big", `f${i}`), `big ${i}`);
+    for (let i = 0; i < 50; i++) await Deno.writeTextFile(join(root, `keep${i}`), `keep ${i}`);
     await runner.scan();
-    // 101 of 200 files: more than 50 % and more than 100 files.
+    // 101 of 201 files (the new one counts): more than 50 % and more than 100 files.
     for (let i = 0; i < 101; i++) await Deno.remove(join(root, "big", `f${i}`));
     await Deno.writeTextFile(join(root, "new"), "new");
     await runner.scan();
     assert.equal(runner.problem?.kind, "deletions-held");
-    assert.match(runner.problem!.message, /^101 of 200 files were deleted .*fsync folder confirm-deletes f1/);
+    assert.match(runner.problem!.message, /^101 of 201 files were deleted .*fsync folder confirm-deletes f1/);
     assert.equal((await livePaths(store)).length, 202, "the deletions wait; the new file is recorded");
     // Hinted scans under a hold do not send the deletions piecemeal.
     await runner.scan(["big/f0", "big/f1"]);
@@ -240,6 +240,46 @@ Deno.test("a big local deletion is held until confirmed; a small one, or one und
     await runner.scan();
     assert.equal(runner.problem, undefined);
     assert.deepEqual(await livePaths(store), ["big", "new"]);
+  }));
+
+Deno.test("files whose content stays in the folder are no big deletion: a renamed directory, originals of copies; copies deleted with them are", () =>
+  withRunner(async (root, runner, store) => {
+    await Deno.mkdir(join(root, "photos"));
+    for (let i = 0; i < 150; i++) await Deno.writeTextFile(join(root, "photos", `p${i}`), `photo ${i}`);
+    await Deno.symlink("photos/p0", join(root, "photos", "latest"));
+    await runner.scan();
+    // The whole folder, renamed in one step: its files come back in the same scan.
+    await Deno.rename(join(root, "photos"), join(root, "pictures"));
+    await runner.scan();
+    assert.equal(runner.problem, undefined);
+    assert.equal((await livePaths(store)).filter((p) => p.startsWith("pictures/")).length, 151);
+    // Renamed again, and a scan told of the old name only (the watcher reported the two ends
+    // in separate batches): it finds 151 files gone, and a full scan finds them moved.
+    await Deno.rename(join(root, "pictures"), join(root, "photos"));
+    await runner.scan(["pictures"]);
+    assert.equal(runner.problem, undefined);
+    assert.equal((await livePaths(store)).filter((p) => p.startsWith("pictures")).length, 0);
+    assert.equal((await livePaths(store)).filter((p) => p.startsWith("photos/")).length, 151);
+    await Deno.rename(join(root, "photos"), join(root, "pictures"));
+    await runner.scan();
+    // Copied, the copies indexed, then the originals deleted: their blocks are in the copies.
+    await Deno.mkdir(join(root, "backup"));
+    for (let i = 0; i < 150; i++) await Deno.copyFile(join(root, "pictures", `p${i}`), join(root, "backup", `p${i}`));
+    await runner.scan();
+    await Deno.remove(join(root, "pictures"), { recursive: true });
+    await runner.scan();
+    assert.equal(runner.problem, undefined);
+    assert.equal((await livePaths(store)).filter((p) => p.startsWith("pictures")).length, 0);
+    // Copies and originals gone together: that content is lost, and held.
+    await Deno.mkdir(join(root, "twins"));
+    for (let i = 0; i < 150; i++) await Deno.copyFile(join(root, "backup", `p${i}`), join(root, "twins", `p${i}`));
+    await runner.scan();
+    await Deno.remove(join(root, "backup"), { recursive: true });
+    await Deno.remove(join(root, "twins"), { recursive: true });
+    await runner.scan(["backup", "twins"]);
+    const problem = runner.problem as FolderProblem | undefined; // the assertions above narrowed it to undefined
+    assert.equal(problem?.kind, "deletions-held");
+    assert.match(problem!.message, /^300 of 300 files were deleted/);
   }));
 
 Deno.test("a held deletion is released by a full scan that finds the files restored", () =>

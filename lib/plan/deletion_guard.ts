@@ -4,7 +4,7 @@
  * `confirmbigdeletes` does.
  */
 export interface DeletionThresholds {
-  /** Percent (0-100) of the files the folder held before the scan. */
+  /** Percent (0-100) of the files the folder holds: before the scan, and what it found new. */
   readonly percent: number;
   /** Number of files. */
   readonly files: number;
