@@ -61,7 +61,8 @@ Deno.test("a 1 MiB change in the middle of a large file, an append, an insertion
     });
     const { a } = pair;
     const steps: [string, number, () => Promise<void>][] = [
-      ["1 MiB rewritten in the middle", 1.25 * MiB, async () => {
+      // Content-defined blocks around the rewrite: the one it starts in and those until the cuts fall in step again.
+      ["1 MiB rewritten in the middle", 1.5e6, async () => {
         using f = await Deno.open(join(a, "disk.img"), { write: true });
         await f.seek(32 * MiB + 100, Deno.SeekMode.Start);
         const patch = new Uint8Array(MiB);
@@ -94,6 +95,29 @@ Deno.test("a 1 MiB change in the middle of a large file, an append, an insertion
         assert.ok(extra <= bound, `${what}: received ${extra} bytes (bound ${bound})`);
       });
     }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("renaming the directory that holds the whole folder (1,000 files) is no big deletion: it reaches the peer, no byte re-sent", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-rename-all-" });
+  try {
+    await using pair = await startLivePair(tmp, async (a) => {
+      await Deno.mkdir(join(a, "dir"));
+      for (let i = 0; i < 1000; i++) {
+        const data = new Uint8Array(1024 + (i % 16) * 256);
+        fillPseudoRandom(data, 500 + i);
+        await Deno.writeFile(join(a, "dir", `file-${i}.bin`), data);
+      }
+    });
+    const received = await bytesReceivedFor(
+      pair,
+      "rename the whole folder's directory",
+      () => Deno.rename(join(pair.a, "dir"), join(pair.a, "renamed-dir")),
+    );
+    assert.equal(received, 0, `every file came from local blocks (received ${received} bytes)`);
+    assert.doesNotMatch(pair.sharer.log(), /deletions are held/);
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }

@@ -1,3 +1,4 @@
+import { FaultProxy } from "./fault_proxy.ts";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { DENO_FLAGS } from "../../lib/cli/permissions.ts";
 import { waitConverged } from "./tree.ts";
@@ -187,17 +188,24 @@ export async function startSharer(
   return { sharer, port: Number(m[1]), invite: invite[1] };
 }
 
-/** Bytes a joiner says it received so far: its latest "In sync" line, to the precision it prints. */
+const IN_SYNC = /In sync: .*?([\d.]+) (B|KiB|MiB|GiB) received/g;
+const UNITS = { B: 1, KiB: 1 << 10, MiB: 1 << 20, GiB: 1 << 30 };
+
+/**
+ * Bytes a joiner says it received in its latest catching up: its last "In sync" line (each
+ * line counts its own catching up), to the precision it prints.
+ */
 export function receivedBytes(joiner: FsyncProcess): number {
-  const lines = [...joiner.stdout.matchAll(/In sync: .*?([\d.]+) (B|KiB|MiB|GiB) received/g)];
+  const lines = [...joiner.stdout.matchAll(IN_SYNC)];
   if (lines.length === 0) throw new Error(`no "In sync" line yet\n${joiner.log()}`);
   const [, n, unit] = lines.at(-1)!;
-  return Number(n) * { B: 1, KiB: 1 << 10, MiB: 1 << 20, GiB: 1 << 30 }[unit as "B"];
+  return Number(n) * UNITS[unit as "B"];
 }
 
 /**
  * Makes `change` on a live pair, waits until both trees are equal and the joiner is in sync
- * again, and returns the bytes the joiner received for it.
+ * again, and returns the bytes the joiner received for it: the sum of its "In sync" lines
+ * printed since the change began.
  */
 export async function bytesReceivedFor(
   pair: LivePair,
@@ -205,12 +213,12 @@ export async function bytesReceivedFor(
   change: () => Promise<void>,
   timeoutMs = 60_000,
 ): Promise<number> {
-  const before = receivedBytes(pair.joiner);
   const printed = pair.joiner.printed;
   await change();
   await waitConverged(pair.a, pair.b, what, timeoutMs);
   await pair.joiner.waitFor(/In sync:/, timeoutMs, printed);
-  return receivedBytes(pair.joiner) - before;
+  return [...pair.joiner.stdout.slice(printed).matchAll(IN_SYNC)]
+    .reduce((sum, [, n, unit]) => sum + Number(n) * UNITS[unit as "B"], 0);
 }
 
 /** A port that was free a moment ago (for tests that restart a listener on the same port). */
@@ -227,32 +235,40 @@ export interface LivePair extends AsyncDisposable {
   readonly b: string;
   readonly sharer: FsyncProcess;
   readonly joiner: FsyncProcess;
+  /** With `throughProxy`: the proxy the joiner dials the sharer through (it counts the bytes). */
+  readonly proxy?: FaultProxy;
 }
 
 /**
  * Starts a sharer of `tmp/a` (made first by `prepare`, if given) and a joiner into `tmp/b`
- * with the invite, and waits until the joiner is in sync. Disposing stops both by PID.
+ * with the invite (through a {@linkcode FaultProxy} with `throughProxy`), and waits until the
+ * joiner is in sync. Disposing stops both by PID.
  */
 export async function startLivePair(
   tmp: string,
   prepare?: (a: string) => Promise<void>,
   sharerArgs: string[] = [],
   sharerOptions: StartOptions = {},
+  { throughProxy = false }: { throughProxy?: boolean } = {},
 ): Promise<LivePair> {
   const a = `${tmp}/a`;
   const b = `${tmp}/b`;
   await Deno.mkdir(a, { recursive: true });
   await prepare?.(a);
-  const { sharer, invite } = await startSharer(a, `${tmp}/home-a`, 0, sharerArgs, sharerOptions);
-  const joiner = FsyncProcess.start(["--home", `${tmp}/home-b`, "join", invite, b, "--yes"]);
+  const { sharer, port, invite } = await startSharer(a, `${tmp}/home-a`, 0, sharerArgs, sharerOptions);
+  const proxy = throughProxy ? await FaultProxy.start(port) : undefined;
+  const dialled = proxy ? invite.replace(`:${port}/`, `:${proxy.port}/`) : invite;
+  const joiner = FsyncProcess.start(["--home", `${tmp}/home-b`, "join", dialled, b, "--yes"]);
   const pair = {
     a,
     b,
     sharer,
     joiner,
+    proxy,
     async [Symbol.asyncDispose]() {
       await joiner.stop("SIGKILL");
       await sharer.stop("SIGKILL");
+      await proxy?.close();
     },
   };
   try {
