@@ -114,13 +114,13 @@ const BENCHMARKS: Record<string, () => Promise<string>> = {
     const mb = (n: number) => `${(n / MB).toFixed(2)} MB`;
     const r = f.renameDirectory;
     return [
-      `initial sync of ${mib(f.initialSync.bytes)}: ${mib(f.initialSync.received)} received`,
-      `rename of a directory of ${r.files} files (${mib(r.bytes)}): ${mib(r.received)} received`,
+      `bytes on the wire from the sharer: initial sync of ${mib(f.initialSync.bytes)}: ${mib(f.initialSync.received)}`,
+      `rename of a directory of ${r.files} files (${mib(r.bytes)}): ${mib(r.received)}`,
       `in a ${mib(f.fileBytes)} file: ${mb(f.middleChange.changed)} rewritten in the middle: ` +
-      `${mb(f.middleChange.received)} received`,
-      `${mb(f.append.changed)} appended: ${mb(f.append.received)} received`,
-      `${mb(f.insertion.changed)} inserted at the middle: ${mb(f.insertion.received)} received (target 1.5 MB)`,
-      `${mb(f.deletion.changed)} deleted from the middle: ${mb(f.deletion.received)} received (target 0.5 MB)`,
+      `${mb(f.middleChange.received)}`,
+      `${mb(f.append.changed)} appended: ${mb(f.append.received)}`,
+      `${mb(f.insertion.changed)} inserted at the middle: ${mb(f.insertion.received)} (target at most 1.5 MB)`,
+      `${mb(f.deletion.changed)} deleted from the middle: ${mb(f.deletion.received)} (target at most 0.5 MB)`,
     ].join("\n");
   },
   "initial-wire": async () => {
@@ -142,7 +142,8 @@ const BENCHMARKS: Record<string, () => Promise<string>> = {
     } (fsync uses node:crypto)\n` +
       `hashing a ${(c.fileBytes / 2 ** 30).toFixed(0)} GiB file (page cache, medians of 3, alternating): ` +
       `content-defined blocks ${cost(c.contentDefined)}, fixed 512 KiB blocks ${cost(c.fixed)}: ` +
-      `+${((c.contentDefined.cpuSeconds / c.fixed.cpuSeconds - 1) * 100).toFixed(0)}% CPU (target at most +15%)`;
+      `+${((c.contentDefined.cpuSeconds / c.fixed.cpuSeconds - 1) * 100).toFixed(0)}% CPU (target at most +15%); ` +
+      `the main thread's longest stall meanwhile ${c.longestStallMs.toFixed(1)} ms`;
   },
   "status": async () => {
     const ms = (s: number) => `${(s * 1000).toFixed(1)} ms`;

@@ -2,7 +2,9 @@
  * What content-defined blocks cost to find: CPU and wall time of hashing one 1 GiB file (in
  * the page cache) with fsync's hashFile (gear-hash boundaries and SHA-256 in one pass)
  * against the fixed 512 KiB blocks it replaced (the same reads and SHA-256, no boundary
- * search). Alternates the two, `rounds` times each, and gives medians.
+ * search). Alternates the two, `rounds` times each, and gives medians; and the longest the
+ * main thread went without serving its event loop meanwhile (a 1 ms timer's worst lateness):
+ * hashing runs there, in slices between reads.
  */
 import process from "node:process";
 import { join } from "node:path";
@@ -16,6 +18,8 @@ export interface ChunkCostFigures {
   readonly fileBytes: number;
   readonly fixed: { readonly cpuSeconds: number; readonly seconds: number };
   readonly contentDefined: { readonly cpuSeconds: number; readonly seconds: number };
+  /** Worst lateness of a 1 ms timer while content-defined blocks were hashed. */
+  readonly longestStallMs: number;
 }
 
 const FILE_BYTES = 2 ** 30;
@@ -57,15 +61,26 @@ export async function measureChunkCost(rounds = 3): Promise<ChunkCostFigures> {
     await hashFixed(path); // into the page cache
     const fixed = [];
     const cdc = [];
+    let longestStallMs = 0;
     for (let i = 0; i < rounds; i++) {
       fixed.push(await measure(() => hashFixed(path)));
-      cdc.push(await measure(() => hashFile(denoFs, path, FILE_BYTES)));
+      let last = performance.now();
+      const ticker = setInterval(() => {
+        const now = performance.now();
+        longestStallMs = Math.max(longestStallMs, now - last - 1);
+        last = now;
+      }, 1);
+      try {
+        cdc.push(await measure(() => hashFile(denoFs, path, FILE_BYTES)));
+      } finally {
+        clearInterval(ticker);
+      }
     }
     const medians = (runs: { cpuSeconds: number; seconds: number }[]) => ({
       cpuSeconds: median(runs.map((r) => r.cpuSeconds)),
       seconds: median(runs.map((r) => r.seconds)),
     });
-    return { fileBytes: FILE_BYTES, fixed: medians(fixed), contentDefined: medians(cdc) };
+    return { fileBytes: FILE_BYTES, fixed: medians(fixed), contentDefined: medians(cdc), longestStallMs };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

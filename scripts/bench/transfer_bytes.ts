@@ -2,14 +2,26 @@
  * Bytes on the wire for changes that should cost little: renaming a directory of 1,000
  * files; rewriting 1 MiB in the middle of a 200 MiB file, appending 1 MiB to it, inserting
  * 1,000,000 bytes at its middle and deleting 1,000,000 bytes there (content-defined blocks
- * keep the rest). Also the initial sync of the tree. Real processes on 127.0.0.1; the figure
- * is what the joiner reports as received (to 0.1 MiB, or to 0.1 KiB below 1 MiB).
+ * keep the rest). Also the initial sync of the tree. Real processes on 127.0.0.1; the joiner
+ * dials through a proxy, and the figure is what the proxy forwarded from the sharer while the
+ * change travelled: blocks, index updates, TLS and all.
  */
 import { join } from "node:path";
-import { bytesReceivedFor, receivedBytes, startLivePair } from "../../tests/support/peer.ts";
+import { type LivePair, startLivePair } from "../../tests/support/peer.ts";
+import { waitConverged } from "../../tests/support/tree.ts";
 import { fillPseudoRandom } from "../../tests/support/gen_tree.ts";
 
 const MiB = 1 << 20;
+
+/** Makes `change`, waits until the pair converged and the joiner is in sync, and returns the bytes the proxy forwarded from the sharer meanwhile. */
+async function wireBytesFor(pair: LivePair, what: string, change: () => Promise<void>): Promise<number> {
+  const before = pair.proxy!.forwarded.fromTarget;
+  const printed = pair.joiner.printed;
+  await change();
+  await waitConverged(pair.a, pair.b, what);
+  await pair.joiner.waitFor(/In sync:/, 300_000, printed);
+  return pair.proxy!.forwarded.fromTarget - before;
+}
 
 /** A change to the large file: how many bytes it concerned, and how many the joiner received for it. */
 export interface FileChangeFigures {
@@ -43,55 +55,56 @@ function edited(bytes: Uint8Array, at: number, insert: Uint8Array, remove = 0): 
   return out;
 }
 
-/** Runs both scenarios on one live pair. */
+/** Runs every change in turn on one live pair whose joiner dials through a counting proxy. */
 export async function measureTransferBytes(): Promise<TransferBytesFigures> {
   const tmp = await Deno.makeTempDir({ prefix: "fsync-bench-bytes-" });
   try {
     let dirBytes = 0;
-    await using pair = await startLivePair(tmp, async (a) => {
-      await Deno.mkdir(join(a, "dir"));
-      for (let i = 0; i < 1000; i++) {
-        const data = new Uint8Array(4096 + (i % 16) * 1024);
-        fillPseudoRandom(data, i);
-        dirBytes += data.length;
-        await Deno.writeFile(join(a, "dir", `file-${i}.bin`), data);
-      }
-      const big = new Uint8Array(200 * MiB);
-      fillPseudoRandom(big, 5000);
-      await Deno.writeFile(join(a, "big.bin"), big);
-    });
-    const { a } = pair;
-    const initial = receivedBytes(pair.joiner);
-    const renamed = await bytesReceivedFor(
-      pair,
-      "rename",
-      () => Deno.rename(join(a, "dir"), join(a, "renamed-dir")),
-      300_000,
+    await using pair = await startLivePair(
+      tmp,
+      async (a) => {
+        await Deno.mkdir(join(a, "dir"));
+        for (let i = 0; i < 1000; i++) {
+          const data = new Uint8Array(4096 + (i % 16) * 1024);
+          fillPseudoRandom(data, i);
+          dirBytes += data.length;
+          await Deno.writeFile(join(a, "dir", `file-${i}.bin`), data);
+        }
+        const big = new Uint8Array(200 * MiB);
+        fillPseudoRandom(big, 5000);
+        await Deno.writeFile(join(a, "big.bin"), big);
+      },
+      [],
+      {},
+      { throughProxy: true },
     );
-    const middle = await bytesReceivedFor(pair, "middle", async () => {
+    const { a } = pair;
+    const initial = pair.proxy!.forwarded.fromTarget;
+    const renamed = await wireBytesFor(pair, "rename", () => Deno.rename(join(a, "dir"), join(a, "renamed-dir")));
+    const middle = await wireBytesFor(pair, "middle", async () => {
       using f = await Deno.open(join(a, "big.bin"), { write: true });
       await f.seek(100 * MiB, Deno.SeekMode.Start);
       const patch = new Uint8Array(MiB);
       fillPseudoRandom(patch, 6000);
       await f.write(patch);
-    }, 300_000);
-    const appended = await bytesReceivedFor(pair, "append", async () => {
+    });
+    const appended = await wireBytesFor(pair, "append", async () => {
       using f = await Deno.open(join(a, "big.bin"), { append: true });
       const tail = new Uint8Array(MiB);
       fillPseudoRandom(tail, 7000);
       await f.write(tail);
-    }, 300_000);
+    });
     const staging = join(tmp, "staging.bin");
     const inserted = new Uint8Array(1_000_000);
     fillPseudoRandom(inserted, 8000);
-    const insertion = await bytesReceivedFor(pair, "insertion", async () => {
+    const insertion = await wireBytesFor(pair, "insertion", async () => {
       const bytes = await Deno.readFile(join(a, "big.bin"));
       await replaceFile(staging, join(a, "big.bin"), edited(bytes, bytes.length >> 1, inserted));
-    }, 300_000);
-    const deletion = await bytesReceivedFor(pair, "deletion", async () => {
+    });
+    const deletion = await wireBytesFor(pair, "deletion", async () => {
       const bytes = await Deno.readFile(join(a, "big.bin"));
       await replaceFile(staging, join(a, "big.bin"), edited(bytes, bytes.length >> 1, new Uint8Array(), 1_000_000));
-    }, 300_000);
+    });
     return {
       initialSync: { bytes: dirBytes + 200 * MiB, received: initial },
       renameDirectory: { files: 1000, bytes: dirBytes, received: renamed },
