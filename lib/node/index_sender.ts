@@ -3,7 +3,7 @@ import { MAX_INDEX_BATCH, type PeerSession, PeerUnreachableError } from "../net/
 import type { Store } from "../store/mod.ts";
 import type { FolderRunner } from "./folder_runner.ts";
 
-/** Encoded size an index batch aims to stay under (messages are capped at 4 MiB). */
+/** Encoded size an index batch stays under unless one entry alone is larger (messages are capped at 4 MiB). */
 const INDEX_BATCH_BYTES = 1 << 20;
 
 /** What an index sender uses of its device. */
@@ -50,9 +50,12 @@ export async function sendIndex(
           skipped = true;
           continue;
         }
+        // A large file's entry (36 bytes a block) goes out with what fits beside it, never on top of a full batch.
+        const entryBytes = 200 + file.path.length + file.blockHashes.length + 4 * file.blockSizes.length;
+        if (files.length > 0 && bytes + entryBytes > INDEX_BATCH_BYTES) await flush(false);
         files.push(file);
-        bytes += 200 + file.path.length + file.blockHashes.length;
-        if (files.length >= MAX_INDEX_BATCH || bytes >= INDEX_BATCH_BYTES) await flush(false);
+        bytes += entryBytes;
+        if (files.length >= MAX_INDEX_BATCH) await flush(false);
       }
       if (files.length > 0 || first || skipped) await flush(true);
       await Promise.race([changed, session.ended]);
