@@ -83,10 +83,10 @@ export function gearMasks(average: number): { strict: number; loose: number } {
 
 /** Address of the data window in the module's memory (the gear table comes first). */
 const WINDOW_AT = 1024;
-/** Bytes of a file a chunker holds at once: four of the largest blocks, read in few calls. */
-export const WINDOW_BYTES = 4 * MAX_BLOCK_SIZE;
-/** Idle chunkers kept for reuse (each holds a window). */
-const KEPT_IDLE = 4;
+/** Bytes of a file a chunker holds at once: two of the largest blocks (a search needs one ahead). */
+export const WINDOW_BYTES = 2 * MAX_BLOCK_SIZE;
+/** Idle chunkers kept for reuse (each holds a window; scans hash one file at a time). */
+const KEPT_IDLE = 1;
 
 type GearCut = (from: number, normalEnd: number, end: number, strict: number, loose: number) => number;
 
