@@ -93,6 +93,12 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 /** Largest block size: one block travels in one message. */
 export const MAX_BLOCK_SIZE = 1024 * 1024;
 
+/**
+ * Largest file fsync syncs (100 GiB): a file's index entry, 36 bytes a block (1 MiB blocks
+ * from 16 GiB on), must fit one 4 MiB message.
+ */
+export const MAX_FILE_SIZE = 100 * 2 ** 30;
+
 /** Modification time in nanoseconds from a `Deno.FileInfo` (Deno reports milliseconds). */
 export function mtimeNsOf(mtime: Date | null): bigint {
   return BigInt(mtime?.getTime() ?? 0) * 1_000_000n;

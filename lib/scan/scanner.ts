@@ -5,8 +5,10 @@ import {
   ExitCode,
   type FileInfo,
   FsyncError,
+  humanBytes,
   increment,
   isTempName,
+  MAX_FILE_SIZE,
   mtimeNsOf,
   PathEscapeError,
   validateRelativePath,
@@ -369,6 +371,11 @@ async function observe(
     };
   }
   if (!st.isFile) throw new NotSyncedError("not synced: not a regular file, directory or symlink");
+  if (st.size > MAX_FILE_SIZE) {
+    throw new NotSyncedError(
+      `not synced: ${humanBytes(st.size)} is over fsync's limit of ${humanBytes(MAX_FILE_SIZE)}`,
+    );
+  }
   const size = st.size;
   const mtimeMs = st.mtime?.getTime() ?? 0;
   const sameStat = live !== undefined && sameFileStat(live, st);

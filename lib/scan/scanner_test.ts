@@ -240,6 +240,27 @@ Deno.test("scanFolder() skips names it cannot sync and reports them", async () =
   }
 });
 
+Deno.test("scanFolder() reports a file over 100 GiB without reading it, and keeps the entry it had", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(root, "disk.img"), "small at first");
+    await Deno.writeTextFile(join(root, "fine.txt"), "ok");
+    const index = new MemoryIndex();
+    for (const f of await scan(root, index)) index.entries.set(f.path, { ...f, sequence: 1 });
+    await Deno.truncate(join(root, "disk.img"), 120 * 2 ** 30); // sparse: no block written
+    const problems: ScanProblem[] = [];
+    const unread = () => assert.fail("a file over the limit was opened");
+    const fs = { ...denoFs, open: unread, openSync: unread };
+    assert.deepEqual(await scan(root, index, problems, { fs }), [], "no change: disk.img keeps its entry");
+    assert.deepEqual(problems, [{
+      path: "disk.img",
+      message: "not synced: 120.0 GiB is over fsync's limit of 100.0 GiB",
+    }]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("scanFolder() reports a name that is not UTF-8 and syncs the rest", async () => {
   const root = await Deno.makeTempDir();
   try {
