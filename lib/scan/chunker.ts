@@ -29,10 +29,9 @@ const MAX_CONTENT_DEFINED_BLOCKS = 65536;
  * Block sizes for a file of `size` bytes. The average grows with the file (64 KiB up to 256
  * MiB, doubling, 256 KiB from 512 MiB); the minimum is half of it (a file up to the minimum
  * is one block, and no boundary is looked for closer than that to the last), the maximum four
- * times it. Files over 16 GiB take fixed 1 MiB blocks
- * (minimum, average and maximum alike). Every device must choose the same sizes (a protocol
- * version names them): the block list, and so the content hash, of the same bytes must be
- * the same everywhere.
+ * times it. Files over 16 GiB take fixed 1 MiB blocks (minimum, average and maximum alike).
+ * Every device must choose the same sizes (a protocol version names them): the block list,
+ * and so the content hash, of the same bytes must be the same everywhere.
  *
  * Chosen by measurement (a 64 MiB random file, 12 edit positions; bytes of new blocks):
  * 1,000,000 bytes inserted cost 1.13 MB on average (at most 1.26), deleted 0.13 MB (0.26),
@@ -84,7 +83,7 @@ export function gearMasks(average: number): { strict: number; loose: number } {
 /** Address of the data window in the module's memory (the gear table comes first). */
 const WINDOW_AT = 1024;
 /** Bytes of a file a chunker holds at once: two of the largest blocks (a search needs one ahead). */
-export const WINDOW_BYTES = 2 * MAX_BLOCK_SIZE;
+const WINDOW_BYTES = 2 * MAX_BLOCK_SIZE;
 /** Idle chunkers kept for reuse (each holds a window; scans hash one file at a time). */
 const KEPT_IDLE = 1;
 
