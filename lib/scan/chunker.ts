@@ -58,15 +58,20 @@ export function chunkSizesFor(size: number): ChunkSizes {
   return { min: average / 2, average, max: average * 4 };
 }
 
+let gear: Int32Array | undefined;
+
 /**
  * The gear table: 256 pseudo-random 32-bit values, the first four bytes (little-endian) of
- * SHA-256("fsync gear {i}"). Part of the protocol, like the sizes.
+ * SHA-256("fsync gear {i}"). Part of the protocol, like the sizes. Made on first use, not
+ * when a command starts.
  */
-export const GEAR: Int32Array = (() => {
-  const table = new Int32Array(256);
-  for (let i = 0; i < 256; i++) table[i] = createHash("sha256").update(`fsync gear ${i}`).digest().readInt32LE(0);
-  return table;
-})();
+export function gearTable(): Int32Array {
+  if (!gear) {
+    gear = new Int32Array(256);
+    for (let i = 0; i < 256; i++) gear[i] = createHash("sha256").update(`fsync gear ${i}`).digest().readInt32LE(0);
+  }
+  return gear;
+}
 
 /**
  * The masks of normalized chunking (FastCDC, level 1): below the average a boundary needs the
@@ -106,7 +111,7 @@ export class Chunker {
     const instance = new WebAssembly.Instance(compiled);
     const memory = instance.exports.memory as WebAssembly.Memory;
     memory.grow(Math.ceil((WINDOW_AT + WINDOW_BYTES) / 65536) - memory.buffer.byteLength / 65536);
-    new Int32Array(memory.buffer, 0, 256).set(GEAR);
+    new Int32Array(memory.buffer, 0, 256).set(gearTable());
     this.window = new Uint8Array(memory.buffer, WINDOW_AT, WINDOW_BYTES);
     this.#cut = instance.exports.cut as GearCut;
   }

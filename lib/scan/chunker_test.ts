@@ -3,7 +3,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { denoFs } from "../fs/mod.ts";
 import { HASH_BYTES, toHex } from "../model/mod.ts";
-import { Chunker, chunkSizesFor, GEAR, gearMasks } from "./chunker.ts";
+import { Chunker, chunkSizesFor, gearMasks, gearTable } from "./chunker.ts";
 import { hashFile } from "./hash_file.ts";
 
 const MiB = 2 ** 20;
@@ -12,6 +12,7 @@ const MiB = 2 ** 20;
 function referenceSizes(data: Uint8Array): number[] {
   const { min, average, max } = chunkSizesFor(data.length);
   const { strict, loose } = gearMasks(average);
+  const gear = gearTable();
   const sizes: number[] = [];
   for (let start = 0; start < data.length;) {
     const n = Math.min(max, data.length - start);
@@ -19,7 +20,7 @@ function referenceSizes(data: Uint8Array): number[] {
     if (n > min) {
       let fp = 0;
       for (let i = start + min; i < start + n; i++) {
-        fp = ((fp << 1) + GEAR[data[i]]) | 0;
+        fp = ((fp << 1) + gear[data[i]]) | 0;
         if ((fp & (i < start + Math.min(average, n) ? strict : loose)) === 0) {
           end = i + 1;
           break;
