@@ -50,28 +50,25 @@ export class FileEntries {
     return await this.storedManyByKey(folderId, owner, paths.map(pathKey));
   }
 
-  /** Reads entries ten keys a call (KV's getMany limit), several calls at once. */
+  /** Reads entries of these path keys, in the same order. */
   async storedManyByKey(
     folderId: string,
     owner: string,
     keys: readonly string[],
   ): Promise<(StoredFile | undefined)[]> {
-    const calls: Promise<Deno.KvEntryMaybe<StoredFile>[]>[] = [];
-    for (let i = 0; i < keys.length; i += 10) {
-      calls.push(this.#kv.getMany<StoredFile[]>(keys.slice(i, i + 10).map((k) => ["file", folderId, owner, k])));
-    }
-    return (await Promise.all(calls)).flat().map((e) => e.value ?? undefined);
+    return await getAll<StoredFile>(this.#kv, keys.map((k) => ["file", folderId, owner, k]));
   }
 
   async load(folderId: string, owner: string, stored: StoredFile): Promise<FileInfo> {
     const { hashChunks, blockHashes, blockSizes, blockSize: _fixed, ...rest } = stored;
     if (blockHashes) return { ...rest, blockHashes, blockSizes: blockSizes ?? fixedSizes(stored, blockHashes) };
     const key = pathKey(stored.path);
-    const chunks = (await this.#kv.getMany<BlockChunk[]>(
+    const chunks = (await getAll<BlockChunk>(
+      this.#kv,
       Array.from({ length: hashChunks }, (_, i) => ["hashes", folderId, owner, key, i]),
     )).map((c) => {
-      if (!c.value) throw new Error(`index entry ${stored.path} lost a block hash chunk`);
-      return c.value instanceof Uint8Array ? { hashes: c.value, sizes: undefined } : c.value;
+      if (!c) throw new Error(`index entry ${stored.path} lost a block hash chunk`);
+      return c instanceof Uint8Array ? { hashes: c, sizes: undefined } : c;
     });
     const hashes = concat(chunks.map((c) => c.hashes), Uint8Array);
     const sizes = chunks.every((c) => c.sizes) ? concat(chunks.map((c) => c.sizes!), Uint32Array) : undefined;
@@ -138,6 +135,13 @@ export function blockMapMutations(
     );
   }
   return mutations;
+}
+
+/** The values of these keys, in order: ten keys a call (KV's getMany limit), several calls at once. */
+async function getAll<T>(kv: Deno.Kv, keys: readonly Deno.KvKey[]): Promise<(T | undefined)[]> {
+  const calls: Promise<Deno.KvEntryMaybe<T>[]>[] = [];
+  for (let i = 0; i < keys.length; i += 10) calls.push(kv.getMany<T[]>(keys.slice(i, i + 10)));
+  return (await Promise.all(calls)).flat().map((e) => e.value ?? undefined);
 }
 
 /** The arrays joined into one. */

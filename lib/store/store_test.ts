@@ -56,7 +56,7 @@ Deno.test("commitLocal() numbers changes in order and localSince() replays them"
   }));
 
 Deno.test("entries round-trip whole, with block lists inline or split across values", async (t) => {
-  for (const blocks of [0, 1, 512, 513, 3000, 4096]) {
+  for (const blocks of [0, 1, 512, 513, 3000, 4096, 12_000]) {
     await t.step(`${blocks} blocks`, () =>
       withStore(async (store) => {
         const [written] = await store.commitLocal("f", [file("big.bin", blocks)]);
