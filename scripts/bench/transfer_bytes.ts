@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { type LivePair, startLivePair } from "../../tests/support/peer.ts";
 import { waitConverged } from "../../tests/support/tree.ts";
 import { fillPseudoRandom } from "../../tests/support/gen_tree.ts";
+import { saveEdited, spliced } from "../../tests/support/edits.ts";
 
 const MiB = 1 << 20;
 
@@ -38,21 +39,6 @@ export interface TransferBytesFigures {
   readonly append: FileChangeFigures;
   readonly insertion: FileChangeFigures;
   readonly deletion: FileChangeFigures;
-}
-
-/** Replaces `path` with `bytes` the way editors save: written beside it in `staging`, renamed over it. */
-async function replaceFile(staging: string, path: string, bytes: Uint8Array): Promise<void> {
-  await Deno.writeFile(staging, bytes);
-  await Deno.rename(staging, path);
-}
-
-/** `bytes` with `insert` put in, or `remove` bytes taken out, at `at`. */
-function edited(bytes: Uint8Array, at: number, insert: Uint8Array, remove = 0): Uint8Array {
-  const out = new Uint8Array(bytes.length + insert.length - remove);
-  out.set(bytes.subarray(0, at));
-  out.set(insert, at);
-  out.set(bytes.subarray(at + remove), at + insert.length);
-  return out;
 }
 
 /** Runs every change in turn on one live pair whose joiner dials through a counting proxy. */
@@ -98,12 +84,14 @@ export async function measureTransferBytes(): Promise<TransferBytesFigures> {
     const inserted = new Uint8Array(1_000_000);
     fillPseudoRandom(inserted, 8000);
     const insertion = await wireBytesFor(pair, "insertion", async () => {
-      const bytes = await Deno.readFile(join(a, "big.bin"));
-      await replaceFile(staging, join(a, "big.bin"), edited(bytes, bytes.length >> 1, inserted));
+      await saveEdited(staging, join(a, "big.bin"), (old) => spliced(old, old.length >> 1, inserted));
     });
     const deletion = await wireBytesFor(pair, "deletion", async () => {
-      const bytes = await Deno.readFile(join(a, "big.bin"));
-      await replaceFile(staging, join(a, "big.bin"), edited(bytes, bytes.length >> 1, new Uint8Array(), 1_000_000));
+      await saveEdited(
+        staging,
+        join(a, "big.bin"),
+        (old) => spliced(old, old.length >> 1, new Uint8Array(), 1_000_000),
+      );
     });
     return {
       initialSync: { bytes: dirBytes + 200 * MiB, received: initial },

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { bytesReceivedFor, receivedBytes, startLivePair } from "../support/peer.ts";
 import { fillPseudoRandom } from "../support/gen_tree.ts";
+import { saveEdited, spliced } from "../support/edits.ts";
 
 const MiB = 1 << 20;
 
@@ -36,21 +37,6 @@ Deno.test("renaming a directory, moving and copying files costs (almost) no tran
   }
 });
 
-/** `bytes` with `insert` put in and `remove` bytes taken out at `at`. */
-function spliced(bytes: Uint8Array, at: number, insert: Uint8Array, remove: number): Uint8Array {
-  const out = new Uint8Array(bytes.length + insert.length - remove);
-  out.set(bytes.subarray(0, at));
-  out.set(insert, at);
-  out.set(bytes.subarray(at + remove), at + insert.length);
-  return out;
-}
-
-/** Saves `path` as editors do: the new content written to `staging` (outside the folder), then renamed over it. */
-async function replaceWith(staging: string, path: string, edit: (old: Uint8Array) => Uint8Array): Promise<void> {
-  await Deno.writeFile(staging, edit(await Deno.readFile(path)));
-  await Deno.rename(staging, path);
-}
-
 Deno.test("a 1 MiB change in the middle of a large file, an append, an insertion and a deletion transfer only the blocks around them", async (t) => {
   const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-delta-" });
   try {
@@ -78,7 +64,7 @@ Deno.test("a 1 MiB change in the middle of a large file, an append, an insertion
       ["1,000,000 bytes inserted at the middle", 1.5e6, async () => {
         const inserted = new Uint8Array(1_000_000);
         fillPseudoRandom(inserted, 10);
-        await replaceWith(
+        await saveEdited(
           join(tmp, "saving"),
           join(a, "disk.img"),
           (old) => spliced(old, old.length >> 1, inserted, 0),
@@ -86,7 +72,7 @@ Deno.test("a 1 MiB change in the middle of a large file, an append, an insertion
       }],
       ["1,000,000 bytes deleted from the middle", 0.5e6, async () => {
         const cut = (old: Uint8Array) => spliced(old, old.length >> 1, new Uint8Array(), 1_000_000);
-        await replaceWith(join(tmp, "saving"), join(a, "disk.img"), cut);
+        await saveEdited(join(tmp, "saving"), join(a, "disk.img"), cut);
       }],
     ];
     for (const [what, bound, change] of steps) {
