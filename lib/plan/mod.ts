@@ -9,3 +9,4 @@ export * from "./deletion_guard.ts";
 export * from "./pass_order.ts";
 export * from "./conflict_copy.ts";
 export * from "./folder_policy.ts";
+export * from "./introductions.ts";
