@@ -27,6 +27,7 @@ export {
   type DeviceEvent,
   deviceIdOf,
   type DeviceOptions,
+  Dialer,
   type DialTarget,
   explainIgnored,
   type FolderAction,

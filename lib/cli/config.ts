@@ -28,6 +28,8 @@ export interface FolderConfig {
   readonly mode?: FolderMode;
   /** Devices (display IDs) trusted with it: offered it, and whose offer of it is accepted. */
   readonly shareWith: readonly string[];
+  /** Introductions on or off for it (absent: as the home has it, on for a new folder). */
+  readonly introduce?: boolean;
   /** A scan deleting more than `percent` % of its files AND more than `files` files waits for confirmation. */
   readonly bigDeletes: { readonly percent: number; readonly files: number };
 }
@@ -47,7 +49,8 @@ const FOLDER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** Settings from `<home>/config.toml`; command-line flags override them. */
 export interface Config {
-  readonly listen: HostPort;
+  /** Absent: port 50051 on every interface, or the next free port after it. */
+  readonly listen?: HostPort;
   /** Seconds between the full scans that back up the watcher. */
   readonly rescanInterval: number;
   /** Upload and download limits in KiB/s; 0 is unlimited. */
@@ -64,7 +67,7 @@ export interface Config {
 
 /** The values used when the file does not set them. */
 export const DEFAULT_CONFIG: Config = {
-  listen: { host: "0.0.0.0", port: DEFAULT_PORT },
+  listen: undefined,
   rescanInterval: 3600,
   maxSendKbps: 0,
   maxRecvKbps: 0,
@@ -79,7 +82,8 @@ export const DEFAULT_CONFIG: Config = {
 export const CONFIG_TEMPLATE = `# fsync configuration. Command-line flags override what is set here.
 # Uncomment a line to change it.
 
-# Address to accept peers on (fsync share, fsync run).
+# Address to accept peers on (fsync share, join and run). Unset, fsync listens on port
+# ${DEFAULT_PORT} of every interface, or on the next free port when that one is taken.
 # listen = "0.0.0.0:${DEFAULT_PORT}"
 
 # Seconds between the full scans that back up the file watcher.
@@ -109,6 +113,8 @@ export const CONFIG_TEMPLATE = `# fsync configuration. Command-line flags overri
 # label = "Documents"           # default: the directory's name
 # mode = "send-receive"         # or send-only, receive-only
 # share_with = ["ABCDEFG-...-XYZ"]   # device IDs trusted with it: offered it, and accepted from
+# introduce = true              # false: neither introduce its devices to each other nor trust
+#                               # devices its peers introduce (each device then needs an invite)
 # big_delete_percent = 50       # a scan deleting more than this % of the files AND more than
 # big_delete_files = 100        # this many files waits for: fsync folder confirm-deletes ID
 `;
@@ -229,6 +235,7 @@ export function parseConfig(raw: Record<string, unknown>, fail: (message: string
       label,
       mode,
       share_with: shareWith,
+      introduce,
       big_delete_percent: percent = DEFAULT_BIG_DELETES.percent,
       big_delete_files: files = DEFAULT_BIG_DELETES.files,
       ...rest
@@ -248,6 +255,9 @@ export function parseConfig(raw: Record<string, unknown>, fail: (message: string
     if (shareWith !== undefined && !Array.isArray(shareWith)) {
       throw fail(`${what}.share_with must be a list of device IDs`);
     }
+    if (introduce !== undefined && typeof introduce !== "boolean") {
+      throw fail(`${what}.introduce must be true or false`);
+    }
     if (typeof percent !== "number" || !Number.isInteger(percent) || percent < 0 || percent > 100) {
       throw fail(`${what}.big_delete_percent must be a whole number from 0 to 100`);
     }
@@ -261,6 +271,7 @@ export function parseConfig(raw: Record<string, unknown>, fail: (message: string
       label: (label as string | undefined) ?? (basename(absolute) || absolute),
       mode: mode as FolderMode | undefined,
       shareWith: [...new Set(((shareWith ?? []) as unknown[]).map((d, j) => deviceId(d, `${what}.share_with[${j}]`)))],
+      introduce: introduce as boolean | undefined,
       bigDeletes: { percent, files },
     };
   });
@@ -270,7 +281,7 @@ export function parseConfig(raw: Record<string, unknown>, fail: (message: string
   const sameId = twice(folders.map((f) => f.id));
   if (sameId) throw fail(`two [[folders]] have the id "${sameId}"`);
   return {
-    listen: raw.listen === undefined ? DEFAULT_CONFIG.listen : address(raw.listen, "listen"),
+    listen: raw.listen === undefined ? undefined : address(raw.listen, "listen"),
     rescanInterval: whole("rescan_interval", 1) ?? DEFAULT_CONFIG.rescanInterval,
     maxSendKbps: whole("max_send_kbps", 0) ?? DEFAULT_CONFIG.maxSendKbps,
     maxRecvKbps: whole("max_recv_kbps", 0) ?? DEFAULT_CONFIG.maxRecvKbps,

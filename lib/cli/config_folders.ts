@@ -17,6 +17,7 @@ export async function applyConfiguredFolders(device: Device, ctx: CliContext): P
   for (const entry of ctx.config.folders) {
     const folderId = await ensureFolder(device, entry, ctx);
     byId.set(folderId, entry);
+    if (entry.introduce !== undefined) await device.setIntroduce(folderId, entry.introduce);
     for (const peerId of entry.shareWith) {
       if (peerId === device.identity.displayId) continue; // one config file copied to every device
       if (!(await device.trustWith(folderId, peerId))) {
@@ -29,7 +30,9 @@ export async function applyConfiguredFolders(device: Device, ctx: CliContext): P
   }
   return (offer) => {
     const entry = byId.get(offer.folderId);
-    if (entry?.shareWith.includes(offer.peerId)) return Promise.resolve({ path: entry.path, mode: entry.mode });
+    if (entry?.shareWith.includes(offer.peerId)) {
+      return Promise.resolve({ path: entry.path, mode: entry.mode, introduce: entry.introduce });
+    }
     ctx.logger.warn(
       `${offer.peerName} offers the folder "${offer.label}", which ${CONFIG_FILE} does not share with it: declined ` +
         `(to accept it, add [[folders]] with id = "${offer.folderId}", a path and share_with = ["${offer.peerId}"])`,

@@ -5,10 +5,11 @@ import { ExitCode, type FsyncError } from "../../mod.ts";
 import { CONFIG_TEMPLATE, DEFAULT_CONFIG, parseConfig, readConfig } from "./config.ts";
 
 Deno.test("the template's commented settings are the defaults, and valid", () => {
+  // Folder settings are examples; listen's default (port 50051, or the next free one) is no single value.
   const uncommented = CONFIG_TEMPLATE.split("\n")
     .filter((l) =>
       /^# [a-z_]+ = /.test(l) &&
-      !/^# (peers|path|id|label|mode|share_with|big_delete_percent|big_delete_files) = /.test(l)
+      !/^# (listen|peers|path|id|label|mode|share_with|introduce|big_delete_percent|big_delete_files) = /.test(l)
     )
     .map((l) => l.slice(2))
     .join("\n");
@@ -26,6 +27,7 @@ Deno.test("parseConfig() reads folders and peers", () => {
 [[folders]]
 path = "/srv/a"
 mode = "receive-only"
+introduce = false
 [[folders]]
 path = "/srv/b/"
 id = "docs-2024.v1"
@@ -47,6 +49,7 @@ share_with = ["${ID}", "${ID.replaceAll("-", "")}"]
       label: "a",
       mode: "receive-only",
       shareWith: [],
+      introduce: false,
       bigDeletes: { percent: 50, files: 100 },
     },
     {
@@ -55,6 +58,7 @@ share_with = ["${ID}", "${ID.replaceAll("-", "")}"]
       label: "Documents",
       mode: undefined,
       shareWith: [ID],
+      introduce: undefined,
       bigDeletes: { percent: 90, files: 0 },
     },
   ]);
@@ -72,6 +76,7 @@ Deno.test("parseConfig() names what is wrong", () => {
     [`[[folders]]\npath = "/a"\nlabel = ""`, /^folders\[0\]\.label must be a name/],
     [`[[folders]]\npath = "/a"\nmode = "mirror"`, /^folders\[0\]\.mode must be one of/],
     [`[[folders]]\npath = "/a"\nshare_with = "${ID}"`, /^folders\[0\]\.share_with must be a list/],
+    [`[[folders]]\npath = "/a"\nintroduce = "no"`, /^folders\[0\]\.introduce must be true or false/],
     [`[[folders]]\npath = "/a"\nshare_with = ["${OTHER_ID}"]`, /^folders\[0\]\.share_with\[0\] must be a device ID/],
     [
       `[[folders]]\npath = "/a"\nbig_delete_percent = 101`,

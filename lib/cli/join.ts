@@ -2,14 +2,15 @@
 import { basename, resolve } from "node:path";
 import {
   Device,
+  Dialer,
   ExitCode,
   type FolderMode,
+  formatDeviceId,
   formatHostPort,
   FsyncError,
   type HostPort,
   humanBytes,
   type Invite,
-  keepConnected,
   UntrustedPeerError,
 } from "../../mod.ts";
 import { type CliContext, deviceOptions, showProgress, UsageError } from "./context.ts";
@@ -23,11 +24,15 @@ export interface JoinOptions {
   readonly once: boolean;
   readonly rescanInterval?: number;
   readonly mode?: FolderMode;
+  readonly listen?: HostPort;
+  /** Introductions for the folder on or off (undefined: as they were, on for a new folder). */
+  readonly introduce?: boolean;
 }
 
 /**
- * `fsync join PEER [DIR]`: connects, accepts the peer's offer (asking on a terminal), and
- * syncs until a signal, or with `--once` until the replica is complete.
+ * `fsync join PEER [DIR]`: listens, connects, accepts the peer's offer (asking on a terminal),
+ * and syncs with it and the devices it introduces until a signal, or with `--once` until the
+ * replica is complete.
  */
 export async function join(
   peer: { address: HostPort; invite?: Invite },
@@ -44,8 +49,11 @@ export async function join(
   let refusal: FsyncError | undefined;
   const existing = dir ? await device.folderAt(dir) : undefined;
   if (existing && opts.mode) await device.setFolderMode(existing.id, opts.mode);
+  if (existing && opts.introduce !== undefined) await device.setIntroduce(existing.id, opts.introduce);
   let folderId = existing?.id;
-  const stop = new AbortController();
+  /** The device the invite names, or the one that answered at the address. */
+  let sharerId = invite ? formatDeviceId(invite.deviceId) : undefined;
+  const dialer = new Dialer(device, logger);
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => resolveDone = r);
   const refuse = (error: FsyncError) => {
@@ -81,11 +89,13 @@ export async function join(
     }
     folderId = offer.folderId;
     console.log(`Joining "${offer.label}" into ${path}${opts.mode ? ` (${opts.mode})` : ""}`);
-    return { path, mode: opts.mode };
+    return { path, mode: opts.mode, introduce: opts.introduce };
   });
   device.on((e) => {
     if (e.type === "offer-failed") refuse(e.error);
-    if (e.type === "not-trusted") {
+    if (e.type === "not-trusted" && e.peerId !== sharerId) {
+      logger.warn(`${e.peerId} does not trust this device (yet): it may not have been told about it`);
+    } else if (e.type === "not-trusted") {
       refuse(
         new UntrustedPeerError(`${target} (${e.peerId}) does not trust this device`, {
           hint: `join with the fsync://... invite "fsync share" printed, or have the sharer approve ` +
@@ -100,19 +110,25 @@ export async function join(
     if (opts.once) resolveDone();
   });
   try {
+    const listen = opts.listen ?? ctx.config.listen;
+    const port = await device.listen(listen);
+    logger.info(`listening on ${formatHostPort({ host: listen?.host ?? "0.0.0.0", port })}`);
     const pin = invite ? { deviceId: invite.deviceId, inviteSecret: invite.secret } : {};
     const first = await device.connect(address, pin);
-    // The reconnect loop is owned here: a failure in it ends the command with its error.
-    const connected = keepConnected(device, address, pin, logger, stop.signal, first.done);
-    await Promise.race([done, connected, opts.once ? stopRequested() : untilSignal()]);
-    stop.abort();
+    sharerId = first.session.peer.deviceId;
+    // The dialling loops are owned here: an unexpected failure in one ends the command with its error.
+    dialer.add({ address, pin }, first.done);
+    await dialer.refresh(ctx.config.peers);
+    await Promise.race([done, dialer.failed, opts.once ? stopRequested() : untilSignal()]);
+    const dialling = dialer.close();
     await device.close();
-    await connected;
+    await dialling;
     if (refusal) throw refusal;
   } finally {
-    stop.abort();
+    const dialling = dialer.close();
     stopProgress();
     await device.close();
+    await dialling;
   }
 }
 

@@ -50,8 +50,20 @@ function modeOption(): Option {
 
 /** `--listen` (default: the configuration's). */
 function listenOption(): Option {
-  return new Option("--listen <host:port>", `address to listen on (default 0.0.0.0:${DEFAULT_PORT})`)
-    .argParser(parseAddress);
+  return new Option(
+    "--listen <host:port>",
+    `address to listen on for peers (default 0.0.0.0:${DEFAULT_PORT}, or the next free port)`,
+  ).argParser(parseAddress);
+}
+
+/** `--introduce` (the default) and `--no-introduce`, applied to `cmd`; unset, a folder keeps its setting. */
+function introduceOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      "--introduce",
+      "introduce the folder's devices to each other, and trust devices introduced for it (default)",
+    )
+    .option("--no-introduce", "neither introduce the folder's devices to each other nor trust devices introduced");
 }
 
 /** Builds the command line parser; every action gets the loaded configuration and a logger. */
@@ -102,7 +114,7 @@ export function program(): Command {
   const inExistingHome = async (c: Command, command: (ctx: CliContext) => Promise<void>) =>
     await command(await openContext(globals(c), { create: false }));
 
-  sub("share")
+  introduceOptions(sub("share"))
     .description("share a folder and wait for peers to join")
     .argument("<dir>", "the folder to share")
     .addOption(listenOption())
@@ -132,12 +144,13 @@ export function program(): Command {
     )
     .action((dir, opts, c) => withHome(c, (ctx) => share(dir, opts, ctx)));
 
-  sub("join")
+  introduceOptions(sub("join"))
     .description("join a folder shared by a peer and keep it in sync")
     .argument("<invite|host:port>", "the invite printed by `fsync share`, or the sharing peer's address", parsePeer)
     .argument("[dir]", "where to put the replica (default: the folder's label in the current directory)")
     .option("-y, --yes", "accept the offer without asking", false)
     .option("--once", "exit 0 as soon as the replica is complete (for scripts and cron)", false)
+    .addOption(listenOption())
     .addOption(modeOption())
     .addOption(rescanOption())
     .addHelpText(
@@ -145,6 +158,7 @@ export function program(): Command {
       examples(
         "fsync join fsync://192.168.1.20:50051/ID/SECRET ~/Documents",
         "fsync join 192.168.1.20:50051 ~/Documents --yes   (the sharer must approve this device)",
+        "fsync join fsync://192.168.1.20:50051/ID/SECRET ~/Documents --listen 0.0.0.0:50052",
       ),
     )
     .action((peer, dir, opts, c) => withHome(c, (ctx) => join(peer, dir, opts, ctx)));

@@ -1,6 +1,7 @@
 // deno-lint-ignore-file no-console -- a command prints for people on standard output.
 import {
   Device,
+  Dialer,
   ExitCode,
   formatHostPort,
   FsyncError,
@@ -40,8 +41,7 @@ export async function serve(opts: RunOptions, ctx: CliContext, listen: boolean):
   const { logger } = ctx;
   const device = await startDevice(ctx, opts, true);
   const stopProgress = showProgress(device, ctx);
-  const stop = new AbortController();
-  const loops: Promise<void>[] = [];
+  const dialer = new Dialer(device, logger);
   try {
     const folders = await device.folders();
     if (folders.length === 0) logger.warn("this home has no folders yet: add one with fsync share or fsync join");
@@ -49,19 +49,18 @@ export async function serve(opts: RunOptions, ctx: CliContext, listen: boolean):
     if (listen) {
       const address = opts.listen ?? ctx.config.listen;
       const port = await device.listen(address);
-      logger.info(`listening on ${formatHostPort({ host: address.host, port })}`);
+      logger.info(`listening on ${formatHostPort({ host: address?.host ?? "0.0.0.0", port })}`);
     }
-    const targets = await device.dialTargets(ctx.config.peers);
-    for (const t of targets) loops.push(keepConnected(device, t.address, t.pin, logger, stop.signal));
-    logger.info(`syncing ${folders.length} folder(s); dialling ${targets.length} peer(s)`);
-    // Until a signal (the dialling loops end only then, or by throwing, which ends the run too).
-    const signal = await Promise.race([untilSignal(), Promise.all(loops).then(() => new Promise<never>(() => {}))]);
+    await dialer.refresh(ctx.config.peers);
+    logger.info(`syncing ${folders.length} folder(s); dialling ${dialer.size} peer(s)`);
+    // Until a signal (or a dialling loop's unexpected failure, which ends the run too).
+    const signal = await Promise.race([untilSignal(), dialer.failed]);
     logger.info(`${signal}: stopping`);
   } finally {
-    stop.abort();
+    const dialling = dialer.close(); // loops end once the device's connects do
     stopProgress();
     await device.close();
-    await Promise.all(loops);
+    await dialling;
   }
 }
 

@@ -22,6 +22,8 @@ export interface ShareOptions {
   readonly inviteTtl: number;
   readonly accept: readonly string[];
   readonly mode?: FolderMode;
+  /** Introductions for the folder on or off (undefined: as they were, on for a new folder). */
+  readonly introduce?: boolean;
 }
 
 /** `fsync share DIR`: offers the folder, prints the invite, and syncs until a signal. */
@@ -36,6 +38,7 @@ export async function share(dir: string, opts: ShareOptions, ctx: CliContext): P
     const label = opts.name ?? basename(resolve(dir));
     const folder = await device.addFolder(dir, label);
     if (opts.mode) await device.setFolderMode(folder.id, opts.mode);
+    if (opts.introduce !== undefined) await device.setIntroduce(folder.id, opts.introduce);
     device.offerToNewDevices(folder.id);
     const { files, bytes } = await device.folderSummary(folder.id);
     const accepted = new Set(opts.accept);
@@ -54,12 +57,12 @@ export async function share(dir: string, opts: ShareOptions, ctx: CliContext): P
       if (e.type === "in-sync") logger.info(`in sync`, { folder: folder.label, peer });
       if (e.type === "peer-disconnected") logger.info(`disconnected: ${e.reason}`, { peer });
     });
-    const address = reachableAddress(listen, port);
+    const address = reachableAddress(listen?.host ?? "0.0.0.0", port);
     const secret = await device.createInvite(folder.id, opts.inviteUses, opts.inviteTtl * 3_600_000);
     const invite = formatInvite({ address: parseHostPort(address), deviceId: device.identity.deviceId, secret });
     console.log(`Sharing "${folder.label}" (${files} files, ${humanBytes(bytes)}) from ${folder.path}`);
     console.log(`This device: ${device.identity.displayId}`);
-    console.log(`listening on ${formatHostPort({ host: listen.host, port })}`);
+    console.log(`listening on ${formatHostPort({ host: listen?.host ?? "0.0.0.0", port })}`);
     const uses = opts.inviteUses === 1 ? "once" : `${opts.inviteUses} times`;
     console.log(
       `On the other machine, run (the invite works ${uses}, for ${opts.inviteTtl} h):\n` +
@@ -74,8 +77,8 @@ export async function share(dir: string, opts: ShareOptions, ctx: CliContext): P
 }
 
 /** The address peers should dial: the listen host, or this machine's first LAN address. */
-function reachableAddress(listen: HostPort, port: number): string {
-  if (listen.host !== "0.0.0.0" && listen.host !== "::") return formatHostPort({ host: listen.host, port });
+function reachableAddress(host: string, port: number): string {
+  if (host !== "0.0.0.0" && host !== "::") return formatHostPort({ host, port });
   const lan = Deno.networkInterfaces().find((i) => i.family === "IPv4" && !i.address.startsWith("127."));
   return formatHostPort({ host: lan?.address ?? "127.0.0.1", port });
 }

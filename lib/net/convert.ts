@@ -3,17 +3,22 @@ import * as wire from "../gen/filesync_pb.ts";
 import {
   type FileInfo,
   type FileType,
+  formatDeviceId,
+  FsyncError,
   HASH_BYTES,
+  parseDeviceId,
   PathEscapeError,
   validateRelativePath,
   type VersionVector,
 } from "../model/mod.ts";
+import { formatHostPort, parseHostPort } from "./address.ts";
 import { ProtocolError } from "./errors.ts";
 import { INVITE_PROOF_BYTES } from "./invite.ts";
 import {
   type BlockErrorCode,
   DATA_TICKET_BYTES,
   type FolderState,
+  type IntroducedDevice,
   MAX_BLOCK_BYTES,
   MAX_INDEX_BATCH,
   type Message,
@@ -23,6 +28,9 @@ const MAX_ID_CHARS = 128;
 const MAX_NAME_CHARS = 256;
 const MAX_VERSION_ENTRIES = 1000;
 const MAX_FOLDERS = 1000;
+/** Devices introduced for one folder, and addresses named for one device. */
+const MAX_INTRODUCED = 1000;
+const MAX_ADDRESSES = 16;
 const MIN_BLOCK_BYTES = 4096;
 /** An ECDSA or Ed25519 signature is far shorter. */
 const MAX_PROOF_BYTES = 512;
@@ -54,8 +62,16 @@ export function toWire(message: Message): wire.Envelope {
               ...f,
               maxSequence: BigInt(f.maxSequence),
               seenSequence: BigInt(f.seenSequence),
+              devices: f.devices.map((d) =>
+                create(wire.IntroducedDeviceSchema, {
+                  deviceId: parseDeviceId(d.deviceId),
+                  name: d.name,
+                  addresses: [...d.addresses],
+                })
+              ),
             })
           ),
+          listenAddresses: [...message.listenAddresses],
         }),
       });
     case "shareOffer":
@@ -135,7 +151,11 @@ export function fromWire(env: wire.Envelope): Message {
       if (m.value.folders.length > MAX_FOLDERS) {
         throw new ProtocolError(`cluster config lists over ${MAX_FOLDERS} folders`);
       }
-      return { type: "clusterConfig", folders: m.value.folders.map(folderStateFromWire) };
+      return {
+        type: "clusterConfig",
+        folders: m.value.folders.map(folderStateFromWire),
+        listenAddresses: addresses(m.value.listenAddresses, "listen address"),
+      };
     case "shareOffer":
       return {
         type: "shareOffer",
@@ -298,7 +318,35 @@ function folderStateFromWire(f: wire.FolderState): FolderState {
     maxSequence: safe(f.maxSequence, "max sequence"),
     seenIndexId: text(f.seenIndexId, "seen index id", MAX_ID_CHARS),
     seenSequence: safe(f.seenSequence, "seen sequence"),
+    devices: introducedFromWire(f.devices),
   };
+}
+
+function introducedFromWire(devices: wire.IntroducedDevice[]): IntroducedDevice[] {
+  if (devices.length > MAX_INTRODUCED) {
+    throw new ProtocolError(`over ${MAX_INTRODUCED} devices introduced for a folder`);
+  }
+  return devices.map((d) => ({
+    deviceId: formatDeviceId(sized(d.deviceId, "introduced device id", HASH_BYTES, HASH_BYTES)),
+    name: text(d.name, "introduced device name", MAX_NAME_CHARS),
+    addresses: addresses(d.addresses, "introduced device address"),
+  }));
+}
+
+/** Addresses named by a peer, each a `host:port` with a port other than 0 (normalized). */
+function addresses(list: string[], what: string): string[] {
+  if (list.length > MAX_ADDRESSES) throw new ProtocolError(`over ${MAX_ADDRESSES} of ${what}es`);
+  return list.map((value) => {
+    let address;
+    try {
+      address = parseHostPort(text(value, what, MAX_NAME_CHARS));
+    } catch (e) {
+      if (e instanceof ProtocolError || !(e instanceof FsyncError)) throw e;
+      throw new ProtocolError(`${what} ${JSON.stringify(value)} is not HOST:PORT`);
+    }
+    if (address.port === 0) throw new ProtocolError(`${what} ${JSON.stringify(value)} has port 0`);
+    return formatHostPort(address);
+  });
 }
 
 function versionFromWire(counters: wire.Counter[], where: string): VersionVector {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { EnvelopeSchema } from "../gen/filesync_pb.ts";
-import { contentHashOf, type FileInfo, sha256 } from "../model/mod.ts";
+import { contentHashOf, type FileInfo, formatDeviceId, sha256 } from "../model/mod.ts";
 import { fromWire, toWire } from "./convert.ts";
 import { ProtocolError } from "./errors.ts";
 import type { Message } from "./messages.ts";
@@ -25,6 +25,17 @@ const good: FileInfo = {
 };
 
 const twoHashes = new Uint8Array([...hashes, ...hashes]);
+const deviceC = formatDeviceId(new Uint8Array(32).fill(12));
+const folderState = { folderId: "f", label: "Docs", indexId: "i", maxSequence: 9, seenIndexId: "j", seenSequence: 4 };
+
+/** A cluster config listening where `listenAddresses` says and introducing a device at `addresses`. */
+function introducing(listenAddresses: string[], addresses: string[], deviceId = deviceC): Message {
+  return {
+    type: "clusterConfig",
+    folders: [{ ...folderState, devices: [{ deviceId, name: "c", addresses }] }],
+    listenAddresses,
+  };
+}
 
 function roundTrip(message: Message): Message {
   return fromWire(fromBinary(EnvelopeSchema, toBinary(EnvelopeSchema, toWire(message))));
@@ -41,10 +52,8 @@ Deno.test("every message survives encoding and decoding", async (t) => {
       inviteProof: new Uint8Array(32).fill(4),
       dataPath: true,
     },
-    {
-      type: "clusterConfig",
-      folders: [{ folderId: "f", label: "Docs", indexId: "i", maxSequence: 9, seenIndexId: "j", seenSequence: 4 }],
-    },
+    { type: "clusterConfig", folders: [{ ...folderState, devices: [] }], listenAddresses: [] },
+    introducing(["0.0.0.0:50051", "[::1]:7"], ["192.168.1.20:50052", "laptop.lan:1"]),
     { type: "shareOffer", folderId: "f", label: "Docs", fileCount: 3, totalBytes: 2 ** 40 },
     { type: "shareAccept", folderId: "f" },
     { type: "shareDecline", folderId: "f", reason: "no" },
@@ -84,6 +93,26 @@ Deno.test("fromWire() refuses malformed or out-of-range messages", async (t) => 
       description: "long ticket",
       message: { type: "dataOffer", ticket: new Uint8Array(33) },
       why: /ticket of 33 bytes/,
+    },
+    {
+      description: "listen address without a port",
+      message: introducing(["10.0.0.1"], []),
+      why: /listen address "10.0.0.1" is not HOST:PORT/,
+    },
+    {
+      description: "introduced address with port 0",
+      message: introducing([], ["10.0.0.1:0"]),
+      why: /introduced device address "10.0.0.1:0" has port 0/,
+    },
+    {
+      description: "introduced device without an id",
+      message: introducing([], [], "not an id"),
+      why: /introduced device id of 0 bytes/,
+    },
+    {
+      description: "too many addresses",
+      message: introducing([], Array.from({ length: 17 }, (_, i) => `h${i}:1`)),
+      why: /over 16 of introduced device addresses/,
     },
     {
       description: "path escape",

@@ -19,6 +19,17 @@ export interface FolderState {
   readonly maxSequence: number;
   readonly seenIndexId: string;
   readonly seenSequence: number;
+  /** The sender's other devices sharing the folder, introduced to the receiver (empty: none). */
+  readonly devices: readonly IntroducedDevice[];
+}
+
+/** A device a peer introduces for a folder: who it is and where it was last reached. */
+export interface IntroducedDevice {
+  /** Device ID in display form. */
+  readonly deviceId: string;
+  readonly name: string;
+  /** `host:port` each, best first. */
+  readonly addresses: readonly string[];
 }
 
 /** Why a block could not be served. */
@@ -38,7 +49,12 @@ export type Message =
     /** This end can carry blocks on a data connection (absent: it cannot, as older peers). */
     readonly dataPath?: boolean;
   }
-  | { readonly type: "clusterConfig"; readonly folders: readonly FolderState[] }
+  | {
+    readonly type: "clusterConfig";
+    readonly folders: readonly FolderState[];
+    /** Where the sender accepts sessions (`host:port`; an unspecified host stands for the address it is seen at). */
+    readonly listenAddresses: readonly string[];
+  }
   | {
     readonly type: "shareOffer";
     readonly folderId: string;

@@ -20,6 +20,7 @@ import {
 import { convergedWith } from "./convergence.ts";
 import type { DeviceEvent, TransferTotals } from "./events.ts";
 import { FolderLinks } from "./folder_link.ts";
+import { Introductions } from "./introductions.ts";
 import { type FolderProblem, UNWRITTEN_BYTES } from "./folder_runner.ts";
 import { Folders } from "./folders.ts";
 import { ProblemLogger, silentLogger } from "./logger.ts";
@@ -115,10 +116,13 @@ export class Device {
       links: this.#links,
       shares: this.#shares,
       admission: this.#admission,
+      introductions: new Introductions({ store, shares: this.#shares, logger, selfId: identity.displayId, emit }),
       pulls: this.#pulls,
       blockServer: new BlockServer(store, (folderId, path) => folders.host(folderId)?.servedStale(path)),
       sendLimit: options.maxSendBytesPerSecond ? new RateLimiter(options.maxSendBytesPerSecond) : undefined,
       dialledAt: (session) => this.#sessions.dialledAt(session),
+      sessionWith: (peerId) => this.#sessions.get(peerId),
+      listenAddresses: () => this.#sessions.listenAddresses(),
       device: this,
       offerHandler: () => this.#offerHandler,
       emit,
@@ -247,6 +251,14 @@ export class Device {
     return this.#folders.add(path, label, folderId);
   }
 
+  /**
+   * Turns a folder's introductions on or off (`--no-introduce`): whether this device tells the
+   * folder's devices about each other and trusts devices introduced for it.
+   */
+  setIntroduce(folderId: string, on: boolean): Promise<void> {
+    return this.#folders.setIntroduce(folderId, on);
+  }
+
   /** Sets a folder's mode, now and for the next starts (the configuration may still override it there). */
   setFolderMode(folderId: string, mode: FolderMode): Promise<void> {
     return this.#folders.setMode(folderId, mode);
@@ -338,11 +350,12 @@ export class Device {
   }
 
   /**
-   * Accepts peers on `address`. Returns the bound port.
+   * Accepts peers on `address`, or without one on port 50051 of every interface or the next
+   * free port after it. Tells peers where it listens. Returns the bound port.
    *
-   * @throws {PortInUseError} when the port is taken.
+   * @throws {PortInUseError} when the given address's port is taken.
    */
-  listen(address: HostPort): Promise<number> {
+  listen(address?: HostPort): Promise<number> {
     return this.#sessions.listen(address);
   }
 

@@ -14,6 +14,18 @@ export interface TransferTotals {
 export type DeviceEvent =
   | { readonly type: "peer-connected"; readonly peerId: string; readonly name: string; readonly address: string }
   | { readonly type: "peer-disconnected"; readonly peerId: string; readonly reason: string }
+  /**
+   * A peer introduced a device for a folder: it is trusted with it (and dialled when an
+   * address is known), or an address was learnt for it.
+   */
+  | {
+    readonly type: "peer-introduced";
+    readonly peerId: string;
+    readonly folderId: string;
+    readonly introducerId: string;
+  }
+  /** A peer's address became known or changed (it said where it listens). */
+  | { readonly type: "peer-address"; readonly peerId: string; readonly address: string }
   /** The peer does not trust this device (no valid invite, not approved, or revoked). */
   | { readonly type: "not-trusted"; readonly peerId: string }
   /** The folder holds everything the peer has: sent when that becomes true, not after every pass. */

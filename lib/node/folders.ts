@@ -92,8 +92,16 @@ export class Folders {
   async setMode(folderId: string, mode: FolderMode): Promise<void> {
     const runner = this.#runners.get(folderId);
     if (!runner) throw new Error(`no folder ${folderId}`);
-    await this.#store.putFolder({ ...runner.folder, mode });
+    await this.#store.putFolder({ ...await this.#store.getFolder(folderId) ?? runner.folder, mode });
     runner.setMode(mode);
+  }
+
+  /** Turns a folder's introductions on or off (kept in its record, read at each ClusterConfig). */
+  async setIntroduce(folderId: string, on: boolean): Promise<void> {
+    const folder = await this.#store.getFolder(folderId);
+    if (!folder) throw new Error(`no folder ${folderId}`);
+    const { introduce: _, ...rest } = folder;
+    await this.#store.putFolder(on ? rest : { ...rest, introduce: false });
   }
 
   /** Number and total size of the files in a folder's local index. */

@@ -7,6 +7,7 @@
 export * from "./device.ts";
 export type { ConnectOptions, DeviceOptions } from "./device_options.ts";
 export { type DialTarget, keepConnected, type Pin } from "./reconnect.ts";
+export { Dialer } from "./dialer.ts";
 export type { DeviceApprover, UnknownDevice } from "./peer_admission.ts";
 export type { OfferHandler, ShareOffer } from "./peer_protocol.ts";
 export * from "./events.ts";

@@ -114,6 +114,7 @@ export class PeerAdmission {
     const known = await this.#store.getPeer(peer.deviceId);
     if (known?.trusted) return;
     await this.#store.putPeer({
+      ...known,
       deviceId: peer.deviceId,
       name: peer.deviceName,
       address: dialledAt ?? known?.address ?? "",

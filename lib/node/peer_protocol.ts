@@ -2,7 +2,9 @@ import { type BlockWant, ExitCode, type FolderMode, FsyncError, shortOfDisplayId
 import {
   type BlockErrorCode,
   type FolderState,
+  formatHostPort,
   type Message,
+  parseHostPort,
   type PeerSession,
   ProtocolError,
   type SessionEvent,
@@ -14,10 +16,10 @@ import type { DeviceEvent } from "./events.ts";
 import type { FolderLinks } from "./folder_link.ts";
 import type { FolderRunner } from "./folder_runner.ts";
 import { sendIndex } from "./index_sender.ts";
+import type { Introductions } from "./introductions.ts";
 import type { LogContext, Logger } from "./logger.ts";
 import { NOT_TRUSTED, type PeerAdmission } from "./peer_admission.ts";
 import type { PullScheduler } from "./pull_scheduler.ts";
-
 import type { Shares } from "./shares.ts";
 
 /** A folder a peer offers, as the device's owner is asked about it. */
@@ -31,7 +33,9 @@ export interface ShareOffer {
 }
 
 /** Decides about an offer: the absolute path to replicate into, or a reason to decline. */
-export type OfferHandler = (offer: ShareOffer) => Promise<{ path: string; mode?: FolderMode } | { decline: string }>;
+export type OfferHandler = (
+  offer: ShareOffer,
+) => Promise<{ path: string; mode?: FolderMode; introduce?: boolean } | { decline: string }>;
 
 /** What the peer protocol uses of its device. */
 export interface PeerProtocolContext {
@@ -43,17 +47,23 @@ export interface PeerProtocolContext {
   readonly links: FolderLinks;
   readonly shares: Shares;
   readonly admission: PeerAdmission;
+  readonly introductions: Introductions;
   readonly pulls: PullScheduler;
   readonly blockServer: BlockServer;
   /** Bounds block data sent to all peers together. */
   readonly sendLimit?: RateLimiter;
   /** The address this device dialled to open a session (none for sessions the peer opened). */
   dialledAt(session: PeerSession): string | undefined;
+  /** The open session with a peer, if any. */
+  sessionWith(peerId: string): PeerSession | undefined;
+  /** Where this device accepts sessions (`host:port`), told to every peer. */
+  listenAddresses(): string[];
   /** The folders an accepted offer makes and sets up. */
   readonly device: {
     folderAt(path: string): Promise<FolderRecord | undefined>;
     addFolder(path: string, label: string, folderId: string): Promise<FolderRecord>;
     setFolderMode(folderId: string, mode: FolderMode): Promise<void>;
+    setIntroduce(folderId: string, on: boolean): Promise<void>;
     folderSummary(folderId: string): Promise<{ files: number; bytes: number }>;
   };
   offerHandler(): OfferHandler | undefined;
@@ -82,6 +92,7 @@ export class PeerProtocol {
     const peerId = session.peer.deviceId;
     switch (event.type) {
       case "clusterConfig":
+        await this.#learnAddress(session, event.listenAddresses);
         for (const state of event.folders) await this.#onFolderState(session, state);
         return;
       case "shareOffer":
@@ -93,7 +104,9 @@ export class PeerProtocol {
         await this.#ctx.shares.add(event.folderId, peerId);
         this.#ctx.logger.info(`${session.peer.deviceName} accepted the folder`, this.#context(event.folderId, peerId));
         this.#ctx.emit({ type: "share-accepted", folderId: event.folderId, peerId });
-        return await this.sendClusterConfig(session);
+        await this.sendClusterConfig(session);
+        // The folder's other devices are introduced to the newcomer, and it to them.
+        return await this.#reannounce(event.folderId, peerId);
       }
       case "shareDecline":
         this.#ctx.links.get(event.folderId, peerId).session.declined = true;
@@ -126,12 +139,14 @@ export class PeerProtocol {
     }
   }
 
+  /** Tells the peer the folders shared with it, where they stand, their other devices, and where this device listens. */
   async sendClusterConfig(session: PeerSession): Promise<void> {
     const folders: FolderState[] = [];
+    const peerId = session.peer.deviceId;
     for (const runner of this.#ctx.folders.values()) {
-      const { folder } = runner;
-      if (!await this.#ctx.shares.has(folder.id, session.peer.deviceId)) continue;
-      const seen = await this.#ctx.store.remoteState(folder.id, session.peer.deviceId);
+      if (!await this.#ctx.shares.has(runner.folder.id, peerId)) continue;
+      const folder = await this.#ctx.store.getFolder(runner.folder.id) ?? runner.folder;
+      const seen = await this.#ctx.store.remoteState(folder.id, peerId);
       folders.push({
         folderId: folder.id,
         label: folder.label,
@@ -139,9 +154,39 @@ export class PeerProtocol {
         maxSequence: await this.#ctx.store.localSequence(folder.id),
         seenIndexId: seen.indexId,
         seenSequence: seen.sequence,
+        devices: await this.#ctx.introductions.for(folder, peerId),
       });
     }
-    await session.send({ type: "clusterConfig", folders });
+    await session.send({ type: "clusterConfig", folders, listenAddresses: this.#ctx.listenAddresses() });
+  }
+
+  /** Sends a new ClusterConfig to every connected peer sharing `folderId` but `except` (its devices changed). */
+  async #reannounce(folderId: string, except: string): Promise<void> {
+    for (const peerId of await this.#ctx.shares.of(folderId)) {
+      const session = peerId === except ? undefined : this.#ctx.sessionWith(peerId);
+      if (session) await this.sendClusterConfig(session);
+    }
+  }
+
+  /**
+   * Remembers where a peer that dialled in accepts sessions: the first address it names with
+   * an unspecified host (taken as the host it is seen at), else one on the host it is seen at,
+   * else the first. A peer this device dialled is reached where it was dialled.
+   */
+  async #learnAddress(session: PeerSession, listenAddresses: readonly string[]): Promise<void> {
+    if (listenAddresses.length === 0 || this.#ctx.dialledAt(session)) return;
+    const seenAt = parseHostPort(session.peer.address).host;
+    const parsed = listenAddresses.map((a) => parseHostPort(a));
+    const unspecified = parsed.find((a) => a.host === "0.0.0.0" || a.host === "::");
+    const chosen = unspecified
+      ? { host: seenAt, port: unspecified.port }
+      : parsed.find((a) => a.host === seenAt) ?? parsed[0];
+    const address = formatHostPort(chosen);
+    const peerId = session.peer.deviceId;
+    const record = await this.#ctx.store.getPeer(peerId);
+    if (!record?.trusted || record.address === address) return;
+    await this.#ctx.store.putPeer({ ...record, address });
+    this.#ctx.emit({ type: "peer-address", peerId, address });
   }
 
   /** Offers each folder offered here that the peer was invited or approved to, and does not share yet. */
@@ -175,6 +220,7 @@ export class PeerProtocol {
       }
       folder ??= await this.#ctx.device.addFolder(answer.path, offer.label, offer.folderId);
       if (answer.mode) await this.#ctx.device.setFolderMode(folder.id, answer.mode);
+      if (answer.introduce !== undefined) await this.#ctx.device.setIntroduce(folder.id, answer.introduce);
     } catch (e) {
       if (!(e instanceof FsyncError)) throw e;
       this.#ctx.logger.error(`cannot accept the folder: ${e.message}`, {
@@ -197,6 +243,11 @@ export class PeerProtocol {
     if (!runner || !await this.#ctx.shares.has(state.folderId, peerId)) return;
     const held = await this.#ctx.store.remoteState(state.folderId, peerId);
     if (held.indexId !== state.indexId) await this.#ctx.store.resetRemote(state.folderId, peerId, state.indexId);
+    for (const added of await this.#ctx.introductions.accept(session.peer, state)) {
+      // Connected already (for another folder): it learns that this one is shared with it.
+      const other = this.#ctx.sessionWith(added);
+      if (other) await this.sendClusterConfig(other);
+    }
     const pair = { folderId: state.folderId, peerId };
     const link = this.#ctx.links.get(state.folderId, peerId);
     link.session.unannounced = false;

@@ -1,6 +1,7 @@
 import { parseDeviceId, shortOfDisplayId } from "../model/mod.ts";
 import {
   type Connection,
+  DEFAULT_PORT,
   type DeviceIdentity,
   dial,
   formatHostPort,
@@ -10,6 +11,7 @@ import {
   type Listener,
   PeerSession,
   PeerUnreachableError,
+  PortInUseError,
   PROTOCOL_VERSION,
   ProtocolError,
   proveIdentity,
@@ -23,6 +25,16 @@ import type { PeerProtocol } from "./peer_protocol.ts";
 
 /** How often connected peers are checked against the store (a revoke from another process). */
 const TRUST_CHECK_MS = 2_000;
+/** Ports tried from DEFAULT_PORT on when no listen address is given, before any free port. */
+const DEFAULT_PORTS_TRIED = 20;
+/**
+ * Two sessions with one peer that began within this time of each other, one dialled by each
+ * side, are taken for a simultaneous dial: both sides keep the one the smaller device ID
+ * dialled. Past it, a newer session replaces the older (the peer restarted; the old one is dead).
+ */
+const SIMULTANEOUS_MS = 10_000;
+/** The Goodbye reason of the session a simultaneous dial gives up. */
+export const DUPLICATE_SESSION = "duplicate session: the other one, dialled at the same time, is kept";
 
 /** What the sessions of a device use of it. */
 export interface PeerSessionsContext {
@@ -55,7 +67,10 @@ export class PeerSessions {
   #sessions = new Map<string, PeerSession>();
   /** The address this device dialled to open a session (none for sessions the peer opened). */
   #dialledAt = new WeakMap<PeerSession, string>();
+  /** When each session was admitted, and which device dialled it. */
+  #opened = new WeakMap<PeerSession, { atMs: number; dialler: string }>();
   #listener?: Listener;
+  #listenAddress?: string;
   #trustTimer?: ReturnType<typeof setInterval>;
 
   constructor(ctx: PeerSessionsContext) {
@@ -77,12 +92,35 @@ export class PeerSessions {
     return this.#dialledAt.get(session);
   }
 
-  /** Accepts peers on `address`; returns the bound port. @throws {PortInUseError} when it is taken. */
-  async listen(address: HostPort): Promise<number> {
+  /**
+   * Accepts peers on `address`, or without one on port 50051 of every interface or the next
+   * free port after it. Returns the bound port.
+   *
+   * @throws {PortInUseError} when the given address's port is taken.
+   */
+  async listen(address?: HostPort): Promise<number> {
+    if (address) return await this.#listenOn(address);
+    for (let port = DEFAULT_PORT; port < DEFAULT_PORT + DEFAULT_PORTS_TRIED; port++) {
+      try {
+        return await this.#listenOn({ host: "0.0.0.0", port });
+      } catch (e) {
+        if (!(e instanceof PortInUseError)) throw e;
+      }
+    }
+    return await this.#listenOn({ host: "0.0.0.0", port: 0 });
+  }
+
+  /** Where this device accepts sessions (`host:port`), if it listens. */
+  listenAddresses(): string[] {
+    return this.#listenAddress ? [this.#listenAddress] : [];
+  }
+
+  async #listenOn(address: HostPort): Promise<number> {
     this.#listener = await listen(address, this.#ctx.identity, (c) => this.#ctx.track(this.adopt(c, "")), {
       onWarning: (line) => this.#ctx.logger.warn(line),
       dataPath: this.#ctx.dataPath,
     });
+    this.#listenAddress = formatHostPort({ host: address.host, port: this.#listener.port });
     return this.#listener.port;
   }
 
@@ -170,14 +208,27 @@ export class PeerSessions {
       invitedTo = granted;
       connection.authenticated(); // the listener's limits on strangers end
     }
-    this.#sessions.get(peer.deviceId)?.close("replaced by a newer connection");
+    const dialler = connection.role === "client" ? identity.displayId : peer.deviceId;
+    const existing = this.#sessions.get(peer.deviceId);
+    const simultaneous = existing && this.#simultaneous(existing, dialler);
+    if (simultaneous && this.#opened.get(existing)!.dialler < dialler) {
+      await session.close(DUPLICATE_SESSION);
+      logger.debug(
+        `closed a second session with ${peer.deviceName}, dialled at the same time`,
+        peerContext(peer.deviceId),
+      );
+      return;
+    }
+    existing?.close(simultaneous ? DUPLICATE_SESSION : "replaced by a newer connection");
     this.#sessions.set(peer.deviceId, session);
+    this.#opened.set(session, { atMs: this.#ctx.nowMs(), dialler });
     this.#trustTimer ??= setInterval(() => this.#ctx.track(this.#dropUntrusted()), TRUST_CHECK_MS);
     // Dialling a device is no reason to trust it: a dialled device keeps the trust it had, and
     // an unknown one is recorded (trusted) only when this device accepts a folder it offers.
     if (dialled) this.#dialledAt.set(session, dialled);
     if (connection.role === "server" || known) {
       await store.putPeer({
+        ...known,
         deviceId: peer.deviceId,
         name: peer.deviceName,
         address: dialled || known?.address || "",
@@ -190,6 +241,16 @@ export class PeerSessions {
     this.#ctx.emit({ type: "peer-connected", peerId: peer.deviceId, name: peer.deviceName, address: peer.address });
     ready?.(session);
     await this.#run(session, invitedTo);
+  }
+
+  /**
+   * Whether a new session with a peer, dialled by `dialler`, and the `existing` one come from
+   * a simultaneous dial: each side dialled one, within SIMULTANEOUS_MS. Both sides then keep
+   * the session the smaller device ID dialled, so they keep the same one.
+   */
+  #simultaneous(existing: PeerSession, dialler: string): boolean {
+    const opened = this.#opened.get(existing);
+    return opened !== undefined && opened.dialler !== dialler && this.#ctx.nowMs() - opened.atMs <= SIMULTANEOUS_MS;
   }
 
   /** Runs the protocol of an admitted session until it ends, then forgets the session. */

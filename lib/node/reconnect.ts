@@ -43,8 +43,10 @@ export async function dialTargets(
 
 /**
  * Keeps a session with the peer at `address` until `stop` aborts: reconnects after a loss,
- * waiting longer after each failed attempt (up to 15 s). `firstSession` is the session
- * already open, if any. Errors other than an unreachable or refusing peer end the loop.
+ * waiting longer after each failed attempt (up to 15 s). A peer pinned by its device ID is
+ * dialled at the address the store last learnt for it, and no longer once it is revoked.
+ * `firstSession` is the session already open, if any. Errors other than an unreachable or
+ * refusing peer end the loop.
  */
 export async function keepConnected(
   device: Device,
@@ -56,7 +58,7 @@ export async function keepConnected(
 ): Promise<void> {
   const peerId = pin?.deviceId && formatDeviceId(pin.deviceId);
   const context = peerId ? { peer: shortOfDisplayId(peerId) } : undefined;
-  const target = formatHostPort(address);
+  let target = formatHostPort(address);
   let sessionDone = firstSession;
   let waitMs = FIRST_WAIT_MS;
   while (!stop.aborted) {
@@ -67,6 +69,15 @@ export async function keepConnected(
     }
     await abortableSleep(sessionDone ? waitMs : 0, stop);
     if (stop.aborted) return;
+    const known = peerId ? await device.peer(peerId) : undefined;
+    if (known?.trusted === false) {
+      logger.info(`${target} was revoked: no longer dialled`, context);
+      return;
+    }
+    if (known?.address && known.address !== target) {
+      address = parseHostPort(known.address);
+      target = known.address;
+    }
     if (peerId && device.isConnected(peerId)) {
       // It dialled this device: one session is enough (two would keep replacing each other).
       sessionDone = undefined;

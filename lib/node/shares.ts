@@ -14,9 +14,14 @@ export class Shares {
 
   /** Whether `folderId` is shared with `peerId`. */
   async has(folderId: string, peerId: string): Promise<boolean> {
+    return (await this.of(folderId)).has(peerId);
+  }
+
+  /** The peers `folderId` is shared with. */
+  async of(folderId: string): Promise<ReadonlySet<string>> {
     let peers = this.#byFolder.get(folderId);
     if (!peers) this.#byFolder.set(folderId, peers = new Set(await this.#store.sharesOf(folderId)));
-    return peers.has(peerId);
+    return peers;
   }
 
   /** Shares a folder with a connected peer, which is then to announce it in its ClusterConfig. */

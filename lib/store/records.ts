@@ -12,6 +12,11 @@ export interface FolderRecord {
   readonly mode?: FolderMode;
   /** This device made the folder's marker file: from then on, a root without it is not used. */
   readonly marked?: boolean;
+  /**
+   * False (`--no-introduce`): this device neither introduces the folder's devices to each
+   * other nor trusts devices introduced for it (absent: it does both).
+   */
+  readonly introduce?: boolean;
 }
 
 /** A device this device knows. */
@@ -30,6 +35,8 @@ export interface PeerRecord {
   readonly invitedTo: readonly string[];
   /** When a session with it last started or ended (ms since the epoch). */
   readonly lastSeenMs?: number;
+  /** The device that introduced it (display ID), when it came to be trusted by an introduction. */
+  readonly introducedBy?: string;
 }
 
 /** The last problem a device reported (a warning or an error), with what it concerned. */

@@ -122,7 +122,9 @@ export async function startFakeSharer(folderId: string): Promise<FakePeer> {
           maxSequence: 10,
           seenIndexId: "",
           seenSequence: 0,
+          devices: [],
         }],
+        listenAddresses: [],
       });
       resolve(session);
     })();

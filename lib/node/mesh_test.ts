@@ -1,0 +1,183 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { parseDeviceId } from "../model/mod.ts";
+import { Device } from "./device.ts";
+import { Dialer } from "./dialer.ts";
+import type { DeviceEvent } from "./events.ts";
+import { silentLogger } from "./logger.ts";
+
+const LOCAL = { host: "127.0.0.1", port: 0 };
+
+/** Polls `check` every 50 ms until it holds (failing with `what` after `timeoutMs`). */
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A running device listening on 127.0.0.1 with a dialer, as `fsync join` and `run` keep one. */
+interface Node {
+  readonly device: Device;
+  readonly dialer: Dialer;
+  readonly port: number;
+  readonly events: DeviceEvent[];
+  close(): Promise<void>;
+}
+
+async function startNode(home: string, name: string, replica?: string, introduce?: boolean): Promise<Node> {
+  const device = await Device.start({ home, name });
+  const events: DeviceEvent[] = [];
+  device.on((e) => events.push(e));
+  if (replica) {
+    device.onOffer(async () => {
+      await Deno.mkdir(replica, { recursive: true });
+      return { path: replica, introduce };
+    });
+  }
+  const port = await device.listen(LOCAL);
+  const dialer = new Dialer(device, silentLogger);
+  return {
+    device,
+    dialer,
+    port,
+    events,
+    async close() {
+      const dialling = dialer.close();
+      await device.close();
+      await dialling;
+    },
+  };
+}
+
+/** Joins `node` to the sharer at `port` with an invite, as `fsync join` does, and keeps it connected. */
+async function joinWith(node: Node, sharer: Node, secret: Uint8Array): Promise<void> {
+  const address = { host: "127.0.0.1", port: sharer.port };
+  const pin = { deviceId: sharer.device.identity.deviceId, inviteSecret: secret };
+  const first = await node.device.connect(address, pin);
+  node.dialer.add({ address, pin }, first.done);
+  await node.dialer.refresh([]);
+}
+
+/** A sharer of `src` with an invite for `uses` devices. */
+async function startSharer(
+  tmp: string,
+  uses: number,
+  introduce = true,
+): Promise<{ a: Node; folderId: string; secret: Uint8Array }> {
+  const src = join(tmp, "a");
+  await Deno.mkdir(src, { recursive: true });
+  await Deno.writeTextFile(join(src, "hello.txt"), "from a\n");
+  const a = await startNode(join(tmp, "home-a"), "a");
+  const folder = await a.device.addFolder(src, "shared");
+  if (!introduce) await a.device.setIntroduce(folder.id, false);
+  a.device.offerToNewDevices(folder.id);
+  return { a, folderId: folder.id, secret: await a.device.createInvite(folder.id, uses, 60_000) };
+}
+
+const id = (node: Node) => node.device.identity.displayId;
+
+Deno.test("introductions: B and C, who joined A, trust and dial each other, and sync directly while A is down", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "fsync-mesh-" });
+  const { a, folderId, secret } = await startSharer(tmp, 2);
+  const b = await startNode(join(tmp, "home-b"), "b", join(tmp, "b"));
+  const c = await startNode(join(tmp, "home-c"), "c", join(tmp, "c"));
+  try {
+    await joinWith(b, a, secret);
+    await until("b has a's file", () => exists(join(tmp, "b/hello.txt")));
+    await joinWith(c, a, secret);
+    await until("b and c are connected", () => b.device.isConnected(id(c)) && c.device.isConnected(id(b)));
+
+    const cSeenByB = await b.device.peer(id(c));
+    assert.equal(cSeenByB?.trusted, true);
+    assert.equal(cSeenByB?.introducedBy, id(a));
+    assert.equal(cSeenByB?.address, `127.0.0.1:${c.port}`, "c's listen address, learnt by a and passed on");
+    assert.equal((await c.device.peer(id(b)))?.introducedBy, id(a));
+    assert.ok(b.events.some((e) => e.type === "peer-introduced" && e.peerId === id(c) && e.folderId === folderId));
+
+    await a.close();
+    await Deno.writeTextFile(join(tmp, "b/from-b.txt"), "made on b while a is down\n");
+    await until("c has b's file", () => exists(join(tmp, "c/from-b.txt")));
+    await Deno.writeTextFile(join(tmp, "c/from-c.txt"), "made on c\n");
+    await until("b has c's file", () => exists(join(tmp, "b/from-c.txt")));
+    assert.equal(await Deno.readTextFile(join(tmp, "c/from-b.txt")), "made on b while a is down\n");
+  } finally {
+    await Promise.all([a.close(), b.close(), c.close()]);
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("no introductions where the folder turns them off: at the sharer, or at a joiner", async (t) => {
+  for (const where of ["sharer", "joiner"] as const) {
+    await t.step(`--no-introduce at the ${where}`, async () => {
+      const tmp = await Deno.makeTempDir({ prefix: "fsync-mesh-off-" });
+      const { a, secret } = await startSharer(tmp, 2, where !== "sharer");
+      const b = await startNode(join(tmp, "home-b"), "b", join(tmp, "b"), where === "joiner" ? false : undefined);
+      const c = await startNode(join(tmp, "home-c"), "c", join(tmp, "c"));
+      try {
+        await joinWith(b, a, secret);
+        await until("b has a's file", () => exists(join(tmp, "b/hello.txt")));
+        await joinWith(c, a, secret);
+        await until("c has a's file", () => exists(join(tmp, "c/hello.txt")));
+        // A file made on b after c joined reaches c through a: a's later ClusterConfigs were read by then.
+        await Deno.writeTextFile(join(tmp, "b/late.txt"), "late\n");
+        await until("c has b's file through a", () => exists(join(tmp, "c/late.txt")));
+        assert.equal(await b.device.peer(id(c)), undefined, "b does not know c");
+        if (where === "sharer") {
+          assert.equal(await c.device.peer(id(b)), undefined, "c does not know b");
+        } else {
+          // a introduced b to c, which trusts it; b, whose folder refuses introductions, does not let c in.
+          assert.equal((await c.device.peer(id(b)))?.introducedBy, id(a));
+          await until("c was refused by b", () => c.events.some((e) => e.type === "not-trusted" && e.peerId === id(b)));
+          assert.equal(b.device.isConnected(id(c)), false);
+        }
+      } finally {
+        await Promise.all([a.close(), b.close(), c.close()]);
+        await Deno.remove(tmp, { recursive: true });
+      }
+    });
+  }
+});
+
+Deno.test("two devices that dial each other at once keep one session, the same on both sides", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "fsync-mesh-dup-" });
+  const { a, secret } = await startSharer(tmp, 1);
+  const b = await startNode(join(tmp, "home-b"), "b", join(tmp, "b"));
+  try {
+    await joinWith(b, a, secret);
+    await until("b has a's file", () => exists(join(tmp, "b/hello.txt")));
+    await b.dialer.close();
+    for (let round = 0; round < 5; round++) {
+      const before = [a.events.length, b.events.length];
+      const aToB = a.device.connect({ host: "127.0.0.1", port: b.port }, { deviceId: b.device.identity.deviceId });
+      const bToA = b.device.connect({ host: "127.0.0.1", port: a.port }, { deviceId: parseDeviceId(id(a)) });
+      await Promise.allSettled([aToB, bToA]);
+      await new Promise((r) => setTimeout(r, 300));
+      const opened = (events: DeviceEvent[], from: number) => {
+        const since = events.slice(from);
+        return since.filter((e) => e.type === "peer-connected").length -
+          since.filter((e) => e.type === "peer-disconnected").length;
+      };
+      // Each side had one session, and has one: the same (were they not, each would close the other's).
+      assert.ok(a.device.isConnected(id(b)) && b.device.isConnected(id(a)), `round ${round}: connected`);
+      assert.deepEqual([opened(a.events, before[0]), opened(b.events, before[1])], [0, 0], `round ${round}`);
+      const name = `round-${round}.txt`;
+      await Deno.writeTextFile(join(tmp, "a", name), `${round}\n`);
+      await until(`${name} reached b`, () => exists(join(tmp, "b", name)));
+    }
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
