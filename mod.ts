@@ -33,7 +33,6 @@ export {
   type FolderAction,
   type IgnoreExplanation,
   keepConnected,
-  listPeers,
   LOG_LEVELS,
   type LogContext,
   type Logger,

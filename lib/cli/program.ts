@@ -1,14 +1,21 @@
 // deno-lint-ignore-file no-console -- commands print for people on standard output.
 import { Command, Option } from "commander";
-import { DEFAULT_PORT, deviceIdOf, listPeers, revokePeer } from "../../mod.ts";
-import { type CliContext, defaultHome, forgetFailedHome, type GlobalOptions, openContext } from "./context.ts";
+import { DEFAULT_PORT, deviceIdOf, readStatus, revokePeer } from "../../mod.ts";
+import {
+  type CliContext,
+  configuredModes,
+  defaultHome,
+  forgetFailedHome,
+  type GlobalOptions,
+  openContext,
+} from "./context.ts";
 import { join } from "./join.ts";
 import { normalizeDeviceId, parseAddress, parseLogLevel, parseMode, parsePeer, wholeNumber } from "./parsers.ts";
 import { serve, syncOnce } from "./run.ts";
 import { installService } from "./service.ts";
 import { folderAction } from "./folder.ts";
 import { share } from "./share.ts";
-import { conflicts, nameOf, status } from "./status.ts";
+import { conflicts, formatPeer, status } from "./status.ts";
 import { why } from "./why.ts";
 
 /** Printed under the main --help. */
@@ -255,18 +262,19 @@ export function program(): Command {
     .action((path, opts, c) => inExistingHome(c, (ctx) => why(path, opts.json, ctx)));
 
   sub("peers")
-    .description("list the devices this one knows, whether they are trusted, and what is shared with them")
+    .description(
+      "list the devices this one knows: trusted or revoked, address, folders shared, connected or last seen, " +
+        "and who introduced them",
+    )
     .addHelpText("after", examples("fsync peers"))
     .action((_opts, c) =>
-      inExistingHome(c, async ({ home }) => {
-        const peers = await listPeers(home);
+      inExistingHome(c, async (ctx) => {
+        const { peers } = await readStatus(ctx.home, {
+          ignoreDefaults: ctx.config.ignoreDefaults,
+          folderModes: configuredModes(ctx.config),
+        });
         if (peers.length === 0) console.log("no peers yet");
-        for (const p of peers) {
-          const folders = p.folders.length > 0 ? p.folders.map((f) => `"${f}"`).join(", ") : "nothing";
-          console.log(
-            `${p.deviceId}  ${p.trusted ? "trusted" : "revoked"}  ${nameOf(p)}  ${p.address || "-"}  shares ${folders}`,
-          );
-        }
+        for (const p of peers) console.log(formatPeer(p, peers));
       })
     );
 

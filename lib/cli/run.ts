@@ -3,6 +3,7 @@ import {
   Device,
   Dialer,
   ExitCode,
+  formatDeviceId,
   formatHostPort,
   FsyncError,
   type HostPort,
@@ -92,6 +93,8 @@ export async function syncOnce(opts: SyncOnceOptions, ctx: CliContext): Promise<
     }
     const reached = new Map<string, string>();
     const failed: string[] = [];
+    /** Targets not reached, by the device they were pinned to (if any). */
+    const unreached: { deviceId?: string; why: string }[] = [];
     device.on((e) => {
       if (e.type === "share-declined" && reached.has(e.peerId)) {
         failed.push(`${reached.get(e.peerId)}: it declined folder ${e.folderId} (${e.reason})`);
@@ -108,9 +111,11 @@ export async function syncOnce(opts: SyncOnceOptions, ctx: CliContext): Promise<
         loops.push(keepConnected(device, t.address, t.pin, ctx.logger, stop.signal, done));
       } catch (e) {
         if (!(e instanceof FsyncError)) throw e;
-        failed.push(`${target}: ${e.message}`);
+        unreached.push({ deviceId: t.pin?.deviceId && formatDeviceId(t.pin.deviceId), why: `${target}: ${e.message}` });
       }
     }));
+    // A device reached at another address (one it listens on now, one the configuration names) is no failure.
+    for (const u of unreached) if (!u.deviceId || !reached.has(u.deviceId)) failed.push(u.why);
     const deadline = Date.now() + opts.timeout * 1000;
     // A stopped folder cannot converge: it neither scans nor pulls until its root is back.
     const stopped = () => device.folderProblems().filter((p) => p.kind === "stopped");

@@ -34,15 +34,14 @@ export function formatStatus(report: StatusReport): string {
     if (f.peers.length === 0) lines.push("  shared with no peer yet");
     for (const p of f.peers) {
       const state = p.inSync ? "in sync" : `needs ${p.needFiles} files (${humanBytes(p.needBytes)}) from it`;
-      lines.push(
-        `  ${nameOf(p)} (${shortOfDisplayId(p.deviceId)}): ${p.connected ? "connected" : "not connected"}, ${state}`,
-      );
+      lines.push(`  ${nameOf(p)} (${shortOfDisplayId(p.deviceId)}): ${seenOf(p)}, ${state}`);
     }
   }
   if (report.peers.length > 0) lines.push("peers:");
   for (const p of report.peers) {
-    const seen = p.connected ? "connected" : p.lastSeen ? `last seen ${p.lastSeen}` : "never seen";
-    lines.push(`  ${p.deviceId}  ${nameOf(p)}  ${p.address || "-"}  ${p.trusted ? "trusted" : "revoked"}  ${seen}`);
+    lines.push(
+      `  ${p.deviceId}  ${nameOf(p)}  ${p.address || "-"}  ${p.trusted ? "trusted" : "revoked"}  ${seenOf(p)}`,
+    );
   }
   const e = report.lastError;
   if (e) {
@@ -68,6 +67,22 @@ export async function conflicts(json: boolean, ctx: CliContext): Promise<void> {
       `[${c.folder}] ${c.copy}: ${c.copyOrigin}'s version of ${c.copyModified}, kept at ${c.resolvedAt}; ${now}`,
     );
   }
+}
+
+/** Whether a peer is connected, or when it was last seen. */
+export function seenOf(peer: { readonly connected: boolean; readonly lastSeen: string | null }): string {
+  return peer.connected ? "connected" : peer.lastSeen ? `last seen ${peer.lastSeen}` : "never seen";
+}
+
+/** One line of `fsync peers`: ID, trust, name, address, folders, connected or last seen, who introduced it. */
+export function formatPeer(peer: StatusReport["peers"][number], all: StatusReport["peers"]): string {
+  const folders = peer.folders.length > 0 ? peer.folders.map((f) => `"${f}"`).join(", ") : "nothing";
+  const introducer = peer.introducedBy && all.find((p) => p.deviceId === peer.introducedBy);
+  const introduced = peer.introducedBy
+    ? `  introduced by ${introducer ? nameOf(introducer) : shortOfDisplayId(peer.introducedBy)}`
+    : "";
+  return `${peer.deviceId}  ${peer.trusted ? "trusted" : "revoked"}  ${nameOf(peer)}  ${peer.address || "-"}  ` +
+    `shares ${folders}  ${seenOf(peer)}${introduced}`;
 }
 
 /** A peer's name as printed: "?" for a device trusted by config.toml that has not connected yet (it has none). */

@@ -8,6 +8,9 @@ import { silentLogger } from "./logger.ts";
 
 const LOCAL = { host: "127.0.0.1", port: 0 };
 
+/** Waits out the 300 ms after which a dialled gRPC client is closed once its session ended (grpc_transport.ts). */
+const clientsClosed = () => new Promise((r) => setTimeout(r, 500));
+
 /** Polls `check` every 50 ms until it holds (failing with `what` after `timeoutMs`). */
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -104,6 +107,7 @@ Deno.test("introductions: B and C, who joined A, trust and dial each other, and 
     assert.equal(await Deno.readTextFile(join(tmp, "c/from-b.txt")), "made on b while a is down\n");
   } finally {
     await Promise.all([a.close(), b.close(), c.close()]);
+    await clientsClosed();
     await Deno.remove(tmp, { recursive: true });
   }
 });
@@ -134,6 +138,7 @@ Deno.test("no introductions where the folder turns them off: at the sharer, or a
         }
       } finally {
         await Promise.all([a.close(), b.close(), c.close()]);
+        await clientsClosed();
         await Deno.remove(tmp, { recursive: true });
       }
     });
@@ -168,6 +173,7 @@ Deno.test("two devices that dial each other at once keep one session, the same o
     }
   } finally {
     await Promise.all([a.close(), b.close()]);
+    await clientsClosed();
     await Deno.remove(tmp, { recursive: true });
   }
 });

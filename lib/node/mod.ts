@@ -12,7 +12,7 @@ export type { DeviceApprover, UnknownDevice } from "./peer_admission.ts";
 export type { OfferHandler, ShareOffer } from "./peer_protocol.ts";
 export * from "./events.ts";
 export * from "./logger.ts";
-export { deviceIdOf, listPeers, revokePeer } from "./peers.ts";
+export { deviceIdOf, revokePeer } from "./peers.ts";
 export { explainIgnored, type IgnoreExplanation } from "./ignore_check.ts";
 export { CONTROL_SOCKET, type FolderAction, type FolderActionResult } from "./control.ts";
 export { runFolderAction } from "./folder_action.ts";

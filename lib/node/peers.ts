@@ -18,25 +18,6 @@ export async function deviceIdOf(home: string): Promise<string> {
 }
 
 /**
- * The peers known in `home`, with the folders shared with each. Works while a device runs
- * on that home: Deno KV takes several processes on one file (DENO-FACTS §3).
- */
-export async function listPeers(home: string): Promise<(PeerRecord & { folders: string[] })[]> {
-  await prepareExistingHome(home);
-  const store = await openExistingStore(home);
-  try {
-    const shares: { label: string; devices: string[] }[] = [];
-    for (const f of await store.listFolders()) shares.push({ label: f.label, devices: await store.sharesOf(f.id) });
-    return (await store.listPeers()).map((peer) => ({
-      ...peer,
-      folders: shares.filter((s) => s.devices.includes(peer.deviceId)).map((s) => s.label),
-    }));
-  } finally {
-    store.close();
-  }
-}
-
-/**
  * Revokes a device in `home`: it is no longer trusted and no folder is shared with it. A
  * running device drops its session within seconds and refuses its next connection.
  *

@@ -10,6 +10,8 @@ export interface FolderPeerStatus {
   readonly deviceId: string;
   readonly name: string;
   readonly connected: boolean;
+  /** ISO time a session with it last started or ended, or null. */
+  readonly lastSeen: string | null;
   /** Nothing is needed from the peer (as far as its index, last received, says). */
   readonly inSync: boolean;
   readonly needFiles: number;
@@ -48,6 +50,10 @@ export interface PeerStatus {
   readonly connected: boolean;
   /** ISO time a session last started or ended, or null. */
   readonly lastSeen: string | null;
+  /** The device that introduced it (display ID), or null when it was trusted otherwise. */
+  readonly introducedBy: string | null;
+  /** Labels of the folders shared with it. */
+  readonly folders: readonly string[];
 }
 
 /** `fsync status --json`: the whole answer. */
@@ -103,9 +109,16 @@ export async function collectStatus(store: Store, view: LiveView): Promise<Statu
     for (const deviceId of await store.sharesOf(folder.id)) {
       const { files: needFiles, bytes: needBytes } = await (view.needsOf?.(folder, deviceId) ??
         countNeeds(store.pairWithRemote(folder.id, deviceId), decider));
-      const name = peers.find((p) => p.deviceId === deviceId)?.name ?? "";
-      const connected = view.isConnected(deviceId);
-      folderPeers.push({ deviceId, name, connected, inSync: needFiles === 0, needFiles, needBytes });
+      const peer = peers.find((p) => p.deviceId === deviceId);
+      folderPeers.push({
+        deviceId,
+        name: peer?.name ?? "",
+        connected: view.isConnected(deviceId),
+        lastSeen: peer?.lastSeenMs === undefined ? null : iso(peer.lastSeenMs),
+        inSync: needFiles === 0,
+        needFiles,
+        needBytes,
+      });
     }
     const { id, label, path } = folder;
     const problem = (view.problemOf ? view.problemOf(folder) : rootProblemOnDisk(folder)) ?? null;
@@ -135,6 +148,8 @@ export async function collectStatus(store: Store, view: LiveView): Promise<Statu
       trusted: p.trusted,
       connected: view.isConnected(p.deviceId),
       lastSeen: p.lastSeenMs === undefined ? null : iso(p.lastSeenMs),
+      introducedBy: p.introducedBy ?? null,
+      folders: folders.filter((f) => f.peers.some((fp) => fp.deviceId === p.deviceId)).map((f) => f.label),
     })),
     lastError: lastError ? { ...lastError, time: iso(lastError.atMs) } : null,
   };

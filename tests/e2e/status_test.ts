@@ -107,7 +107,8 @@ Deno.test("status and conflicts: from the running node over its control socket, 
       assert.equal(s.folders[0].conflicts, 1, "the conflict copy reached the sharer");
       const text = await FsyncProcess.run(["--home", homeA, "status"]);
       assert.match(text.stdout, /^fsync is not running \(read from the store\)$/m);
-      assert.match(text.stdout, /not connected, needs 1 files/);
+      assert.match(text.stdout, /: last seen 20\d\d-\S+Z, needs 1 files/);
+      assert.equal(s.folders[0].peers[0].lastSeen, s.peers[0].lastSeen, "the folder's peer: when last seen");
     });
 
     await t.step("a home without fsync state: exit 2, one line", async () => {

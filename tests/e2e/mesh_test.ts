@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { freePort, FsyncProcess, startSharer } from "../support/peer.ts";
+import { waitContent, waitConverged } from "../support/tree.ts";
+
+Deno.test("three devices, star then mesh: B and C keep syncing while A is down, and A catches up from C alone", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-mesh-" });
+  try {
+    await meshOfThree(tmp);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+async function meshOfThree(tmp: string): Promise<void> {
+  const [a, b, c] = ["a", "b", "c"].map((d) => join(tmp, d));
+  await Deno.mkdir(a);
+  await Deno.writeTextFile(join(a, "start.txt"), "from a\n");
+  const port = freePort();
+  const { sharer, invite } = await startSharer(a, join(tmp, "home-a"), port, ["--invite-uses", "2"]);
+  const joiner = (home: string, dir: string) =>
+    FsyncProcess.start(["--home", join(tmp, home), "join", invite, dir, "--yes", "--listen", "127.0.0.1:0"]);
+  await using _a = sharer;
+  await using devB = joiner("home-b", b);
+  await devB.waitFor(/In sync:/);
+  await using devC = joiner("home-c", c);
+  await devC.waitFor(/In sync:/);
+  // B and C were introduced by A, and one of them dialled the other.
+  await devB.waitFor(/connected to .* at 127\.0\.0\.1:\d+[\s\S]*connected to .* at 127\.0\.0\.1:\d+/);
+
+  await sharer.stop("SIGTERM");
+  await Deno.writeTextFile(join(b, "from-b.txt"), "made on b while a is down\n");
+  await waitContent(join(c, "from-b.txt"), "made on b while a is down\n");
+  await Deno.writeTextFile(join(c, "from-c.txt"), "made on c while a is down\n");
+  await waitContent(join(b, "from-c.txt"), "made on c while a is down\n");
+  await waitConverged(b, c, "b and c without a");
+
+  // B goes too; A comes back (run, on its port) and catches up from C, which holds B's edit as well.
+  await devB.stop("SIGTERM");
+  await Deno.writeTextFile(join(c, "late.txt"), "made on c while a and b are down\n");
+  await using back = FsyncProcess.start(["--home", join(tmp, "home-a"), "run", "--listen", `127.0.0.1:${port}`]);
+  await waitConverged(a, c, "a back, from c alone", 60_000);
+  assert.equal(await Deno.readTextFile(join(a, "from-b.txt")), "made on b while a is down\n");
+  assert.equal(await Deno.readTextFile(join(a, "late.txt")), "made on c while a and b are down\n");
+
+  // `fsync peers` on B lists both others, C as introduced by A.
+  await back.stop("SIGTERM");
+  const peers = await FsyncProcess.run(["--home", join(tmp, "home-b"), "peers"]);
+  assert.equal(peers.code, 0, peers.stderr);
+  const lines = peers.stdout.trim().split("\n");
+  assert.equal(lines.length, 2, peers.stdout);
+  assert.equal(lines.filter((l) => / {2}introduced by \S+$/.test(l)).length, 1, peers.stdout);
+}
