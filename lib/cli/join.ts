@@ -106,7 +106,7 @@ export async function join(
     if (folderId && "folderId" in e && e.folderId !== folderId) return;
     if (e.type === "pull-progress") report.progress(performance.now());
     if (e.type !== "in-sync") return;
-    console.log(report.line(e.totals, performance.now()));
+    console.log(report.line(e.peerId, e.totals, performance.now()));
     if (opts.once) resolveDone();
   });
   try {

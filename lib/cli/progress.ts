@@ -43,12 +43,14 @@ export function describe(p: Progress, rate: number): string {
 type Totals = Extract<DeviceEvent, { type: "in-sync" }>["totals"];
 
 /**
- * The "In sync" lines of one folder: each says what that catching up wrote, received and
- * reused, and its rate, over the time it took: from the start for the first, and from the
- * first progress after the previous line for later ones (idle time between is not counted).
+ * The "In sync" lines of one folder: each says what that catching up with a peer wrote,
+ * received and reused (the peer's totals since its previous line), and its rate, over the
+ * time it took: from the start for the first, and from the first progress after the previous
+ * line for later ones (idle time between is not counted).
  */
 export class InSyncReport {
-  #last: Totals = { files: 0, bytesFetched: 0, bytesReused: 0 };
+  /** Each peer's totals at its last line. */
+  #last = new Map<string, Totals>();
   #since: number;
   #busySince?: number;
 
@@ -62,13 +64,14 @@ export class InSyncReport {
     this.#busySince ??= nowMs;
   }
 
-  /** The line for an in-sync event with the folder's `totals` since the device started. */
-  line(totals: Totals, nowMs: number): string {
-    const files = totals.files - this.#last.files;
-    const fetched = totals.bytesFetched - this.#last.bytesFetched;
-    const reused = totals.bytesReused - this.#last.bytesReused;
+  /** The line for an in-sync event with the folder's `totals` pulled from `peerId` since the device started. */
+  line(peerId: string, totals: Totals, nowMs: number): string {
+    const last = this.#last.get(peerId) ?? { files: 0, bytesFetched: 0, bytesReused: 0 };
+    const files = totals.files - last.files;
+    const fetched = totals.bytesFetched - last.bytesFetched;
+    const reused = totals.bytesReused - last.bytesReused;
     const seconds = Math.max(nowMs - (this.#busySince ?? this.#since), 0) / 1000;
-    this.#last = totals;
+    this.#last.set(peerId, totals);
     this.#busySince = undefined;
     this.#since = nowMs;
     return `In sync: ${files} files and directories written, ${humanBytes(fetched)} received, ` +

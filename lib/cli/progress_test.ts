@@ -41,7 +41,7 @@ Deno.test("describe() says files, bytes done of total, reused, rate and time lef
 
 Deno.test("In sync lines: rounded figures with units, each over its own catching up", () => {
   const report = new InSyncReport(1_000);
-  const first = report.line({ files: 3, bytesFetched: 179, bytesReused: 0 }, 7_000);
+  const first = report.line("A", { files: 3, bytesFetched: 179, bytesReused: 0 }, 7_000);
   assert.equal(
     first,
     "In sync: 3 files and directories written, 179 B received, 0 B reused locally, in 6.0 s (30 B/s)",
@@ -49,14 +49,19 @@ Deno.test("In sync lines: rounded figures with units, each over its own catching
   // Idle for a minute, then a pull of 2 MiB that takes 2 s: the line counts that pull only.
   report.progress(68_000);
   report.progress(69_000);
-  const second = report.line({ files: 4, bytesFetched: 179 + 2 * MiB, bytesReused: MiB }, 70_000);
+  const second = report.line("A", { files: 4, bytesFetched: 179 + 2 * MiB, bytesReused: MiB }, 70_000);
   assert.equal(
     second,
     "In sync: 1 files and directories written, 2.0 MiB received, 1.0 MiB reused locally, in 2.0 s (1.0 MiB/s)",
   );
   // In sync again with nothing pulled (say, the peer reconnected): nothing counted twice.
   assert.equal(
-    report.line({ files: 4, bytesFetched: 179 + 2 * MiB, bytesReused: MiB }, 75_000),
+    report.line("A", { files: 4, bytesFetched: 179 + 2 * MiB, bytesReused: MiB }, 75_000),
     "In sync: 0 files and directories written, 0 B received, 0 B reused locally, in 5.0 s (0 B/s)",
+  );
+  // Another peer's totals are its own: a first small pull from it is not set against A's.
+  assert.equal(
+    report.line("B", { files: 1, bytesFetched: 29, bytesReused: 0 }, 76_000),
+    "In sync: 1 files and directories written, 29 B received, 0 B reused locally, in 1.0 s (29 B/s)",
   );
 });
