@@ -60,6 +60,8 @@ export interface Config {
   readonly jsonLogs: boolean;
   /** Ignore OS junk files by default (fsync's own temporary files are always ignored). */
   readonly ignoreDefaults: boolean;
+  /** Announce this device on the local network and learn trusted devices' addresses there. */
+  readonly discovery: boolean;
   /** Peers `run` and `sync` dial, besides those remembered in the store. */
   readonly peers: readonly PeerConfig[];
   readonly folders: readonly FolderConfig[];
@@ -74,6 +76,7 @@ export const DEFAULT_CONFIG: Config = {
   logLevel: "info",
   jsonLogs: false,
   ignoreDefaults: true,
+  discovery: true,
   peers: [],
   folders: [],
 };
@@ -100,6 +103,10 @@ export const CONFIG_TEMPLATE = `# fsync configuration. Command-line flags overri
 # Ignore common OS junk (.DS_Store, Thumbs.db, desktop.ini, ...) in every folder.
 # Each folder's own patterns go in a .fsyncignore file at its root (gitignore syntax).
 # ignore_defaults = true
+
+# Announce this device on the local network (UDP broadcast, port 21051) and learn there
+# the current address of the devices it trusts; announcements never make a device trusted.
+# discovery = true
 
 # Peers that fsync run and fsync sync dial, besides those already remembered.
 # Prefix an address with the device's ID (fsync id) to connect only to that device.
@@ -184,6 +191,7 @@ export function parseConfig(raw: Record<string, unknown>, fail: (message: string
     "log_level",
     "json_logs",
     "ignore_defaults",
+    "discovery",
     "peers",
     "folders",
   ]);
@@ -288,6 +296,7 @@ export function parseConfig(raw: Record<string, unknown>, fail: (message: string
     logLevel: (level as LogLevel | undefined) ?? DEFAULT_CONFIG.logLevel,
     jsonLogs: flag("json_logs") ?? DEFAULT_CONFIG.jsonLogs,
     ignoreDefaults: flag("ignore_defaults") ?? DEFAULT_CONFIG.ignoreDefaults,
+    discovery: flag("discovery") ?? DEFAULT_CONFIG.discovery,
     peers: ((raw.peers ?? []) as unknown[]).map((p, i) => peer(p, `peers[${i}]`)),
     folders,
   };

@@ -77,6 +77,7 @@ Deno.test("parseConfig() names what is wrong", () => {
     [`[[folders]]\npath = "/a"\nmode = "mirror"`, /^folders\[0\]\.mode must be one of/],
     [`[[folders]]\npath = "/a"\nshare_with = "${ID}"`, /^folders\[0\]\.share_with must be a list/],
     [`[[folders]]\npath = "/a"\nintroduce = "no"`, /^folders\[0\]\.introduce must be true or false/],
+    [`discovery = "off"`, /^discovery must be true or false/],
     [`[[folders]]\npath = "/a"\nshare_with = ["${OTHER_ID}"]`, /^folders\[0\]\.share_with\[0\] must be a device ID/],
     [
       `[[folders]]\npath = "/a"\nbig_delete_percent = 101`,

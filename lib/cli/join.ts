@@ -27,6 +27,8 @@ export interface JoinOptions {
   readonly listen?: HostPort;
   /** Introductions for the folder on or off (undefined: as they were, on for a new folder). */
   readonly introduce?: boolean;
+  /** Local discovery on or off (undefined: as the configuration says). */
+  readonly discovery?: boolean;
 }
 
 /**
@@ -113,6 +115,7 @@ export async function join(
     const listen = opts.listen ?? ctx.config.listen;
     const port = await device.listen(listen);
     logger.info(`listening on ${formatHostPort({ host: listen?.host ?? "0.0.0.0", port })}`);
+    if (opts.discovery ?? ctx.config.discovery) await device.discover();
     const pin = invite ? { deviceId: invite.deviceId, inviteSecret: invite.secret } : {};
     const first = await device.connect(address, pin);
     sharerId = first.session.peer.deviceId;

@@ -73,6 +73,13 @@ function introduceOptions(cmd: Command): Command {
     .option("--no-introduce", "neither introduce the folder's devices to each other nor trust devices introduced");
 }
 
+/** `--discovery` and `--no-discovery`, applied to `cmd`; unset, the configuration's `discovery` decides. */
+function discoveryOptions(cmd: Command): Command {
+  return cmd
+    .option("--discovery", "announce this device on the local network and find trusted devices there (default)")
+    .option("--no-discovery", "neither announce this device on the local network nor listen for announcements");
+}
+
 /** Builds the command line parser; every action gets the loaded configuration and a logger. */
 export function program(): Command {
   const cmd = new Command()
@@ -121,7 +128,7 @@ export function program(): Command {
   const inExistingHome = async (c: Command, command: (ctx: CliContext) => Promise<void>) =>
     await command(await openContext(globals(c), { create: false }));
 
-  introduceOptions(sub("share"))
+  discoveryOptions(introduceOptions(sub("share")))
     .description("share a folder and wait for peers to join")
     .argument("<dir>", "the folder to share")
     .addOption(listenOption())
@@ -151,7 +158,7 @@ export function program(): Command {
     )
     .action((dir, opts, c) => withHome(c, (ctx) => share(dir, opts, ctx)));
 
-  introduceOptions(sub("join"))
+  discoveryOptions(introduceOptions(sub("join")))
     .description("join a folder shared by a peer and keep it in sync")
     .argument("<invite|host:port>", "the invite printed by `fsync share`, or the sharing peer's address", parsePeer)
     .argument("[dir]", "where to put the replica (default: the folder's label in the current directory)")
@@ -170,7 +177,7 @@ export function program(): Command {
     )
     .action((peer, dir, opts, c) => withHome(c, (ctx) => join(peer, dir, opts, ctx)));
 
-  sub("run")
+  discoveryOptions(sub("run"))
     .description(
       "sync every folder of the home (from share, join and config.toml's [[folders]]) with every known peer, " +
         "listening for peers (for systemd)",

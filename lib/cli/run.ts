@@ -19,6 +19,8 @@ import { bugTrapped, stopRequested } from "./bug_trap.ts";
 export interface RunOptions {
   readonly listen?: HostPort;
   readonly rescanInterval?: number;
+  /** Local discovery on or off (undefined: as the configuration says). */
+  readonly discovery?: boolean;
 }
 
 /** Starts the home's device with the configuration's folders added, and offers of them accepted. */
@@ -52,6 +54,7 @@ export async function serve(opts: RunOptions, ctx: CliContext, listen: boolean):
       const port = await device.listen(address);
       logger.info(`listening on ${formatHostPort({ host: address?.host ?? "0.0.0.0", port })}`);
     }
+    if (opts.discovery ?? ctx.config.discovery) await device.discover();
     await dialer.refresh(ctx.config.peers);
     logger.info(`syncing ${folders.length} folder(s); dialling ${dialer.size} peer(s)`);
     // Until a signal (or a dialling loop's unexpected failure, which ends the run too).

@@ -24,6 +24,8 @@ export interface ShareOptions {
   readonly mode?: FolderMode;
   /** Introductions for the folder on or off (undefined: as they were, on for a new folder). */
   readonly introduce?: boolean;
+  /** Local discovery on or off (undefined: as the configuration says). */
+  readonly discovery?: boolean;
 }
 
 /** `fsync share DIR`: offers the folder, prints the invite, and syncs until a signal. */
@@ -35,6 +37,7 @@ export async function share(dir: string, opts: ShareOptions, ctx: CliContext): P
   try {
     // The port first: a share that cannot listen registers no folder.
     const port = await device.listen(listen);
+    if (opts.discovery ?? config.discovery) await device.discover();
     const label = opts.name ?? basename(resolve(dir));
     const folder = await device.addFolder(dir, label);
     if (opts.mode) await device.setFolderMode(folder.id, opts.mode);

@@ -333,8 +333,12 @@ function introducedFromWire(devices: wire.IntroducedDevice[]): IntroducedDevice[
   }));
 }
 
-/** Addresses named by a peer, each a `host:port` with a port other than 0 (normalized). */
-function addresses(list: string[], what: string): string[] {
+/**
+ * Addresses named by a peer, each a `host:port` with a port other than 0 (normalized).
+ *
+ * @throws {ProtocolError} naming the first that is not.
+ */
+export function addresses(list: readonly string[], what: string): string[] {
   if (list.length > MAX_ADDRESSES) throw new ProtocolError(`over ${MAX_ADDRESSES} of ${what}es`);
   return list.map((value) => {
     let address;

@@ -29,3 +29,10 @@ export {
 } from "./identity.ts";
 export * from "./invite.ts";
 export * from "./session.ts";
+export {
+  ANNOUNCE_INTERVAL_MS,
+  type Announcement,
+  DISCOVERY_PORT,
+  LanDiscovery,
+  type LanDiscoveryOptions,
+} from "./discovery.ts";

@@ -3,7 +3,9 @@ import { type FileInfo, type FolderMode, Semaphore } from "../model/mod.ts";
 import {
   type Connection,
   type DeviceIdentity,
+  DISCOVERY_PORT,
   type HostPort,
+  type LanDiscovery,
   loadOrCreateIdentity,
   type PeerSession,
 } from "../net/mod.ts";
@@ -18,6 +20,7 @@ import {
   serveControl,
 } from "./control.ts";
 import { convergedWith } from "./convergence.ts";
+import { type DiscoveryOptions, startDiscovery } from "./discovery.ts";
 import type { DeviceEvent, TransferTotals } from "./events.ts";
 import { FolderLinks } from "./folder_link.ts";
 import { Introductions } from "./introductions.ts";
@@ -61,6 +64,7 @@ export class Device {
   #listeners = new Set<(event: DeviceEvent) => void>();
   #background = new Set<Promise<unknown>>();
   #control?: ControlServer;
+  #discovery?: LanDiscovery;
   #closed = false;
 
   private constructor(lock: Deno.FsFile, identity: DeviceIdentity, store: Store, name: string, options: DeviceOptions) {
@@ -360,6 +364,28 @@ export class Device {
   }
 
   /**
+   * Announces this device on the local network (where it listens: call after `listen`) and
+   * learns the addresses of trusted devices that announce themselves. When the discovery port
+   * cannot be bound, says so as a warning and goes on without it.
+   */
+  async discover(options: DiscoveryOptions = {}): Promise<void> {
+    if (this.#discovery || this.#closed) return;
+    try {
+      this.#discovery = await startDiscovery({
+        store: this.#store,
+        logger: this.#logger,
+        deviceId: this.identity.deviceId,
+        isConnected: (peerId) => this.isConnected(peerId),
+        listenAddresses: () => this.#sessions.listenAddresses(),
+        emit: (event) => this.#emit(event),
+      }, options);
+      this.#logger.info(`local discovery: announcing this device on UDP port ${options.port ?? DISCOVERY_PORT}`);
+    } catch (e) {
+      this.#logger.warn(`local discovery is off: ${(e as Error).message}`);
+    }
+  }
+
+  /**
    * Connects to a peer and runs the session in the background until it ends.
    * Resolves with the session once the Hellos are exchanged.
    *
@@ -381,6 +407,7 @@ export class Device {
     this.#closed = true;
     this.#pulls.close();
     this.#folders.close();
+    await this.#discovery?.close();
     await this.#sessions.close();
     await this.#control?.close();
     await Promise.allSettled([...this.#background]);

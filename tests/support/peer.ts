@@ -16,6 +16,8 @@ export interface StartOptions {
   readonly inotifyWatchLimit?: number;
   /** Environment variables besides the test's own (NO_COLOR is set). */
   readonly env?: Record<string, string>;
+  /** Run it in this network namespace (`ip netns exec`; see tests/support/netns.ts). */
+  readonly netns?: string;
 }
 
 /** Whether this machine lets a test lower the inotify watch limit for one process (user namespaces). */
@@ -44,12 +46,16 @@ export class FsyncProcess implements AsyncDisposable {
   private constructor(args: string[], options: StartOptions) {
     this.args = args;
     const fsync = [Deno.execPath(), ...DENO_RUN_FLAGS, CLI, ...args];
-    const command = options.inotifyWatchLimit === undefined ? fsync : [
-      // A user namespace of its own, whose inotify watch limit can be lowered without touching the machine's.
-      ...["unshare", "--user", "--map-root-user", "sh", "-c"],
-      `echo ${options.inotifyWatchLimit} > /proc/sys/user/max_inotify_watches && exec "$0" "$@"`,
-      ...fsync,
-    ];
+    const command = options.netns !== undefined
+      ? ["ip", "netns", "exec", options.netns, ...fsync]
+      : options.inotifyWatchLimit === undefined
+      ? fsync
+      : [
+        // A user namespace of its own, whose inotify watch limit can be lowered without touching the machine's.
+        ...["unshare", "--user", "--map-root-user", "sh", "-c"],
+        `echo ${options.inotifyWatchLimit} > /proc/sys/user/max_inotify_watches && exec "$0" "$@"`,
+        ...fsync,
+      ];
     this.#child = new Deno.Command(command[0], {
       args: command.slice(1),
       cwd: options.cwd,
