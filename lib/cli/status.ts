@@ -34,7 +34,8 @@ export function formatStatus(report: StatusReport): string {
     if (f.peers.length === 0) lines.push("  shared with no peer yet");
     for (const p of f.peers) {
       const state = p.inSync ? "in sync" : `needs ${p.needFiles} files (${humanBytes(p.needBytes)}) from it`;
-      lines.push(`  ${nameOf(p)} (${shortOfDisplayId(p.deviceId)}): ${seenOf(p)}, ${state}`);
+      const sent = p.bytesSent > 0 ? `, sent it ${humanBytes(p.bytesSent)}` : "";
+      lines.push(`  ${nameOf(p)} (${shortOfDisplayId(p.deviceId)}): ${seenOf(p)}, ${state}${sent}`);
     }
   }
   if (report.peers.length > 0) lines.push("peers:");

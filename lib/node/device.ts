@@ -104,7 +104,15 @@ export class Device {
     this.#pulls = new PullScheduler({
       links: this.#links,
       store,
+      logger,
       session: (peerId) => this.#sessions.get(peerId),
+      sharingPeers: async (folderId) => {
+        const sharing: string[] = [];
+        for (const peerId of [...this.#sessions.peerIds()]) {
+          if (await this.#shares.has(folderId, peerId)) sharing.push(peerId);
+        }
+        return sharing;
+      },
       runner: (folderId) => folders.runners.get(folderId),
       rescan: (runner, paths) => folders.host(runner.folder.id)!.rescan(paths),
       emit,
@@ -313,6 +321,7 @@ export class Device {
         const policy = runner && { decider: runner.decider, generation: runner.policyGeneration };
         return policy && this.#needs.needs(folder.id, peerId, policy);
       },
+      bytesSentTo: (folder, peerId) => this.#links.find(folder.id, peerId)?.bytesSent ?? 0,
       lastError: this.#logger.last,
       problemOf: (folder) => folders.runners.get(folder.id)?.problem?.message,
       pathProblemsOf: (folder, limit) => folders.runners.get(folder.id)?.pathProblems(limit) ?? { count: 0, list: [] },

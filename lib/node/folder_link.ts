@@ -41,6 +41,8 @@ export class FolderLink {
   /** Created when the first pull is scheduled. */
   pull?: PullState;
   totals: TransferTotals = { files: 0, bytesFetched: 0, bytesReused: 0 };
+  /** Block data served to the peer for this folder since the device started. */
+  bytesSent = 0;
   session: SessionLinkState = freshSession();
 
   constructor(folderId: string, peerId: string) {

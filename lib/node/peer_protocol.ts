@@ -285,7 +285,9 @@ export class PeerProtocol {
     try {
       // Before reading: requests waiting for their turn hold no data.
       await this.#ctx.sendLimit?.take(want.size);
-      return await this.#ctx.blockServer.serve(folderId, runner.folder.path, want);
+      const served = await this.#ctx.blockServer.serve(folderId, runner.folder.path, want);
+      if (typeof served !== "string") this.#ctx.links.get(folderId, session.peer.deviceId).bytesSent += served.length;
+      return served;
     } catch (e) {
       this.#ctx.logger.warn(
         `cannot read ${want.path} for ${session.peer.deviceName}: ${(e as Error).message}`,

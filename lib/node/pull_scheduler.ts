@@ -1,10 +1,12 @@
 import type { PulledMark, Store } from "../store/mod.ts";
-import type { BlockWant } from "../model/mod.ts";
+import { equalBytes } from "../model/mod.ts";
 import { type PeerSession, PeerUnreachableError } from "../net/mod.ts";
 import type { RateLimiter } from "../transfer/mod.ts";
 import type { DeviceEvent } from "./events.ts";
 import type { FolderLink, FolderLinks, PullState } from "./folder_link.ts";
 import type { FolderRunner } from "./folder_runner.ts";
+import type { Logger } from "./logger.ts";
+import { SwarmSource } from "./swarm_source.ts";
 
 /** First and longest wait before a failed pull is retried. */
 const RETRY_MIN_MS = 1_000;
@@ -14,8 +16,11 @@ const RETRY_MAX_MS = 60_000;
 export interface PullSchedulerContext {
   readonly links: FolderLinks;
   readonly store: Store;
+  readonly logger: Logger;
   /** The peer's open session, if any. */
   session(peerId: string): PeerSession | undefined;
+  /** The connected peers the folder is shared with. */
+  sharingPeers(folderId: string): Promise<string[]>;
   runner(folderId: string): FolderRunner | undefined;
   /** Scans these paths of the folder (found changed locally while pulling). */
   rescan(runner: FolderRunner, paths: readonly string[]): Promise<void>;
@@ -35,6 +40,8 @@ export interface PullSchedulerContext {
  */
 export class PullScheduler {
   #ctx: PullSchedulerContext;
+  /** Per folder, the peers whose blocks did not match: not asked for that folder's blocks on others' behalf. */
+  #excluded = new Map<string, Set<string>>();
 
   constructor(ctx: PullSchedulerContext) {
     this.#ctx = ctx;
@@ -70,12 +77,25 @@ export class PullScheduler {
         const pulled = state.pulled ??= await this.#ctx.store.getPulled(folderId, peerId);
         const policy = runner.policyKey;
         const after = pulled?.indexId === indexId && pulled.sequence <= seenBefore ? pulled : undefined;
-        const source = {
-          fetchBlock: async (want: BlockWant) => {
-            await this.#ctx.recvLimit?.take(want.size);
-            return await session.fetchBlock(folderId, want);
+        let excluded = this.#excluded.get(folderId);
+        if (!excluded) this.#excluded.set(folderId, excluded = new Set());
+        const { store } = this.#ctx;
+        const source = new SwarmSource({
+          folderId,
+          primary: peerId,
+          logger: this.#ctx.logger,
+          excluded,
+          session: (id) => this.#ctx.session(id),
+          otherPeers: async () => (await this.#ctx.sharingPeers(folderId)).filter((id) => id !== peerId),
+          holds: async (id, file) => {
+            const [held] = await store.getRemoteMany(folderId, id, [file.path]);
+            return held !== undefined && !held.deleted && equalBytes(held.contentHash, file.contentHash);
           },
-        };
+          fetch: async (from, want) => {
+            await this.#ctx.recvLimit?.take(want.size);
+            return await from.fetchBlock(folderId, want);
+          },
+        });
         const result = await runner.pullFrom(peerId, source, after);
         const t = link.totals;
         link.totals = {

@@ -17,6 +17,8 @@ export interface FolderPeerStatus {
   readonly needFiles: number;
   /** Bytes of the files to fetch (blocks that are reused locally included). */
   readonly needBytes: number;
+  /** Block data this device served it for the folder since it started (0 when none runs). */
+  readonly bytesSent: number;
 }
 
 /** One folder's state. */
@@ -86,6 +88,8 @@ export interface LiveView {
   readonly running: boolean;
   isConnected(deviceId: string): boolean;
   policyOf(folder: FolderRecord): FolderPolicy;
+  /** Block data served to a peer for a folder since the device started. */
+  bytesSentTo?(folder: FolderRecord, peerId: string): number;
   /** What the folder needs from a peer, kept up to date (absent: counted over the whole index). */
   needsOf?(folder: FolderRecord, peerId: string): Promise<Needs> | undefined;
   readonly lastError?: LastError;
@@ -118,6 +122,7 @@ export async function collectStatus(store: Store, view: LiveView): Promise<Statu
         inSync: needFiles === 0,
         needFiles,
         needBytes,
+        bytesSent: view.bytesSentTo?.(folder, deviceId) ?? 0,
       });
     }
     const { id, label, path } = folder;

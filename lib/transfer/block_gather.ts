@@ -29,6 +29,13 @@ const LOOKUPS_AT_ONCE = 64;
 export interface BlockSource {
   /** The block's bytes, unverified. Rejects when the peer cannot serve it. */
   fetchBlock(want: BlockWant): Promise<Uint8Array>;
+  /**
+   * The source of one file's blocks (say, spread over every peer that holds that version);
+   * this one when absent.
+   */
+  forFile?(file: FileInfo): Promise<BlockSource>;
+  /** Told that the data it gave for `want` does not match the file's hashes (the file's pull then fails). */
+  rejected?(want: BlockWant): void;
 }
 
 /** A bound on bytes in use (a semaphore). */
@@ -190,6 +197,7 @@ export async function fetchBlocks(
 ): Promise<void> {
   const offsets = blockOffsets(file);
   const spans = spansOf(file, indexes);
+  const source = await options.source.forFile?.(file) ?? options.source;
   let next = 0;
   let failed = false;
   const worker = async () => {
@@ -199,10 +207,12 @@ export async function fetchBlocks(
       const size = (first + count < offsets.length ? offsets[first + count] : file.size) - offset;
       await options.unwritten?.acquire(size);
       try {
-        const data = await options.source.fetchBlock({ path: file.path, offset, size, hash: blockHash(file, first) });
+        const want = { path: file.path, offset, size, hash: blockHash(file, first) };
+        const data = await source.fetchBlock(want);
         for (let i = first, at = 0; i < first + count; at += blockLength(file, i), i++) {
           const block = data.subarray(at, at + blockLength(file, i));
           if (data.length !== size || !equalBytes(sha256(block), blockHash(file, i))) {
+            source.rejected?.(want);
             throw new BlockMismatchError(
               `${file.path}: block at offset ${offsets[i]} from the peer does not match its hash (rejected)`,
             );
