@@ -419,7 +419,8 @@ export class Device {
     await this.#discovery?.close();
     await this.#sessions.close();
     await this.#control?.close();
-    await Promise.allSettled([...this.#background]);
+    // Tasks a finishing task started (a session whose handshake ended meanwhile) are awaited too.
+    while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
     await this.#logger.close();
     this.#needs.close();
     this.#store.close();

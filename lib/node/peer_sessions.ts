@@ -71,6 +71,8 @@ export class PeerSessions {
   #opened = new WeakMap<PeerSession, { atMs: number; dialler: string }>();
   #listener?: Listener;
   #listenAddress?: string;
+  /** Set once `close` began: a session whose handshake ends later is closed at once. */
+  #closing = false;
   #trustTimer?: ReturnType<typeof setInterval>;
 
   constructor(ctx: PeerSessionsContext) {
@@ -140,6 +142,7 @@ export class PeerSessions {
       const known = (await this.#ctx.store.listPeers()).find((p) => p.trusted && p.address === dialled);
       expected = known && parseDeviceId(known.deviceId);
     }
+    if (this.#closing) throw new PeerUnreachableError(`not dialling ${dialled}: this device is shutting down`);
     const connection = await dial(address, this.#ctx.identity, expected, { dataPath: this.#ctx.dataPath });
     let ready!: (s: PeerSession) => void;
     const sessionReady = new Promise<PeerSession>((r) => ready = r);
@@ -181,6 +184,11 @@ export class PeerSessions {
       return;
     }
     const { peer } = session;
+    if (this.#closing) {
+      // Its handshake ended after close() ended the others: nothing would end this one.
+      await session.close("device shutting down");
+      return;
+    }
     if (peer.deviceId === identity.displayId) {
       await session.close("connected to itself");
       logger.warn(`${connection.remoteAddress} is this device itself; disconnected`, peerContext(peer.deviceId));
@@ -207,6 +215,10 @@ export class PeerSessions {
       }
       invitedTo = granted;
       connection.authenticated(); // the listener's limits on strangers end
+    }
+    if (this.#closing) {
+      await session.close("device shutting down");
+      return;
     }
     const dialler = connection.role === "client" ? identity.displayId : peer.deviceId;
     const existing = this.#sessions.get(peer.deviceId);
@@ -302,6 +314,7 @@ export class PeerSessions {
 
   /** Stops listening and ends every session. */
   async close(): Promise<void> {
+    this.#closing = true;
     clearInterval(this.#trustTimer);
     await this.#listener?.close();
     await Promise.all([...this.#sessions.values()].map((s) => s.close("device shutting down")));
