@@ -37,9 +37,9 @@ export async function share(dir: string, opts: ShareOptions, ctx: CliContext): P
   try {
     // The port first: a share that cannot listen registers no folder.
     const port = await device.listen(listen);
-    if (opts.discovery ?? config.discovery) await device.discover();
     const label = opts.name ?? basename(resolve(dir));
     const folder = await device.addFolder(dir, label);
+    if (opts.discovery ?? config.discovery) await device.discover();
     if (opts.mode) await device.setFolderMode(folder.id, opts.mode);
     if (opts.introduce !== undefined) await device.setIntroduce(folder.id, opts.introduce);
     device.offerToNewDevices(folder.id);

@@ -47,7 +47,8 @@ Deno.test("status and conflicts: from the running node over its control socket, 
       const text = await FsyncProcess.run(["--home", homeA, "status"]);
       assert.match(text.stdout, /^fsync is running on this home$/m);
       assert.match(text.stdout, /^folder "a" .* \(send-receive\): 2 files, /m);
-      assert.match(text.stdout, /^ {2}.* \([A-Z2-7]{7}\): connected, in sync$/m);
+      assert.match(text.stdout, /^ {2}.* \([A-Z2-7]{7}\): connected, in sync, sent it \d+ B$/m);
+      assert.ok(folder.peers[0].bytesSent > 0, "the joiner was sent both files");
     });
 
     await t.step("what is still needed and from whom, and the last problem", async () => {
