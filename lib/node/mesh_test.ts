@@ -112,6 +112,34 @@ Deno.test("introductions: B and C, who joined A, trust and dial each other, and 
   }
 });
 
+Deno.test("changes travel through anyone: with A down and C no longer trusting B, edits on C reach B through D, and back", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "fsync-mesh-relay-" });
+  const { a, secret } = await startSharer(tmp, 3);
+  const [b, c, d] = await Promise.all(
+    ["b", "c", "d"].map((n) => startNode(join(tmp, `home-${n}`), n, join(tmp, n))),
+  );
+  try {
+    for (const node of [b, c, d]) await joinWith(node, a, secret);
+    await until(
+      "the mesh is complete",
+      () => [b, c, d].every((x) => [b, c, d].every((y) => x === y || x.device.isConnected(id(y)))),
+    );
+    await a.close();
+    await c.device.revoke(id(b));
+    await until("c dropped b", () => !c.device.isConnected(id(b)) && !b.device.isConnected(id(c)));
+    await Deno.writeTextFile(join(tmp, "c/from-c.txt"), "relayed by d\n");
+    await until("b has c's file through d", () => exists(join(tmp, "b/from-c.txt")));
+    await Deno.writeTextFile(join(tmp, "b/from-b.txt"), "relayed back by d\n");
+    await until("c has b's file through d", () => exists(join(tmp, "c/from-b.txt")));
+    assert.equal(b.device.isConnected(id(c)), false, "b and c never reconnected meanwhile");
+    assert.ok(b.events.some((e) => e.type === "not-trusted" && e.peerId === id(c)), "c refused b");
+  } finally {
+    await Promise.all([a.close(), b.close(), c.close(), d.close()]);
+    await clientsClosed();
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
 Deno.test("no introductions where the folder turns them off: at the sharer, or at a joiner", async (t) => {
   for (const where of ["sharer", "joiner"] as const) {
     await t.step(`--no-introduce at the ${where}`, async () => {

@@ -3,62 +3,14 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Fault, FaultProxy } from "../support/fault_proxy.ts";
 import { freePort, FsyncProcess, startSharer } from "../support/peer.ts";
-import { randomData, waitConverged, waitNoTempFiles } from "../support/tree.ts";
+import { waitConverged, waitNoTempFiles } from "../support/tree.ts";
+import { lostWrites, ownFiles, prng, SEED, tokenOf, writeToken } from "../support/chaos.ts";
 
 /** Seconds of random operations: a minute in the suite, more with FSYNC_CHAOS_SECONDS. */
 const SECONDS = Number(Deno.env.get("FSYNC_CHAOS_SECONDS") ?? 60);
-/**
- * FSYNC_CHAOS_SEED replays the same random numbers; the run follows them only until timing
- * makes it differ (which files exist when a step looks, whether a process is up).
- */
-const SEED = Number(Deno.env.get("FSYNC_CHAOS_SEED") ?? Math.floor(Math.random() * 2 ** 31));
-
-/** A seeded PRNG (mulberry32): the same seed gives the same choices. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 type Side = "a" | "b";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The files a side's operations may touch: its own names, never conflict copies or fsync's files. */
-async function ownFiles(root: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (dir: string) => {
-    for await (const e of Deno.readDir(join(root, dir))) {
-      const path = dir ? `${dir}/${e.name}` : e.name;
-      if (e.isDirectory) await walk(path);
-      else if (e.isFile && /^f\d+\.txt$/.test(e.name)) out.push(path);
-    }
-  };
-  await walk("");
-  return out.sort();
-}
-
-/** The first line of every file under `root` (each content written starts with its unique token). */
-async function tokensIn(root: string): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
-  const walk = async (dir: string) => {
-    for await (const e of Deno.readDir(join(root, dir))) {
-      const path = dir ? `${dir}/${e.name}` : e.name;
-      if (e.isDirectory) await walk(path);
-      else if (e.isFile && !e.name.startsWith(".fsync")) {
-        const text = new TextDecoder().decode((await Deno.readFile(join(root, path))).subarray(0, 64));
-        const token = text.split("\n")[0];
-        out.set(token, [...out.get(token) ?? [], path]);
-      }
-    }
-  };
-  await walk("");
-  return out;
-}
 
 Deno.test(`chaos: ${SECONDS} s of random edits, renames and deletions on both sides, kill -9 and restarts, link faults; then identical trees, no temporary file, every path's last write kept (at its path or in a conflict copy)`, async () => {
   const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-chaos-" });
@@ -97,15 +49,7 @@ Deno.test(`chaos: ${SECONDS} s of random edits, renames and deletions on both si
   let nextName = 100;
   const write = async (side: Side, path: string) => {
     const token = `${side}-op${ops}-${Math.floor(random() * 1e9)}`;
-    const big = random() < 0.05;
-    const body = big
-      ? randomData((1 + Math.floor(random() * 2)) << 20)
-      : new TextEncoder().encode(`${token} `.repeat(1 + Math.floor(random() * 2000)));
-    await Deno.mkdir(join(dirs[side], path, ".."), { recursive: true });
-    const data = new Uint8Array(token.length + 1 + body.length);
-    data.set(new TextEncoder().encode(`${token}\n`));
-    data.set(body, token.length + 1);
-    await Deno.writeFile(join(dirs[side], path), data);
+    await writeToken(dirs[side], path, token, random);
     last.set(path, token);
   };
   try {
@@ -144,9 +88,8 @@ Deno.test(`chaos: ${SECONDS} s of random edits, renames and deletions on both si
         try {
           await Deno.rename(join(dirs[side], from), join(dirs[side], to));
           // What moved is what was there at the rename (maybe a peer's version pulled a moment before).
-          const moved = new TextDecoder().decode((await Deno.readFile(join(dirs[side], to))).subarray(0, 64));
           last.set(from, null);
-          last.set(to, moved.split("\n")[0]);
+          last.set(to, await tokenOf(join(dirs[side], to)));
           counts.rename++;
         } catch (e) {
           if (!(e instanceof Deno.errors.NotFound)) throw e; // replaced by a pull meanwhile
@@ -181,16 +124,7 @@ Deno.test(`chaos: ${SECONDS} s of random edits, renames and deletions on both si
     await waitConverged(dirs.a, dirs.b, "after the chaos", 180_000);
     await waitNoTempFiles(dirs.a, "a");
     await waitNoTempFiles(dirs.b, "b");
-    const tokens = await tokensIn(dirs.a);
-    const lost: string[] = [];
-    for (const [path, token] of last) {
-      if (token === null) continue;
-      const at = tokens.get(token) ?? [];
-      const stem = path.replace(/\.txt$/, "");
-      if (!at.some((p) => p === path || p.startsWith(`${stem}.sync-conflict-`))) {
-        lost.push(`${path}: ${token} (found at ${at.join(", ") || "nowhere"})`);
-      }
-    }
+    const lost = await lostWrites(dirs.a, last);
     assert.deepEqual(lost, [], "every last write of a path is at its path or in a conflict copy of it");
     for (const side of ["a", "b"] as const) {
       const proc = procs[side]!;

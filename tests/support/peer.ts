@@ -150,12 +150,24 @@ export class FsyncProcess implements AsyncDisposable {
     return result.code;
   }
 
-  /** Sends `signal` to the process (by PID) and waits for it to end. */
-  async stop(signal: Deno.Signal = "SIGTERM"): Promise<void> {
+  /**
+   * Sends `signal` to the process (by PID) and waits for it to end; with `timeoutMs`, one that
+   * has not ended by then is killed and the call fails with its output.
+   */
+  async stop(signal: Deno.Signal = "SIGTERM", timeoutMs?: number): Promise<void> {
     try {
       Deno.kill(this.pid, signal);
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound) && !(e instanceof TypeError)) throw e;
+    }
+    if (timeoutMs !== undefined) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<"late">((r) => timer = setTimeout(() => r("late"), timeoutMs));
+      const ended = await Promise.race([this.status, late]).finally(() => clearTimeout(timer));
+      if (ended === "late") {
+        await this.stop("SIGKILL");
+        throw new Error(`fsync ${this.args.join(" ")} did not end within ${timeoutMs} ms of ${signal}\n${this.log()}`);
+      }
     }
     await this.status;
     await this.#readers;
