@@ -12,6 +12,7 @@ import { measureFloor } from "./bench/floor.ts";
 import { measureHashSpeeds } from "./bench/hash_speed.ts";
 import { measureInitialSync } from "./bench/initial_sync.ts";
 import { measureInitialWireBytes } from "./bench/initial_wire_bytes.ts";
+import { measureMesh } from "./bench/mesh.ts";
 import { measureStatusLatency } from "./bench/status_latency.ts";
 import { measureTransferBytes } from "./bench/transfer_bytes.ts";
 import type { SyncMedians } from "./bench/sync_run.ts";
@@ -129,6 +130,15 @@ const BENCHMARKS: Record<string, () => Promise<string>> = {
     return `initial sync of mixed's tree (${mb(f.fileBytes)} of files) through a counting proxy: ` +
       `${mb(f.fromSharer)} from the sharer, ${mb(f.toSharer)} to it ` +
       `(${((f.fromSharer / f.fileBytes - 1) * 100).toFixed(2)}% over the files' bytes)`;
+  },
+  "mesh": async () => {
+    const f = await measureMesh(MIXED_TREE);
+    const mb = (n: number) => `${(n / MB).toFixed(0)} MB`;
+    const served = (r: Record<string, number>) => Object.entries(r).map(([d, n]) => `${d} ${mb(n)}`).join(", ");
+    const { oneToThree: one, twoToOne: two } = f;
+    return `${f.files} files, ${mb(f.bytes)}: one seeder (a) to three new devices at once: ` +
+      `${one.seconds.toFixed(1)} s until all three are complete (served: ${served(one.served)}); ` +
+      `two seeders (a, b) to one new device: ${two.seconds.toFixed(1)} s (served: ${served(two.served)})`;
   },
   "hash": async () => {
     const { webCrypto, nodeCrypto } = await measureHashSpeeds();
