@@ -11,7 +11,7 @@ import { waitConverged } from "../../tests/support/tree.ts";
 /** One way of filling new devices: how long it took, and who served how many bytes. */
 export interface MeshRun {
   readonly seconds: number;
-  /** Bytes of block data each device served, by its name ("a", "b", ...). */
+  /** Bytes of block data each device served while the new devices filled, by its name ("a", "b", ...). */
   readonly served: Readonly<Record<string, number>>;
 }
 
@@ -65,12 +65,15 @@ async function fill(tmp: string, src: string, seeders: string[], fresh: string[]
       joinAs(d);
       await waitConverged(a, join(tmp, d), `seeder ${d}`, TIMEOUT_MS);
     }
+    // What the seeders served each other before is not the new devices'.
+    const before: Record<string, number> = {};
+    for (const d of ["a", ...seeders]) before[d] = await bytesServed(home(d));
     const started = performance.now();
     for (const d of fresh) joinAs(d);
     await Promise.all(fresh.map((d) => waitConverged(a, join(tmp, d), `new device ${d}`, TIMEOUT_MS)));
     const seconds = (performance.now() - started) / 1000;
     const served: Record<string, number> = {};
-    for (const d of ["a", ...seeders, ...fresh]) served[d] = await bytesServed(home(d));
+    for (const d of ["a", ...seeders, ...fresh]) served[d] = await bytesServed(home(d)) - (before[d] ?? 0);
     return { seconds, served };
   } finally {
     for (const p of running) await p.stop("SIGTERM");
