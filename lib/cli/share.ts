@@ -2,6 +2,7 @@
 import { basename, resolve } from "node:path";
 import {
   Device,
+  Dialer,
   type FolderMode,
   formatHostPort,
   formatInvite,
@@ -28,12 +29,16 @@ export interface ShareOptions {
   readonly discovery?: boolean;
 }
 
-/** `fsync share DIR`: offers the folder, prints the invite, and syncs until a signal. */
+/**
+ * `fsync share DIR`: offers the folder, prints the invite, and syncs until a signal, with the
+ * devices that join and every other device this home knows (dialling those it has an address for).
+ */
 export async function share(dir: string, opts: ShareOptions, ctx: CliContext): Promise<void> {
   const { logger, config } = ctx;
   const listen = opts.listen ?? config.listen;
   const device = await Device.start(deviceOptions(ctx, opts.rescanInterval));
   const stopProgress = showProgress(device, ctx);
+  const dialer = new Dialer(device, logger);
   try {
     // The port first: a share that cannot listen registers no folder.
     const port = await device.listen(listen);
@@ -71,11 +76,14 @@ export async function share(dir: string, opts: ShareOptions, ctx: CliContext): P
       `On the other machine, run (the invite works ${uses}, for ${opts.inviteTtl} h):\n` +
         `  fsync join ${invite} ${folder.label}`,
     );
-    const signal = await untilSignal();
+    await dialer.refresh(config.peers);
+    const signal = await Promise.race([untilSignal(), dialer.failed]);
     logger.info(`${signal}: stopping`);
   } finally {
+    const dialling = dialer.close(); // loops end once the device's connects do
     stopProgress();
     await device.close();
+    await dialling;
   }
 }
 

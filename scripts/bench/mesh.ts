@@ -1,6 +1,6 @@
 /**
  * Many devices: a generated tree sent by one seeder to three new devices at once, against two
- * seeders sending it to one new device; wall time until every new replica is complete, and the
+ * seeders sending it to one new device (and one seeder to one, the baseline); wall time until every new replica is complete, and the
  * block data each device served (from `fsync status --json`, bytesSent).
  */
 import { join } from "node:path";
@@ -19,6 +19,8 @@ export interface MeshRun {
 export interface MeshFigures {
   readonly files: number;
   readonly bytes: number;
+  /** A alone seeds B (the baseline). */
+  readonly oneToOne: MeshRun;
   /** A alone seeds B, C and D, which join at once (and may serve each other what they completed). */
   readonly oneToThree: MeshRun;
   /** A and B, both complete, seed C. */
@@ -34,9 +36,10 @@ export async function measureMesh(spec: TreeSpec): Promise<MeshFigures> {
     const src = join(tmp, "src");
     await Deno.mkdir(src);
     const summary = await generateTree(src, spec);
-    const oneToThree = await fill(join(tmp, "one"), src, [], ["b", "c", "d"]);
+    const oneToOne = await fill(join(tmp, "one"), src, [], ["b"]);
+    const oneToThree = await fill(join(tmp, "three"), src, [], ["b", "c", "d"]);
     const twoToOne = await fill(join(tmp, "two"), src, ["b"], ["c"]);
-    return { files: summary.files, bytes: summary.bytes, oneToThree, twoToOne };
+    return { files: summary.files, bytes: summary.bytes, oneToOne, oneToThree, twoToOne };
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
@@ -61,17 +64,16 @@ async function fill(tmp: string, src: string, seeders: string[], fresh: string[]
     return p;
   };
   try {
-    for (const d of seeders) {
-      joinAs(d);
-      await waitConverged(a, join(tmp, d), `seeder ${d}`, TIMEOUT_MS);
-    }
+    for (const d of seeders) await joinAs(d).waitFor(/In sync:/, TIMEOUT_MS);
     // What the seeders served each other before is not the new devices'.
     const before: Record<string, number> = {};
     for (const d of ["a", ...seeders]) before[d] = await bytesServed(home(d));
     const started = performance.now();
-    for (const d of fresh) joinAs(d);
-    await Promise.all(fresh.map((d) => waitConverged(a, join(tmp, d), `new device ${d}`, TIMEOUT_MS)));
+    // Complete at its first In sync line (it holds everything the sharer announced); checked
+    // against the tree once timed (polling tree snapshots would hash 600 MB each time).
+    await Promise.all(fresh.map((d) => joinAs(d).waitFor(/In sync:/, TIMEOUT_MS)));
     const seconds = (performance.now() - started) / 1000;
+    for (const d of fresh) await waitConverged(a, join(tmp, d), `new device ${d}`, TIMEOUT_MS);
     const served: Record<string, number> = {};
     for (const d of ["a", ...seeders, ...fresh]) served[d] = await bytesServed(home(d)) - (before[d] ?? 0);
     return { seconds, served };

@@ -35,10 +35,12 @@ async function meshOfThree(tmp: string): Promise<void> {
   await waitContent(join(b, "from-c.txt"), "made on c while a is down\n");
   await waitConverged(b, c, "b and c without a");
 
-  // B goes too; A comes back (run, on its port) and catches up from C, which holds B's edit as well.
+  // B goes too; A comes back (share again, on another port, so C cannot reach it where it knew it:
+  // A must dial C) and catches up from C, which holds B's edit as well.
   await devB.stop("SIGTERM");
   await Deno.writeTextFile(join(c, "late.txt"), "made on c while a and b are down\n");
-  await using back = FsyncProcess.start(["--home", join(tmp, "home-a"), "run", "--listen", `127.0.0.1:${port}`]);
+  const moved = ["--listen", `127.0.0.1:${freePort()}`];
+  await using back = FsyncProcess.start(["--home", join(tmp, "home-a"), "share", a, ...moved]);
   await waitConverged(a, c, "a back, from c alone", 60_000);
   assert.equal(await Deno.readTextFile(join(a, "from-b.txt")), "made on b while a is down\n");
   assert.equal(await Deno.readTextFile(join(a, "late.txt")), "made on c while a and b are down\n");
