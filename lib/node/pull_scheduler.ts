@@ -117,7 +117,12 @@ export class PullScheduler {
         if (result.problems.length > 0) {
           // The runner has logged each problem once; this retries them with backoff.
           this.#ctx.emit({ type: "pull-problems", folderId, problems: result.problems });
-          if (session.closed) return;
+          // A session that ended failed the pass; a newer one with the peer (it asked for a pass
+          // meanwhile: `again`) pulls now, or nothing would until the peer's index changes.
+          if (session.closed) {
+            if (state.again) continue;
+            return;
+          }
           state.timer = setTimeout(() => this.schedule(link), state.retryMs);
           state.retryMs = Math.min(state.retryMs * 2, RETRY_MAX_MS);
           return;
