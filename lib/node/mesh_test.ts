@@ -5,20 +5,16 @@ import { Device } from "./device.ts";
 import { Dialer } from "./dialer.ts";
 import type { DeviceEvent } from "./events.ts";
 import { silentLogger } from "./logger.ts";
+import { exists } from "../../tests/support/tree.ts";
+import { until as waitUntil } from "../../tests/support/wait.ts";
 
 const LOCAL = { host: "127.0.0.1", port: 0 };
 
 /** Waits out the 300 ms after which a dialled gRPC client is closed once its session ended (grpc_transport.ts). */
 const clientsClosed = () => new Promise((r) => setTimeout(r, 500));
 
-/** Polls `check` every 50 ms until it holds (failing with `what` after `timeoutMs`). */
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Polls `check` until it holds (failing with `what` after 20 s). */
+const until = (what: string, check: () => boolean | Promise<boolean>) => waitUntil(check, what, 20_000);
 
 /** A running device listening on 127.0.0.1 with a dialer, as `fsync join` and `run` keep one. */
 interface Node {
@@ -205,13 +201,3 @@ Deno.test("two devices that dial each other at once keep one session, the same o
     await Deno.remove(tmp, { recursive: true });
   }
 });
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}

@@ -3,18 +3,10 @@ import { join } from "node:path";
 import { Device, formatInvite } from "../../mod.ts";
 import { formatDeviceId } from "../../lib/model/mod.ts";
 import { connectFakeJoiner } from "../support/fake_peer.ts";
+import { until } from "../support/wait.ts";
 
 const LOCAL = { host: "127.0.0.1", port: 0 };
 const deviceNamed = (n: number) => formatDeviceId(new Uint8Array(32).fill(n));
-
-/** Polls `check` every 50 ms until it holds (failing with `what` after 15 s). */
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 Deno.test("a hostile introducer: nobody trusted for a folder it does not share, nor itself, nor a revoked device; its own folder only", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-introducer-" });
@@ -60,7 +52,7 @@ Deno.test("a hostile introducer: nobody trusted for a folder it does not share, 
         folders: [state(open.id, [forOpen, self, revoked])],
         listenAddresses: [],
       });
-      await until("the device introduced for the shared folder is trusted", async () => !!(await device.peer(forOpen)));
+      await until(async () => !!(await device.peer(forOpen)), "the device introduced for the shared folder", 15_000);
 
       assert.equal(await device.peer(forPrivate), undefined, "not trusted for a folder the introducer does not share");
       assert.equal(await device.peer(self), undefined, "this device is not its own peer");

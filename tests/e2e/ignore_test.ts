@@ -1,25 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FsyncProcess, startLivePair } from "../support/peer.ts";
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
+import { exists } from "../support/tree.ts";
+import { until } from "../support/wait.ts";
 
 /** Waits until `check` holds (polling), or fails with `what`. */
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const eventually = (what: string, check: () => Promise<boolean>) => until(check, what, 30_000);
 
 Deno.test(".fsyncignore: ignored paths are neither sent nor deleted on peers, on either side", async (t) => {
   const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-ignore-" });

@@ -129,6 +129,17 @@ export function randomData(size: number): Uint8Array {
   return data;
 }
 
+/** Whether anything (a file, directory or symlink, even dangling) is at `path`. */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
 /** A file's text, or undefined when it does not exist. */
 export async function readIfExists(path: string): Promise<string | undefined> {
   try {
