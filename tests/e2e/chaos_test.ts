@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { type Fault, FaultProxy } from "../support/fault_proxy.ts";
 import { freePort, FsyncProcess, startSharer } from "../support/peer.ts";
 import { waitConverged, waitNoTempFiles } from "../support/tree.ts";
-import { lostWrites, ownFiles, prng, SEED, tokenOf, writeToken } from "../support/chaos.ts";
+import { FILE_OPERATIONS, FileChaos, lostWrites, prng, SEED } from "../support/chaos.ts";
 
 /** Seconds of random operations: a minute in the suite, more with FSYNC_CHAOS_SECONDS. */
 const SECONDS = Number(Deno.env.get("FSYNC_CHAOS_SECONDS") ?? 60);
@@ -40,18 +40,11 @@ Deno.test(`chaos: ${SECONDS} s of random edits, renames and deletions on both si
       ? FsyncProcess.start(["--home", homes.a, "share", dirs.a, "--listen", `127.0.0.1:${port}`])
       : FsyncProcess.start(["--home", homes.b, "run"]);
   const ended: FsyncProcess[] = [];
-  /** The last content written at each path, in the order operations were made (null: deleted). */
-  const last = new Map<string, string | null>();
-  const counts = { create: 0, modify: 0, delete: 0, rename: 0, kill: 0, fault: 0 };
+  const files = new FileChaos(random, 4);
+  const counts = { kill: 0, fault: 0 };
   const downUntil: Record<Side, number> = { a: 0, b: 0 };
   let faultUntil = 0;
   let ops = 0;
-  let nextName = 100;
-  const write = async (side: Side, path: string) => {
-    const token = `${side}-op${ops}-${Math.floor(random() * 1e9)}`;
-    await writeToken(dirs[side], path, token, random);
-    last.set(path, token);
-  };
   try {
     await procs.b!.waitFor(/In sync:/, 60_000);
     const deadline = Date.now() + SECONDS * 1000;
@@ -65,35 +58,9 @@ Deno.test(`chaos: ${SECONDS} s of random edits, renames and deletions on both si
         faultUntil = 0;
       }
       const side = pick(["a", "b"] as const);
-      const files = await ownFiles(dirs[side]);
       const roll = random();
-      if (roll < 0.3 || files.length === 0) {
-        const dir = random() < 0.5 ? "" : `d${Math.floor(random() * 4)}/`;
-        await write(side, `${dir}f${nextName++}.txt`);
-        counts.create++;
-      } else if (roll < 0.6) {
-        await write(side, pick(files));
-        counts.modify++;
-      } else if (roll < 0.7) {
-        const path = pick(files);
-        await Deno.remove(join(dirs[side], path)).catch((e) => {
-          if (!(e instanceof Deno.errors.NotFound)) throw e; // replaced or removed by a pull meanwhile
-        });
-        last.set(path, null);
-        counts.delete++;
-      } else if (roll < 0.8) {
-        const from = pick(files);
-        const to = `${random() < 0.5 ? "" : `d${Math.floor(random() * 4)}/`}f${nextName++}.txt`;
-        await Deno.mkdir(join(dirs[side], to, ".."), { recursive: true });
-        try {
-          await Deno.rename(join(dirs[side], from), join(dirs[side], to));
-          // What moved is what was there at the rename (maybe a peer's version pulled a moment before).
-          last.set(from, null);
-          last.set(to, await tokenOf(join(dirs[side], to)));
-          counts.rename++;
-        } catch (e) {
-          if (!(e instanceof Deno.errors.NotFound)) throw e; // replaced by a pull meanwhile
-        }
+      if (roll < FILE_OPERATIONS) {
+        await files.step(dirs[side], roll, `${side}-op${ops}-${Math.floor(random() * 1e9)}`);
       } else if (roll < 0.86) {
         const victim = pick(["a", "b"] as const);
         const proc = procs[victim];
@@ -124,7 +91,7 @@ Deno.test(`chaos: ${SECONDS} s of random edits, renames and deletions on both si
     await waitConverged(dirs.a, dirs.b, "after the chaos", 180_000);
     await waitNoTempFiles(dirs.a, "a");
     await waitNoTempFiles(dirs.b, "b");
-    const lost = await lostWrites(dirs.a, last);
+    const lost = await lostWrites(dirs.a, files.last);
     assert.deepEqual(lost, [], "every last write of a path is at its path or in a conflict copy of it");
     for (const side of ["a", "b"] as const) {
       const proc = procs[side]!;
@@ -133,8 +100,8 @@ Deno.test(`chaos: ${SECONDS} s of random edits, renames and deletions on both si
     for (const proc of [...ended, procs.a!, procs.b!]) {
       assert.doesNotMatch(proc.stderr, /internal error|Uncaught/, proc.log());
     }
-    const survived = Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(", ");
-    console.log(`chaos seed ${SEED}: ${ops} steps survived (${survived}); ${last.size} paths checked`);
+    const survived = Object.entries({ ...files.counts, ...counts }).map(([k, n]) => `${n} ${k}`).join(", ");
+    console.log(`chaos seed ${SEED}: ${ops} steps survived (${survived}); ${files.last.size} paths checked`);
   } finally {
     for (const side of ["a", "b"] as const) await procs[side]?.stop("SIGKILL");
     await proxy.close();

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { freePort, FsyncProcess, startSharer } from "../support/peer.ts";
 import { waitConverged, waitNoTempFiles } from "../support/tree.ts";
-import { lostWrites, ownFiles, prng, SEED, tokenOf, writeToken } from "../support/chaos.ts";
+import { FILE_OPERATIONS, FileChaos, lostWrites, prng, SEED } from "../support/chaos.ts";
 
 /**
  * Seconds of random operations: 40 in the suite, more with FSYNC_CHAOS_SECONDS. FSYNC_CHAOS_SEED
@@ -27,12 +27,10 @@ Deno.test(`mesh chaos: five devices as processes, ${SECONDS} s of random edits, 
   const procs: Partial<Record<Name, FsyncProcess>> = {};
   const ended: FsyncProcess[] = [];
   const start = (d: Name) => FsyncProcess.start(["--home", homes[d], "run", "--listen", `127.0.0.1:${ports[d]}`]);
-  /** The last content written at each path, in the order operations were made (null: deleted or moved away). */
-  const last = new Map<string, string | null>();
-  const counts = { create: 0, modify: 0, delete: 0, rename: 0, stop: 0, kill: 0 };
+  const files = new FileChaos(random, 3);
+  const counts = { stop: 0, kill: 0 };
   const downUntil: Record<Name, number> = { a: 0, b: 0, c: 0, d: 0, e: 0 };
   let ops = 0;
-  let nextName = 100;
   try {
     const first = await startSharer(dirs.a, homes.a, ports.a, ["--invite-uses", "4"]);
     procs.a = first.sharer;
@@ -46,39 +44,9 @@ Deno.test(`mesh chaos: five devices as processes, ${SECONDS} s of random edits, 
       ops++;
       for (const d of DEVICES) if (!procs[d] && Date.now() >= downUntil[d]) procs[d] = start(d);
       const d = pick(DEVICES);
-      const files = await ownFiles(dirs[d]);
       const roll = random();
-      const token = `${d}-op${ops}-${Math.floor(random() * 1e9)}`;
-      if (roll < 0.3 || files.length === 0) {
-        const path = `${random() < 0.5 ? "" : `d${Math.floor(random() * 3)}/`}f${nextName++}.txt`;
-        await writeToken(dirs[d], path, token, random);
-        last.set(path, token);
-        counts.create++;
-      } else if (roll < 0.6) {
-        const path = pick(files);
-        await writeToken(dirs[d], path, token, random);
-        last.set(path, token);
-        counts.modify++;
-      } else if (roll < 0.7) {
-        const path = pick(files);
-        await Deno.remove(join(dirs[d], path)).catch((e) => {
-          if (!(e instanceof Deno.errors.NotFound)) throw e; // replaced or removed by a pull meanwhile
-        });
-        last.set(path, null);
-        counts.delete++;
-      } else if (roll < 0.8) {
-        const from = pick(files);
-        const to = `${random() < 0.5 ? "" : `d${Math.floor(random() * 3)}/`}f${nextName++}.txt`;
-        await Deno.mkdir(join(dirs[d], to, ".."), { recursive: true });
-        try {
-          await Deno.rename(join(dirs[d], from), join(dirs[d], to));
-          // What moved is what was there at the rename (maybe a peer's version pulled a moment before).
-          last.set(from, null);
-          last.set(to, await tokenOf(join(dirs[d], to)));
-          counts.rename++;
-        } catch (e) {
-          if (!(e instanceof Deno.errors.NotFound)) throw e; // replaced by a pull meanwhile
-        }
+      if (roll < FILE_OPERATIONS) {
+        await files.step(dirs[d], roll, `${d}-op${ops}-${Math.floor(random() * 1e9)}`);
       } else if (roll < 0.9) {
         const victim = pick(DEVICES);
         const proc = procs[victim];
@@ -100,13 +68,13 @@ Deno.test(`mesh chaos: five devices as processes, ${SECONDS} s of random edits, 
       await waitConverged(dirs.a, dirs[d], `a and ${d} after the chaos`, Math.max(settled - Date.now(), 1_000));
     }
     for (const d of DEVICES) await waitNoTempFiles(dirs[d], d);
-    assert.deepEqual(await lostWrites(dirs.a, last), [], "every last write of a path is at its path or in a copy");
+    assert.deepEqual(await lostWrites(dirs.a, files.last), [], "every last write is at its path or in a copy");
     for (const d of DEVICES) assert.ok(procs[d]!.running, `${d} ended by itself\n${procs[d]!.log()}`);
     for (const proc of [...ended, ...DEVICES.map((d) => procs[d]!)]) {
       assert.doesNotMatch(proc.stderr, /internal error|Uncaught/, proc.log());
     }
-    const survived = Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(", ");
-    console.log(`mesh chaos seed ${SEED}: ${ops} steps survived (${survived}); ${last.size} paths checked`);
+    const survived = Object.entries({ ...files.counts, ...counts }).map(([k, n]) => `${n} ${k}`).join(", ");
+    console.log(`mesh chaos seed ${SEED}: ${ops} steps survived (${survived}); ${files.last.size} paths checked`);
   } finally {
     for (const d of DEVICES) await procs[d]?.stop("SIGKILL");
     if (Deno.env.get("FSYNC_CHAOS_LOGS")) {
