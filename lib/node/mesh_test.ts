@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import dgram from "node:dgram";
 import { join } from "node:path";
 import { parseDeviceId } from "../model/mod.ts";
 import { Device } from "./device.ts";
@@ -198,6 +199,28 @@ Deno.test("two devices that dial each other at once keep one session, the same o
   } finally {
     await Promise.all([a.close(), b.close()]);
     await clientsClosed();
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("a discovery port another program holds: one warning, and the device goes on listening and syncing without it", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "fsync-mesh-noudp-" });
+  // A socket bound without SO_REUSEADDR: nobody can share its port.
+  const holder = dgram.createSocket({ type: "udp4" });
+  await new Promise<void>((r) => holder.bind(0, "0.0.0.0", () => r()));
+  const port = holder.address().port;
+  const warnings: string[] = [];
+  const logger = { ...silentLogger, warn: (m: string) => void warnings.push(m) };
+  const device = await Device.start({ home: join(tmp, "home"), name: "a", logger });
+  try {
+    await device.listen(LOCAL);
+    await device.discover({ port });
+    assert.equal(warnings.filter((w) => w.startsWith("local discovery is off:")).length, 1, warnings.join("\n"));
+    await Deno.mkdir(join(tmp, "f"));
+    assert.ok((await device.addFolder(join(tmp, "f"), "f")).id, "the device still works");
+  } finally {
+    await device.close();
+    await new Promise<void>((r) => holder.close(() => r()));
     await Deno.remove(tmp, { recursive: true });
   }
 });
