@@ -2,7 +2,6 @@
 import { basename, resolve } from "node:path";
 import {
   Device,
-  Dialer,
   ExitCode,
   type FolderMode,
   formatDeviceId,
@@ -55,7 +54,7 @@ export async function join(
   let folderId = existing?.id;
   /** The device the invite names, or the one that answered at the address. */
   let sharerId = invite ? formatDeviceId(invite.deviceId) : undefined;
-  const dialer = new Dialer(device, logger);
+  const dialer = device.dialer();
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => resolveDone = r);
   const refuse = (error: FsyncError) => {
@@ -123,15 +122,11 @@ export async function join(
     dialer.add({ address, pin }, first.done);
     await dialer.refresh(ctx.config.peers);
     await Promise.race([done, dialer.failed, opts.once ? stopRequested() : untilSignal()]);
-    const dialling = dialer.close();
     await device.close();
-    await dialling;
     if (refusal) throw refusal;
   } finally {
-    const dialling = dialer.close();
     stopProgress();
     await device.close();
-    await dialling;
   }
 }
 

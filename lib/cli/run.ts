@@ -1,7 +1,6 @@
 // deno-lint-ignore-file no-console -- a command prints for people on standard output.
 import {
   Device,
-  Dialer,
   ExitCode,
   formatDeviceId,
   formatHostPort,
@@ -44,7 +43,7 @@ export async function serve(opts: RunOptions, ctx: CliContext, listen: boolean):
   const { logger } = ctx;
   const device = await startDevice(ctx, opts, true);
   const stopProgress = showProgress(device, ctx);
-  const dialer = new Dialer(device, logger);
+  const dialer = device.dialer();
   try {
     const folders = await device.folders();
     if (folders.length === 0) logger.warn("this home has no folders yet: add one with fsync share or fsync join");
@@ -61,10 +60,8 @@ export async function serve(opts: RunOptions, ctx: CliContext, listen: boolean):
     const signal = await Promise.race([untilSignal(), dialer.failed]);
     logger.info(`${signal}: stopping`);
   } finally {
-    const dialling = dialer.close(); // loops end once the device's connects do
     stopProgress();
     await device.close();
-    await dialling;
   }
 }
 

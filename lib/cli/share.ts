@@ -2,7 +2,6 @@
 import { basename, resolve } from "node:path";
 import {
   Device,
-  Dialer,
   type FolderMode,
   formatHostPort,
   formatInvite,
@@ -38,7 +37,7 @@ export async function share(dir: string, opts: ShareOptions, ctx: CliContext): P
   const listen = opts.listen ?? config.listen;
   const device = await Device.start(deviceOptions(ctx, opts.rescanInterval));
   const stopProgress = showProgress(device, ctx);
-  const dialer = new Dialer(device, logger);
+  const dialer = device.dialer();
   try {
     // The port first: a share that cannot listen registers no folder.
     const port = await device.listen(listen);
@@ -80,10 +79,8 @@ export async function share(dir: string, opts: ShareOptions, ctx: CliContext): P
     const signal = await Promise.race([untilSignal(), dialer.failed]);
     logger.info(`${signal}: stopping`);
   } finally {
-    const dialling = dialer.close(); // loops end once the device's connects do
     stopProgress();
     await device.close();
-    await dialling;
   }
 }
 

@@ -20,6 +20,7 @@ import {
   serveControl,
 } from "./control.ts";
 import { convergedWith } from "./convergence.ts";
+import { Dialer } from "./dialer.ts";
 import { type DiscoveryOptions, startDiscovery } from "./discovery.ts";
 import type { DeviceEvent, TransferTotals } from "./events.ts";
 import { FolderLinks } from "./folder_link.ts";
@@ -65,6 +66,7 @@ export class Device {
   #background = new Set<Promise<unknown>>();
   #control?: ControlServer;
   #discovery?: LanDiscovery;
+  #dialer?: Dialer;
   #closed = false;
 
   private constructor(lock: Deno.FsFile, identity: DeviceIdentity, store: Store, name: string, options: DeviceOptions) {
@@ -373,6 +375,14 @@ export class Device {
   }
 
   /**
+   * The device's dialer (made on first use): it keeps a session with every trusted peer with
+   * an address, and the device's `close` ends its loops.
+   */
+  dialer(): Dialer {
+    return this.#dialer ??= new Dialer(this, this.#logger);
+  }
+
+  /**
    * Announces this device on the local network (where it listens: call after `listen`) and
    * learns the addresses of trusted devices that announce themselves. When the discovery port
    * cannot be bound, says so as a warning and goes on without it.
@@ -414,10 +424,13 @@ export class Device {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // Dialling loops stop now; those in a connect end once the sessions below are closed.
+    const dialling = this.#dialer?.close();
     this.#pulls.close();
     this.#folders.close();
     await this.#discovery?.close();
     await this.#sessions.close();
+    await dialling;
     await this.#control?.close();
     // Tasks a finishing task started (a session whose handshake ended meanwhile) are awaited too.
     while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
