@@ -3,8 +3,11 @@ import { BlockUnavailableError, type PeerSession, PeerUnreachableError } from ".
 import type { BlockSource } from "../transfer/mod.ts";
 import type { Logger } from "./logger.ts";
 
-/** Files smaller than this come from the peer whose index is pulled alone: spreading them saves nothing. */
-export const SWARM_MIN_BYTES = 8 << 20;
+/**
+ * Files up to one request's worth of blocks (1 MiB, one span) come from the peer whose index is
+ * pulled alone: a single request cannot be spread, and the lookup of holders would cost more.
+ */
+export const SWARM_MIN_BYTES = (1 << 20) + 1;
 
 /** What a swarm source uses of its device. */
 export interface SwarmContext {
@@ -46,7 +49,7 @@ export class SwarmSource implements BlockSource {
   }
 
   /**
-   * The source of one file: for a large one, spread over its holders, who are looked for again
+   * The source of one file: for one of several requests, spread over its holders, who are looked for again
    * every second while it is fetched (a peer may connect, or receive the file, meanwhile).
    */
   forFile(file: FileInfo): Promise<BlockSource> {
