@@ -69,9 +69,18 @@ async function fill(tmp: string, src: string, seeders: string[], fresh: string[]
     const before: Record<string, number> = {};
     for (const d of ["a", ...seeders]) before[d] = await bytesServed(home(d));
     const started = performance.now();
-    // Complete at its first In sync line (it holds everything the sharer announced); checked
-    // against the tree once timed (polling tree snapshots would hash 600 MB each time).
-    await Promise.all(fresh.map((d) => joinAs(d).waitFor(/In sync:/, TIMEOUT_MS)));
+    // Complete once it holds as many files and bytes as the tree, no temporary file among them
+    // (an In sync line may be with another new device, which has nothing yet); checked against
+    // the tree once timed (polling tree snapshots would hash 600 MB each time).
+    const target = await totals(a);
+    for (const d of fresh) joinAs(d);
+    await Promise.all(fresh.map(async (d) => {
+      const deadline = Date.now() + TIMEOUT_MS;
+      while ((await totals(join(tmp, d)).catch(() => "")) !== target) {
+        if (Date.now() > deadline) throw new Error(`new device ${d} not complete`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }));
     const seconds = (performance.now() - started) / 1000;
     for (const d of fresh) await waitConverged(a, join(tmp, d), `new device ${d}`, TIMEOUT_MS);
     const served: Record<string, number> = {};
@@ -80,6 +89,21 @@ async function fill(tmp: string, src: string, seeders: string[], fresh: string[]
   } finally {
     for (const p of running) await p.stop("SIGTERM");
   }
+}
+
+/** "files bytes temps" of the tree at `root` (fsync's marker and temporary files counted apart), from stat alone. */
+async function totals(root: string): Promise<string> {
+  let files = 0, bytes = 0, temps = 0;
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(dir)) {
+      const path = join(dir, e.name);
+      if (e.isDirectory) await walk(path);
+      else if (e.name.startsWith(".fsync-tmp-")) temps++;
+      else if (e.isFile && e.name !== ".fsyncfolder") files++, bytes += (await Deno.stat(path)).size;
+    }
+  };
+  await walk(root);
+  return `${files} ${bytes} ${temps === 0 ? "done" : "pulling"}`;
 }
 
 /** Block data the running fsync of `home` served, to every peer of every folder. */
