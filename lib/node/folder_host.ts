@@ -1,6 +1,6 @@
 import { denoFs } from "../fs/mod.ts";
 import { type FolderMode, FsyncError } from "../model/mod.ts";
-import type { DeletionThresholds } from "../plan/mod.ts";
+import { DELETION_GRACE_MS, type DeletionThresholds } from "../plan/mod.ts";
 import { RECENT_MS } from "../scan/mod.ts";
 import type { FolderRecord, Store } from "../store/mod.ts";
 import type { ByteBudget } from "../transfer/mod.ts";
@@ -42,6 +42,7 @@ export class FolderHost {
   #watch?: FolderWatch;
   #scanTimer?: ReturnType<typeof setInterval>;
   #recheckTimer?: ReturnType<typeof setTimeout>;
+  #deletionTimer?: ReturnType<typeof setTimeout>;
   /** Paths found changed while serving them, with a rescan under way. */
   #staleServed = new Set<string>();
   #closed = false;
@@ -73,6 +74,8 @@ export class FolderHost {
       deletionThresholds,
       fs: ctx.makeSymlink ? { ...denoFs, symlinkSync: ctx.makeSymlink } : denoFs,
       onRootChanged: (usable) => usable ? this.#watch?.resumed() : this.#watch?.stopped(),
+      // Watched, a move may come as two hints; once, every scan sees both ends.
+      deletionGraceMs: ctx.watch ? DELETION_GRACE_MS : 0,
     });
   }
 
@@ -116,6 +119,7 @@ export class FolderHost {
       this.#ctx.logger.error(e.message, { folder: runner.folder.label });
     }
     this.#scheduleRecheck();
+    this.#scheduleHeldDeletions();
   }
 
   /** A file was found changed while serving it: rescan it (once at a time) so peers get the new version. */
@@ -131,6 +135,7 @@ export class FolderHost {
     this.#watch?.close();
     clearInterval(this.#scanTimer);
     clearTimeout(this.#recheckTimer);
+    clearTimeout(this.#deletionTimer);
   }
 
   /** Re-reads the folder's recent files once they are RECENT_MS old (one timer at a time). */
@@ -140,6 +145,17 @@ export class FolderHost {
       this.#recheckTimer = undefined;
       this.#ctx.track(this.rescan("recent"));
     }, RECENT_MS + 50);
+  }
+
+  /** Scans the paths whose deletions a scan held back once the first is due (one timer at a time). */
+  #scheduleHeldDeletions(): void {
+    const held = this.runner.heldDeletions;
+    if (this.#closed || !held || this.#deletionTimer !== undefined) return;
+    this.#deletionTimer = setTimeout(() => {
+      this.#deletionTimer = undefined;
+      const paths = this.runner.heldDeletions?.paths;
+      if (paths) this.#ctx.track(this.rescan(paths));
+    }, held.dueInMs + 50);
   }
 
   /** Says, with the fix, that the folder cannot be watched; periodic scans carry on. */

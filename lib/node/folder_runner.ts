@@ -3,6 +3,7 @@ import {
   type FileInfo,
   type FolderMode,
   FsyncError,
+  parentPath,
   printable,
   Semaphore,
   shortOfDisplayId,
@@ -12,6 +13,7 @@ import {
   DEFAULT_DELETION_THRESHOLDS,
   type DeletionThresholds,
   folderDecider,
+  holdFreshDeletions,
   rootVerdict,
 } from "../plan/mod.ts";
 import { IgnoreRules, loadIgnoreRules, scanFolder, type ScanProblem } from "../scan/mod.ts";
@@ -69,6 +71,12 @@ export interface FolderRunnerOptions {
   readonly fs?: FileSystem;
   /** Told when the folder stops (its root unusable: false) and when it resumes (true). */
   readonly onRootChanged?: (usable: boolean) => void;
+  /**
+   * How long deletions found by scans of some paths (watcher hints) wait, seen gone, before
+   * they are committed (lib/plan's holdFreshDeletions; default 0: at once). Whoever sets it
+   * scans `heldDeletions` again once they are due.
+   */
+  readonly deletionGraceMs?: number;
 }
 
 /**
@@ -98,6 +106,9 @@ export class FolderRunner {
   #nowMs: () => number;
   #mutex = new Mutex();
   #recent = new Set<string>();
+  #deletionGraceMs: number;
+  /** Paths scans of some paths found gone and hold back, with when each was first seen gone. */
+  #goneSince = new Map<string, number>();
   #waitingScan?: { paths?: Set<string>; done: Promise<number> };
   #ignoreDefaults: boolean;
   #onPullProgress?: (progress: PullProgress) => void;
@@ -131,6 +142,7 @@ export class FolderRunner {
     this.#onPullProgress = options.onPullProgress;
     this.#onPolicyChanged = options.onPolicyChanged;
     this.#onRootChanged = options.onRootChanged;
+    this.#deletionGraceMs = options.deletionGraceMs ?? 0;
     this.#unwritten = options.unwritten ?? new Semaphore(UNWRITTEN_BYTES);
     this.#fs = options.fs ?? denoFs;
     this.#temps = new TempKeeper(store, this.#fs, () => this.folder, () => this.decider);
@@ -233,6 +245,14 @@ export class FolderRunner {
   /** True when files seen by a scan may still have been changing: `recheckRecent()` is due in RECENT_MS. */
   get hasRecent(): boolean {
     return this.#recent.size > 0;
+  }
+
+  /** The deletions scans hold back (`deletionGraceMs`) and in how long the first is due, if any. */
+  get heldDeletions(): { readonly paths: string[]; readonly dueInMs: number } | undefined {
+    if (this.#goneSince.size === 0) return undefined;
+    let first = Infinity;
+    for (const since of this.#goneSince.values()) first = Math.min(first, since);
+    return { paths: [...this.#goneSince.keys()], dueInMs: Math.max(0, first + this.#deletionGraceMs - this.#nowMs()) };
   }
 
   /** Reads again the files that were recent when last scanned; returns the number of changed paths. */
@@ -410,6 +430,17 @@ export class FolderRunner {
         },
       }));
     }
+    if (paths === undefined) this.#goneSince.clear(); // a full scan commits what it finds gone
+    else {
+      const hinted = new Set(paths);
+      ({ commit: guarded, goneSince: this.#goneSince } = holdFreshDeletions(
+        guarded,
+        (path) => isAtOrUnder(path, hinted),
+        this.#goneSince,
+        this.#nowMs(),
+        this.#deletionGraceMs,
+      ));
+    }
     for (const file of guarded) {
       batch.push(file);
       if (batch.length >= SCAN_COMMIT_EVERY) await commit();
@@ -464,5 +495,13 @@ export class FolderRunner {
       source,
       since,
     );
+  }
+}
+
+/** Whether `path` is one of `places` (folder-relative) or below one. */
+function isAtOrUnder(path: string, places: ReadonlySet<string>): boolean {
+  for (let p = path;; p = parentPath(p)) {
+    if (places.has(p)) return true;
+    if (p === "") return false;
   }
 }

@@ -44,6 +44,73 @@ Deno.test("a waiting scan that gathers too many paths becomes a full scan", () =
     assert.deepEqual((await Array.fromAsync(store.listLocal("f1"))).map((f) => f.path), ["a", "b", "unhinted"]);
   }));
 
+Deno.test("a scan of some paths holds what it finds gone for the grace: a move hinted in two halves commits its new paths first", async () => {
+  const root = await Deno.makeTempDir();
+  const store = await Store.open(":memory:");
+  try {
+    let now = 1_000_000;
+    const folder = { id: "f1", label: "f1", path: root, indexId: "i1" };
+    const options = { shortId: "ME00000", logger: silentLogger, nowMs: () => now, deletionGraceMs: 1_000 };
+    const runner = new FolderRunner(folder, store, options);
+    await Deno.mkdir(join(root, "album"));
+    for (const name of ["one", "two"]) await Deno.writeTextFile(join(root, "album", name), name);
+    await Deno.writeTextFile(join(root, "note"), "draft");
+    await runner.scan();
+    const live = async () =>
+      (await Array.fromAsync(store.listLocal("f1"))).filter((f) => !f.deleted).map((f) => f.path).sort();
+    await Deno.rename(join(root, "album"), join(root, "holiday"));
+    await Deno.remove(join(root, "note"));
+
+    // The old halves first: nothing is committed, both wait.
+    assert.equal(await runner.scan(["album", "note"]), 0);
+    assert.deepEqual(await live(), ["album", "album/one", "album/two", "note"]);
+    assert.deepEqual(runner.heldDeletions, { paths: ["album", "album/one", "album/two", "note"], dueInMs: 1_000 });
+    // The new half commits at once; the note is written again within the grace.
+    assert.equal(await runner.scan(["holiday"]), 3);
+    await Deno.writeTextFile(join(root, "note"), "final");
+    now += 600;
+    assert.equal(await runner.scan(["note"]), 1);
+    assert.deepEqual(runner.heldDeletions?.paths, ["album", "album/one", "album/two"]);
+    assert.equal(runner.heldDeletions?.dueInMs, 400);
+    // Early, the old paths still wait; once due, their tombstones are committed.
+    assert.equal(await runner.scan(runner.heldDeletions!.paths), 0);
+    now += 400;
+    assert.equal(await runner.scan(runner.heldDeletions!.paths), 3);
+    assert.equal(runner.heldDeletions, undefined);
+    assert.deepEqual(await live(), ["holiday", "holiday/one", "holiday/two", "note"]);
+    const note = (await store.getLocalMany("f1", ["note"]))[0]!;
+    assert.equal(note.deleted, false);
+    assert.equal(note.version.ME00000, 2, "the note was never recorded deleted");
+  } finally {
+    store.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a full scan commits what it finds gone at once, and what scans of some paths held", async () => {
+  const root = await Deno.makeTempDir();
+  const store = await Store.open(":memory:");
+  try {
+    const folder = { id: "f1", label: "f1", path: root, indexId: "i1" };
+    const options = { shortId: "ME00000", logger: silentLogger, nowMs: () => 5_000, deletionGraceMs: 60_000 };
+    const runner = new FolderRunner(folder, store, options);
+    for (const name of ["a", "b"]) await Deno.writeTextFile(join(root, name), name);
+    await runner.scan();
+    for (const name of ["a", "b"]) await Deno.remove(join(root, name));
+    assert.equal(await runner.scan(["a"]), 0);
+    assert.deepEqual(runner.heldDeletions?.paths, ["a"]);
+    assert.equal(await runner.scan(), 2);
+    assert.equal(runner.heldDeletions, undefined);
+    assert.deepEqual((await Array.fromAsync(store.listLocal("f1"))).map((f) => [f.path, f.deleted]), [
+      ["a", true],
+      ["b", true],
+    ]);
+  } finally {
+    store.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 /** Serves blocks from the files under `root`, recording what was asked; offsets from `failFrom` on fail 20 ms later. */
 function diskSource(root: string, failFrom = Infinity): BlockSource & { requested: BlockWant[] } {
   const requested: BlockWant[] = [];

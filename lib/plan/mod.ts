@@ -6,6 +6,7 @@
 export * from "./pick_winner.ts";
 export * from "./decide.ts";
 export * from "./deletion_guard.ts";
+export * from "./deletion_grace.ts";
 export * from "./pass_order.ts";
 export * from "./conflict_copy.ts";
 export * from "./folder_policy.ts";
