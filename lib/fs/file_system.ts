@@ -41,6 +41,8 @@ export interface FileSystem {
   open(path: string, options: Deno.OpenOptions): Promise<FileHandle>;
   openSync(path: string, options: Deno.OpenOptions): FileHandle;
   renameSync(from: string, to: string): void;
+  /** Makes `to` another name of the file `from` (a hard link); fails with AlreadyExists when `to` exists. */
+  linkSync(from: string, to: string): void;
   removeSync(path: string): void;
   mkdirSync(path: string, options?: Deno.MkdirOptions): void;
   chmodSync(path: string, mode: number): void;
@@ -59,6 +61,7 @@ export const denoFs: FileSystem = {
   open: (path, options) => Deno.open(path, options),
   openSync: (path, options) => Deno.openSync(path, options),
   renameSync: (from, to) => Deno.renameSync(from, to),
+  linkSync: (from, to) => Deno.linkSync(from, to),
   removeSync: (path) => Deno.removeSync(path),
   mkdirSync: (path, options) => Deno.mkdirSync(path, options),
   chmodSync: (path, mode) => Deno.chmodSync(path, mode),

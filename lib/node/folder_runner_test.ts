@@ -424,7 +424,7 @@ Deno.test("temporary files: a scan keeps those a pending pull needs and removes 
     assert.deepEqual(served.requested.map((w) => w.offset).sort(), [MiB, 2 * MiB]);
   }));
 
-Deno.test("a pull whose disk fails for two files (EIO at one's rename, at the other's fdatasync) reports those paths only; the rest arrive; healed, the retry completes", () =>
+Deno.test("a pull whose disk fails for two files (EIO at one's link into place, at the other's fdatasync) reports those paths only; the rest arrive; healed, the retry completes", () =>
   withTwoFolders(async ({ source, target, peer: a, publish, replica }) => {
     for (const name of ["a.bin", "b.bin", "c.bin", "d.bin"]) {
       await Deno.writeTextFile(join(source, name), name.repeat(999));
@@ -433,7 +433,7 @@ Deno.test("a pull whose disk fails for two files (EIO at one's rename, at the ot
     const files = await publish();
     const c = files.find((f) => f.path === "c.bin")!;
     const fs = new FaultyFs()
-      .inject({ op: "rename", path: "/b.bin", kind: "EIO" })
+      .inject({ op: "link", path: "/b.bin", kind: "EIO" })
       .inject({ op: "datasync", path: basename(tempPathFor(join(target, "c.bin"), c)), kind: "EIO" });
     const b = replica({ fs });
     const first = await b.pullFrom("PEER", diskSource(source));

@@ -66,6 +66,7 @@ const CASES: [FsOp, (root: string) => Promise<Case>][] = [
   ["chmod", update],
   ["utime", update],
   ["rename", update],
+  ["link", fresh],
   ["fsync", update],
 ];
 

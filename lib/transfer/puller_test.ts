@@ -6,6 +6,7 @@ import { applyDecision, tempPathFor } from "./puller.ts";
 import { TempLedger } from "./temp_ledger.ts";
 import { denoFs } from "../fs/mod.ts";
 import { findTempFiles } from "../../tests/support/tree.ts";
+import { FaultyFs } from "../../tests/support/faulty_fs.ts";
 import {
   BLOCK,
   describe,
@@ -162,6 +163,60 @@ Deno.test("a target the user changed during the pull is not overwritten", () =>
       ChangedLocallyError,
     );
     assert.equal(await Deno.readTextFile(join(root, "f.txt")), "v1 edited by the user");
+  }));
+
+Deno.test("a new file is linked into place: a file that appeared at its path after the check is kept, the pull fails", () =>
+  inTempDir(async (root) => {
+    const data = pattern(BLOCK + 5, 2);
+    const remote = describe("new.bin", data, { PEER000: 1 });
+    // The user's file appears at the last moment: just before the link.
+    const fs = new class extends FaultyFs {
+      override linkSync(from: string, to: string): void {
+        Deno.writeTextFileSync(to, "the user's");
+        super.linkSync(from, to);
+      }
+    }();
+    await assert.rejects(
+      applyDecision(options(root, new MemorySource(data), new TempLedger(fs), fs), {
+        action: "fetch",
+        file: remote,
+        keepLocalAsConflict: false,
+      }, undefined),
+      ChangedLocallyError,
+    );
+    assert.equal(await Deno.readTextFile(join(root, "new.bin")), "the user's");
+    assert.ok(fs.calls.some((c) => c.op === "link") && !fs.calls.some((c) => c.op === "rename"));
+  }));
+
+Deno.test("on a file system without hard links (link fails with EPERM) a new file is renamed into place", () =>
+  inTempDir(async (root) => {
+    const data = pattern(2 * BLOCK + 9, 3);
+    const fs = new FaultyFs().inject({ op: "link", kind: "EPERM" });
+    const [entry] = await applyDecision(options(root, new MemorySource(data), new TempLedger(fs), fs), {
+      action: "fetch",
+      file: describe("d/new.bin", data, { PEER000: 1 }),
+      keepLocalAsConflict: false,
+    }, undefined);
+    assert.deepEqual(await Deno.readFile(join(root, "d/new.bin")), data);
+    assert.equal(entry.inode, (await Deno.stat(join(root, "d/new.bin"))).ino);
+    assert.deepEqual(await findTempFiles(root), []);
+    assert.ok(fs.calls.some((c) => c.op === "rename"));
+  }));
+
+Deno.test("a temporary file that is another name of some file (a link left by a failed removal) is not written through", () =>
+  inTempDir(async (root) => {
+    const data = pattern(BLOCK + 3, 4);
+    const remote = describe("f.bin", data, { PEER000: 1 });
+    await Deno.writeTextFile(join(root, "other.txt"), "someone else's bytes");
+    await Deno.link(join(root, "other.txt"), tempPathFor(join(root, "f.bin"), remote));
+    await applyDecision(options(root, new MemorySource(data)), {
+      action: "fetch",
+      file: remote,
+      keepLocalAsConflict: false,
+    }, undefined);
+    assert.deepEqual(await Deno.readFile(join(root, "f.bin")), data);
+    assert.equal(await Deno.readTextFile(join(root, "other.txt")), "someone else's bytes");
+    assert.equal((await Deno.stat(join(root, "other.txt"))).nlink, 1);
   }));
 
 Deno.test("delete removes an unchanged file and keeps a non-empty directory", () =>

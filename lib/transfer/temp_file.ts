@@ -31,8 +31,16 @@ export async function openTempFile(fs: FileSystem, path: string, finalSize: numb
   const options = { read: true, write: true, create: true, mode: 0o600 };
   // Opened synchronously too: 2,000 creations 64 at a time took 817 ms with Deno.open, which
   // left the event loop 7% of that time, and 268 ms with Deno.openSync.
-  if (finalSize <= SYNC_IO_MAX_BYTES) return new SyncTempFile(fs.openSync(path, options));
-  return new AsyncTempFile(await fs.open(path, options));
+  const small = finalSize <= SYNC_IO_MAX_BYTES;
+  let file = small ? fs.openSync(path, options) : await fs.open(path, options);
+  if ((file.statSync().nlink ?? 1) > 1) {
+    // Another name of a placed file (a pull whose last step, removing this name, failed):
+    // writing here would write there. Its own fresh file instead.
+    file.close();
+    fs.removeSync(path);
+    file = small ? fs.openSync(path, options) : await fs.open(path, options);
+  }
+  return small ? new SyncTempFile(file) : new AsyncTempFile(file);
 }
 
 class SyncTempFile implements TempFile {

@@ -15,6 +15,7 @@ export type FsOp =
   | "datasync"
   | "fsync"
   | "rename"
+  | "link"
   | "remove"
   | "mkdir"
   | "chmod"
@@ -23,7 +24,7 @@ export type FsOp =
   | "freeBytes";
 
 /** An errno the call fails with, or a write that writes only part of what it was given. */
-export type FaultKind = "ENOSPC" | "EIO" | "EACCES" | "short-write";
+export type FaultKind = "ENOSPC" | "EIO" | "EACCES" | "EPERM" | "short-write";
 
 /** Which calls fail, and how. */
 export interface FsFault {
@@ -40,6 +41,8 @@ function errorFor(kind: Exclude<FaultKind, "short-write">, op: FsOp, path: strin
   const what = `${op} '${path}' (injected)`;
   const e = kind === "EACCES"
     ? new Deno.errors.PermissionDenied(`Permission denied (os error 13): ${what}`)
+    : kind === "EPERM"
+    ? new Deno.errors.PermissionDenied(`Operation not permitted (os error 1): ${what}`)
     : new Error(
       kind === "ENOSPC" ? `No space left on device (os error 28): ${what}` : `Input/output error (os error 5): ${what}`,
     );
@@ -49,7 +52,7 @@ function errorFor(kind: Exclude<FaultKind, "short-write">, op: FsOp, path: strin
 
 /**
  * A FileSystem that passes every call to a real one (denoFs), except those matching an
- * injected fault: they throw ENOSPC, EIO or EACCES as Deno would, or (writes) write half
+ * injected fault: they throw ENOSPC, EIO, EACCES or EPERM as Deno would, or (writes) write half
  * of what they were given. Like Syncthing's fakefs/errorfs, for unit tests of failure paths.
  */
 export class FaultyFs implements FileSystem {
@@ -117,6 +120,10 @@ export class FaultyFs implements FileSystem {
   renameSync(from: string, to: string): void {
     this.check("rename", from, to);
     this.#inner.renameSync(from, to);
+  }
+  linkSync(from: string, to: string): void {
+    this.check("link", from, to);
+    this.#inner.linkSync(from, to);
   }
   removeSync(path: string): void {
     this.check("remove", path);
