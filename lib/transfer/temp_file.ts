@@ -32,13 +32,21 @@ export async function openTempFile(fs: FileSystem, path: string, finalSize: numb
   // Opened synchronously too: 2,000 creations 64 at a time took 817 ms with Deno.open, which
   // left the event loop 7% of that time, and 268 ms with Deno.openSync.
   const small = finalSize <= SYNC_IO_MAX_BYTES;
-  let file = small ? fs.openSync(path, options) : await fs.open(path, options);
-  if ((file.statSync().nlink ?? 1) > 1) {
+  const open = async () => small ? fs.openSync(path, options) : await fs.open(path, options);
+  let file = await open();
+  let linked: boolean;
+  try {
+    linked = (file.statSync().nlink ?? 1) > 1;
+  } catch (e) {
+    file.close();
+    throw e;
+  }
+  if (linked) {
     // Another name of a placed file (a pull whose last step, removing this name, failed):
     // writing here would write there. Its own fresh file instead.
     file.close();
     fs.removeSync(path);
-    file = small ? fs.openSync(path, options) : await fs.open(path, options);
+    file = await open();
   }
   return small ? new SyncTempFile(file) : new AsyncTempFile(file);
 }
