@@ -17,6 +17,7 @@ import type { Signal } from "./_signal.ts";
 import type { PathProblems } from "./path_problems.ts";
 import type { TempKeeper } from "./temp_keeper.ts";
 import { hasMarker } from "./folder_marker.ts";
+import { PassBlockMap } from "./pass_block_map.ts";
 
 /**
  * Files pulled at once; each keeps several blocks in flight of its own (UNWRITTEN_BYTES
@@ -115,9 +116,13 @@ export async function runPullPass(
     unsynced.clear();
     for (const dir of dirs) await syncDirectory(ctx.fs, dir);
     await ctx.store.commitLocal(id, files);
+    blockMap.committed(files);
     ctx.localChanged.notify();
   };
-  let mapHasBlocks = false;
+  const blockMap = await PassBlockMap.open({
+    hasBlocks: () => ctx.store.hasBlocks(id),
+    findBlock: (hash) => ctx.store.findBlock(id, hash),
+  });
   const options = {
     root,
     source,
@@ -127,9 +132,8 @@ export async function runPullPass(
       bytesReused += reused;
       report(false);
     },
-    findBlock: (hash: Uint8Array) => ctx.store.findBlock(id, hash),
-    // Once the map holds a block it is asked no more this pass (a "yes" only means looking up).
-    anyLocalBlock: async () => mapHasBlocks ||= await ctx.store.hasBlocks(id),
+    findBlock: (hash: Uint8Array) => blockMap.find(hash),
+    anyLocalBlock: () => blockMap.any(),
     syncDirectoryLater: (dir: string) => unsynced.add(dir),
     unwritten: ctx.unwritten,
     fs: ctx.fs,
