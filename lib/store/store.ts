@@ -5,6 +5,7 @@ import { compareKeyParts, pathKey } from "./_path_key.ts";
 import { ensurePrivateFile } from "./home.ts";
 import { DeviceRecords } from "./device_records.ts";
 import { addTo, type LocalSummary } from "./_local_summary.ts";
+import { RecentLocal } from "./_recent_local.ts";
 import type { BlockLocation, IndexPair, RemoteIndexState } from "./records.ts";
 
 const LOCAL = "local";
@@ -34,6 +35,7 @@ export class Store extends DeviceRecords {
   /** Summaries of local indexes counted once, then kept up to date by each local commit. */
   #summaries = new Map<string, { files: number; bytes: number; conflicts: number }>();
   #listeners = new Set<IndexChangeListener>();
+  #recent = new RecentLocal();
 
   private constructor(kv: Deno.Kv) {
     super(kv);
@@ -141,6 +143,7 @@ export class Store extends DeviceRecords {
       return await this.#writeLocal(folderId, files);
     } catch (e) {
       this.#summaries.delete(folderId); // part of it may have landed: count again when asked
+      this.#recent.forget(folderId);
       throw e;
     } finally {
       this.#changed(folderId, LOCAL, files);
@@ -167,6 +170,7 @@ export class Store extends DeviceRecords {
     }
     await batch.flush();
     this.#sequences.set(folderId, seq);
+    this.#recent.added(folderId, out);
     const summary = this.#summaries.get(folderId);
     if (summary) {
       for (const previous of before) if (previous) addTo(summary, previous, -1);
@@ -193,8 +197,10 @@ export class Store extends DeviceRecords {
     return false;
   }
 
-  /** Local entries changed after sequence `after`, in sequence order. */
+  /** Local entries changed after sequence `after`, in sequence order (the latest commits from memory, when they cover it). */
   async *localSince(folderId: string, after: number): AsyncGenerator<FileInfo> {
+    const recent = this.#recent.since(folderId, after);
+    if (recent) return yield* recent;
     for await (const { stored } of this.#sinceSequence(["bySeq", folderId], LOCAL, folderId, after)) {
       yield await this.#entries.load(folderId, LOCAL, stored);
     }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { contentHashOf, type FileInfo, sha256 } from "../model/mod.ts";
+import { prng } from "../../tests/support/chaos.ts";
 import { Store } from "./store.ts";
 
 const PEER = "PEERPEE-RPEERPE-ERPEERP-EERPEER-PEERPEE-RPEERPE-ERPEERP-EER";
@@ -267,3 +268,47 @@ Deno.test("entries stored with fixed-size blocks (before content-defined ones) l
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("localSince() answers from the latest commits as KV does: in sequence order, each path at its latest (property)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/index.kv`;
+    const writer = await Store.open(path);
+    const reader = await Store.open(path); // commits nothing: reads KV alone
+    try {
+      const next = prng(3);
+      const random = (n: number) => Math.floor(next() * n);
+      const names = ["a", "b", "c", "d/e", "d/f", "g"];
+      for (let commit = 0; commit < 2_500; commit++) {
+        // Mostly a few small entries; now and then a file of 700 blocks (its list in chunks) or a burst.
+        const batch = Array.from({ length: 1 + random(commit % 97 === 0 ? 300 : 4) }, () => {
+          const name = names[random(names.length)] + (random(3) === 0 ? `-${random(5_000)}` : "");
+          return file(name, random(50) === 0 ? 700 : 1, { deleted: random(8) === 0, mtimeNs: BigInt(commit) });
+        });
+        // A commit names each path once (as scans and pulls do).
+        await writer.commitLocal("f", [...new Map(batch.map((f) => [f.path, f])).values()]);
+        if (commit % 500 !== 499) continue;
+        const last = await writer.localSequence("f");
+        // Every 173rd sequence back to beyond what is kept in memory (4,096 entries or 4 MiB).
+        for (let after = last; after >= Math.max(0, last - 6_000); after -= 173) {
+          const fromMemory = await Array.fromAsync(writer.localSince("f", after));
+          const fromKv = await Array.fromAsync(reader.localSince("f", after));
+          const described = (files: FileInfo[]) => files.map(describeEntry).join("\n");
+          assert.equal(described(fromMemory), described(fromKv), `after ${after} of ${last}`);
+        }
+      }
+    } finally {
+      writer.close();
+      reader.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** An entry's fields as one line: every field, block lists by their bytes. */
+function describeEntry(f: FileInfo): string {
+  const bytes = (a: Uint8Array | Uint32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength).join(",");
+  const { blockHashes, blockSizes, contentHash, mtimeNs, ...rest } = f;
+  return `${JSON.stringify(rest)} ${mtimeNs} ${bytes(contentHash)} ${bytes(blockHashes)} ${bytes(blockSizes)}`;
+}
