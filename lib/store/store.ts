@@ -151,6 +151,10 @@ export class Store extends DeviceRecords {
   }
 
   async #writeLocal(folderId: string, files: readonly FileInfo[]): Promise<FileInfo[]> {
+    // A path given twice is written once, as the last given: writing both in one batch would
+    // read the same old entry for each, and the second could find chunks the first deleted.
+    const byPath = new Map(files.map((f) => [f.path, f]));
+    if (byPath.size < files.length) files = [...byPath.values()];
     let seq = await this.localSequence(folderId);
     const batch = new KvBatch(this.kv);
     const out: FileInfo[] = [];

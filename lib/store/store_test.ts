@@ -285,8 +285,7 @@ Deno.test("localSince() answers from the latest commits as KV does: in sequence 
           const name = names[random(names.length)] + (random(3) === 0 ? `-${random(5_000)}` : "");
           return file(name, random(50) === 0 ? 700 : 1, { deleted: random(8) === 0, mtimeNs: BigInt(commit) });
         });
-        // A commit names each path once (as scans and pulls do).
-        await writer.commitLocal("f", [...new Map(batch.map((f) => [f.path, f])).values()]);
+        await writer.commitLocal("f", batch);
         if (commit % 500 !== 499) continue;
         const last = await writer.localSequence("f");
         // Every 173rd sequence back to beyond what is kept in memory (4,096 entries or 4 MiB).
@@ -312,3 +311,16 @@ function describeEntry(f: FileInfo): string {
   const { blockHashes, blockSizes, contentHash, mtimeNs, ...rest } = f;
   return `${JSON.stringify(rest)} ${mtimeNs} ${bytes(contentHash)} ${bytes(blockHashes)} ${bytes(blockSizes)}`;
 }
+
+Deno.test("a commit that names a path twice records the last entry given for it, once", () =>
+  withStore(async (store) => {
+    await store.commitLocal("f", [file("a", 700, { mtimeNs: 1n }), file("b"), file("a", 600, { mtimeNs: 2n })]);
+    const a = await store.getLocal("f", "a");
+    assert.equal(a?.mtimeNs, 2n);
+    assert.equal(a?.blockHashes.length, 600 * 32);
+    assert.deepEqual((await Array.fromAsync(store.localSince("f", 0))).map((f) => [f.path, f.sequence]), [
+      ["a", 1],
+      ["b", 2],
+    ]);
+    assert.equal(await store.localSequence("f"), 2);
+  }));
