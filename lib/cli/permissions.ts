@@ -34,8 +34,11 @@ export const SYS: readonly string[] = ["hostname", "networkInterfaces", "statfs"
 
 /**
  * The `deno run` (and `deno compile`) flags of the fsync process: what the first stage may
- * hand on to a command, no more (no subprocesses, no FFI), the unstable APIs it uses, and a
- * small V8 young generation (measured: about 70 MiB less at 100,000 files). deno.json's
+ * hand on to a command, no more (no subprocesses, no FFI), the unstable APIs it uses, a
+ * small V8 young generation (measured: about 70 MiB less at 100,000 files), and an old-space
+ * limit under V8's own (4 GiB here), which makes V8 grow the old generation to less than twice
+ * what survived the last collection instead of up to four times (a joiner of 20,000 small
+ * files: 153-163 MiB peak instead of 229-247, 3-8% more CPU). deno.json's
  * `fsync` and `compile` tasks spell the same flags (a test compares them).
  */
 export const DENO_FLAGS: readonly string[] = [
@@ -46,5 +49,5 @@ export const DENO_FLAGS: readonly string[] = [
   `--allow-sys=${SYS.join(",")}`,
   "--unstable-kv",
   "--unstable-worker-options",
-  "--v8-flags=--max-semi-space-size=4",
+  "--v8-flags=--max-semi-space-size=4,--max-old-space-size=1536",
 ];
