@@ -147,7 +147,10 @@ export class FolderHost {
     }, RECENT_MS + 50);
   }
 
-  /** Scans the paths whose deletions a scan held back once the first is due (one timer at a time). */
+  /**
+   * Scans the paths whose deletions a scan held back once the first is due (one timer at a
+   * time); held deletions a due scan could not settle (it failed) are tried again in 10 s.
+   */
   #scheduleHeldDeletions(): void {
     const held = this.runner.heldDeletions;
     if (this.#closed || !held || this.#deletionTimer !== undefined) return;
@@ -155,7 +158,7 @@ export class FolderHost {
       this.#deletionTimer = undefined;
       const paths = this.runner.heldDeletions?.paths;
       if (paths) this.#ctx.track(this.rescan(paths));
-    }, held.dueInMs + 50);
+    }, held.dueInMs > 0 ? held.dueInMs + 50 : 10_000);
   }
 
   /** Says, with the fix, that the folder cannot be watched; periodic scans carry on. */

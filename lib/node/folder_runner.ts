@@ -361,7 +361,10 @@ export class FolderRunner {
   async #scan(paths?: readonly string[], recheck?: ReadonlySet<string>, confirm = false): Promise<number> {
     const { id, path: root } = this.folder;
     const usable = await this.#useRoot();
-    if (!usable) return 0;
+    if (!usable) {
+      this.#goneSince.clear(); // a stopped folder deletes nothing; the full scan on resuming decides
+      return 0;
+    }
     // Hints gathered while stopped were dropped; new rules may unignore paths anywhere.
     const rulesChanged = this.#reloadRules();
     if (usable === "resumed" || rulesChanged) paths = undefined;

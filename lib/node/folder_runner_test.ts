@@ -87,7 +87,7 @@ Deno.test("a scan of some paths holds what it finds gone for the grace: a move h
   }
 });
 
-Deno.test("a full scan commits what it finds gone at once, and what scans of some paths held", async () => {
+Deno.test("a full scan commits what it finds gone at once, and what scans of some paths held; a stopped folder holds nothing", async () => {
   const root = await Deno.makeTempDir();
   const store = await Store.open(":memory:");
   try {
@@ -101,10 +101,27 @@ Deno.test("a full scan commits what it finds gone at once, and what scans of som
     assert.deepEqual(runner.heldDeletions?.paths, ["a"]);
     assert.equal(await runner.scan(), 2);
     assert.equal(runner.heldDeletions, undefined);
-    assert.deepEqual((await Array.fromAsync(store.listLocal("f1"))).map((f) => [f.path, f.deleted]), [
-      ["a", true],
-      ["b", true],
-    ]);
+    // A stopped folder holds nothing: the full scan on resuming decides.
+    await Deno.writeTextFile(join(root, "c"), "c");
+    await runner.scan();
+    await Deno.remove(join(root, "c"));
+    assert.equal(await runner.scan(["c"]), 0);
+    const held = () => runner.heldDeletions; // read afresh (an assertion above narrowed the getter)
+    assert.deepEqual(held()?.paths, ["c"]);
+    await Deno.remove(join(root, ".fsyncfolder"));
+    assert.equal(await runner.scan(["c"]), 0);
+    assert.equal(runner.problem?.kind, "stopped");
+    assert.equal(held(), undefined);
+    assert.deepEqual(
+      (await Array.fromAsync(store.listLocal("f1"))).filter((f) => f.path !== "c").map((f) => [
+        f.path,
+        f.deleted,
+      ]),
+      [
+        ["a", true],
+        ["b", true],
+      ],
+    );
   } finally {
     store.close();
     await Deno.remove(root, { recursive: true });
