@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Decision, FileInfo } from "../model/mod.ts";
 import { deletionOrder, type PassStage, stageOf } from "./pass_order.ts";
+import { prng } from "../../tests/support/chaos.ts";
 
 function entry(path: string, type: FileInfo["type"], deleted = false): FileInfo {
   return {
@@ -86,8 +87,7 @@ Deno.test("stageOf(): when a pull pass carries out each kind of decision", async
 });
 
 Deno.test("deletionOrder(): every path comes before its parents, and the order is otherwise kept (property over random trees)", () => {
-  let seed = 7;
-  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const random = prng(7);
   for (let round = 0; round < 200; round++) {
     const paths = new Set<string>();
     for (let i = 0; i < 1 + Math.floor(random() * 30); i++) {
