@@ -1,7 +1,8 @@
 import type { FileInfo } from "../model/mod.ts";
 
-/** Entries kept per folder at most, and their bytes (block lists included). */
+/** Entries kept per folder at most. */
 const MAX_ENTRIES = 4096;
+/** Bytes kept for all folders together (block lists included): many folders hold no more than one. */
 const MAX_BYTES = 4 << 20;
 
 /** One folder's latest local commits: a run of consecutive sequences from `first`. */
@@ -19,7 +20,8 @@ interface Run {
 /**
  * The local entries a store committed last, per folder, as committed: index senders read
  * what was just written from here instead of back from KV (2% of a new replica's main thread,
- * and once more for every peer a change goes to). Bounded per folder; a read it cannot answer
+ * and once more for every peer a change goes to). Bounded in entries per folder and in bytes
+ * for all (the folder committed to least lately is forgotten first); a read it cannot answer
  * whole goes to KV.
  */
 export class RecentLocal {
@@ -31,8 +33,10 @@ export class RecentLocal {
     let run = this.#runs.get(folderId);
     if (!run || run.first + run.entries.length !== files[0].sequence) {
       run = { first: files[0].sequence, entries: [], head: 0, latest: new Map(), bytes: 0 };
-      this.#runs.set(folderId, run);
     }
+    // Last in the map: the folder committed to most lately.
+    this.#runs.delete(folderId);
+    this.#runs.set(folderId, run);
     for (const file of files) {
       const earlier = run.latest.get(file.path);
       if (earlier !== undefined) this.#drop(run, earlier - run.first);
@@ -40,7 +44,14 @@ export class RecentLocal {
       run.latest.set(file.path, file.sequence);
       run.bytes += bytesOf(file);
     }
-    while (run.entries.length - run.head > MAX_ENTRIES || run.bytes > MAX_BYTES) {
+    let others = 0;
+    for (const other of this.#runs.values()) if (other !== run) others += other.bytes;
+    for (const [id, other] of this.#runs) {
+      if (other === run || others + run.bytes <= MAX_BYTES) break;
+      this.#runs.delete(id);
+      others -= other.bytes;
+    }
+    while (run.entries.length - run.head > MAX_ENTRIES || others + run.bytes > MAX_BYTES) {
       const file = run.entries[run.head];
       if (file) {
         this.#drop(run, run.head);
