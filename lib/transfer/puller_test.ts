@@ -203,6 +203,24 @@ Deno.test("on a file system without hard links (link fails with EPERM) a new fil
     assert.ok(fs.calls.some((c) => c.op === "rename"));
   }));
 
+Deno.test("a temporary name that cannot be removed after the link leaves the new file in place, complete", () =>
+  inTempDir(async (root) => {
+    const data = pattern(BLOCK + 11, 5);
+    const remote = describe("f.bin", data, { PEER000: 1 });
+    const temp = tempPathFor(join(root, "f.bin"), remote);
+    const fs = new FaultyFs().inject({ op: "remove", path: temp, kind: "EIO" });
+    const [entry] = await applyDecision(options(root, new MemorySource(data), new TempLedger(fs), fs), {
+      action: "fetch",
+      file: remote,
+      keepLocalAsConflict: false,
+    }, undefined);
+    assert.deepEqual(await Deno.readFile(join(root, "f.bin")), data);
+    const st = await Deno.stat(join(root, "f.bin"));
+    assert.equal(entry.inode, st.ino);
+    assert.equal(st.nlink, 2, "the temporary name is left for the next scan");
+    assert.ok(fs.calls.some((c) => c.op === "remove" && c.path === temp));
+  }));
+
 Deno.test("a temporary file that is another name of some file (a link left by a failed removal) is not written through", () =>
   inTempDir(async (root) => {
     const data = pattern(BLOCK + 3, 4);
