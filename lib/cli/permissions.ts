@@ -38,7 +38,7 @@ export const SYS: readonly string[] = ["hostname", "networkInterfaces", "statfs"
  * small V8 young generation (measured: about 70 MiB less at 100,000 files), and an old-space
  * limit under V8's own (4 GiB here), which makes V8 grow the old generation to less than twice
  * what survived the last collection instead of up to four times (a joiner of 20,000 small
- * files: 153-163 MiB peak instead of 229-247, 3-8% more CPU). deno.json's
+ * files: 163 MiB peak, 153-160 with lower limits, 229-247 without; 3-8% more CPU). deno.json's
  * `fsync` and `compile` tasks spell the same flags (a test compares them).
  */
 export const DENO_FLAGS: readonly string[] = [
