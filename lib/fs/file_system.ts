@@ -36,7 +36,7 @@ export interface FileHandle extends Disposable {
 export interface FileSystem {
   stat(path: string): Promise<Deno.FileInfo>;
   lstatSync(path: string): Deno.FileInfo;
-  readDir(path: string): AsyncIterable<Deno.DirEntry>;
+  readDirSync(path: string): Iterable<Deno.DirEntry>;
   readLinkSync(path: string): string;
   open(path: string, options: Deno.OpenOptions): Promise<FileHandle>;
   openSync(path: string, options: Deno.OpenOptions): FileHandle;
@@ -56,7 +56,7 @@ export interface FileSystem {
 export const denoFs: FileSystem = {
   stat: (path) => Deno.stat(path),
   lstatSync: (path) => Deno.lstatSync(path),
-  readDir: (path) => Deno.readDir(path),
+  readDirSync: (path) => Deno.readDirSync(path),
   readLinkSync: (path) => Deno.readLinkSync(path),
   open: (path, options) => Deno.open(path, options),
   openSync: (path, options) => Deno.openSync(path, options),

@@ -209,7 +209,7 @@ export async function runPullPass(
     if (!decision) continue;
     if (decision.action === "fetch" && (!local || local.deleted)) {
       try {
-        await cases.reserve(decision.file.path);
+        cases.reserve(decision.file.path);
       } catch (e) {
         if (!(e instanceof FsyncError)) throw e;
         problem({ path: decision.file.path, message: `${e.message} (${e.hint})` });

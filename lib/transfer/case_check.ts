@@ -12,7 +12,7 @@ import { CaseConflictError } from "./errors.ts";
 export class CaseCheck {
   #fs: FileSystem;
   #root: string;
-  #dirs = new Map<string, Promise<Map<string, string>>>();
+  #dirs = new Map<string, Map<string, string>>();
   /** Directories refused in this pass (with a trailing slash): nothing goes under them. */
   #refused: string[] = [];
 
@@ -26,11 +26,10 @@ export class CaseCheck {
    *
    * @throws {CaseConflictError} when its directory holds the same name in another case.
    */
-  async reserve(path: string): Promise<void> {
+  reserve(path: string): void {
     const dir = parentPath(path);
-    let names = this.#dirs.get(dir);
-    if (!names) this.#dirs.set(dir, names = this.#list(dir));
-    const byFolded = await names;
+    let byFolded = this.#dirs.get(dir);
+    if (!byFolded) this.#dirs.set(dir, byFolded = this.#list(dir));
     const name = baseName(path);
     const folded = name.toLowerCase();
     const existing = byFolded.get(folded);
@@ -45,10 +44,10 @@ export class CaseCheck {
     byFolded.set(folded, name);
   }
 
-  async #list(dir: string): Promise<Map<string, string>> {
+  #list(dir: string): Map<string, string> {
     const byFolded = new Map<string, string>();
     try {
-      for await (const entry of this.#fs.readDir(join(this.#root, dir))) {
+      for (const entry of this.#fs.readDirSync(join(this.#root, dir))) {
         if (!byFolded.has(entry.name.toLowerCase())) byFolded.set(entry.name.toLowerCase(), entry.name);
       }
     } catch (e) {

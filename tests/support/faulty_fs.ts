@@ -101,9 +101,9 @@ export class FaultyFs implements FileSystem {
     this.check("lstat", path);
     return this.#inner.lstatSync(path);
   }
-  async *readDir(path: string): AsyncIterable<Deno.DirEntry> {
+  readDirSync(path: string): Iterable<Deno.DirEntry> {
     this.check("readDir", path);
-    yield* this.#inner.readDir(path);
+    return this.#inner.readDirSync(path);
   }
   readLinkSync(path: string): string {
     this.check("readLink", path);
