@@ -13,6 +13,7 @@ import { measureHashSpeeds } from "./bench/hash_speed.ts";
 import { measureInitialSync } from "./bench/initial_sync.ts";
 import { measureInitialWireBytes } from "./bench/initial_wire_bytes.ts";
 import { measureMesh } from "./bench/mesh.ts";
+import { measureOneShot } from "./bench/one_shot.ts";
 import { measureStatusLatency } from "./bench/status_latency.ts";
 import { measureTransferBytes } from "./bench/transfer_bytes.ts";
 import type { SyncMedians } from "./bench/sync_run.ts";
@@ -168,6 +169,13 @@ const BENCHMARKS: Record<string, () => Promise<string>> = {
       );
     }
     return lines.join("\n");
+  },
+  "one-shot": async () => {
+    const spec = { smallFiles: 10_000, maxSmallBytes: 16 * 1024, largeFiles: [], seed: 7 };
+    const f = await measureOneShot(spec, 5);
+    const rsync = f.rsyncSeconds === undefined ? "rsync not installed" : `rsync -a ${f.rsyncSeconds.toFixed(2)} s`;
+    return `sync --once with nothing to do on ${f.files} files, medians of ${f.rounds} runs in turns: ` +
+      `fsync ${f.syncOnceSeconds.toFixed(2)} s (fsync --version alone ${f.versionSeconds.toFixed(2)} s); ${rsync}`;
   },
   "change-latency": async () => {
     const f = await measureChangeLatency(50);

@@ -66,7 +66,7 @@ export async function measureRsyncDaemon(tmp: string, src: string): Promise<Sync
 }
 
 /** An rsync daemon on 127.0.0.1 serving one read-only module, `src`; disposing stops it by PID. */
-class RsyncDaemon implements AsyncDisposable {
+export class RsyncDaemon implements AsyncDisposable {
   private constructor(readonly port: number, private readonly child: Deno.ChildProcess) {}
 
   get pid(): number {
@@ -99,6 +99,17 @@ class RsyncDaemon implements AsyncDisposable {
         await new Promise((r) => setTimeout(r, 50));
       }
     }
+  }
+
+  /** `rsync -a` of the module into `dest` (bounded by the same timeout as a measured pull). */
+  async pull(dest: string): Promise<void> {
+    const out = await new Deno.Command("rsync", {
+      args: ["-a", `rsync://127.0.0.1:${this.port}/src/`, dest],
+      stdout: "null",
+      stderr: "piped",
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    }).output();
+    if (!out.success) throw new Error(`rsync -a failed: ${new TextDecoder().decode(out.stderr).trim()}`);
   }
 
   /** CPU seconds of the daemon and of the children it has reaped. */
