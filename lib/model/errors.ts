@@ -52,3 +52,10 @@ export class PathEscapeError extends FsyncError {
     super(message, ExitCode.protocol, options);
   }
 }
+
+/** An address the user gave is not HOST:PORT. */
+export class InvalidAddressError extends FsyncError {
+  constructor(message: string, options: FsyncErrorOptions = {}) {
+    super(message, ExitCode.usage, options);
+  }
+}

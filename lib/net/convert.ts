@@ -11,9 +11,9 @@ import {
   validateRelativePath,
   type VersionVector,
 } from "../model/mod.ts";
-import { formatHostPort, parseHostPort } from "./address.ts";
+import { formatHostPort, parseHostPort } from "../model/mod.ts";
 import { ProtocolError } from "./errors.ts";
-import { INVITE_PROOF_BYTES } from "./invite.ts";
+import { INVITE_PROOF_BYTES } from "./invite_proof.ts";
 import {
   type BlockErrorCode,
   DATA_TICKET_BYTES,

@@ -1,7 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import type { Duplex } from "node:stream";
 import { equalBytes, FsyncError } from "../model/mod.ts";
-import { formatHostPort, type HostPort } from "./address.ts";
+import { formatHostPort, type HostPort } from "../model/mod.ts";
 import type { DataOffer, DataTickets } from "./data_tickets.ts";
 import { PeerUnreachableError, ProtocolError, UntrustedPeerError } from "./errors.ts";
 import { framePartsOf, messageOfFrame } from "./frame_codec.ts";

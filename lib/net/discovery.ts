@@ -2,7 +2,7 @@ import dgram from "node:dgram";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { AnnouncementSchema } from "../gen/filesync_pb.ts";
 import { formatDeviceId, HASH_BYTES } from "../model/mod.ts";
-import { formatHostPort, parseHostPort } from "./address.ts";
+import { formatHostPort, parseHostPort } from "../model/mod.ts";
 import { addresses } from "./convert.ts";
 
 /** UDP port of announcements on the local network unless told otherwise. */

@@ -21,13 +21,6 @@ export class ProtocolError extends FsyncError {
   }
 }
 
-/** An address the user gave is not HOST:PORT. */
-export class InvalidAddressError extends FsyncError {
-  constructor(message: string, options: FsyncErrorOptions = {}) {
-    super(message, ExitCode.usage, options);
-  }
-}
-
 /** A peer is not the device it was expected to be, or is not trusted here. */
 export class UntrustedPeerError extends FsyncError {
   constructor(message: string, options: FsyncErrorOptions = {}) {

@@ -15,7 +15,7 @@ import {
 } from "./pinned_tls.ts";
 import type { Envelope } from "../gen/filesync_pb.ts";
 import { ExitCode, FsyncError } from "../model/mod.ts";
-import { formatHostPort, type HostPort } from "./address.ts";
+import { formatHostPort, type HostPort } from "../model/mod.ts";
 import { Admission, type AdmissionLimits, sourceOf } from "./admission.ts";
 import type { Connection, PeerCertificate } from "./connection.ts";
 import { acceptDataHello, DATA_ALPN, dataChannelOf, dataPathPinned, dialData } from "./data_path.ts";

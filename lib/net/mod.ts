@@ -1,12 +1,11 @@
 /**
  * @module
  * Everything that crosses the network: the FileSync gRPC transport, the in-memory transport
- * for tests, wire conversion with validation, addresses and the device identity. The only
+ * for tests, wire conversion with validation, invite proofs and the device identity. The only
  * importer of `lib/gen/`; the rest of fsync sees validated {@linkcode Message}s.
  */
 export * from "./errors.ts";
 export * from "./messages.ts";
-export * from "./address.ts";
 export type { Connection, PeerCertificate } from "./connection.ts";
 export {
   AUTH_DEADLINE_MS,
@@ -27,7 +26,7 @@ export {
   proveIdentity,
   verifyIdentityProof,
 } from "./identity.ts";
-export * from "./invite.ts";
+export * from "./invite_proof.ts";
 export * from "./session.ts";
 export {
   ANNOUNCE_INTERVAL_MS,

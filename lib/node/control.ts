@@ -6,9 +6,6 @@ function ignoreDisconnect(e: unknown): void {
   if (!isOsError(e) && !(e instanceof Deno.errors.BadResource) && !(e instanceof Deno.errors.Interrupted)) throw e;
 }
 
-/** The control endpoint's file in the home: a Unix socket, reachable by this user only. */
-export const CONTROL_SOCKET = "control.sock";
-
 /** What `fsync folder` asks of a folder: a rescan, a rescan confirming a held deletion, or taking an empty root. */
 export type FolderAction = "rescan" | "confirm-deletes" | "accept-empty";
 

@@ -1,24 +1,25 @@
 import { join, resolve } from "node:path";
-import { type FileInfo, type FolderMode, Semaphore } from "../model/mod.ts";
+import { type FileInfo, type FolderMode, type HostPort, Semaphore } from "../model/mod.ts";
 import {
   type Connection,
   type DeviceIdentity,
   DISCOVERY_PORT,
-  type HostPort,
   type LanDiscovery,
   loadOrCreateIdentity,
   type PeerSession,
 } from "../net/mod.ts";
-import { type FolderRecord, lockHome, type PeerRecord, prepareHome, Store } from "../store/mod.ts";
-import { RateLimiter } from "../transfer/mod.ts";
-import { BlockServer } from "./block_server.ts";
 import {
   CONTROL_SOCKET,
-  type ControlServer,
-  type FolderAction,
-  type FolderActionResult,
-  serveControl,
-} from "./control.ts";
+  type FolderRecord,
+  lockHome,
+  type PeerRecord,
+  prepareHome,
+  Store,
+  storePathOf,
+} from "../store/mod.ts";
+import { RateLimiter } from "../transfer/mod.ts";
+import { BlockServer } from "./block_server.ts";
+import { type ControlServer, type FolderAction, type FolderActionResult, serveControl } from "./control.ts";
 import { convergedWith } from "./convergence.ts";
 import { Dialer } from "./dialer.ts";
 import { type DiscoveryOptions, startDiscovery } from "./discovery.ts";
@@ -32,7 +33,6 @@ import { NeedCounts } from "./need_counts.ts";
 import { type DeviceApprover, PeerAdmission } from "./peer_admission.ts";
 import { type OfferHandler, PeerProtocol } from "./peer_protocol.ts";
 import { PeerSessions } from "./peer_sessions.ts";
-import { storePathOf } from "./peers.ts";
 import { PullScheduler } from "./pull_scheduler.ts";
 import { type DialTarget, dialTargets } from "./reconnect.ts";
 import type { ConnectOptions, DeviceOptions } from "./device_options.ts";

@@ -1,5 +1,4 @@
-import { formatDeviceId } from "../model/mod.ts";
-import { formatHostPort, type HostPort } from "../net/mod.ts";
+import { formatDeviceId, formatHostPort, type HostPort } from "../model/mod.ts";
 import type { Device } from "./device.ts";
 import type { Logger } from "./logger.ts";
 import { type DialTarget, keepConnected } from "./reconnect.ts";

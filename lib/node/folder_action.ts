@@ -1,5 +1,6 @@
 import { join, resolve } from "node:path";
-import { askControl, CONTROL_SOCKET, type FolderAction, type FolderActionResult } from "./control.ts";
+import { CONTROL_SOCKET } from "../store/mod.ts";
+import { askControl, type FolderAction, type FolderActionResult } from "./control.ts";
 import { Device } from "./device.ts";
 import type { DeviceOptions } from "./device_options.ts";
 import { requireState } from "./peers.ts";

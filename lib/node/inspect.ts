@@ -1,8 +1,9 @@
 import { join } from "node:path";
 import type { FolderMode } from "../model/mod.ts";
-import { askControl, CONTROL_SOCKET } from "./control.ts";
+import { CONTROL_SOCKET } from "../store/mod.ts";
+import { askControl } from "./control.ts";
 import { policyFromDisk } from "./needs.ts";
-import { openExistingStore, storePathOf } from "./peers.ts";
+import { openExistingStore } from "./peers.ts";
 import { collectConflicts, collectStatus, type ConflictReport, type StatusReport } from "./status.ts";
 
 /** How to read a home's status when no device runs on it. */
@@ -43,25 +44,6 @@ export async function readConflicts(home: string): Promise<ConflictReport[]> {
   const store = await openExistingStore(home);
   try {
     return await collectConflicts(store);
-  } finally {
-    store.close();
-  }
-}
-
-/**
- * The paths of the folders a home syncs, or none when the home holds no fsync state yet.
- * Reads the store without creating anything.
- */
-export async function readFolderPaths(home: string): Promise<string[]> {
-  try {
-    await Deno.stat(storePathOf(home));
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return [];
-    throw e;
-  }
-  const store = await openExistingStore(home);
-  try {
-    return (await store.listFolders()).map((f) => f.path);
   } finally {
     store.close();
   }

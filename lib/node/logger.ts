@@ -1,11 +1,5 @@
 import type { LastError } from "../store/mod.ts";
 
-/** The levels of log lines, least severe first. */
-export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
-
-/** How severe a log line is. */
-export type LogLevel = typeof LOG_LEVELS[number];
-
 /** What a log line concerns: the folder's label and the peer's short device ID, when there is one. */
 export interface LogContext {
   readonly folder?: string;

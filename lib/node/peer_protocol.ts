@@ -1,10 +1,16 @@
-import { type BlockWant, ExitCode, type FolderMode, FsyncError, shortOfDisplayId } from "../model/mod.ts";
+import {
+  type BlockWant,
+  ExitCode,
+  type FolderMode,
+  formatHostPort,
+  FsyncError,
+  parseHostPort,
+  shortOfDisplayId,
+} from "../model/mod.ts";
 import {
   type BlockErrorCode,
   type FolderState,
-  formatHostPort,
   type Message,
-  parseHostPort,
   type PeerSession,
   ProtocolError,
   type SessionEvent,

@@ -1,11 +1,8 @@
-import { parseDeviceId, shortOfDisplayId } from "../model/mod.ts";
+import { DEFAULT_PORT, formatHostPort, type HostPort, parseDeviceId, shortOfDisplayId } from "../model/mod.ts";
 import {
   type Connection,
-  DEFAULT_PORT,
   type DeviceIdentity,
   dial,
-  formatHostPort,
-  type HostPort,
   inviteProof,
   listen,
   type Listener,

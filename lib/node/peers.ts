@@ -1,12 +1,6 @@
-import { join } from "node:path";
 import { ExitCode, formatDeviceId, FsyncError, parseDeviceId } from "../model/mod.ts";
 import { loadOrCreateIdentity } from "../net/mod.ts";
-import { type PeerRecord, prepareHome, Store } from "../store/mod.ts";
-
-/** The KV database of a home directory (the device uses the same path). */
-export function storePathOf(home: string): string {
-  return join(home, "index.kv");
-}
+import { type PeerRecord, prepareHome, Store, storePathOf } from "../store/mod.ts";
 
 /**
  * This device's ID in `home` (made with the home on first use). Takes no lock: it works while

@@ -1,5 +1,12 @@
-import { formatDeviceId, FsyncError, parseDeviceId, shortOfDisplayId } from "../model/mod.ts";
-import { formatHostPort, type HostPort, parseHostPort } from "../net/mod.ts";
+import {
+  formatDeviceId,
+  formatHostPort,
+  FsyncError,
+  type HostPort,
+  parseDeviceId,
+  parseHostPort,
+  shortOfDisplayId,
+} from "../model/mod.ts";
 import type { Store } from "../store/mod.ts";
 import type { Device } from "./device.ts";
 import type { Logger } from "./logger.ts";

@@ -1,6 +1,14 @@
 import { join } from "node:path";
 import { ExitCode, FsyncError } from "../model/mod.ts";
 
+/** The store's file in `home` (Deno KV's SQLite database). */
+export function storePathOf(home: string): string {
+  return join(home, "index.kv");
+}
+
+/** The control endpoint's file in a home: a Unix socket, reachable by this user only, served by a running device. */
+export const CONTROL_SOCKET = "control.sock";
+
 /** The mode of every file fsync keeps in a home: its owner reads and writes it, nobody else. */
 export const PRIVATE_FILE_MODE = 0o600;
 /** The mode of a home: only its owner may enter it. */

@@ -1,4 +1,4 @@
-import { contentHashOf, type FileInfo, sha256 } from "../../lib/model/mod.ts";
+import { contentHashOf, type FileInfo, parseInvite, sha256 } from "../../lib/model/mod.ts";
 import {
   type Connection,
   type DataChannel,
@@ -8,7 +8,6 @@ import {
   type Listener,
   loadOrCreateIdentity,
   type Message,
-  parseInvite,
   PROTOCOL_VERSION,
   proveIdentity,
 } from "../../lib/net/mod.ts";
