@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { freePort, FsyncProcess, startSharer } from "../support/peer.ts";
 import { waitContent } from "../support/tree.ts";
+import { until } from "../support/wait.ts";
 
 Deno.test("sync --once converges both ways and exits 0; 75 when the home is in use; 69 when the peer is unreachable; run keeps syncing", async (t) => {
   const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-once-" });
@@ -70,7 +71,15 @@ Deno.test("sync --once converges both ways and exits 0; 75 when the home is in u
     await t.step("peers from config.toml are dialled; --timeout ends a sync that cannot converge with 75", async () => {
       // The sharer's store has no address for the joiner (it dialled in): only the config names it.
       const port = freePort();
-      await using runner = FsyncProcess.start(["--home", homeB, "run", "--listen", `127.0.0.1:${port}`]);
+      await using runner = FsyncProcess.start([
+        "--home",
+        homeB,
+        "--log-level",
+        "debug",
+        "run",
+        "--listen",
+        `127.0.0.1:${port}`,
+      ]);
       await runner.waitFor(/listening on/);
       await Deno.writeTextFile(join(homeA, "config.toml"), `peers = ["127.0.0.1:${port}"]\n`);
       await Deno.mkdir(join(a, "d"));
@@ -80,8 +89,11 @@ Deno.test("sync --once converges both ways and exits 0; 75 when the home is in u
       assert.equal(first.code, 0, first.stderr);
       await waitContent(join(b, "d/f.txt"), "f");
       // The joiner deletes d/; the sharer cannot, as its d/ holds an ignored file: never in sync.
+      // The joiner records the deletion once its watcher saw it and its 1 s grace passed.
+      const committed = () => runner.stderr.match(/local changes/g)?.length ?? 0;
+      const before = committed();
       await Deno.remove(join(b, "d"), { recursive: true });
-      await new Promise((r) => setTimeout(r, 500));
+      await until(() => committed() > before, "the joiner to record the deletion of d/");
       const stuck = await FsyncProcess.run(["--home", homeA, "sync", "--once", "--timeout", "3"]);
       assert.equal(stuck.code, 75, stuck.stderr);
       assert.match(
