@@ -6,7 +6,7 @@
  * an exit code.
  */
 import { CommanderError } from "commander";
-import { ExitCode, FsyncError } from "./mod.ts";
+import { ExitCode, FsyncError } from "./lib/model/mod.ts";
 import { program } from "./lib/cli/program.ts";
 import { grantsFor } from "./lib/cli/grants.ts";
 import { inSandbox, runSandboxed, SandboxCrash, serveSandboxed } from "./lib/cli/sandbox.ts";

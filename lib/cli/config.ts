@@ -12,7 +12,7 @@ import {
   type LogLevel,
   parseDeviceId,
   parseHostPort,
-} from "../../mod.ts";
+} from "../model/mod.ts";
 
 /** The configuration file's name inside the home directory. */
 export const CONFIG_FILE = "config.toml";

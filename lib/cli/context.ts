@@ -1,4 +1,3 @@
-import { join as joinPath } from "node:path";
 import {
   type Device,
   type DeviceOptions,
@@ -47,17 +46,6 @@ export class UsageError extends FsyncError {
   constructor(message: string, hint?: string) {
     super(message, ExitCode.usage, { hint });
   }
-}
-
-/** An environment variable's value; empty counts as unset, as the XDG specification says. */
-export function envPath(name: string): string | undefined {
-  return Deno.env.get(name) || undefined;
-}
-
-/** `$XDG_STATE_HOME/fsync`, or `~/.local/state/fsync`. */
-export function defaultHome(): string {
-  const state = envPath("XDG_STATE_HOME") ?? joinPath(envPath("HOME") ?? ".", ".local", "state");
-  return joinPath(state, "fsync");
 }
 
 /**

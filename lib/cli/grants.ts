@@ -6,7 +6,8 @@
  */
 import { join, resolve } from "node:path";
 import { CommanderError } from "commander";
-import { CONTROL_SOCKET, FsyncError, readFolderPaths } from "../../mod.ts";
+import { FsyncError } from "../model/mod.ts";
+import { CONTROL_SOCKET, readFolderPaths } from "../store/mod.ts";
 import { readConfig } from "./config.ts";
 import type { GlobalOptions } from "./context.ts";
 import { program } from "./program.ts";

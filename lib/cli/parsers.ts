@@ -12,7 +12,7 @@ import {
   parseDeviceId,
   parseHostPort,
   parseInvite,
-} from "../../mod.ts";
+} from "../model/mod.ts";
 
 /** `host:port` (the port defaults to fsync's). */
 export function parseAddress(value: string): HostPort {

@@ -1,22 +1,14 @@
-// deno-lint-ignore-file no-console -- commands print for people on standard output.
 import { Command, Option } from "commander";
-import { DEFAULT_PORT, deviceIdOf, readStatus, revokePeer } from "../../mod.ts";
-import {
-  type CliContext,
-  configuredModes,
-  defaultHome,
-  forgetFailedHome,
-  type GlobalOptions,
-  openContext,
-} from "./context.ts";
-import { join } from "./join.ts";
+import { DEFAULT_PORT } from "../model/mod.ts";
+import type { GlobalOptions } from "./context.ts";
+import { defaultHome } from "./env.ts";
 import { normalizeDeviceId, parseAddress, parseLogLevel, parseMode, parsePeer, wholeNumber } from "./parsers.ts";
-import { serve, syncOnce } from "./run.ts";
-import { installService } from "./service.ts";
-import { folderAction } from "./folder.ts";
-import { share } from "./share.ts";
-import { conflicts, formatPeer, status } from "./status.ts";
-import { why } from "./why.ts";
+
+/**
+ * The commands, loaded when one runs: parsing alone, which the first stage does for every
+ * command (see `sandbox.ts`), loads none of fsync's library.
+ */
+const commands = () => import("./commands.ts");
 
 /** Printed under the main --help. */
 const EXIT_CODES = `
@@ -114,19 +106,6 @@ export function program(): Command {
   // Each subcommand exits on its own errors the same way.
   const sub = (name: string) => cmd.command(name).showHelpAfterError("(run with --help for usage)").exitOverride();
   const globals = (c: Command) => c.optsWithGlobals() as GlobalOptions;
-  /** Runs a command that may write the home; a home it created and failed in is removed. */
-  const withHome = async (c: Command, command: (ctx: CliContext) => Promise<void>) => {
-    const ctx = await openContext(globals(c), { create: true });
-    try {
-      await command(ctx);
-    } catch (e) {
-      await forgetFailedHome(ctx);
-      throw e;
-    }
-  };
-  /** Runs a command on the home as it is: it creates nothing there (a missing home reads as empty). */
-  const inExistingHome = async (c: Command, command: (ctx: CliContext) => Promise<void>) =>
-    await command(await openContext(globals(c), { create: false }));
 
   discoveryOptions(introduceOptions(sub("share")))
     .description("share a folder and wait for peers to join")
@@ -156,7 +135,7 @@ export function program(): Command {
         "fsync share ~/Backups --mode send-only",
       ),
     )
-    .action((dir, opts, c) => withHome(c, (ctx) => share(dir, opts, ctx)));
+    .action(async (dir, opts, c) => await (await commands()).shareCommand(dir, opts, globals(c)));
 
   discoveryOptions(introduceOptions(sub("join")))
     .description("join a folder shared by a peer and keep it in sync")
@@ -175,7 +154,7 @@ export function program(): Command {
         "fsync join fsync://192.168.1.20:50051/ID/SECRET ~/Documents --listen 0.0.0.0:50052",
       ),
     )
-    .action((peer, dir, opts, c) => withHome(c, (ctx) => join(peer, dir, opts, ctx)));
+    .action(async (peer, dir, opts, c) => await (await commands()).joinCommand(peer, dir, opts, globals(c)));
 
   discoveryOptions(sub("run"))
     .description(
@@ -185,7 +164,7 @@ export function program(): Command {
     .addOption(listenOption())
     .addOption(rescanOption())
     .addHelpText("after", examples("fsync run", "fsync --home /srv/fsync run --listen 0.0.0.0:50051"))
-    .action((opts, c) => withHome(c, (ctx) => serve(opts, ctx, true)));
+    .action(async (opts, c) => await (await commands()).serveCommand(opts, globals(c), true));
 
   sub("sync")
     .description(
@@ -210,7 +189,10 @@ export function program(): Command {
         "*/15 * * * * fsync sync --once --timeout 600 >> ~/fsync.log 2>&1   (a crontab line)",
       ),
     )
-    .action((opts, c) => withHome(c, (ctx) => opts.once ? syncOnce(opts, ctx) : serve(opts, ctx, false)));
+    .action(async (opts, c) => {
+      const { serveCommand, syncOnceCommand } = await commands();
+      await (opts.once ? syncOnceCommand(opts, globals(c)) : serveCommand(opts, globals(c), false));
+    });
 
   const service = sub("service").description("run fsync as a systemd service");
   service.command("install")
@@ -220,7 +202,7 @@ export function program(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .addHelpText("after", examples("fsync service install --user", "sudo fsync --home /srv/fsync service install"))
-    .action((opts, c) => withHome(c, (ctx) => installService(opts, ctx)));
+    .action(async (opts, c) => await (await commands()).serviceInstallCommand(opts, globals(c)));
 
   const folder = sub("folder").description(
     "act on a stopped folder (root unmounted or replaced) or a held big deletion (see fsync status)",
@@ -235,8 +217,8 @@ export function program(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .addHelpText("after", examples("fsync folder rescan photos", "fsync folder rescan --accept-empty photos"))
-    .action((id, opts, c) =>
-      inExistingHome(c, (ctx) => folderAction(id, opts.acceptEmpty ? "accept-empty" : "rescan", ctx))
+    .action(async (id, opts, c) =>
+      await (await commands()).folderCommand(id, opts.acceptEmpty ? "accept-empty" : "rescan", globals(c))
     );
   folder.command("confirm-deletes")
     .description(
@@ -247,26 +229,26 @@ export function program(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .addHelpText("after", examples("fsync folder confirm-deletes photos"))
-    .action((id, _opts, c) => inExistingHome(c, (ctx) => folderAction(id, "confirm-deletes", ctx)));
+    .action(async (id, _opts, c) => await (await commands()).folderCommand(id, "confirm-deletes", globals(c)));
 
   sub("status")
     .description("show folders, peers (connected, last seen), what is still needed and from whom, the last problem")
     .option("--json", "print it as JSON", false)
     .addHelpText("after", examples("fsync status", "fsync status --json | jq '.folders[].peers'"))
-    .action((opts, c) => inExistingHome(c, (ctx) => status(opts.json, ctx)));
+    .action(async (opts, c) => await (await commands()).statusCommand(opts.json, globals(c)));
 
   sub("conflicts")
     .description("list conflict copies, with the two versions' origins and times")
     .option("--json", "print them as JSON", false)
     .addHelpText("after", examples("fsync conflicts", "fsync conflicts --json"))
-    .action((opts, c) => inExistingHome(c, (ctx) => conflicts(opts.json, ctx)));
+    .action(async (opts, c) => await (await commands()).conflictsCommand(opts.json, globals(c)));
 
   sub("why")
     .description("say whether a path is ignored (.fsyncignore or the defaults), and by which pattern")
     .argument("<path>", "a path inside a synced folder (it need not exist; end it with / for a directory)")
     .option("--json", "print the answer as JSON", false)
     .addHelpText("after", examples("fsync why ~/Documents/build/out.js", "fsync why ~/Documents/cache/ --json"))
-    .action((path, opts, c) => inExistingHome(c, (ctx) => why(path, opts.json, ctx)));
+    .action(async (path, opts, c) => await (await commands()).whyCommand(path, opts.json, globals(c)));
 
   sub("peers")
     .description(
@@ -274,32 +256,17 @@ export function program(): Command {
         "and who introduced them",
     )
     .addHelpText("after", examples("fsync peers"))
-    .action((_opts, c) =>
-      inExistingHome(c, async (ctx) => {
-        const { peers } = await readStatus(ctx.home, {
-          ignoreDefaults: ctx.config.ignoreDefaults,
-          folderModes: configuredModes(ctx.config),
-        });
-        if (peers.length === 0) console.log("no peers yet");
-        for (const p of peers) console.log(formatPeer(p, peers));
-      })
-    );
+    .action(async (_opts, c) => await (await commands()).peersCommand(globals(c)));
 
   sub("revoke")
     .description("stop trusting a device: its sessions end and its next connection is refused")
     .argument("<device-id>", "the device (see `fsync peers`)")
     .addHelpText("after", examples("fsync revoke ABCDEFG-HIJKLMN-..."))
-    .action((deviceId, _opts, c) =>
-      inExistingHome(c, async ({ home }) => {
-        const peer = await revokePeer(home, deviceId);
-        console.log(`revoked ${peer.name} (${peer.deviceId})`);
-      })
-    );
+    .action(async (deviceId, _opts, c) => await (await commands()).revokeCommand(deviceId, globals(c)));
 
   sub("id")
     .description("print this device's ID")
     .addHelpText("after", examples("fsync id"))
-    // The identity is made on first use; no lock is taken.
-    .action((_opts, c) => withHome(c, async ({ home }) => console.log(await deviceIdOf(home))));
+    .action(async (_opts, c) => await (await commands()).idCommand(globals(c)));
   return cmd;
 }

@@ -12,7 +12,7 @@
  * place. The link's target is data, as it is on the peer that sent it.
  */
 import { dirname, resolve } from "node:path";
-import { ExitCode } from "../../mod.ts";
+import { ExitCode } from "../model/mod.ts";
 import { bugTrapped, trapBugs } from "./bug_trap.ts";
 import type { Grants } from "./grants.ts";
 import { ENV, SYS } from "./permissions.ts";

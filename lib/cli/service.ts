@@ -1,8 +1,9 @@
 // deno-lint-ignore-file no-console -- a command prints for people on standard output.
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ExitCode, FsyncError } from "../../mod.ts";
-import { type CliContext, envPath } from "./context.ts";
+import { ExitCode, FsyncError } from "../model/mod.ts";
+import type { CliContext } from "./context.ts";
+import { envPath } from "./env.ts";
 import { DENO_FLAGS } from "./permissions.ts";
 
 /** The unit's file name. */

@@ -64,8 +64,73 @@ Deno.test("importViolation() enforces the layer rules of STYLE.md", async (t) =>
     },
   ];
   for (const c of cases) {
-    await t.step(c.description, () => assert.equal(importViolation(c.from, c.to) !== undefined, c.bad));
+    await t.step(
+      c.description,
+      () => assert.equal(importViolation(c.from, c.to, { root: "/p/" }) !== undefined, c.bad),
+    );
   }
+});
+
+Deno.test("importViolation(): the CLI's first stage loads only what parsing and the home's folders need", async (t) => {
+  const cases = [
+    { description: "cli.ts may import lib/model", from: "/p/cli.ts", to: "/p/lib/model/mod.ts", bad: false },
+    { description: "cli.ts may not import the root mod.ts", from: "/p/cli.ts", to: "/p/mod.ts", bad: true },
+    {
+      description: "a first-stage file may read the store",
+      from: "/p/lib/cli/grants.ts",
+      to: "/p/lib/store/mod.ts",
+      bad: false,
+    },
+    {
+      description: "a first-stage file may import another",
+      from: "/p/lib/cli/program.ts",
+      to: "/p/lib/cli/parsers.ts",
+      bad: false,
+    },
+    {
+      description: "a first-stage file may not import a command",
+      from: "/p/lib/cli/program.ts",
+      to: "/p/lib/cli/commands.ts",
+      bad: true,
+    },
+    {
+      description: "a first-stage file may not import the root mod.ts",
+      from: "/p/lib/cli/config.ts",
+      to: "/p/mod.ts",
+      bad: true,
+    },
+    {
+      description: "a first-stage file may not reach past lib/store's mod.ts",
+      from: "/p/lib/cli/grants.ts",
+      to: "/p/lib/store/store.ts",
+      bad: true,
+    },
+    {
+      description: "a first-stage file may not import lib/node",
+      from: "/p/lib/cli/grants.ts",
+      to: "/p/lib/node/mod.ts",
+      bad: true,
+    },
+    {
+      description: "a command (not first stage) still goes through the root mod.ts",
+      from: "/p/lib/cli/commands.ts",
+      to: "/p/lib/model/mod.ts",
+      bad: true,
+    },
+  ];
+  for (const c of cases) {
+    await t.step(
+      c.description,
+      () => assert.equal(importViolation(c.from, c.to, { root: "/p/" }) !== undefined, c.bad),
+    );
+  }
+  await t.step("types follow the layer rule: a first-stage file may import a type from another lib/cli file", () => {
+    assert.equal(
+      importViolation("/p/lib/cli/program.ts", "/p/lib/cli/context.ts", { root: "/p/", typeOnly: true }),
+      undefined,
+    );
+    assert.notEqual(importViolation("/p/lib/cli/program.ts", "/p/lib/cli/context.ts", { root: "/p/" }), undefined);
+  });
 });
 
 Deno.test("decisionViolation(): only lib/plan orders versions", async (t) => {
