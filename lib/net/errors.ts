@@ -7,6 +7,9 @@ export class PeerUnreachableError extends FsyncError {
   }
 }
 
+/** An address leads back to this device: a peer's stale address, or one of this device's own. */
+export class OwnAddressError extends PeerUnreachableError {}
+
 /** The listen address is taken by another process. */
 export class PortInUseError extends FsyncError {
   constructor(message: string, options: FsyncErrorOptions = {}) {
@@ -23,7 +26,11 @@ export class ProtocolError extends FsyncError {
 
 /** A peer is not the device it was expected to be, or is not trusted here. */
 export class UntrustedPeerError extends FsyncError {
-  constructor(message: string, options: FsyncErrorOptions = {}) {
+  /** The device that answered at the address instead of the expected one, when TLS showed it. */
+  readonly answeredBy?: Uint8Array;
+
+  constructor(message: string, options: FsyncErrorOptions & { readonly answeredBy?: Uint8Array } = {}) {
     super(message, ExitCode.untrusted, options);
+    this.answeredBy = options.answeredBy;
   }
 }

@@ -139,7 +139,10 @@ export class PinnedTls {
             new UntrustedPeerError(
               `${this.#target} is device ${formatDeviceId(peer.deviceId)}, not the expected ` +
                 formatDeviceId(this.#expected),
-              { hint: "another device answers at this address: check the address, or get a new invite" },
+              {
+                hint: "another device answers at this address: check the address, or get a new invite",
+                answeredBy: peer.deviceId,
+              },
             ),
           );
         }

@@ -1,4 +1,11 @@
-import { DEFAULT_PORT, formatHostPort, type HostPort, parseDeviceId, shortOfDisplayId } from "../model/mod.ts";
+import {
+  DEFAULT_PORT,
+  equalBytes,
+  formatHostPort,
+  type HostPort,
+  parseDeviceId,
+  shortOfDisplayId,
+} from "../model/mod.ts";
 import {
   type Connection,
   type DeviceIdentity,
@@ -6,12 +13,14 @@ import {
   inviteProof,
   listen,
   type Listener,
+  OwnAddressError,
   PeerSession,
   PeerUnreachableError,
   PortInUseError,
   PROTOCOL_VERSION,
   ProtocolError,
   proveIdentity,
+  UntrustedPeerError,
 } from "../net/mod.ts";
 import type { Store } from "../store/mod.ts";
 import type { DeviceEvent } from "./events.ts";
@@ -140,7 +149,20 @@ export class PeerSessions {
       expected = known && parseDeviceId(known.deviceId);
     }
     if (this.#closing) throw new PeerUnreachableError(`not dialling ${dialled}: this device is shutting down`);
-    const connection = await dial(address, this.#ctx.identity, expected, { dataPath: this.#ctx.dataPath });
+    const own = this.#ctx.identity.deviceId;
+    const ownAddress = () =>
+      new OwnAddressError(`${dialled} is this device`, { hint: "dial another device's address" });
+    let connection: Connection;
+    try {
+      connection = await dial(address, this.#ctx.identity, expected, { dataPath: this.#ctx.dataPath });
+    } catch (e) {
+      if (e instanceof UntrustedPeerError && e.answeredBy && equalBytes(e.answeredBy, own)) throw ownAddress();
+      throw e;
+    }
+    if (equalBytes(connection.peer.deviceId, own)) {
+      connection.close();
+      throw ownAddress();
+    }
     let ready!: (s: PeerSession) => void;
     const sessionReady = new Promise<PeerSession>((r) => ready = r);
     const done = this.adopt(connection, dialled, ready, inviteSecret);

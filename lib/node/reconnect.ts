@@ -7,6 +7,7 @@ import {
   parseHostPort,
   shortOfDisplayId,
 } from "../model/mod.ts";
+import { OwnAddressError } from "../net/mod.ts";
 import type { Store } from "../store/mod.ts";
 import type { Device } from "./device.ts";
 import type { Logger } from "./logger.ts";
@@ -52,8 +53,9 @@ export async function dialTargets(
  * Keeps a session with the peer at `address` until `stop` aborts: reconnects after a loss,
  * waiting longer after each failed attempt (up to 15 s). A peer pinned by its device ID is
  * dialled at the address the store last learnt for it, and no longer once it is revoked.
- * `firstSession` is the session already open, if any. Errors other than an unreachable or
- * refusing peer end the loop.
+ * `firstSession` is the session already open, if any. An address at which this device
+ * answered itself (a peer's stale address, now this device's own) is not dialled again until
+ * the peer's address changes. Errors other than an unreachable or refusing peer end the loop.
  */
 export async function keepConnected(
   device: Device,
@@ -66,6 +68,8 @@ export async function keepConnected(
   const peerId = pin?.deviceId && formatDeviceId(pin.deviceId);
   const context = peerId ? { peer: shortOfDisplayId(peerId) } : undefined;
   let target = formatHostPort(address);
+  /** The address at which this device reached itself, if it did. */
+  let ownAddress: string | undefined;
   let sessionDone = firstSession;
   let waitMs = FIRST_WAIT_MS;
   while (!stop.aborted) {
@@ -85,8 +89,9 @@ export async function keepConnected(
       address = parseHostPort(known.address);
       target = known.address;
     }
-    if (peerId && device.isConnected(peerId)) {
-      // It dialled this device: one session is enough (two would keep replacing each other).
+    if (target === ownAddress || (peerId && device.isConnected(peerId))) {
+      // Its address leads here, or it dialled this device (one session is enough: two would
+      // keep replacing each other): look again later.
       sessionDone = undefined;
       await abortableSleep(LONGEST_WAIT_MS, stop);
       continue;
@@ -96,6 +101,12 @@ export async function keepConnected(
       waitMs = FIRST_WAIT_MS;
     } catch (e) {
       if (!(e instanceof FsyncError)) throw e;
+      if (e instanceof OwnAddressError) {
+        ownAddress = target;
+        logger.debug(`${target} is this device: not dialled again until the peer's address changes`, context);
+        sessionDone = undefined;
+        continue;
+      }
       logger.debug(`${target}: ${e.message}`, context);
       sessionDone = undefined;
       await abortableSleep(waitMs, stop);
