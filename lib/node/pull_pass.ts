@@ -186,7 +186,7 @@ export async function runPullPass(
   const replacements: Deferred[] = [];
   const cases = new CaseCheck(ctx.fs, root);
   const pairs = () =>
-    after === undefined ? ctx.store.pairWithRemote(id, peerId) : ctx.store.remoteSince(id, peerId, after);
+    after === undefined ? ctx.store.pairWithRemote(id, peerId) : ctx.store.remoteAfter(id, peerId, after);
   // What the pass has to do, counted first when someone follows the progress; the pairs read
   // for the count are kept for the pass when they are few.
   const kept: KeptPairs = { pairs: [], whole: true };

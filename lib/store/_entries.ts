@@ -40,8 +40,9 @@ export class FileEntries {
     return stored ? await this.load(folderId, owner, stored) : undefined;
   }
 
-  async *list(folderId: string, owner: string): AsyncGenerator<FileInfo> {
-    for await (const e of this.#kv.list<StoredFile>({ prefix: ["file", folderId, owner] }, { batchSize: 1000 })) {
+  /** Every entry of `owner` in path-key order, read `batchSize` at a time. */
+  async *list(folderId: string, owner: string, batchSize = 1000): AsyncGenerator<FileInfo> {
+    for await (const e of this.#kv.list<StoredFile>({ prefix: ["file", folderId, owner] }, { batchSize })) {
       yield await this.load(folderId, owner, e.value);
     }
   }

@@ -36,6 +36,11 @@ export class Store extends DeviceRecords {
   #summaries = new Map<string, { files: number; bytes: number; conflicts: number }>();
   #listeners = new Set<IndexChangeListener>();
   #recent = new RecentLocal();
+  /**
+   * How many entries each peer's index holds (tombstones too), by folder and peer, where known:
+   * from an index started over in this process (`resetRemote`), kept by `applyRemote`.
+   */
+  #remoteCounts = new Map<string, number>();
 
   private constructor(kv: Deno.Kv) {
     super(kv);
@@ -277,8 +282,11 @@ export class Store extends DeviceRecords {
       for await (const e of this.kv.list({ prefix })) await batch.add([del(e.key)]);
     }
     await batch.add([put(["remote", folderId, deviceId], { indexId, sequence: 0 }, 100)]);
+    const counted = remoteKey(folderId, deviceId);
+    this.#remoteCounts.delete(counted);
     try {
       await batch.flush();
+      this.#remoteCounts.set(counted, 0);
     } finally {
       this.#changed(folderId, deviceId, undefined);
     }
@@ -301,8 +309,12 @@ export class Store extends DeviceRecords {
       await batch.add(group);
     }
     await batch.add([put(["remote", folderId, deviceId], state, 100)]);
+    const counted = remoteKey(folderId, deviceId);
+    const count = this.#remoteCounts.get(counted);
+    this.#remoteCounts.delete(counted); // known again once the batch has landed
     try {
       await batch.flush();
+      if (count !== undefined) this.#remoteCounts.set(counted, count + previous.filter((p) => !p).length);
     } finally {
       this.#changed(folderId, deviceId, files);
     }
@@ -325,8 +337,10 @@ export class Store extends DeviceRecords {
    * grow with the folder.
    */
   async *pairWithRemote(folderId: string, deviceId: string): AsyncGenerator<IndexPair> {
-    const locals = this.#entries.list(folderId, LOCAL);
-    const remotes = this.#entries.list(folderId, deviceId);
+    // A hundred at a time: two lists a thousand at a time held about 25 MiB more at the peak of
+    // a new replica's join of 10,005 small files (two rounds alternating).
+    const locals = this.#entries.list(folderId, LOCAL, 100);
+    const remotes = this.#entries.list(folderId, deviceId, 100);
     let l = await locals.next();
     let r = await remotes.next();
     while (!l.done || !r.done) {
@@ -342,6 +356,23 @@ export class Store extends DeviceRecords {
         l = await locals.next();
         r = await remotes.next();
       }
+    }
+  }
+
+  /**
+   * A peer's entries of a folder that arrived with its sequence above `after`, each paired
+   * with the local entry of its path, in no set order: those of {@linkcode remoteSince}, read
+   * the cheaper way. When they may be most of the peer's index (its count known, and more
+   * sequences after `after` than half the entries), both indexes are listed in path order and
+   * the rest left out: a listed entry cost about 20 us here, one read by its sequence 80-90 us
+   * (10,563 entries).
+   */
+  async *remoteAfter(folderId: string, deviceId: string, after: number): AsyncGenerator<IndexPair> {
+    const count = this.#remoteCounts.get(remoteKey(folderId, deviceId));
+    const { sequence } = await this.remoteState(folderId, deviceId);
+    if (count === undefined || sequence - after <= count / 2) return yield* this.remoteSince(folderId, deviceId, after);
+    for await (const pair of this.pairWithRemote(folderId, deviceId)) {
+      if (pair.remote && pair.remote.sequence > after) yield pair;
     }
   }
 
@@ -366,4 +397,9 @@ export class Store extends DeviceRecords {
     }
     yield* drain();
   }
+}
+
+/** The key of a peer's index of a folder in maps kept by folder and peer. */
+function remoteKey(folderId: string, deviceId: string): string {
+  return `${folderId}\0${deviceId}`;
 }

@@ -184,6 +184,37 @@ Deno.test("remoteSince() yields a peer's entries that came after a sequence, in 
     assert.deepEqual(await since(0), []);
   }));
 
+Deno.test("remoteAfter() yields the pairs remoteSince() yields, listing both indexes when they are most of the peer's", () =>
+  withStore(async (store) => {
+    const random = prng(17);
+    const paths = Array.from({ length: 60 }, (_, i) => `d${i % 7}/f${i}`);
+    for (const p of paths.slice(0, 20)) {
+      await store.commitLocal("f", [file(p, 1, { version: { BBBBBBB: 1 } })]);
+    }
+    await store.resetRemote("f", PEER, "x"); // a new index: its entries are counted from here
+    let sequence = 0;
+    const key = (p: { local?: FileInfo; remote?: FileInfo }) =>
+      `${p.remote!.path}@${p.remote!.sequence}${p.local ? `+${p.local.sequence}` : ""}`;
+    for (let round = 0; round < 12; round++) {
+      // A batch of the peer's index: paths at random, some again (a later sequence replaces the earlier).
+      const batch = [
+        ...new Set(Array.from({ length: 1 + Math.floor(random() * 15) }, () => paths[Math.floor(random() * 60)])),
+      ]
+        .map((p) => file(p, 1, { sequence: ++sequence, deleted: random() < 0.1 }));
+      await store.applyRemote("f", PEER, batch, { indexId: "x", sequence });
+      for (const after of [0, Math.floor(sequence / 3), Math.floor(sequence * 0.8), sequence]) {
+        const since = (await collect(store.remoteSince("f", PEER, after))).map(key).sort();
+        const pairs = await collect(store.remoteAfter("f", PEER, after));
+        assert.deepEqual(pairs.map(key).sort(), since, `round ${round}, after ${after}`);
+        if (after === 0 && pairs.length > 1) {
+          // All of the index: listed, so in path order (by sequence, the order would be the peer's).
+          const listed = pairs.map((p) => p.remote!.path);
+          assert.deepEqual(listed, [...listed].sort(), `round ${round}: listed in path order`);
+        }
+      }
+    }
+  }));
+
 Deno.test("localSummary() counts once, then every local commit keeps it equal to a recount", () =>
   withStore(async (store) => {
     const recount = async () => {
