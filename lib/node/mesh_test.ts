@@ -213,32 +213,3 @@ Deno.test("a discovery port another program holds: one warning, and the device g
     await Deno.remove(tmp, { recursive: true });
   }
 });
-
-Deno.test("an address that leads back to this device is dialled once, not again and again", async (t) => {
-  const cases = [
-    // A device that listened here once (same machine, same port) and is gone: its address now leads here.
-    { description: "a peer pinned by its device ID", pin: { deviceId: crypto.getRandomValues(new Uint8Array(32)) } },
-    { description: "a configured peer without a device ID", pin: {} },
-  ];
-  for (const c of cases) {
-    await t.step(c.description, async () => {
-      const tmp = await Deno.makeTempDir({ prefix: "fsync-mesh-" });
-      const lines: string[] = [];
-      const logger = { ...silentLogger, debug: (message: string) => void lines.push(message) };
-      const device = await Device.start({ home: join(tmp, "home"), name: "a", logger });
-      try {
-        const port = await device.listen(LOCAL);
-        device.dialer().add({ address: { host: "127.0.0.1", port }, pin: c.pin });
-        // Dialled again and again, attempts would follow at 0.5, 1.5 and 3.5 s.
-        await new Promise((r) => setTimeout(r, 2_500));
-        assert.deepEqual(lines.filter((l) => l.startsWith(`127.0.0.1:${port}`)), [
-          `127.0.0.1:${port} is this device: not dialled again until the peer's address changes`,
-        ]);
-      } finally {
-        await device.close();
-        await clientsClosed();
-        await Deno.remove(tmp, { recursive: true });
-      }
-    });
-  }
-});

@@ -53,3 +53,45 @@ async function meshOfThree(tmp: string): Promise<void> {
   assert.equal(lines.length, 2, peers.stdout);
   assert.equal(lines.filter((l) => / {2}introduced by \S+$/.test(l)).length, 1, peers.stdout);
 }
+
+Deno.test("an introduced device whose address now leads back to the joiner is dialled there once, not again and again", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-mesh-" });
+  try {
+    const a = join(tmp, "a");
+    await Deno.mkdir(a);
+    await Deno.writeTextFile(join(a, "start.txt"), "from a\n");
+    const { sharer, invite } = await startSharer(a, join(tmp, "home-a"), 0, ["--invite-uses", "2"]);
+    await using _a = sharer;
+    // B joins listening on a port, and is gone; C then listens on the same port (the same machine
+    // a day later, say). A introduces B to C at that address, which now leads to C itself.
+    const port = freePort();
+    const joinAt = (home: string, dir: string, once: boolean) =>
+      FsyncProcess.start([
+        "--home",
+        join(tmp, home),
+        "--log-level",
+        "debug",
+        "join",
+        invite,
+        join(tmp, dir),
+        "--yes",
+        "--listen",
+        `127.0.0.1:${port}`,
+        ...(once ? ["--once"] : []),
+      ]);
+    {
+      await using devB = joinAt("home-b", "b", true);
+      assert.equal(await devB.exit(60_000), 0, devB.log());
+    }
+    await using devC = joinAt("home-c", "c", false);
+    await devC.waitFor(/In sync:/);
+    await devC.waitFor(/introduced/);
+    // Dialled again and again, attempts would follow at 0.5, 1.5 and 3.5 s.
+    await new Promise((r) => setTimeout(r, 3_000));
+    const attempts = devC.stderr.split("\n").filter((l) => l.includes(`] 127.0.0.1:${port}`));
+    assert.equal(attempts.length, 1, attempts.join("\n"));
+    assert.match(attempts[0], /127\.0\.0\.1:\d+ is this device: not dialled again until the peer's address changes/);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
