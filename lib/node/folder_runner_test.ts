@@ -215,27 +215,6 @@ Deno.test("a pull reports its totals from the start, and its last report has eve
     );
   }));
 
-Deno.test("a pull that reports its progress reads the peer's index from the store once, counting and pulling", () =>
-  withTwoFolders(async ({ source, peer, publish, replica, store }) => {
-    for (let i = 0; i < 30; i++) await Deno.writeTextFile(join(source, `file-${i}`), `content ${i}`);
-    await peer.scan();
-    await publish();
-    let reads = 0;
-    const { pairWithRemote, remoteSince } = store;
-    store.pairWithRemote = (...args) => (reads++, pairWithRemote.apply(store, args));
-    store.remoteSince = (...args) => (reads++, remoteSince.apply(store, args));
-    try {
-      const reports: PullProgress[] = [];
-      const result = await replica({ onPullProgress: (p) => reports.push(p) }).pullFrom("PEER", diskSource(source));
-      assert.equal(result.written, 30);
-      assert.equal(reports.at(-1)?.filesTotal, 30);
-      assert.equal(reads, 1);
-    } finally {
-      store.pairWithRemote = pairWithRemote;
-      store.remoteSince = remoteSince;
-    }
-  }));
-
 /** Live (not deleted) paths of a folder's local index. */
 async function livePaths(store: Store, folderId = "f1"): Promise<string[]> {
   return (await Array.fromAsync(store.listLocal(folderId))).filter((f) => !f.deleted).map((f) => f.path).sort();

@@ -18,7 +18,6 @@ import type { PathProblems } from "./path_problems.ts";
 import type { TempKeeper } from "./temp_keeper.ts";
 import { hasMarker } from "./folder_marker.ts";
 import { PassBlockMap } from "./pass_block_map.ts";
-import { keeping, type KeptPairs } from "./kept_pairs.ts";
 
 /**
  * Files pulled at once; each keeps several blocks in flight of its own (UNWRITTEN_BYTES
@@ -187,10 +186,8 @@ export async function runPullPass(
   const cases = new CaseCheck(ctx.fs, root);
   const pairs = () =>
     after === undefined ? ctx.store.pairWithRemote(id, peerId) : ctx.store.remoteAfter(id, peerId, after);
-  // What the pass has to do, counted first when someone follows the progress; the pairs read
-  // for the count are kept for the pass when they are few.
-  const kept: KeptPairs = { pairs: [], whole: true };
-  const counted = ctx.onPullProgress ? await countNeeds(keeping(pairs(), kept), decider) : { files: 0, bytes: 0 };
+  // What the pass has to do, counted first when someone follows the progress.
+  const counted = ctx.onPullProgress ? await countNeeds(pairs(), decider) : { files: 0, bytes: 0 };
   // The index may grow between the count and the pass: what the pass meets raises the totals.
   let metFiles = 0;
   let metBytes = 0;
@@ -206,7 +203,7 @@ export async function runPullPass(
     ctx.onPullProgress({ peerId, filesTotal, filesDone, bytesTotal, bytesFetched, bytesReused, done });
   };
   report(false);
-  for await (const { local, remote } of ctx.onPullProgress && kept.whole ? kept.pairs : pairs()) {
+  for await (const { local, remote } of pairs()) {
     // Undecided (ignored here): neither written nor deleted, whatever the peer did.
     const decision = remote && decider(local, remote);
     if (!decision) continue;
