@@ -362,15 +362,16 @@ export class Store extends DeviceRecords {
   /**
    * A peer's entries of a folder that arrived with its sequence above `after`, each paired
    * with the local entry of its path, in no set order: those of {@linkcode remoteSince}, read
-   * the cheaper way. When they may be most of the peer's index (its count known, and more
-   * sequences after `after` than half the entries), both indexes are listed in path order and
-   * the rest left out: a listed entry cost about 20 us here, one read by its sequence 80-90 us
-   * (10,563 entries).
+   * the cheaper way. When they may be most of both indexes (the peer's entry count known, and
+   * more of its sequences after `after` than half its entries and the local sequence, which
+   * bounds the local entries), both indexes are listed in path order and the rest left out: a
+   * listed entry cost about 20 us here, one read by its sequence 80-90 us (10,563 entries).
    */
   async *remoteAfter(folderId: string, deviceId: string, after: number): AsyncGenerator<IndexPair> {
     const count = this.#remoteCounts.get(remoteKey(folderId, deviceId));
     const { sequence } = await this.remoteState(folderId, deviceId);
-    if (count === undefined || sequence - after <= count / 2) return yield* this.remoteSince(folderId, deviceId, after);
+    const listed = (count ?? Infinity) + await this.localSequence(folderId);
+    if (sequence - after <= listed / 2) return yield* this.remoteSince(folderId, deviceId, after);
     for await (const pair of this.pairWithRemote(folderId, deviceId)) {
       if (pair.remote && pair.remote.sequence > after) yield pair;
     }

@@ -184,7 +184,7 @@ Deno.test("remoteSince() yields a peer's entries that came after a sequence, in 
     assert.deepEqual(await since(0), []);
   }));
 
-Deno.test("remoteAfter() yields the pairs remoteSince() yields, listing both indexes when they are most of the peer's", () =>
+Deno.test("remoteAfter() yields the pairs remoteSince() yields, listing both indexes when the pass is most of them", () =>
   withStore(async (store) => {
     const random = prng(17);
     const paths = Array.from({ length: 60 }, (_, i) => `d${i % 7}/f${i}`);
@@ -193,6 +193,8 @@ Deno.test("remoteAfter() yields the pairs remoteSince() yields, listing both ind
     }
     await store.resetRemote("f", PEER, "x"); // a new index: its entries are counted from here
     let sequence = 0;
+    const peerPaths = new Set<string>();
+    const ways = { listed: 0, bySequence: 0 };
     const key = (p: { local?: FileInfo; remote?: FileInfo }) =>
       `${p.remote!.path}@${p.remote!.sequence}${p.local ? `+${p.local.sequence}` : ""}`;
     for (let round = 0; round < 12; round++) {
@@ -202,17 +204,30 @@ Deno.test("remoteAfter() yields the pairs remoteSince() yields, listing both ind
       ]
         .map((p) => file(p, 1, { sequence: ++sequence, deleted: random() < 0.1 }));
       await store.applyRemote("f", PEER, batch, { indexId: "x", sequence });
+      for (const f of batch) peerPaths.add(f.path);
       for (const after of [0, Math.floor(sequence / 3), Math.floor(sequence * 0.8), sequence]) {
         const since = (await collect(store.remoteSince("f", PEER, after))).map(key).sort();
         const pairs = await collect(store.remoteAfter("f", PEER, after));
         assert.deepEqual(pairs.map(key).sort(), since, `round ${round}, after ${after}`);
-        if (after === 0 && pairs.length > 1) {
-          // All of the index: listed, so in path order (by sequence, the order would be the peer's).
-          const listed = pairs.map((p) => p.remote!.path);
-          assert.deepEqual(listed, [...listed].sort(), `round ${round}: listed in path order`);
+        if (pairs.length < 2) continue;
+        // Listed when the sequences after `after` are more than half of the peer's entries and
+        // the local sequence (20): then in path order, else in the peer's sequence order.
+        if (sequence - after > (peerPaths.size + 20) / 2) {
+          const paths = pairs.map((p) => p.remote!.path);
+          assert.deepEqual(paths, [...paths].sort(), `round ${round}, after ${after}: listed in path order`);
+          ways.listed++;
+        } else {
+          const sequences = pairs.map((p) => p.remote!.sequence);
+          assert.deepEqual(
+            sequences,
+            [...sequences].sort((a, b) => a - b),
+            `round ${round}, after ${after}: by sequence`,
+          );
+          ways.bySequence++;
         }
       }
     }
+    assert.ok(ways.listed > 0 && ways.bySequence > 0, `both ways taken: ${JSON.stringify(ways)}`);
   }));
 
 Deno.test("localSummary() counts once, then every local commit keeps it equal to a recount", () =>
