@@ -15,6 +15,8 @@ import type { Logger } from "./logger.ts";
 /** The first and the longest wait between two attempts to reach a peer. */
 const FIRST_WAIT_MS = 500;
 const LONGEST_WAIT_MS = 15_000;
+/** How long an address that led back to this device is left alone (it may lead to the peer again). */
+const OWN_ADDRESS_MS = 10 * 60_000;
 
 /** How to check the dialled peer: its device ID and an invite secret. */
 export type Pin = Parameters<Device["connect"]>[1];
@@ -55,7 +57,8 @@ export async function dialTargets(
  * dialled at the address the store last learnt for it, and no longer once it is revoked.
  * `firstSession` is the session already open, if any. An address at which this device
  * answered itself (a peer's stale address, now this device's own) is not dialled again until
- * the peer's address changes. Errors other than an unreachable or refusing peer end the loop.
+ * the peer's address changes, or for 10 minutes (an address without a device ID never changes,
+ * and may lead to the peer again). Errors other than an unreachable or refusing peer end the loop.
  */
 export async function keepConnected(
   device: Device,
@@ -68,8 +71,8 @@ export async function keepConnected(
   const peerId = pin?.deviceId && formatDeviceId(pin.deviceId);
   const context = peerId ? { peer: shortOfDisplayId(peerId) } : undefined;
   let target = formatHostPort(address);
-  /** The address at which this device reached itself, if it did. */
-  let ownAddress: string | undefined;
+  /** The address at which this device reached itself, if it did, and when. */
+  let ownAddress: { target: string; atMs: number } | undefined;
   let sessionDone = firstSession;
   let waitMs = FIRST_WAIT_MS;
   while (!stop.aborted) {
@@ -89,7 +92,8 @@ export async function keepConnected(
       address = parseHostPort(known.address);
       target = known.address;
     }
-    if (target === ownAddress || (peerId && device.isConnected(peerId))) {
+    const ownHere = ownAddress?.target === target && Date.now() - ownAddress.atMs < OWN_ADDRESS_MS;
+    if (ownHere || (peerId && device.isConnected(peerId))) {
       // Its address leads here, or it dialled this device (one session is enough: two would
       // keep replacing each other): look again later.
       sessionDone = undefined;
@@ -102,8 +106,11 @@ export async function keepConnected(
     } catch (e) {
       if (!(e instanceof FsyncError)) throw e;
       if (e instanceof OwnAddressError) {
-        ownAddress = target;
-        logger.debug(`${target} is this device: not dialled again until the peer's address changes`, context);
+        ownAddress = { target, atMs: Date.now() };
+        logger.debug(
+          `${target} is this device: not dialled there for 10 minutes, or until the peer's address changes`,
+          context,
+        );
         sessionDone = undefined;
         continue;
       }
