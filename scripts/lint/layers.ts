@@ -7,6 +7,8 @@
  * versions outside lib/plan (only lib/plan decides what wins). The CLI's first stage has a rule of its own
  * (FIRST_STAGE).
  */
+import { fileURLToPath, pathToFileURL } from "node:url";
+
 const LEAVES = new Set(["plan", "scan", "watch", "store", "transfer", "net"]);
 
 /** The lib folder a file belongs to ("model", "net", ...), or undefined outside lib/. */
@@ -15,7 +17,7 @@ function layerOf(path: string): string | undefined {
 }
 
 /** The repository's root, where cli.ts and mod.ts are. */
-const ROOT = new URL("../../", import.meta.url).pathname;
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /**
  * The CLI's first stage (`lib/cli/sandbox.ts`) runs before every command, outside the command's
@@ -37,6 +39,15 @@ export const FIRST_STAGE: ReadonlySet<string> = new Set([
   "lib/cli/service.ts",
 ]);
 const FIRST_STAGE_MAY_IMPORT = new Set([...FIRST_STAGE, "lib/model/mod.ts", "lib/store/mod.ts"]);
+/** The packages the first stage may load: the parser and the configuration's reader (and Node's built-ins). */
+const FIRST_STAGE_PACKAGES = new Set(["commander", "smol-toml"]);
+
+/** Why `from` may not import the package `spec` (not a relative path), or undefined when it may. */
+export function packageViolation(from: string, spec: string, root = ROOT): string | undefined {
+  if (!from.startsWith(root) || !FIRST_STAGE.has(from.slice(root.length))) return undefined;
+  if (spec.startsWith("node:") || FIRST_STAGE_PACKAGES.has(spec)) return undefined;
+  return `the CLI's first stage loads no package but ${[...FIRST_STAGE_PACKAGES].join(" and ")} (and node: built-ins)`;
+}
 
 /**
  * Why `from` may not import `to` (both absolute paths, `root` the repository's), or undefined
@@ -81,6 +92,12 @@ export function decisionViolation(file: string, name: string): string | undefine
   return `only lib/plan decides: ask it (a function of lib/plan) instead of using ${name} in lib/${layer}`;
 }
 
+/** Why `file` may not import (or re-export) `spec`, a relative path or a package, or undefined when it may. */
+function sourceViolation(file: string, spec: string, typeOnly: boolean): string | undefined {
+  if (!spec.startsWith(".")) return typeOnly ? undefined : packageViolation(file, spec);
+  return importViolation(file, fileURLToPath(new URL(spec, pathToFileURL(file))), { typeOnly });
+}
+
 const plugin: Deno.lint.Plugin = {
   name: "fsync",
   rules: {
@@ -90,10 +107,15 @@ const plugin: Deno.lint.Plugin = {
         const pure = ["model", "plan"].includes(layerOf(file) ?? "") && !file.endsWith("_test.ts");
         return {
           ImportDeclaration(node) {
-            const spec = node.source.value;
-            if (!spec.startsWith(".")) return;
-            const to = new URL(spec, `file://${file}`).pathname;
-            const why = importViolation(file, to, { typeOnly: node.importKind === "type" });
+            const why = sourceViolation(file, node.source.value, node.importKind === "type");
+            if (why) context.report({ node, message: why });
+          },
+          ExportNamedDeclaration(node) {
+            const why = node.source && sourceViolation(file, node.source.value, node.exportKind === "type");
+            if (why) context.report({ node, message: why });
+          },
+          ExportAllDeclaration(node) {
+            const why = sourceViolation(file, node.source.value, node.exportKind === "type");
             if (why) context.report({ node, message: why });
           },
           ImportSpecifier(node) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decisionViolation, importViolation } from "./layers.ts";
+import { decisionViolation, importViolation, packageViolation } from "./layers.ts";
 
 Deno.test("importViolation() enforces the layer rules of STYLE.md", async (t) => {
   const cases = [
@@ -145,4 +145,14 @@ Deno.test("decisionViolation(): only lib/plan orders versions", async (t) => {
   for (const c of cases) {
     await t.step(c.description, () => assert.equal(decisionViolation(c.file, c.name) !== undefined, c.bad));
   }
+});
+
+Deno.test("packageViolation(): the CLI's first stage loads only the parser, the configuration's reader and built-ins", () => {
+  assert.equal(packageViolation("/p/lib/cli/program.ts", "commander", "/p/"), undefined);
+  assert.equal(packageViolation("/p/lib/cli/config.ts", "smol-toml", "/p/"), undefined);
+  assert.equal(packageViolation("/p/cli.ts", "node:path", "/p/"), undefined);
+  assert.notEqual(packageViolation("/p/lib/cli/program.ts", "cli-progress", "/p/"), undefined);
+  assert.notEqual(packageViolation("/p/cli.ts", "@grpc/grpc-js", "/p/"), undefined);
+  assert.equal(packageViolation("/p/lib/cli/progress.ts", "cli-progress", "/p/"), undefined, "a command may");
+  assert.equal(packageViolation("/p/lib/net/grpc_transport.ts", "@grpc/grpc-js", "/p/"), undefined);
 });
