@@ -98,3 +98,32 @@ Deno.test("an introduced device whose address now leads back to the joiner is di
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("a configured peer address that is the device's own is dialled once, not again and again", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "fsync-e2e-mesh-" });
+  try {
+    // One config.toml for every machine, listing them all: this one is among its own peers.
+    const home = join(tmp, "home");
+    const port = freePort();
+    await Deno.mkdir(home, { mode: 0o700 });
+    await Deno.writeTextFile(join(home, "config.toml"), `peers = ["127.0.0.1:${port}"]\n`);
+    await using device = FsyncProcess.start([
+      "--home",
+      home,
+      "--log-level",
+      "debug",
+      "run",
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--no-discovery",
+    ]);
+    await device.waitFor(/is this device/);
+    // Dialled again and again, attempts would follow at 0.5, 1.5 and 3.5 s.
+    await new Promise((r) => setTimeout(r, 3_000));
+    const attempts = device.stderr.split("\n").filter((l) => l.includes(` 127.0.0.1:${port}`) && !/listening/.test(l));
+    assert.equal(attempts.length, 1, attempts.join("\n"));
+    assert.match(attempts[0], /is this device: not dialled there for 10 minutes, or until the peer's address changes/);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
