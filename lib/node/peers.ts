@@ -1,6 +1,6 @@
 import { ExitCode, formatDeviceId, FsyncError, parseDeviceId } from "../model/mod.ts";
 import { loadOrCreateIdentity } from "../net/mod.ts";
-import { type PeerRecord, prepareHome, Store, storePathOf } from "../store/mod.ts";
+import { hasStore, type PeerRecord, prepareHome, Store, storePathOf } from "../store/mod.ts";
 
 /**
  * This device's ID in `home` (made with the home on first use). Takes no lock: it works while
@@ -55,12 +55,7 @@ async function prepareExistingHome(home: string): Promise<void> {
  * @throws {FsyncError} (usage) when it does not.
  */
 export async function requireState(home: string): Promise<void> {
-  try {
-    await Deno.stat(storePathOf(home));
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound) && !(e instanceof Deno.errors.NotADirectory)) throw e;
-    throw noState(home);
-  }
+  if (!await hasStore(home)) throw noState(home);
 }
 
 function noState(home: string): FsyncError {

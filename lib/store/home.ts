@@ -6,6 +6,17 @@ export function storePathOf(home: string): string {
   return join(home, "index.kv");
 }
 
+/** Whether `home` holds fsync state (a store); looks without opening or creating anything. */
+export async function hasStore(home: string): Promise<boolean> {
+  try {
+    await Deno.stat(storePathOf(home));
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return false;
+    throw e;
+  }
+}
+
 /** The control endpoint's file in a home: a Unix socket, reachable by this user only, served by a running device. */
 export const CONTROL_SOCKET = "control.sock";
 

@@ -1,4 +1,4 @@
-import { storePathOf } from "./home.ts";
+import { hasStore, storePathOf } from "./home.ts";
 import { Store } from "./store.ts";
 
 /**
@@ -6,12 +6,7 @@ import { Store } from "./store.ts";
  * Reads the store without creating anything (usable while a device runs on the home).
  */
 export async function readFolderPaths(home: string): Promise<string[]> {
-  try {
-    await Deno.stat(storePathOf(home));
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return [];
-    throw e;
-  }
+  if (!await hasStore(home)) return [];
   const store = await Store.open(storePathOf(home));
   try {
     return (await store.listFolders()).map((f) => f.path);

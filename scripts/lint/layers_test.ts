@@ -1,6 +1,19 @@
 import assert from "node:assert/strict";
 import { decisionViolation, importViolation, packageViolation } from "./layers.ts";
 
+/** One step a case: `importViolation` finds a violation in `from` importing `to` exactly when `bad`. */
+async function stepCases(
+  t: Deno.TestContext,
+  cases: readonly { description: string; from: string; to: string; bad: boolean }[],
+): Promise<void> {
+  for (const c of cases) {
+    await t.step(
+      c.description,
+      () => assert.equal(importViolation(c.from, c.to, { root: "/p/" }) !== undefined, c.bad),
+    );
+  }
+}
+
 Deno.test("importViolation() enforces the layer rules of STYLE.md", async (t) => {
   const cases = [
     {
@@ -63,12 +76,7 @@ Deno.test("importViolation() enforces the layer rules of STYLE.md", async (t) =>
       bad: false,
     },
   ];
-  for (const c of cases) {
-    await t.step(
-      c.description,
-      () => assert.equal(importViolation(c.from, c.to, { root: "/p/" }) !== undefined, c.bad),
-    );
-  }
+  await stepCases(t, cases);
 });
 
 Deno.test("importViolation(): the CLI's first stage loads only what parsing and the home's folders need", async (t) => {
@@ -118,12 +126,7 @@ Deno.test("importViolation(): the CLI's first stage loads only what parsing and 
       bad: true,
     },
   ];
-  for (const c of cases) {
-    await t.step(
-      c.description,
-      () => assert.equal(importViolation(c.from, c.to, { root: "/p/" }) !== undefined, c.bad),
-    );
-  }
+  await stepCases(t, cases);
   await t.step("types follow the layer rule: a first-stage file may import a type from another lib/cli file", () => {
     assert.equal(
       importViolation("/p/lib/cli/program.ts", "/p/lib/cli/context.ts", { root: "/p/", typeOnly: true }),
