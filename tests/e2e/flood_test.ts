@@ -40,7 +40,13 @@ async function sharerWithTrustedPeer(tmp: string) {
   const src = join(tmp, "src");
   await Deno.mkdir(src);
   await Deno.writeTextFile(join(src, "before.txt"), "before the flood\n");
-  const { sharer, port, invite } = await startSharer(src, join(tmp, "home-a"), 0, ["--invite-uses", "3"]);
+  // No introductions: the trusted peer's `sync --once` would dial an invite holder of an earlier round, gone by then,
+  // and exit 69 (a peer unreachable) when it happened to be connected while that one joined.
+  const { sharer, port, invite } = await startSharer(src, join(tmp, "home-a"), 0, [
+    "--invite-uses",
+    "3",
+    "--no-introduce",
+  ]);
   const first = await FsyncProcess.run([
     "--home",
     join(tmp, "home-b"),
