@@ -19,3 +19,4 @@ export * from "./address.ts";
 export * from "./invite.ts";
 export * from "./log_level.ts";
 export * from "./semaphore.ts";
+export * from "./buffer_pool.ts";

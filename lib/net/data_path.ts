@@ -45,8 +45,11 @@ export function dataPathPinned(): boolean {
 
 /** Blocks of one session on its data connection: only blockRequest and blockResponse. */
 export interface DataChannel {
-  /** Sends a message; resolves once more may be sent. Rejects after close. */
-  send(message: Message): Promise<void>;
+  /**
+   * Sends a message; resolves once more may be sent. Rejects after close. `written` is called
+   * once the message has been written to the connection, block data included (never if it fails first).
+   */
+  send(message: Message, written?: () => void): Promise<void>;
   /** The peer's messages, validated; throws a ProtocolError for anything but blocks. */
   messages(): AsyncIterable<Message>;
   /** Closes the connection; the messages end, sends reject. */
@@ -64,8 +67,8 @@ export interface DataPath {
 /** A data channel over framed bytes: blocks in both directions. */
 export function dataChannelOf(frames: FrameChannel): DataChannel {
   return {
-    async send(message) {
-      await frames.write(framePartsOf(message));
+    async send(message, written) {
+      await frames.write(framePartsOf(message), written);
     },
     async *messages() {
       for await (const frame of frames.frames()) {
@@ -102,7 +105,7 @@ export async function acceptDataHello(
     if (!redeem) return undefined;
     const rest: GatedFrames = {
       admit: (maxFrame) => frames.admit(maxFrame),
-      write: (parts) => frames.write(parts),
+      write: (parts, written) => frames.write(parts, written),
       frames: () => ({ [Symbol.asyncIterator]: () => reader }),
       close: () => frames.close(),
     };

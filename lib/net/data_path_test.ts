@@ -3,6 +3,7 @@ import { X509Certificate } from "node:crypto";
 import * as net from "node:net";
 import { fromBinary } from "@bufbuild/protobuf";
 import { EnvelopeSchema } from "../gen/filesync_pb.ts";
+import { blockBuffers } from "../model/mod.ts";
 import type { Connection } from "./connection.ts";
 import { fromWire } from "./convert.ts";
 import { DATA_ALPN, dataChannelOf, dataPathPinned, dialData } from "./data_path.ts";
@@ -74,6 +75,7 @@ interface PairOptions {
   readonly listen?: Partial<ListenOptions>;
   readonly dialDataPath?: boolean;
   readonly serverAnswers?: BlockAnswerer;
+  readonly clientAnswers?: BlockAnswerer;
   readonly client?: SessionOptions;
   /** The client keeps the tickets it is offered instead of opening data connections. */
   readonly holdTickets?: boolean;
@@ -87,7 +89,7 @@ interface PairOptions {
 
 /**
  * A listener and a dialled session on 127.0.0.1, both running, admitted. The server answers
- * block requests with `serverAnswers`, the client with blockAt.
+ * block requests with `serverAnswers`, the client with `clientAnswers` (both blockAt unless given).
  */
 async function pair(options: PairOptions = {}): Promise<Pair> {
   const home = await Deno.makeTempDir({ prefix: "fsync-data-path-" });
@@ -130,7 +132,7 @@ async function pair(options: PairOptions = {}): Promise<Pair> {
   ]);
   const outcome = (run: Promise<void>) => run.then(() => undefined, (e: Error) => e);
   const serverRun = outcome(server.run(options.serverAnswers ?? answerFromBlockAt, () => Promise.resolve()));
-  const clientRun = outcome(client.run(answerFromBlockAt, () => Promise.resolve()));
+  const clientRun = outcome(client.run(options.clientAnswers ?? answerFromBlockAt, () => Promise.resolve()));
   const endSessions = async () => {
     await client.close("done");
     await server.close("done");
@@ -254,6 +256,35 @@ Deno.test("data path: the listener offers it, the dialler opens it, and 1 MiB bl
     await p.close();
   }
   assert.deepEqual(p.warnings, []);
+});
+
+Deno.test("data path: a served block's buffer goes back to the pool once written, at both ends", async () => {
+  // Each end answers from pooled buffers and, like a pull, gives back what it fetched once
+  // done: one fetch at a time then cycles through one or two buffers. An end that never gave
+  // back what it sent would take a new buffer per block.
+  const served = new Set<ArrayBufferLike>();
+  const answerFromPool: BlockAnswerer = (_folder, want) => {
+    const data = blockBuffers.take(want.size);
+    data.set(blockAt(want.offset, want.size));
+    served.add(data.buffer);
+    return Promise.resolve(data);
+  };
+  const p = await pair({ serverAnswers: answerFromPool, clientAnswers: answerFromPool });
+  try {
+    await until(() => p.client.dataPathOpen && p.server.dataPathOpen, "data path open");
+    for (const [name, fetcher] of [["the listener's", p.client], ["the dialler's", p.server]] as const) {
+      served.clear();
+      for (let i = 0; i < 12; i++) {
+        const data = await fetcher.fetchBlock("f", { ...WANT, offset: i * MiB });
+        assert.deepEqual(data, blockAt(i * MiB, MiB));
+        blockBuffers.give(data);
+        await new Promise((r) => setTimeout(r, 5)); // the sender's write completes
+      }
+      assert.ok(served.size <= 3, `${name} end served 12 blocks from ${served.size} buffers`);
+    }
+  } finally {
+    await p.close();
+  }
 });
 
 Deno.test("data path: the listener's end of a data connection sends TCP keepalives after 20 s idle", async () => {

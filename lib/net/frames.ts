@@ -1,6 +1,7 @@
 import type { Buffer } from "node:buffer";
 import type { Duplex } from "node:stream";
 import { writeAll } from "../fs/mod.ts";
+import { blockBuffers } from "../model/mod.ts";
 import { PeerUnreachableError, ProtocolError } from "./errors.ts";
 
 /**
@@ -12,10 +13,14 @@ export interface FrameChannel {
   /**
    * Queues one frame made of `parts`, written in order without copying large ones. Returns a
    * promise only when over HIGH_WATER bytes are queued: it settles once they drain below.
-   * Rejects (or throws) once the connection failed.
+   * Rejects (or throws) once the connection failed. `written` is called once every part has
+   * been written to the connection (never if it fails first): the parts may then be reused.
    */
-  write(parts: readonly Uint8Array[]): Promise<void> | undefined;
-  /** The peer's frames, for a single reader at a time; ends at a clean end of stream. */
+  write(parts: readonly Uint8Array[], written?: () => void): Promise<void> | undefined;
+  /**
+   * The peer's frames, for a single reader at a time; ends at a clean end of stream. A frame
+   * over 64 KiB is taken from `blockBuffers`: its reader may give it back once done with it.
+   */
   frames(): AsyncIterable<Uint8Array>;
   /** Closes the connection: the frames end, writes reject. */
   close(): void;
@@ -37,6 +42,13 @@ function header(length: number): Uint8Array {
   return bytes;
 }
 
+/** A node stream write callback that calls `done` once the chunk was written, and never after an error. */
+function writtenThen(done: () => void): (error?: Error | null) => void {
+  return (error) => {
+    if (!error) done();
+  };
+}
+
 function tooLong(length: number, max: number): ProtocolError {
   return new ProtocolError(`a frame of ${length} bytes is over the limit of ${max}`);
 }
@@ -44,7 +56,7 @@ function tooLong(length: number, max: number): ProtocolError {
 /**
  * Frames over a `Deno.Conn`. Small frames are views into 1 MiB slabs that are never reused
  * (a frame kept by its reader pins its slab, never sees it overwritten); a large frame is read
- * straight into a buffer of its own. A write pump, started on the next microtask, joins the
+ * straight into a buffer of its own, from `blockBuffers`. A write pump, started on the next microtask, joins the
  * small frames queued meanwhile into one write.
  */
 export function connFrames(conn: Deno.Conn, maxFrame: number): FrameChannel {
@@ -69,7 +81,8 @@ export function connFrames(conn: Deno.Conn, maxFrame: number): FrameChannel {
     end += n;
     return true;
   };
-  const queue: Uint8Array[] = [];
+  /** Chunks to write; a frame's last one carries its `written` callback. */
+  const queue: { bytes: Uint8Array; written?: () => void }[] = [];
   let queued = 0;
   let pumping = false;
   let failure: Error | undefined;
@@ -86,24 +99,28 @@ export function connFrames(conn: Deno.Conn, maxFrame: number): FrameChannel {
       while (queue.length > 0) {
         let count = 0;
         let bytes = 0;
-        while (count < queue.length && queue[count].length <= SMALL && bytes < BATCH) bytes += queue[count++].length;
+        while (count < queue.length && queue[count].bytes.length <= SMALL && bytes < BATCH) {
+          bytes += queue[count++].bytes.length;
+        }
         if (count === 0) {
           const large = queue.shift()!;
-          await writeAll(conn, large);
-          written(large.length);
+          await writeAll(conn, large.bytes);
+          written(large.bytes.length);
+          large.written?.();
           continue;
         }
         const chunks = queue.splice(0, count);
-        const out = count === 1 ? chunks[0] : new Uint8Array(bytes);
+        const out = count === 1 ? chunks[0].bytes : new Uint8Array(bytes);
         if (count > 1) {
           let at = 0;
           for (const c of chunks) {
-            out.set(c, at);
-            at += c.length;
+            out.set(c.bytes, at);
+            at += c.bytes.length;
           }
         }
         await writeAll(conn, out);
         written(bytes);
+        for (const c of chunks) c.written?.();
       }
     } catch (e) {
       failure = new PeerUnreachableError(`data connection lost: ${(e as Error).message}`, { cause: e });
@@ -115,10 +132,11 @@ export function connFrames(conn: Deno.Conn, maxFrame: number): FrameChannel {
     }
   };
   const channel: FrameChannel = {
-    write(parts) {
+    write(parts, done) {
       if (failure) return Promise.reject(failure);
       const length = parts.reduce((n, p) => n + p.length, 0);
-      queue.push(header(length), ...parts);
+      queue.push({ bytes: header(length) }, ...parts.map((bytes) => ({ bytes })));
+      queue[queue.length - 1].written = done;
       queued += 4 + length;
       if (!pumping) {
         pumping = true;
@@ -146,7 +164,7 @@ export function connFrames(conn: Deno.Conn, maxFrame: number): FrameChannel {
           yield slab.subarray(start - length, start);
           continue;
         }
-        const frame = new Uint8Array(length);
+        const frame = blockBuffers.take(length);
         const have = Math.min(length, end - start);
         frame.set(slab.subarray(start, start + have));
         start += have;
@@ -179,8 +197,8 @@ export interface GatedFrames extends FrameChannel {
  * Frames over a node stream (the listener's end of a data connection). Only the first frame
  * is read, up to `firstFrameMax` bytes, until {@linkcode GatedFrames.admit}: what follows it
  * stays raw, and no frame of a stranger is ever allocated beyond the first. Incoming bytes are
- * cut into frames as they arrive (a frame's buffer is allocated once its length passed the
- * check); reading pauses while over READ_HIGH_WATER bytes of frames wait for the reader.
+ * cut into frames as they arrive (a frame's buffer is taken, from `blockBuffers` when large,
+ * once its length passed the check); reading pauses while over READ_HIGH_WATER bytes of frames wait for the reader.
  * Writes queued before the next microtask go out together (the stream is corked until then).
  */
 export function streamFrames(stream: Duplex, firstFrameMax: number): GatedFrames {
@@ -234,7 +252,7 @@ export function streamFrames(stream: Duplex, firstFrameMax: number): GatedFrames
           stream.destroy();
           break;
         }
-        current = new Uint8Array(length);
+        current = blockBuffers.take(length);
         filled = 0;
         if (length === 0) {
           push(current);
@@ -267,7 +285,7 @@ export function streamFrames(stream: Duplex, firstFrameMax: number): GatedFrames
       maxFrame = limit;
       cut();
     },
-    write(parts) {
+    write(parts, done) {
       if (failure) return Promise.reject(failure);
       if (stream.destroyed) return Promise.reject(new PeerUnreachableError("data connection closed"));
       if (!corked) {
@@ -278,8 +296,9 @@ export function streamFrames(stream: Duplex, firstFrameMax: number): GatedFrames
           stream.uncork();
         });
       }
-      stream.write(header(parts.reduce((n, p) => n + p.length, 0)));
-      for (const part of parts) stream.write(part);
+      const last = parts.length - 1;
+      stream.write(header(parts.reduce((n, p) => n + p.length, 0)), last < 0 && done ? writtenThen(done) : undefined);
+      parts.forEach((part, i) => stream.write(part, i === last && done ? writtenThen(done) : undefined));
       if (stream.writableLength < HIGH_WATER) return undefined;
       return drained ??= new Promise<void>((resolve, reject) => {
         const settle = (e?: Error) => {

@@ -1,4 +1,4 @@
-import { type BlockWant, equalBytes, formatDeviceId, Semaphore } from "../model/mod.ts";
+import { blockBuffers, type BlockWant, equalBytes, formatDeviceId, Semaphore } from "../model/mod.ts";
 import { type BlockErrorCode, type Message, PROTOCOL_VERSION } from "./messages.ts";
 import type { Connection } from "./connection.ts";
 import type { DataChannel } from "./data_path.ts";
@@ -41,7 +41,10 @@ export type SessionEvent = Exclude<
   { type: "hello" | "blockRequest" | "blockResponse" | "ping" | "dataOffer" | "dataHello" }
 >;
 
-/** Answers the peer's block requests (the device reads them from the folder). */
+/**
+ * Answers the peer's block requests (the device reads them from the folder). The session owns
+ * the bytes returned: once written to a data connection they go back to `blockBuffers`.
+ */
 export type BlockAnswerer = (folderId: string, want: BlockWant) => Promise<Uint8Array | BlockErrorCode>;
 
 /** The peer a session talks to: its proven device ID, and how it introduced itself. */
@@ -58,7 +61,11 @@ export interface PeerHello {
 type BlockRequest = Extract<Message, { type: "blockRequest" }>;
 type BlockResponse = Extract<Message, { type: "blockResponse" }>;
 /** Where a block message goes: the Session's connection, or its data connection once open. */
-type BlockRoute = Pick<Connection, "send">;
+/**
+ * Where a block request or response travels: the Session, or its data connection, which tells
+ * once a message is written (`written`; the Session never does).
+ */
+type BlockRoute = { send(message: Message, written?: () => void): Promise<void> };
 
 /**
  * One Session with a peer after the Hello exchange: sends messages, matches block
@@ -345,10 +352,12 @@ export class PeerSession {
       await this.#serving.acquire();
       try {
         const result = await this.#serveBlock!(folderId, { path, offset, size, hash });
-        const reply = typeof result === "string"
-          ? { type: "blockResponse" as const, id, data: new Uint8Array(), error: result }
-          : { type: "blockResponse" as const, id, data: result, error: "none" as const };
-        await route.send(reply);
+        if (typeof result === "string") {
+          await route.send({ type: "blockResponse", id, data: new Uint8Array(), error: result });
+        } else {
+          // Once written to the data connection, the block's buffer may serve another request.
+          await route.send({ type: "blockResponse", id, data: result, error: "none" }, () => blockBuffers.give(result));
+        }
       } finally {
         this.#serving.release();
         this.#outstanding--;

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { type BlockWant, type FileInfo, mtimeNsOf } from "../model/mod.ts";
+import { blockBuffers, type BlockWant, type FileInfo, mtimeNsOf } from "../model/mod.ts";
 import type { BlockErrorCode } from "../net/mod.ts";
 import { readFull, readFullSync, SYNC_IO_MAX_BYTES } from "../fs/mod.ts";
 import type { Store } from "../store/mod.ts";
@@ -30,7 +30,8 @@ export class BlockServer {
   }
 
   /**
-   * The block `want` of a file in the folder at `root`, or why it cannot be sent.
+   * The block `want` of a file in the folder at `root`, or why it cannot be sent. The bytes
+   * may be a `blockBuffers` buffer: the caller gives it back once they are sent.
    *
    * @throws {Error} when the file cannot be read for another reason than being gone.
    */
@@ -56,6 +57,7 @@ export class BlockServer {
       if (servable(entry, want) && isRecorded(read.stat, entry!)) return read.data;
     }
     // Changed since it was scanned: the peer gets the new version once the scan has it.
+    if (read) blockBuffers.give(read.data);
     this.#onStale(folderId, want.path);
     return "changed";
   }
@@ -82,7 +84,7 @@ export class BlockServer {
 async function readRange(abs: string, want: BlockWant): Promise<{ data: Uint8Array; stat: Deno.FileInfo } | undefined> {
   using handle = await Deno.open(abs, { read: true });
   await handle.seek(want.offset, Deno.SeekMode.Start);
-  const data = new Uint8Array(want.size);
+  const data = blockBuffers.take(want.size);
   return await readFull(handle, data) === want.size ? { data, stat: await handle.stat() } : undefined;
 }
 
@@ -90,7 +92,7 @@ async function readRange(abs: string, want: BlockWant): Promise<{ data: Uint8Arr
 function readRangeSync(abs: string, want: BlockWant): { data: Uint8Array; stat: Deno.FileInfo } | undefined {
   using handle = Deno.openSync(abs, { read: true });
   handle.seekSync(want.offset, Deno.SeekMode.Start);
-  const data = new Uint8Array(want.size);
+  const data = blockBuffers.take(want.size);
   return readFullSync(handle, data) === want.size ? { data, stat: handle.statSync() } : undefined;
 }
 

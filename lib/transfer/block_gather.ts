@@ -1,6 +1,7 @@
 import { join, relative } from "node:path";
 import { type FileHandle, type FileSystem, isOsError, readFull } from "../fs/mod.ts";
 import {
+  blockBuffers,
   blockCount,
   blockHash,
   blockLength,
@@ -125,6 +126,7 @@ export async function reuseLocalBlocks(
         const block = await sources.firstVerified(found[k], blockHash(file, i), blockLength(file, i));
         if (!block) continue;
         await handle.write(block, offsets[i]);
+        blockBuffers.give(block);
         done.add(i);
         options.onProgress?.(0, block.length);
       }
@@ -149,12 +151,12 @@ class LocalSources {
     this.#root = root;
   }
 
-  /** The bytes of the first candidate that still holds the block with `hash`, if any. */
+  /** The bytes of the first candidate that still holds the block with `hash`, if any (from `blockBuffers`). */
   async firstVerified(candidates: readonly BlockCandidate[], hash: Uint8Array, length: number) {
     for (const candidate of candidates) {
       const source = await this.#handle(candidate.path);
       if (!source) continue;
-      const buffer = new Uint8Array(length);
+      const buffer = blockBuffers.take(length);
       try {
         await source.seek(candidate.offset, Deno.SeekMode.Start);
         if (await readFull(source, buffer) !== length) continue;
@@ -165,6 +167,7 @@ class LocalSources {
         continue;
       }
       if (equalBytes(sha256(buffer), hash)) return buffer;
+      blockBuffers.give(buffer);
     }
     return undefined;
   }
@@ -219,6 +222,8 @@ export async function fetchBlocks(
           }
         }
         await handle.write(data, offset);
+        // Written and not read again: a frame's buffer goes back to the pool.
+        blockBuffers.give(data);
       } finally {
         options.unwritten?.release(size);
       }

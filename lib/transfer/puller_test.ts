@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { blockCount, blockHash, blockLength, type FileInfo, mtimeNsOf, sha256 } from "../model/mod.ts";
+import { blockBuffers, blockCount, blockHash, blockLength, type FileInfo, mtimeNsOf, sha256 } from "../model/mod.ts";
 import { BlockMismatchError, ChangedLocallyError } from "./errors.ts";
 import { applyDecision, tempPathFor } from "./puller.ts";
 import { TempLedger } from "./temp_ledger.ts";
@@ -89,6 +89,28 @@ Deno.test("runs of missing blocks are asked for in requests of up to 1 MiB", () 
       requested.map(([i]) => blockHash(describe("", changed, {}), i)),
     );
     assert.deepEqual(await Deno.readFile(join(root, "f.bin")), changed);
+  }));
+
+Deno.test("fetched data in pooled buffers goes back to the pool once written, and the file is intact", () =>
+  inTempDir(async (root) => {
+    const data = pattern(3 * (1 << 20), 12);
+    const source = new MemorySource(data);
+    const handedOut = new Set<ArrayBufferLike>();
+    source.fetchBlock = (want) => {
+      const out = blockBuffers.take(want.size);
+      out.set(data.subarray(want.offset, want.offset + want.size));
+      handedOut.add(out.buffer);
+      return Promise.resolve(out);
+    };
+    await applyDecision(options(root, source), {
+      action: "fetch",
+      file: describe("f.bin", data, { PEER000: 1 }),
+      keepLocalAsConflict: false,
+    }, undefined);
+    assert.deepEqual(await Deno.readFile(join(root, "f.bin")), data);
+    assert.equal(handedOut.size, 3);
+    const again = [blockBuffers.take(1 << 20), blockBuffers.take(1 << 20), blockBuffers.take(1 << 20)];
+    assert.ok(again.every((b) => handedOut.has(b.buffer)), "the pool hands the three out again");
   }));
 
 Deno.test("one bad block inside a multi-block answer rejects the answer", () =>
