@@ -28,7 +28,7 @@ export interface FrameChannel {
 
 /** Bytes queued for writing before a writer is asked to wait. */
 const HIGH_WATER = 4 << 20;
-/** Frames up to this size are decoded in place from a shared slab; larger ones get their own buffer. */
+/** Frames up to this size are copied out of the read slab; larger ones are read into a buffer of their own. */
 const SMALL = 64 << 10;
 const SLAB = 1 << 20;
 /** Consecutive small chunks are joined into one write (one op, one syscall, one TLS record) up to this. */
@@ -54,10 +54,11 @@ function tooLong(length: number, max: number): ProtocolError {
 }
 
 /**
- * Frames over a `Deno.Conn`. Small frames are views into 1 MiB slabs that are never reused
- * (a frame kept by its reader pins its slab, never sees it overwritten); a large frame is read
- * straight into a buffer of its own, from `blockBuffers`. A write pump, started on the next microtask, joins the
- * small frames queued meanwhile into one write.
+ * Frames over a `Deno.Conn`. Reads fill one 1 MiB slab, reused for the connection's life; a
+ * small frame is copied out of it (a slab per frame's lifetime was kept long enough to reach
+ * V8's old space, and piled up there), a large one is read straight into a buffer of its
+ * own, from `blockBuffers`. A write pump, started on the next microtask, joins the small
+ * frames queued meanwhile into one write, in a batch buffer of its own it reuses.
  */
 export function connFrames(conn: Deno.Conn, maxFrame: number): FrameChannel {
   /** A read; a reset or a TLS end without close_notify (UnexpectedEof) is a lost connection. */
@@ -65,22 +66,23 @@ export function connFrames(conn: Deno.Conn, maxFrame: number): FrameChannel {
     conn.read(into).catch((e: Error) => {
       throw new PeerUnreachableError(`data connection lost: ${e.message}`, { cause: e });
     });
-  let slab = new Uint8Array(SLAB);
+  /** Bytes read and not yet cut into frames are `slab[start, end)`; no frame is a view of it. */
+  const slab = new Uint8Array(SLAB);
   let start = 0;
   let end = 0;
   const fill = async (need: number): Promise<boolean> => {
     if (SLAB - end < Math.max(need, 16 << 10)) {
-      const fresh = new Uint8Array(SLAB);
-      fresh.set(slab.subarray(start, end));
+      slab.copyWithin(0, start, end);
       end -= start;
       start = 0;
-      slab = fresh;
     }
     const n = await read(slab.subarray(end));
     if (n === null) return false;
     end += n;
     return true;
   };
+  /** Small chunks are joined here (BATCH, and the last chunk may cross it); reused once written. */
+  const batch = new Uint8Array(BATCH + SMALL);
   /** Chunks to write; a frame's last one carries its `written` callback. */
   const queue: { bytes: Uint8Array; written?: () => void }[] = [];
   let queued = 0;
@@ -110,7 +112,7 @@ export function connFrames(conn: Deno.Conn, maxFrame: number): FrameChannel {
           continue;
         }
         const chunks = queue.splice(0, count);
-        const out = count === 1 ? chunks[0].bytes : new Uint8Array(bytes);
+        const out = count === 1 ? chunks[0].bytes : batch.subarray(0, bytes);
         if (count > 1) {
           let at = 0;
           for (const c of chunks) {
@@ -161,7 +163,7 @@ export function connFrames(conn: Deno.Conn, maxFrame: number): FrameChannel {
             if (!await fill(length - (end - start))) throw new PeerUnreachableError("data connection ended in a frame");
           }
           start += length;
-          yield slab.subarray(start - length, start);
+          yield slab.slice(start - length, start);
           continue;
         }
         const frame = blockBuffers.take(length);
