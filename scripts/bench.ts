@@ -78,6 +78,16 @@ const BENCHMARKS: Record<string, () => Promise<string>> = {
       `cp -a ${f.cpSeconds!.toFixed(1)} s (fsync/cp ${ratio(fsync.seconds, f.cpSeconds!)})`,
     ].join("; ");
   },
+  "memory": async () => {
+    const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)}`;
+    const peaks = [];
+    for (const smallFiles of [2_500, 10_000, 20_000]) {
+      const { fsync: m } = await measureWithAnchors({ ...MIXED_TREE, smallFiles }, { rounds: 1 });
+      peaks.push(`${smallFiles.toLocaleString("en")}: ${mib(m.senderPeakRssBytes)} / ${mib(m.receiverPeakRssBytes)}`);
+    }
+    return `peak RSS in MiB, sharer / joiner, of an initial sync of mixed's tree with this many small files ` +
+      `(target: under 200, not growing with files): ${peaks.join("; ")}`;
+  },
   "cpu-per-file": async () => {
     const spec = { smallFiles: 5000, maxSmallBytes: 16 * 1024, largeFiles: [], seed: 5 };
     const f = await measureWithAnchors(spec, { rounds: ROUNDS, rsync: true });
