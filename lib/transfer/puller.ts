@@ -175,9 +175,8 @@ async function stageFile(
     await using handle = await openTempFile(options.fs, temp, file.size);
     const count = blockCount(file);
     const missing: number[] = [];
-    const present = await handle.stat();
-    const presentBytes = present.size;
-    ino = present.ino;
+    const presentBytes = handle.opened.size;
+    ino = handle.opened.ino;
     const offsets = blockOffsets(file);
     for (let i = 0; i < count; i++) {
       const end = offsets[i] + blockLength(file, i);
@@ -221,17 +220,38 @@ async function setAside(fs: FileSystem, temps: TempLedger, path: string, temp: s
   else tryRemove(fs, temp);
 }
 
+/** How long a directory's free space, once read, is trusted (less what pulls took since). */
+const FREE_SPACE_TRUSTED_MS = 1_000;
+/** Directories whose free space is kept, per file system, at most. */
+const FREE_SPACE_DIRS = 1_024;
+/** Free bytes read per directory (statfs), per file system, and when. */
+const freeSpace = new WeakMap<FileSystem, Map<string, { bytes: number; readAtMs: number }>>();
+
 /**
  * Refuses to start writing a file the disk has no room for, so that it does not take the
- * space other files fit in (a full disk is still caught while writing).
+ * space other files fit in (a full disk is still caught while writing). A directory's free
+ * space is read once a second and less what pulls took since is trusted meanwhile (one
+ * statfs per file cost a pull of small files 17 us each); a refusal always reads it again.
  *
  * @throws {DiskFullError} when fewer than `bytes` are free next to `temp`.
  */
 function ensureRoom(fs: FileSystem, temp: string, bytes: number, path: string): void {
-  const free = fs.freeBytes(dirname(temp));
-  if (bytes > free) {
-    throw new DiskFullError(`disk full: ${path} needs ${humanBytes(bytes)} more, ${humanBytes(free)} free`);
+  if (bytes === 0) return;
+  const dir = dirname(temp);
+  let known = freeSpace.get(fs);
+  if (!known) freeSpace.set(fs, known = new Map());
+  const now = performance.now();
+  let free = known.get(dir);
+  if (!free || now - free.readAtMs > FREE_SPACE_TRUSTED_MS || bytes > free.bytes) {
+    free = { bytes: fs.freeBytes(dir), readAtMs: now };
+    known.delete(dir);
+    if (known.size >= FREE_SPACE_DIRS) known.delete(known.keys().next().value!);
+    known.set(dir, free);
   }
+  if (bytes > free.bytes) {
+    throw new DiskFullError(`disk full: ${path} needs ${humanBytes(bytes)} more, ${humanBytes(free.bytes)} free`);
+  }
+  free.bytes -= bytes;
 }
 
 /**

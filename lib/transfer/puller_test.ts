@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { blockBuffers, blockCount, blockHash, blockLength, type FileInfo, mtimeNsOf, sha256 } from "../model/mod.ts";
-import { BlockMismatchError, ChangedLocallyError } from "./errors.ts";
+import { BlockMismatchError, ChangedLocallyError, DiskFullError } from "./errors.ts";
 import { applyDecision, tempPathFor } from "./puller.ts";
 import { TempLedger } from "./temp_ledger.ts";
 import { denoFs } from "../fs/mod.ts";
@@ -111,6 +111,31 @@ Deno.test("fetched data in pooled buffers goes back to the pool once written, an
     assert.equal(handedOut.size, 3);
     const again = [blockBuffers.take(1 << 20), blockBuffers.take(1 << 20), blockBuffers.take(1 << 20)];
     assert.ok(again.every((b) => handedOut.has(b.buffer)), "the pool hands the three out again");
+  }));
+
+Deno.test("free space is read once for files pulled into a directory together, and again before refusing one", () =>
+  inTempDir(async (root) => {
+    let free = 3 * BLOCK;
+    let reads = 0;
+    const fs = { ...denoFs, freeBytes: () => (reads++, free) };
+    const pull = (name: string, seed: number, blocks = 1) => {
+      const data = pattern(blocks * BLOCK, seed);
+      return applyDecision(options(root, new MemorySource(data), new TempLedger(fs), fs), {
+        action: "fetch",
+        file: describe(name, data, { PEER000: 1 }),
+        keepLocalAsConflict: false,
+      }, undefined);
+    };
+    await pull("a", 1);
+    await pull("b", 2);
+    assert.equal(reads, 1, "b fits in what was free less a");
+    await pull("c", 3);
+    await pull("d", 4);
+    assert.equal(reads, 2, "d did not fit in the estimate: read again, and it fits");
+    free = BLOCK - 1;
+    await assert.rejects(pull("e", 5, 3), (e) => e instanceof DiskFullError && e.message.includes("free"));
+    assert.equal(reads, 3, "e did not fit in the estimate (2 blocks): a refusal reads again");
+    await assert.rejects(Deno.stat(join(root, "e")), Deno.errors.NotFound);
   }));
 
 Deno.test("one bad block inside a multi-block answer rejects the answer", () =>

@@ -10,8 +10,8 @@ import {
 
 /** The temporary file a pull builds a file's new content in, written and read at offsets. */
 export interface TempFile extends AsyncDisposable {
-  /** Its current size, and its inode (which the renamed file keeps). */
-  stat(): Promise<{ size: number; ino: number }>;
+  /** Its size when opened (what an interrupted pull left), and its inode (which the renamed file keeps). */
+  readonly opened: { readonly size: number; readonly ino: number };
   /** Reads into `into` from `position`; returns the bytes read (fewer at the end). */
   read(into: Uint8Array, position: number): Promise<number>;
   /** Writes all of `data` at `position`. */
@@ -34,33 +34,34 @@ export async function openTempFile(fs: FileSystem, path: string, finalSize: numb
   const small = finalSize <= SYNC_IO_MAX_BYTES;
   const open = async () => small ? fs.openSync(path, options) : await fs.open(path, options);
   let file = await open();
-  let linked: boolean;
-  try {
-    linked = (file.statSync().nlink ?? 1) > 1;
-  } catch (e) {
-    file.close();
-    throw e;
-  }
-  if (linked) {
+  let stat = statOrClose(file);
+  if ((stat.nlink ?? 1) > 1) {
     // Another name of a placed file (a pull whose last step, removing this name, failed):
     // writing here would write there. Its own fresh file instead.
     file.close();
     fs.removeSync(path);
     file = await open();
+    stat = statOrClose(file);
   }
-  return small ? new SyncTempFile(file) : new AsyncTempFile(file);
+  const opened = { size: stat.size, ino: stat.ino ?? 0 };
+  return small ? new SyncTempFile(file, opened) : new AsyncTempFile(file, opened);
+}
+
+/** The file's stat; the file is closed when it cannot be taken. */
+function statOrClose(file: FileHandle): Deno.FileInfo {
+  try {
+    return file.statSync();
+  } catch (e) {
+    file.close();
+    throw e;
+  }
 }
 
 class SyncTempFile implements TempFile {
   #file: FileHandle;
 
-  constructor(file: FileHandle) {
+  constructor(file: FileHandle, readonly opened: TempFile["opened"]) {
     this.#file = file;
-  }
-
-  stat(): Promise<{ size: number; ino: number }> {
-    const { size, ino } = this.#file.statSync();
-    return Promise.resolve({ size, ino: ino ?? 0 });
   }
 
   read(into: Uint8Array, position: number): Promise<number> {
@@ -109,7 +110,7 @@ class AsyncTempFile implements TempFile {
   #flushing?: Promise<void>;
   #flushFailure?: Error;
 
-  constructor(file: FileHandle) {
+  constructor(file: FileHandle, readonly opened: TempFile["opened"]) {
     this.#file = file;
   }
 
@@ -118,13 +119,6 @@ class AsyncTempFile implements TempFile {
     const result = this.#queue.then(op);
     this.#queue = result.catch(() => {});
     return result;
-  }
-
-  stat(): Promise<{ size: number; ino: number }> {
-    return this.#inTurn(async () => {
-      const { size, ino } = await this.#file.stat();
-      return { size, ino: ino ?? 0 };
-    });
   }
 
   read(into: Uint8Array, position: number): Promise<number> {
