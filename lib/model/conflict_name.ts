@@ -1,13 +1,10 @@
-import { baseName, MAX_NAME_BYTES, parentPath } from "./paths.ts";
+import { baseName, MAX_NAME_BYTES, parentPath, utf8Length } from "./paths.ts";
 
 /**
  * An extension longer than this (UTF-8 bytes) counts as part of the stem when a conflict name
  * must be shortened: real extensions are short, and keeping a long one would leave no stem.
  */
 const MAX_KEPT_EXT_BYTES = 64;
-
-const encoder = new TextEncoder();
-const byteLength = (s: string) => encoder.encode(s).length;
 
 /**
  * The name a losing version is kept under:
@@ -36,9 +33,9 @@ export function conflictName(path: string, at: Date, shortId: string): string {
   const suffix = `.sync-conflict-${stamp}-${shortId}`;
   const dot = name.lastIndexOf(".");
   let [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ""];
-  if (byteLength(name) + byteLength(suffix) > MAX_NAME_BYTES) {
-    if (byteLength(ext) > MAX_KEPT_EXT_BYTES) [stem, ext] = [name, ""];
-    stem = cutToBytes(stem, MAX_NAME_BYTES - byteLength(suffix) - byteLength(ext));
+  if (utf8Length(name) + utf8Length(suffix) > MAX_NAME_BYTES) {
+    if (utf8Length(ext) > MAX_KEPT_EXT_BYTES) [stem, ext] = [name, ""];
+    stem = cutToBytes(stem, MAX_NAME_BYTES - utf8Length(suffix) - utf8Length(ext));
   }
   const parent = parentPath(path);
   return `${parent ? parent + "/" : ""}${stem}${suffix}${ext}`;
@@ -53,14 +50,14 @@ function cutToBytes(text: string, maxBytes: number): string {
   let end = 0;
   let bytes = 0;
   for (const { segment } of new Intl.Segmenter(undefined, { granularity: "grapheme" }).segment(text)) {
-    bytes += byteLength(segment);
+    bytes += utf8Length(segment);
     if (bytes > maxBytes) break;
     end += segment.length;
   }
   if (end > 0) return text.slice(0, end);
   bytes = 0;
   for (const ch of text) { // by code point: a surrogate pair is never split
-    bytes += byteLength(ch);
+    bytes += utf8Length(ch);
     if (bytes > maxBytes) break;
     end += ch.length;
   }

@@ -16,7 +16,28 @@ export function isTempName(name: string): boolean {
     /^[0-9a-f]{24}$/.test(name.slice(TEMP_PREFIX.length));
 }
 
-const encoder = new TextEncoder();
+/**
+ * The length of `text` in UTF-8 bytes, as TextEncoder would encode it (a lone surrogate as
+ * U+FFFD, 3 bytes), without encoding it.
+ *
+ * @example
+ * ```ts
+ * import { utf8Length } from "./paths.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(utf8Length("aé€😀"), 1 + 2 + 3 + 4);
+ * ```
+ */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) continue;
+    if (unit < 0x800) bytes += 1;
+    else if ((unit & 0xfc00) === 0xd800 && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) bytes += 2, i++; // a pair: 4 bytes for 2 units
+    else bytes += 2;
+  }
+  return bytes;
+}
 
 /**
  * Checks that `path` is a safe relative path for a folder and returns it.
@@ -42,11 +63,13 @@ export function validateRelativePath(path: string): string {
   if (path.includes("\\")) fail("contains a backslash");
   if (path.startsWith("/")) fail("absolute");
   if (/^[A-Za-z]:/.test(path)) fail("has a drive prefix");
-  if (encoder.encode(path).length > MAX_PATH_BYTES) fail(`longer than ${MAX_PATH_BYTES} bytes`);
-  if (path.normalize("NFC") !== path) fail("not Unicode NFC");
+  const bytes = utf8Length(path);
+  if (bytes > MAX_PATH_BYTES) fail(`longer than ${MAX_PATH_BYTES} bytes`);
+  // One byte per code unit: only ASCII, which is always NFC.
+  if (bytes !== path.length && path.normalize("NFC") !== path) fail("not Unicode NFC");
   for (const name of path.split("/")) {
     if (name === "" || name === "." || name === "..") fail(`has a "${name}" component`);
-    if (encoder.encode(name).length > MAX_NAME_BYTES) fail(`a name is longer than ${MAX_NAME_BYTES} bytes`);
+    if (utf8Length(name) > MAX_NAME_BYTES) fail(`a name is longer than ${MAX_NAME_BYTES} bytes`);
     if (name.startsWith(TEMP_PREFIX)) fail("is an fsync temporary name");
   }
   return path;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { PathEscapeError } from "./errors.ts";
-import { baseName, parentPath, pathDepth, validateRelativePath } from "./paths.ts";
+import { baseName, parentPath, pathDepth, utf8Length, validateRelativePath } from "./paths.ts";
 
 Deno.test("validateRelativePath() accepts safe relative paths", async (t) => {
   for (const path of ["a", "a/b/c.txt", "spaces in/na me", "Ünïcödé/日本語.txt", ".hidden", "a/.b", "..a", "a..b"]) {
@@ -37,4 +38,12 @@ Deno.test("path helpers split relative paths", () => {
   assert.equal(parentPath("c"), "");
   assert.equal(baseName("a/b/c.txt"), "c.txt");
   assert.equal(pathDepth("a/b/c"), 3);
+});
+
+Deno.test("utf8Length() is the length TextEncoder encodes, for any text (lone surrogates too)", () => {
+  const encoder = new TextEncoder();
+  fc.assert(
+    fc.property(fc.string({ unit: "binary" }), (text) => assert.equal(utf8Length(text), encoder.encode(text).length)),
+    { numRuns: 2_000 },
+  );
 });

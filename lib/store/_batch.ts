@@ -1,3 +1,5 @@
+import { utf8Length } from "../model/mod.ts";
+
 /**
  * Flush thresholds below Deno KV's per-commit limits: 1000 mutations and 800 KiB of
  * mutations (DENO-FACTS §3), and 81,920 bytes of keys (measured: "Total key size too large").
@@ -5,12 +7,10 @@
 const MAX_MUTATIONS = 900;
 const MAX_BYTES = 600_000;
 const MAX_KEY_BYTES = 64_000;
-const encoder = new TextEncoder();
-
 /** Encoded size of a KV key, slightly over-estimated. */
 export function keyBytes(key: Deno.KvKey): number {
   let n = 0;
-  for (const part of key) n += typeof part === "string" ? encoder.encode(part).length + 2 : 10;
+  for (const part of key) n += typeof part === "string" ? utf8Length(part) + 2 : 10;
   return n;
 }
 

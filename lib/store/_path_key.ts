@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { utf8Length } from "../model/mod.ts";
 
 const MAX_KEY_PATH_BYTES = 1024;
 const encoder = new TextEncoder();
@@ -8,8 +9,7 @@ const encoder = new TextEncoder();
  * a marker that sorts last followed by the path's SHA-256. The value keeps the full path.
  */
 export function pathKey(path: string): string {
-  // A UTF-16 code unit takes at most 3 bytes of UTF-8: most paths need no encoding to know.
-  if (path.length * 3 <= MAX_KEY_PATH_BYTES || encoder.encode(path).length <= MAX_KEY_PATH_BYTES) return path;
+  if (utf8Length(path) <= MAX_KEY_PATH_BYTES) return path;
   return "\u{10FFFF}" + createHash("sha256").update(path).digest("hex");
 }
 
