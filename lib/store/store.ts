@@ -6,6 +6,7 @@ import { ensurePrivateFile } from "./home.ts";
 import { DeviceRecords } from "./device_records.ts";
 import { addTo, type LocalSummary } from "./_local_summary.ts";
 import { RecentLocal } from "./_recent_local.ts";
+import { RecentRemote } from "./_recent_remote.ts";
 import type { BlockLocation, IndexPair, RemoteIndexState } from "./records.ts";
 
 const LOCAL = "local";
@@ -36,6 +37,7 @@ export class Store extends DeviceRecords {
   #summaries = new Map<string, { files: number; bytes: number; conflicts: number }>();
   #listeners = new Set<IndexChangeListener>();
   #recent = new RecentLocal();
+  #recentRemote = new RecentRemote();
   /**
    * How many entries each peer's index holds (tombstones too), by folder and peer, where known:
    * from an index started over in this process (`resetRemote`), kept by `applyRemote`.
@@ -211,7 +213,7 @@ export class Store extends DeviceRecords {
     const recent = this.#recent.since(folderId, after);
     if (recent) return yield* recent;
     for await (const { stored } of this.#sinceSequence(["bySeq", folderId], LOCAL, folderId, after)) {
-      yield await this.#entries.load(folderId, LOCAL, stored);
+      yield await this.#entries.load(folderId, LOCAL, stored!);
     }
   }
 
@@ -219,24 +221,36 @@ export class Store extends DeviceRecords {
    * Entries of `owner` listed in the sequence index under `prefix` after sequence `after`,
    * in sequence order, read a hundred at a time. An entry changed again since it was listed
    * comes later, at its new sequence: yielding it here would break the ascending order peers
-   * rely on (and may reject).
+   * rely on (and may reject). An entry `recent` has is yielded as `file`, the others as
+   * `stored`, read from KV.
    */
   async *#sinceSequence(
     prefix: Deno.KvKey,
     owner: string,
     folderId: string,
     after: number,
-  ): AsyncGenerator<{ key: string; stored: StoredFile }> {
+    recent?: (sequence: number, key: string) => FileInfo | undefined,
+  ): AsyncGenerator<{ key: string; stored?: StoredFile; file?: FileInfo }> {
     const entries = this.kv.list<string>({ start: [...prefix, after + 1], end: [...prefix, Infinity] }, {
       batchSize: 100,
     });
     let listed: { sequence: number; key: string }[] = [];
     const drain = async function* (this: Store) {
-      const stored = await this.#entries.storedManyByKey(folderId, owner, listed.map((l) => l.key));
       const batch = listed;
       listed = [];
-      for (let i = 0; i < stored.length; i++) {
-        if (stored[i]?.sequence === batch[i].sequence) yield { key: batch[i].key, stored: stored[i]! };
+      const known = batch.map((l) => recent?.(l.sequence, l.key));
+      const unknown = batch.filter((_, i) => !known[i]);
+      const stored = unknown.length === 0
+        ? []
+        : await this.#entries.storedManyByKey(folderId, owner, unknown.map((l) => l.key));
+      for (let i = 0, read = 0; i < batch.length; i++) {
+        const file = known[i];
+        if (file) {
+          yield { key: batch[i].key, file };
+          continue;
+        }
+        const entry = stored[read++];
+        if (entry?.sequence === batch[i].sequence) yield { key: batch[i].key, stored: entry };
       }
     }.bind(this);
     for await (const e of entries) {
@@ -284,6 +298,7 @@ export class Store extends DeviceRecords {
     await batch.add([put(["remote", folderId, deviceId], { indexId, sequence: 0 }, 100)]);
     const counted = remoteKey(folderId, deviceId);
     this.#remoteCounts.delete(counted);
+    this.#recentRemote.forget(counted);
     try {
       await batch.flush();
       this.#remoteCounts.set(counted, 0);
@@ -315,6 +330,10 @@ export class Store extends DeviceRecords {
     try {
       await batch.flush();
       if (count !== undefined) this.#remoteCounts.set(counted, count + previous.filter((p) => !p).length);
+      this.#recentRemote.added(counted, files);
+    } catch (e) {
+      this.#recentRemote.forget(counted);
+      throw e;
     } finally {
       this.#changed(folderId, deviceId, files);
     }
@@ -383,16 +402,18 @@ export class Store extends DeviceRecords {
    * has handled everything up to `after`. Streams, a hundred entries at a time.
    */
   async *remoteSince(folderId: string, deviceId: string, after: number): AsyncGenerator<IndexPair> {
-    const pending: { key: string; stored: StoredFile }[] = [];
+    const pending: { key: string; stored?: StoredFile; file?: FileInfo }[] = [];
     const drain = async function* (this: Store) {
       const locals = await this.#entries.storedManyByKey(folderId, LOCAL, pending.map((p) => p.key));
-      for (const [i, { stored }] of pending.entries()) {
+      for (const [i, { stored, file }] of pending.entries()) {
         const local = locals[i] && await this.#entries.load(folderId, LOCAL, locals[i]!);
-        yield { local, remote: await this.#entries.load(folderId, deviceId, stored) };
+        yield { local, remote: file ?? await this.#entries.load(folderId, deviceId, stored!) };
       }
       pending.length = 0;
     }.bind(this);
-    for await (const listed of this.#sinceSequence(["rseq", folderId, deviceId], deviceId, folderId, after)) {
+    const index = remoteKey(folderId, deviceId);
+    const recent = (sequence: number, key: string) => this.#recentRemote.entryAt(index, sequence, key);
+    for await (const listed of this.#sinceSequence(["rseq", folderId, deviceId], deviceId, folderId, after, recent)) {
       pending.push(listed);
       if (pending.length >= 100) yield* drain();
     }

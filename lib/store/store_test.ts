@@ -230,6 +230,56 @@ Deno.test("remoteAfter() yields the pairs remoteSince() yields, listing both ind
     assert.ok(ways.listed > 0 && ways.bySequence > 0, `both ways taken: ${JSON.stringify(ways)}`);
   }));
 
+Deno.test("remoteSince() takes a peer's entries just stored from memory, the rest from KV, and yields what KV alone yields", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fsync-store-" });
+  const writer = await Store.open(`${dir}/index.kv`);
+  // A spy on the writer's reads of the peer's entries.
+  const kv = (writer as unknown as { kv: Deno.Kv }).kv;
+  const getMany = kv.getMany.bind(kv);
+  let peerReads = 0;
+  kv.getMany = ((keys: Deno.KvKey[]) => {
+    if (keys.some((k) => k[0] === "file" && k[2] === PEER)) peerReads++;
+    return getMany(keys);
+  }) as typeof kv.getMany;
+  try {
+    const random = prng(23);
+    const paths = Array.from({ length: 500 }, (_, i) => `d${i % 9}/f${i}`);
+    await writer.commitLocal("f", paths.slice(0, 80).map((p) => file(p, 1, { version: { BBBBBBB: 1 } })));
+    await writer.resetRemote("f", PEER, "x");
+    let sequence = 0;
+    for (let round = 0; round < 8; round++) {
+      // Paths at random, some again (a later sequence replaces the earlier); over the rounds,
+      // more than memory keeps.
+      const batch = [
+        ...new Set(Array.from({ length: 1 + Math.floor(random() * 400) }, () => paths[Math.floor(random() * 500)])),
+      ].map((p) => file(p, 1 + Math.floor(random() * 3), { sequence: ++sequence, deleted: random() < 0.1 }));
+      await writer.applyRemote("f", PEER, batch, { indexId: "x", sequence });
+      peerReads = 0;
+      const justStored = await collect(writer.remoteSince("f", PEER, sequence - batch.length));
+      assert.deepEqual(justStored.map((p) => p.remote), batch, `round ${round}: the batch, as stored`);
+      assert.equal(peerReads, 0, `round ${round}: the batch just stored is not read back`);
+      const reader = await Store.open(`${dir}/index.kv`); // KV alone
+      try {
+        for (const after of [0, Math.floor(sequence / 2), sequence - batch.length, sequence]) {
+          assert.deepEqual(
+            await collect(writer.remoteSince("f", PEER, after)),
+            await collect(reader.remoteSince("f", PEER, after)),
+            `round ${round}, after ${after}`,
+          );
+        }
+      } finally {
+        reader.close();
+      }
+    }
+    await writer.resetRemote("f", PEER, "y");
+    await writer.applyRemote("f", PEER, [file("new", 1, { sequence: 1 })], { indexId: "y", sequence: 1 });
+    assert.deepEqual((await collect(writer.remoteSince("f", PEER, 0))).map((p) => p.remote!.path), ["new"]);
+  } finally {
+    writer.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("localSummary() counts once, then every local commit keeps it equal to a recount", () =>
   withStore(async (store) => {
     const recount = async () => {

@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { contentHashOf, type FileInfo } from "../model/mod.ts";
+import { RecentRemote } from "./_recent_remote.ts";
+
+/** An entry of `path` at `sequence` with a list of `blocks` blocks (36 bytes each). */
+function entry(path: string, sequence: number, blocks = 1): FileInfo {
+  const blockHashes = new Uint8Array(blocks * 32);
+  return {
+    path,
+    type: "file",
+    size: blocks,
+    mtimeNs: 0n,
+    mode: 0o644,
+    deleted: false,
+    version: { A: sequence },
+    sequence,
+    blockSizes: new Uint32Array(blocks),
+    blockHashes,
+    contentHash: contentHashOf(blockHashes),
+    symlinkTarget: "",
+    modifiedBy: "A",
+    inode: 0,
+  };
+}
+
+Deno.test("recent remote entries: the latest 1,024 of a peer's index, answered only under their sequence and path key", () => {
+  const recent = new RecentRemote();
+  recent.added("f\0P", Array.from({ length: 2000 }, (_, i) => entry(`p${i}`, i + 1)));
+  assert.equal(recent.entryAt("f\0P", 976, "p975"), undefined, "evicted");
+  assert.equal(recent.entryAt("f\0P", 977, "p976")?.path, "p976");
+  assert.equal(recent.entryAt("f\0P", 2000, "p1999")?.path, "p1999");
+  assert.equal(recent.entryAt("f\0P", 2000, "p1"), undefined, "another path key");
+  assert.equal(recent.entryAt("f\0Q", 2000, "p1999"), undefined, "another peer");
+  recent.added("f\0P", [entry("p1999", 2001)]);
+  assert.equal(recent.entryAt("f\0P", 2000, "p1999"), undefined, "replaced by a later sequence");
+  assert.equal(recent.entryAt("f\0P", 2001, "p1999")?.sequence, 2001);
+  recent.forget("f\0P");
+  assert.equal(recent.entryAt("f\0P", 2001, "p1999"), undefined, "forgotten");
+});
+
+Deno.test("recent remote entries stay under 1 MiB a peer's index, block lists included", () => {
+  const recent = new RecentRemote();
+  // About 36 KiB each: 28 fit in 1 MiB.
+  recent.added("f\0P", Array.from({ length: 100 }, (_, i) => entry(`p${i}`, i + 1, 1000)));
+  const kept = Array.from({ length: 100 }, (_, i) => recent.entryAt("f\0P", i + 1, `p${i}`)).filter((e) => e);
+  assert.ok(kept.length >= 25 && kept.length <= 29, `${kept.length} kept`);
+  assert.equal(recent.entryAt("f\0P", 100, "p99")?.path, "p99", "the latest stay");
+});
