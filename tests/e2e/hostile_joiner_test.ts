@@ -34,6 +34,7 @@ Deno.test("hostile invited joiners: out-of-range and unsafe requests, a flood, a
     await Deno.writeFile(join(src, "big.bin"), bigBytes);
     const { sharer, invite } = await startSharer(src, join(tmp, "home-a"), 0, ["--invite-uses", "10"]);
     await using _ = sharer;
+    const want = { offset: 0, size: 128 * 1024, hash: new Uint8Array(32) };
     /**
      * A fake joiner that accepted the folder, so its requests are served; with `route`
      * "data connection", its block requests and their answers travel on the data path.
@@ -43,9 +44,16 @@ Deno.test("hostile invited joiners: out-of-range and unsafe requests, a flood, a
       const offer = await s.next("shareOffer");
       await s.send({ type: "shareAccept", folderId: offer.folderId });
       const blocks: FakeBlocks = route === "data connection" ? await s.openData() : s;
+      // Requests on the data connection are not ordered after the acceptance on the Session:
+      // ask for a block until the sharer has recorded it (until then: invalid-request).
+      for (let id = 1_000_000;; id++) {
+        await blocks.send({ type: "blockRequest", id, folderId: offer.folderId, path: "big.bin", ...want });
+        if ((await blocks.next("blockResponse")).error !== "invalid-request") break;
+        if (id > 1_000_000 + 500) throw new Error("the sharer never served the accepted folder");
+        await new Promise((r) => setTimeout(r, 20));
+      }
       return { s, blocks, folderId: offer.folderId };
     };
-    const want = { offset: 0, size: 128 * 1024, hash: new Uint8Array(32) };
     /** Waits for the sharer to log `pattern` after its first `from` characters of stderr. */
     const loggedSince = async (from: number, pattern: RegExp) => {
       const deadline = Date.now() + 15_000;
