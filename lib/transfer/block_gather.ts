@@ -128,7 +128,7 @@ export async function reuseLocalBlocks(
         await handle.write(block, offsets[i]);
         blockBuffers.give(block);
         done.add(i);
-        options.onProgress?.(0, block.length);
+        options.onProgress?.(0, blockLength(file, i));
       }
     }
   } finally {
@@ -157,16 +157,16 @@ class LocalSources {
       const source = await this.#handle(candidate.path);
       if (!source) continue;
       const buffer = blockBuffers.take(length);
+      let verified = false;
       try {
         await source.seek(candidate.offset, Deno.SeekMode.Start);
-        if (await readFull(source, buffer) !== length) continue;
+        verified = await readFull(source, buffer) === length && equalBytes(sha256(buffer), hash);
       } catch (e) {
         if (!isOsError(e)) throw e;
         this.#open.set(candidate.path, null);
         source.close();
-        continue;
       }
-      if (equalBytes(sha256(buffer), hash)) return buffer;
+      if (verified) return buffer;
       blockBuffers.give(buffer);
     }
     return undefined;

@@ -183,7 +183,8 @@ async function stageFile(
       if (end <= presentBytes && await blockMatches(handle, file, i, offsets[i])) continue;
       missing.push(i);
     }
-    ensureRoom(options.fs, temp, missing.reduce((n, i) => n + blockLength(file, i), 0), file.path);
+    const bytes = missing.reduce((n, i) => n + blockLength(file, i), 0);
+    ensureRoom(options.fs, { dir: dirname(temp), dev: handle.opened.dev }, bytes, file.path);
     const reused = await reuseLocalBlocks(options, file, local, older, handle, missing);
     const toFetch = missing.filter((i) => !reused.has(i));
     await fetchBlocks(options, file, handle, toFetch);
@@ -220,33 +221,28 @@ async function setAside(fs: FileSystem, temps: TempLedger, path: string, temp: s
   else tryRemove(fs, temp);
 }
 
-/** How long a directory's free space, once read, is trusted (less what pulls took since). */
+/** How long a disk's free space, once read, is trusted (less what pulls took since). */
 const FREE_SPACE_TRUSTED_MS = 1_000;
-/** Directories whose free space is kept, per file system, at most. */
-const FREE_SPACE_DIRS = 1_024;
-/** Free bytes read per directory (statfs), per file system, and when. */
-const freeSpace = new WeakMap<FileSystem, Map<string, { bytes: number; readAtMs: number }>>();
+/** Free bytes read (statfs) per disk (device number), per FileSystem, and when. */
+const freeSpace = new WeakMap<FileSystem, Map<number, { bytes: number; readAtMs: number }>>();
 
 /**
  * Refuses to start writing a file the disk has no room for, so that it does not take the
- * space other files fit in (a full disk is still caught while writing). A directory's free
- * space is read once a second and less what pulls took since is trusted meanwhile (one
- * statfs per file cost a pull of small files 17 us each); a refusal always reads it again.
+ * space other files fit in (a full disk is still caught while writing). A disk's free space
+ * is read at most once a second, and what pulls took since is subtracted meanwhile (a statfs
+ * per small file was a tenth of its file-system calls); a refusal always reads it again.
  *
- * @throws {DiskFullError} when fewer than `bytes` are free next to `temp`.
+ * @throws {DiskFullError} when fewer than `bytes` are free in `at.dir`, on the disk `at.dev`.
  */
-function ensureRoom(fs: FileSystem, temp: string, bytes: number, path: string): void {
+function ensureRoom(fs: FileSystem, at: { dir: string; dev: number }, bytes: number, path: string): void {
   if (bytes === 0) return;
-  const dir = dirname(temp);
   let known = freeSpace.get(fs);
   if (!known) freeSpace.set(fs, known = new Map());
   const now = performance.now();
-  let free = known.get(dir);
+  let free = known.get(at.dev);
   if (!free || now - free.readAtMs > FREE_SPACE_TRUSTED_MS || bytes > free.bytes) {
-    free = { bytes: fs.freeBytes(dir), readAtMs: now };
-    known.delete(dir);
-    if (known.size >= FREE_SPACE_DIRS) known.delete(known.keys().next().value!);
-    known.set(dir, free);
+    free = { bytes: fs.freeBytes(at.dir), readAtMs: now };
+    known.set(at.dev, free);
   }
   if (bytes > free.bytes) {
     throw new DiskFullError(`disk full: ${path} needs ${humanBytes(bytes)} more, ${humanBytes(free.bytes)} free`);

@@ -113,7 +113,7 @@ Deno.test("fetched data in pooled buffers goes back to the pool once written, an
     assert.ok(again.every((b) => handedOut.has(b.buffer)), "the pool hands the three out again");
   }));
 
-Deno.test("free space is read once for files pulled into a directory together, and again before refusing one", () =>
+Deno.test("free space is read once for files pulled together onto one disk, whatever their directory, and again before refusing one", () =>
   inTempDir(async (root) => {
     let free = 3 * BLOCK;
     let reads = 0;
@@ -127,14 +127,16 @@ Deno.test("free space is read once for files pulled into a directory together, a
       }, undefined);
     };
     await pull("a", 1);
-    await pull("b", 2);
-    assert.equal(reads, 1, "b fits in what was free less a");
-    await pull("c", 3);
-    await pull("d", 4);
-    assert.equal(reads, 2, "d did not fit in the estimate: read again, and it fits");
+    await pull("x/b", 2);
+    await pull("y/c", 3);
+    // Once, or twice if a second passed between them (a loaded machine): not once per file or directory.
+    assert.ok(reads < 3, `free space read ${reads} times for 3 files`);
+    const before = reads;
+    await pull("d", 4); // the estimate is spent: read again, and it fits
+    assert.equal(reads, before + 1);
     free = BLOCK - 1;
     await assert.rejects(pull("e", 5, 3), (e) => e instanceof DiskFullError && e.message.includes("free"));
-    assert.equal(reads, 3, "e did not fit in the estimate (2 blocks): a refusal reads again");
+    assert.equal(reads, before + 2, "a refusal reads again");
     await assert.rejects(Deno.stat(join(root, "e")), Deno.errors.NotFound);
   }));
 

@@ -10,8 +10,11 @@ import {
 
 /** The temporary file a pull builds a file's new content in, written and read at offsets. */
 export interface TempFile extends AsyncDisposable {
-  /** Its size when opened (what an interrupted pull left), and its inode (which the renamed file keeps). */
-  readonly opened: { readonly size: number; readonly ino: number };
+  /**
+   * Its size when opened (what an interrupted pull left), its inode (which the renamed file
+   * keeps) and its file system's device number.
+   */
+  readonly opened: { readonly size: number; readonly ino: number; readonly dev: number };
   /** Reads into `into` from `position`; returns the bytes read (fewer at the end). */
   read(into: Uint8Array, position: number): Promise<number>;
   /** Writes all of `data` at `position`. */
@@ -43,7 +46,7 @@ export async function openTempFile(fs: FileSystem, path: string, finalSize: numb
     file = await open();
     stat = statOrClose(file);
   }
-  const opened = { size: stat.size, ino: stat.ino ?? 0 };
+  const opened = { size: stat.size, ino: stat.ino ?? 0, dev: stat.dev };
   return small ? new SyncTempFile(file, opened) : new AsyncTempFile(file, opened);
 }
 
