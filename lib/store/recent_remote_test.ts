@@ -38,11 +38,24 @@ Deno.test("recent remote entries: the latest 1,024 of a peer's index, answered o
   assert.equal(recent.entryAt("f\0P", 2001, "p1999"), undefined, "forgotten");
 });
 
-Deno.test("recent remote entries stay under 1 MiB a peer's index, block lists included", () => {
+Deno.test("recent remote entries stay under 2 MiB for all indexes together, block lists included", () => {
   const recent = new RecentRemote();
-  // About 36 KiB each: 28 fit in 1 MiB.
+  const keptOf = (index: string) =>
+    Array.from({ length: 100 }, (_, i) => recent.entryAt(index, i + 1, `p${i}`)).filter((e) => e).length;
+  // About 36 KiB each: 56 fit in 2 MiB.
   recent.added("f\0P", Array.from({ length: 100 }, (_, i) => entry(`p${i}`, i + 1, 1000)));
-  const kept = Array.from({ length: 100 }, (_, i) => recent.entryAt("f\0P", i + 1, `p${i}`)).filter((e) => e);
-  assert.ok(kept.length >= 25 && kept.length <= 29, `${kept.length} kept`);
+  assert.ok(keptOf("f\0P") >= 53 && keptOf("f\0P") <= 57, `${keptOf("f\0P")} kept`);
   assert.equal(recent.entryAt("f\0P", 100, "p99")?.path, "p99", "the latest stay");
+  // Another index written to later: the first, written to least lately, goes first.
+  recent.added("f\0Q", Array.from({ length: 40 }, (_, i) => entry(`p${i}`, i + 1, 1000)));
+  assert.equal(keptOf("f\0Q"), 40);
+  assert.ok(keptOf("f\0P") === 0, `${keptOf("f\0P")} of the first index kept`);
+});
+
+Deno.test("a sequence sent again for another path replaces the entry kept for it", () => {
+  const recent = new RecentRemote();
+  recent.added("f\0P", [entry("a", 1)]);
+  recent.added("f\0P", [entry("b", 1)]);
+  assert.equal(recent.entryAt("f\0P", 1, "a"), undefined);
+  assert.equal(recent.entryAt("f\0P", 1, "b")?.path, "b");
 });

@@ -43,6 +43,8 @@ export class Store extends DeviceRecords {
    * from an index started over in this process (`resetRemote`), kept by `applyRemote`.
    */
   #remoteCounts = new Map<string, number>();
+  /** Each peer's index is written by one call at a time (a batch may take several commits). */
+  #remoteWrites = new Map<string, Promise<unknown>>();
 
   private constructor(kv: Deno.Kv) {
     super(kv);
@@ -212,8 +214,8 @@ export class Store extends DeviceRecords {
   async *localSince(folderId: string, after: number): AsyncGenerator<FileInfo> {
     const recent = this.#recent.since(folderId, after);
     if (recent) return yield* recent;
-    for await (const { stored } of this.#sinceSequence(["bySeq", folderId], LOCAL, folderId, after)) {
-      yield await this.#entries.load(folderId, LOCAL, stored!);
+    for await (const listed of this.#sinceSequence(["bySeq", folderId], LOCAL, folderId, after)) {
+      yield "file" in listed ? listed.file : await this.#entries.load(folderId, LOCAL, listed.stored);
     }
   }
 
@@ -230,7 +232,7 @@ export class Store extends DeviceRecords {
     folderId: string,
     after: number,
     recent?: (sequence: number, key: string) => FileInfo | undefined,
-  ): AsyncGenerator<{ key: string; stored?: StoredFile; file?: FileInfo }> {
+  ): AsyncGenerator<Listed> {
     const entries = this.kv.list<string>({ start: [...prefix, after + 1], end: [...prefix, Infinity] }, {
       batchSize: 100,
     });
@@ -238,13 +240,13 @@ export class Store extends DeviceRecords {
     const drain = async function* (this: Store) {
       const batch = listed;
       listed = [];
-      const known = batch.map((l) => recent?.(l.sequence, l.key));
-      const unknown = batch.filter((_, i) => !known[i]);
-      const stored = unknown.length === 0
+      const inMemory = batch.map((l) => recent?.(l.sequence, l.key));
+      const toRead = batch.filter((_, i) => !inMemory[i]);
+      const stored = toRead.length === 0
         ? []
-        : await this.#entries.storedManyByKey(folderId, owner, unknown.map((l) => l.key));
+        : await this.#entries.storedManyByKey(folderId, owner, toRead.map((l) => l.key));
       for (let i = 0, read = 0; i < batch.length; i++) {
-        const file = known[i];
+        const file = inMemory[i];
         if (file) {
           yield { key: batch[i].key, file };
           continue;
@@ -282,13 +284,28 @@ export class Store extends DeviceRecords {
 
   // --- remote indexes ---
 
+  /** Runs `write` once the writes to the same peer's index (`index`) begun before it have ended. */
+  #inTurn<T>(index: string, write: () => Promise<T>): Promise<T> {
+    const result = (this.#remoteWrites.get(index) ?? Promise.resolve()).then(write);
+    const ended = result.then(() => undefined, () => undefined);
+    this.#remoteWrites.set(index, ended);
+    void ended.then(() => {
+      if (this.#remoteWrites.get(index) === ended) this.#remoteWrites.delete(index);
+    });
+    return result;
+  }
+
   /** How much of a peer's index this device holds. */
   async remoteState(folderId: string, deviceId: string): Promise<RemoteIndexState> {
     return (await this.kv.get<RemoteIndexState>(["remote", folderId, deviceId])).value ?? { indexId: "", sequence: 0 };
   }
 
   /** Forgets a peer's index of a folder (it restarted its index under a new ID). */
-  async resetRemote(folderId: string, deviceId: string, indexId: string): Promise<void> {
+  resetRemote(folderId: string, deviceId: string, indexId: string): Promise<void> {
+    return this.#inTurn(remoteKey(folderId, deviceId), () => this.#resetRemote(folderId, deviceId, indexId));
+  }
+
+  async #resetRemote(folderId: string, deviceId: string, indexId: string): Promise<void> {
     const batch = new KvBatch(this.kv);
     const prefixes = [["file", folderId, deviceId], ["hashes", folderId, deviceId], ["rseq", folderId, deviceId]];
     await batch.add([del(["pulled", folderId, deviceId])]);
@@ -308,7 +325,11 @@ export class Store extends DeviceRecords {
   }
 
   /** Stores a batch of a peer's index and how far it now reaches. */
-  async applyRemote(
+  applyRemote(folderId: string, deviceId: string, files: readonly FileInfo[], state: RemoteIndexState): Promise<void> {
+    return this.#inTurn(remoteKey(folderId, deviceId), () => this.#applyRemote(folderId, deviceId, files, state));
+  }
+
+  async #applyRemote(
     folderId: string,
     deviceId: string,
     files: readonly FileInfo[],
@@ -402,12 +423,15 @@ export class Store extends DeviceRecords {
    * has handled everything up to `after`. Streams, a hundred entries at a time.
    */
   async *remoteSince(folderId: string, deviceId: string, after: number): AsyncGenerator<IndexPair> {
-    const pending: { key: string; stored?: StoredFile; file?: FileInfo }[] = [];
+    const pending: Listed[] = [];
     const drain = async function* (this: Store) {
       const locals = await this.#entries.storedManyByKey(folderId, LOCAL, pending.map((p) => p.key));
-      for (const [i, { stored, file }] of pending.entries()) {
+      for (const [i, listed] of pending.entries()) {
         const local = locals[i] && await this.#entries.load(folderId, LOCAL, locals[i]!);
-        yield { local, remote: file ?? await this.#entries.load(folderId, deviceId, stored!) };
+        yield {
+          local,
+          remote: "file" in listed ? listed.file : await this.#entries.load(folderId, deviceId, listed.stored),
+        };
       }
       pending.length = 0;
     }.bind(this);
@@ -420,6 +444,9 @@ export class Store extends DeviceRecords {
     yield* drain();
   }
 }
+
+/** An entry the sequence index lists: as stored in KV, or as held in memory. */
+type Listed = { key: string; stored: StoredFile } | { key: string; file: FileInfo };
 
 /** The key of a peer's index of a folder in maps kept by folder and peer. */
 function remoteKey(folderId: string, deviceId: string): string {

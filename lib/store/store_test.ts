@@ -280,6 +280,21 @@ Deno.test("remoteSince() takes a peer's entries just stored from memory, the res
   }
 });
 
+Deno.test("overlapping writes of one peer's index land one after the other, in the order called", () =>
+  withStore(async (store) => {
+    await store.resetRemote("f", PEER, "x");
+    // The first takes several commits; the second, one commit, changes paths of the first's last.
+    const first = Array.from({ length: 600 }, (_, i) => file(`p${String(i).padStart(3, "0")}`, 1, { sequence: i + 1 }));
+    const second = first.slice(590, 595).map((f, i) => ({ ...f, sequence: 601 + i, version: { AAAAAAA: 2 } }));
+    await Promise.all([
+      store.applyRemote("f", PEER, first, { indexId: "x", sequence: 600 }),
+      store.applyRemote("f", PEER, second, { indexId: "x", sequence: 605 }),
+    ]);
+    const expected = [...first.slice(0, 590), ...first.slice(595), ...second];
+    assert.deepEqual((await collect(store.remoteSince("f", PEER, 0))).map((p) => p.remote), expected);
+    assert.equal((await store.remoteState("f", PEER)).sequence, 605);
+  }));
+
 Deno.test("localSummary() counts once, then every local commit keeps it equal to a recount", () =>
   withStore(async (store) => {
     const recount = async () => {
