@@ -40,8 +40,8 @@ export const SYS: readonly string[] = ["hostname", "networkInterfaces", "statfs"
  * what survived the last collection instead of up to four times (a joiner of 20,000 small
  * files: 163 MiB peak, 153-160 with lower limits, 229-247 without; 3-8% more CPU), and a fixed
  * growth of 60% over what survived (a joiner of 10,000 small files: 149-161 MiB against
- * 178-194 at the same CPU; 20% or 35% cost 5-8% more CPU). deno.json's `fsync` and `compile`
- * tasks spell the same flags (a test compares them).
+ * 178-194 at the same CPU; 20% or 35% cost 5-8% more CPU). scripts/fsync spells the same
+ * flags (a test compares them); `deno task compile` and the service unit take them from here.
  */
 export const DENO_FLAGS: readonly string[] = [
   "--allow-read",

@@ -11,10 +11,8 @@ export interface BufferPoolOptions {
 }
 
 /**
- * Large buffers used again instead of left to the garbage collector. V8 collects memory
- * outside its heap (ArrayBuffers) only after about 64 MiB of it has accumulated, so a
- * transfer that allocates a buffer per 1 MiB block carried 45-65 MiB of dead buffers on
- * each side at its peak (measured).
+ * Large buffers used again instead of left to the garbage collector, which collects memory
+ * outside V8's heap (ArrayBuffers) only once tens of MiB of it have accumulated.
  *
  * The rule that keeps bytes right: a buffer taken is given back exactly once, by its last
  * user, once nothing reads or writes it any more (its write to a file or a socket has
@@ -61,12 +59,12 @@ export class BufferPool {
 }
 
 /**
- * The process's pool for block data: a span of blocks read to be served or received in a
- * frame (up to MAX_BLOCK_SIZE and the frame's headers). Small files' blocks are not pooled.
- * It keeps up to 16 MiB, about what a pull holds fetched and not yet written.
+ * The process's pool for block data: a span of blocks over 64 KiB read to be served, or
+ * received in a frame (up to MAX_BLOCK_SIZE and the frame's headers); smaller ones are not
+ * pooled. It keeps up to 16 MiB, about what a pull holds fetched and not yet written.
  */
 export const blockBuffers: BufferPool = new BufferPool({
   bufferBytes: MAX_BLOCK_SIZE + 1024,
-  minBytes: 64 << 10,
+  minBytes: (64 << 10) + 1,
   keep: 16,
 });

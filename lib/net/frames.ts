@@ -89,7 +89,7 @@ export function connFrames(conn: Deno.Conn, maxFrame: number): FrameChannel {
   let pumping = false;
   let failure: Error | undefined;
   let drained: PromiseWithResolvers<void> | undefined;
-  const written = (bytes: number) => {
+  const dequeued = (bytes: number) => {
     queued -= bytes;
     if (drained && queued < HIGH_WATER) {
       drained.resolve();
@@ -107,7 +107,7 @@ export function connFrames(conn: Deno.Conn, maxFrame: number): FrameChannel {
         if (count === 0) {
           const large = queue.shift()!;
           await writeAll(conn, large.bytes);
-          written(large.bytes.length);
+          dequeued(large.bytes.length);
           large.written?.();
           continue;
         }
@@ -121,7 +121,7 @@ export function connFrames(conn: Deno.Conn, maxFrame: number): FrameChannel {
           }
         }
         await writeAll(conn, out);
-        written(bytes);
+        dequeued(bytes);
         for (const c of chunks) c.written?.();
       }
     } catch (e) {
@@ -134,11 +134,11 @@ export function connFrames(conn: Deno.Conn, maxFrame: number): FrameChannel {
     }
   };
   const channel: FrameChannel = {
-    write(parts, done) {
+    write(parts, written) {
       if (failure) return Promise.reject(failure);
       const length = parts.reduce((n, p) => n + p.length, 0);
       queue.push({ bytes: header(length) }, ...parts.map((bytes) => ({ bytes })));
-      queue[queue.length - 1].written = done;
+      queue[queue.length - 1].written = written;
       queued += 4 + length;
       if (!pumping) {
         pumping = true;
@@ -287,7 +287,7 @@ export function streamFrames(stream: Duplex, firstFrameMax: number): GatedFrames
       maxFrame = limit;
       cut();
     },
-    write(parts, done) {
+    write(parts, written) {
       if (failure) return Promise.reject(failure);
       if (stream.destroyed) return Promise.reject(new PeerUnreachableError("data connection closed"));
       if (!corked) {
@@ -299,8 +299,9 @@ export function streamFrames(stream: Duplex, firstFrameMax: number): GatedFrames
         });
       }
       const last = parts.length - 1;
-      stream.write(header(parts.reduce((n, p) => n + p.length, 0)), last < 0 && done ? writtenThen(done) : undefined);
-      parts.forEach((part, i) => stream.write(part, i === last && done ? writtenThen(done) : undefined));
+      const then = written && writtenThen(written);
+      stream.write(header(parts.reduce((n, p) => n + p.length, 0)), last < 0 ? then : undefined);
+      parts.forEach((part, i) => stream.write(part, i === last ? then : undefined));
       if (stream.writableLength < HIGH_WATER) return undefined;
       return drained ??= new Promise<void>((resolve, reject) => {
         const settle = (e?: Error) => {

@@ -60,10 +60,9 @@ export interface PeerHello {
 
 type BlockRequest = Extract<Message, { type: "blockRequest" }>;
 type BlockResponse = Extract<Message, { type: "blockResponse" }>;
-/** Where a block message goes: the Session's connection, or its data connection once open. */
 /**
- * Where a block request or response travels: the Session, or its data connection, which tells
- * once a message is written (`written`; the Session never does).
+ * Where a block message goes: the Session's connection, or its data connection once open,
+ * which tells once a message is written (`written`; the Session never does).
  */
 type BlockRoute = { send(message: Message, written?: () => void): Promise<void> };
 
