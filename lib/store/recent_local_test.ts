@@ -1,28 +1,11 @@
 import assert from "node:assert/strict";
-import { contentHashOf, type FileInfo } from "../model/mod.ts";
+import type { FileInfo } from "../model/mod.ts";
 import { RecentLocal } from "./_recent_local.ts";
+import { entryAt } from "./_recent_fixtures.ts";
 
 /** `count` entries with consecutive sequences from `first`, each with a list of `blocks` blocks (36 bytes each). */
 function entries(first: number, count: number, blocks: number): FileInfo[] {
-  return Array.from({ length: count }, (_, i) => {
-    const blockHashes = new Uint8Array(blocks * 32);
-    return {
-      path: `p${first + i}`,
-      type: "file",
-      size: blocks,
-      mtimeNs: 0n,
-      mode: 0o644,
-      deleted: false,
-      version: { A: 1 },
-      sequence: first + i,
-      blockSizes: new Uint32Array(blocks),
-      blockHashes,
-      contentHash: contentHashOf(blockHashes),
-      symlinkTarget: "",
-      modifiedBy: "A",
-      inode: 0,
-    };
-  });
+  return Array.from({ length: count }, (_, i) => entryAt(`p${first + i}`, first + i, blocks));
 }
 
 Deno.test("recent local entries stay under 4 MiB for all folders together: the folder committed to least lately goes first", () => {

@@ -1,27 +1,6 @@
 import assert from "node:assert/strict";
-import { contentHashOf, type FileInfo } from "../model/mod.ts";
 import { RecentRemote } from "./_recent_remote.ts";
-
-/** An entry of `path` at `sequence` with a list of `blocks` blocks (36 bytes each). */
-function entry(path: string, sequence: number, blocks = 1): FileInfo {
-  const blockHashes = new Uint8Array(blocks * 32);
-  return {
-    path,
-    type: "file",
-    size: blocks,
-    mtimeNs: 0n,
-    mode: 0o644,
-    deleted: false,
-    version: { A: sequence },
-    sequence,
-    blockSizes: new Uint32Array(blocks),
-    blockHashes,
-    contentHash: contentHashOf(blockHashes),
-    symlinkTarget: "",
-    modifiedBy: "A",
-    inode: 0,
-  };
-}
+import { entryAt as entry } from "./_recent_fixtures.ts";
 
 Deno.test("recent remote entries: the latest 1,024 of a peer's index, answered only under their sequence and path key", () => {
   const recent = new RecentRemote();
