@@ -54,11 +54,11 @@ function tooLong(length: number, max: number): ProtocolError {
 }
 
 /**
- * Frames over a `Deno.Conn`. Reads fill one 1 MiB slab, reused for the connection's life; a
- * small frame is copied out of it (a slab per frame's lifetime was kept long enough to reach
- * V8's old space, and piled up there), a large one is read straight into a buffer of its
- * own, from `blockBuffers`. A write pump, started on the next microtask, joins the small
- * frames queued meanwhile into one write, in a batch buffer of its own it reuses.
+ * Frames over a `Deno.Conn`. Reads fill one 1 MiB slab, reused for the connection's life: a
+ * small frame is copied out of it, so no frame a reader keeps holds the slab; a large one is
+ * read straight into a buffer of its own, from `blockBuffers`. A write pump, started on the
+ * next microtask, joins the small frames queued meanwhile into one write, in a batch buffer
+ * it reuses once that write completed.
  */
 export function connFrames(conn: Deno.Conn, maxFrame: number): FrameChannel {
   /** A read; a reset or a TLS end without close_notify (UnexpectedEof) is a lost connection. */
@@ -200,7 +200,8 @@ export interface GatedFrames extends FrameChannel {
  * is read, up to `firstFrameMax` bytes, until {@linkcode GatedFrames.admit}: what follows it
  * stays raw, and no frame of a stranger is ever allocated beyond the first. Incoming bytes are
  * cut into frames as they arrive (a frame's buffer is taken, from `blockBuffers` when large,
- * once its length passed the check); reading pauses while over READ_HIGH_WATER bytes of frames wait for the reader.
+ * once its length passed the check); reading pauses while over READ_HIGH_WATER bytes of
+ * frames wait for the reader.
  * Writes queued before the next microtask go out together (the stream is corked until then).
  */
 export function streamFrames(stream: Duplex, firstFrameMax: number): GatedFrames {

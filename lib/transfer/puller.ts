@@ -230,7 +230,7 @@ const freeSpace = new WeakMap<FileSystem, Map<number, { bytes: number; readAtMs:
  * Refuses to start writing a file the disk has no room for, so that it does not take the
  * space other files fit in (a full disk is still caught while writing). A disk's free space
  * is read at most once a second, and what pulls took since is subtracted meanwhile (a statfs
- * per small file was a tenth of its file-system calls); a refusal always reads it again.
+ * per small file would be a tenth of its file-system calls); a refusal always reads it again.
  *
  * @throws {DiskFullError} when fewer than `bytes` are free in `at.dir`, on the disk `at.dev`.
  */
