@@ -19,4 +19,5 @@ export * from "./address.ts";
 export * from "./invite.ts";
 export * from "./log_level.ts";
 export * from "./semaphore.ts";
+export * from "./mutex.ts";
 export * from "./buffer_pool.ts";

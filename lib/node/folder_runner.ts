@@ -3,6 +3,7 @@ import {
   type FileInfo,
   type FolderMode,
   FsyncError,
+  Mutex,
   parentPath,
   printable,
   Semaphore,
@@ -20,7 +21,6 @@ import { IgnoreRules, loadIgnoreRules, scanFolder, type ScanProblem } from "../s
 import type { FolderRecord, Store } from "../store/mod.ts";
 import type { BlockSource, ByteBudget } from "../transfer/mod.ts";
 import { denoFs, type FileSystem } from "../fs/mod.ts";
-import { Mutex } from "./_mutex.ts";
 import { DeletionHold } from "./deletion_hold.ts";
 import { Signal } from "./_signal.ts";
 import { hasMarker, observeRoot, stoppedMessage, writeMarker } from "./folder_marker.ts";

@@ -94,6 +94,7 @@ export class RecentLocal {
   }
 }
 
-function bytesOf(file: FileInfo): number {
+/** About what an entry kept in memory takes, block lists included. */
+export function bytesOf(file: FileInfo): number {
   return 200 + 2 * file.path.length + file.blockHashes.byteLength + file.blockSizes.byteLength;
 }

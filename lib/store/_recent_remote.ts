@@ -1,5 +1,6 @@
 import type { FileInfo } from "../model/mod.ts";
 import { pathKey } from "./_path_key.ts";
+import { bytesOf } from "./_recent_local.ts";
 
 /** Entries kept per peer's index at most: a few index updates' worth. */
 const MAX_ENTRIES = 1024;
@@ -72,8 +73,4 @@ export class RecentRemote {
     if (kept.sequenceOf.get(file.path) === sequence) kept.sequenceOf.delete(file.path);
     kept.bytes -= bytesOf(file);
   }
-}
-
-function bytesOf(file: FileInfo): number {
-  return 200 + 2 * file.path.length + file.blockHashes.byteLength + file.blockSizes.byteLength;
 }

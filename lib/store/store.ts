@@ -1,4 +1,4 @@
-import type { FileInfo } from "../model/mod.ts";
+import { type FileInfo, Mutex } from "../model/mod.ts";
 import { del, KvBatch, put } from "./_batch.ts";
 import { blockMapMutations, FileEntries, type StoredFile } from "./_entries.ts";
 import { compareKeyParts, pathKey } from "./_path_key.ts";
@@ -32,7 +32,8 @@ export type IndexChangeListener = (folderId: string, owner: string, paths: reado
 export class Store extends DeviceRecords {
   #entries: FileEntries;
   #sequences = new Map<string, number>();
-  #localWrites: Promise<unknown> = Promise.resolve();
+  /** Local commits, one at a time. */
+  #localWrites = new Mutex();
   /** Summaries of local indexes counted once, then kept up to date by each local commit. */
   #summaries = new Map<string, { files: number; bytes: number; conflicts: number }>();
   #listeners = new Set<IndexChangeListener>();
@@ -44,7 +45,7 @@ export class Store extends DeviceRecords {
    */
   #remoteCounts = new Map<string, number>();
   /** Each peer's index is written by one call at a time (a batch may take several commits). */
-  #remoteWrites = new Map<string, Promise<unknown>>();
+  #remoteWrites = new Map<string, Mutex>();
 
   private constructor(kv: Deno.Kv) {
     super(kv);
@@ -110,9 +111,7 @@ export class Store extends DeviceRecords {
    */
   commitLocal(folderId: string, files: readonly FileInfo[]): Promise<FileInfo[]> {
     // Sequences are handed out in commit order: one local commit at a time.
-    const result = this.#localWrites.then(() => this.#commitLocal(folderId, files));
-    this.#localWrites = result.catch(() => undefined);
-    return result;
+    return this.#localWrites.run(() => this.#commitLocal(folderId, files));
   }
 
   /**
@@ -123,9 +122,7 @@ export class Store extends DeviceRecords {
     const known = this.#summaries.get(folderId);
     if (known) return Promise.resolve({ ...known });
     // Counted between two local commits: none is missed or counted twice.
-    const result = this.#localWrites.then(() => this.#countLocal(folderId));
-    this.#localWrites = result.catch(() => undefined);
-    return result;
+    return this.#localWrites.run(() => this.#countLocal(folderId));
   }
 
   /** Subscribes to writes of index entries; returns the unsubscribe function. */
@@ -286,13 +283,9 @@ export class Store extends DeviceRecords {
 
   /** Runs `write` once the writes to the same peer's index (`index`) begun before it have ended. */
   #inTurn<T>(index: string, write: () => Promise<T>): Promise<T> {
-    const result = (this.#remoteWrites.get(index) ?? Promise.resolve()).then(write);
-    const ended = result.then(() => undefined, () => undefined);
-    this.#remoteWrites.set(index, ended);
-    void ended.then(() => {
-      if (this.#remoteWrites.get(index) === ended) this.#remoteWrites.delete(index);
-    });
-    return result;
+    let writes = this.#remoteWrites.get(index);
+    if (!writes) this.#remoteWrites.set(index, writes = new Mutex());
+    return writes.run(write);
   }
 
   /** How much of a peer's index this device holds. */
